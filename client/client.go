@@ -1,0 +1,173 @@
+// Package client is the typed Go client of the RouteGuide service. It calls
+// every method of any RouteGuide server, over the Connect protocol, gRPC or
+// gRPC-Web, and turns streams into iterators.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+
+	"connectrpc.com/connect"
+
+	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
+)
+
+// Client calls a RouteGuide server. Create one with [New]; it is safe for
+// concurrent use.
+type Client struct {
+	rpc routeguideconnect.RouteGuideClient
+}
+
+// New returns a Client for the server at baseURL, such as
+// http://localhost:50051 (HTTP/2 without TLS) or https://example.com.
+func New(baseURL string, options ...Option) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("base URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("base URL %q: want http://HOST[:PORT] or https://HOST[:PORT]", baseURL)
+	}
+	var c config
+	for _, o := range options {
+		o.apply(&c)
+	}
+	if c.httpClient == nil {
+		c.httpClient = newHTTP2Client(u.Scheme)
+	}
+	var connectOptions []connect.ClientOption
+	switch c.protocol {
+	case ProtocolConnect:
+	case ProtocolGRPC:
+		connectOptions = append(connectOptions, connect.WithGRPC())
+	case ProtocolGRPCWeb:
+		connectOptions = append(connectOptions, connect.WithGRPCWeb())
+	default:
+		return nil, fmt.Errorf("unknown protocol %v", c.protocol)
+	}
+	if c.json {
+		connectOptions = append(connectOptions, connect.WithProtoJSON())
+	}
+	if c.httpGet {
+		connectOptions = append(connectOptions, connect.WithHTTPGet())
+	}
+	connectOptions = append(connectOptions, c.connectOptions...)
+	return &Client{rpc: routeguideconnect.NewRouteGuideClient(c.httpClient, baseURL, connectOptions...)}, nil
+}
+
+// newHTTP2Client returns a client that speaks only HTTP/2, as gRPC and
+// RouteChat require: h2c with prior knowledge for http, ALPN for https.
+func newHTTP2Client(scheme string) *http.Client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Protocols = new(http.Protocols)
+	if scheme == "http" {
+		transport.Protocols.SetUnencryptedHTTP2(true)
+	} else {
+		transport.Protocols.SetHTTP2(true)
+	}
+	return &http.Client{Transport: transport}
+}
+
+// GetFeature returns the feature at p. A point with no feature gets a
+// Feature with an empty name.
+func (c *Client) GetFeature(ctx context.Context, p *routeguide.Point) (*routeguide.Feature, error) {
+	res, err := c.rpc.GetFeature(ctx, connect.NewRequest(p))
+	if err != nil {
+		return nil, err
+	}
+	return res.Msg, nil
+}
+
+// ListFeatures yields the features inside r as the server sends them. If
+// the call fails, the last pair yielded carries the error. Stopping the loop
+// early ends the call.
+func (c *Client) ListFeatures(ctx context.Context, r *routeguide.Rectangle) iter.Seq2[*routeguide.Feature, error] {
+	return func(yield func(*routeguide.Feature, error) bool) {
+		stream, err := c.rpc.ListFeatures(ctx, connect.NewRequest(r))
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		defer stream.Close()
+		for stream.Receive() {
+			if !yield(stream.Msg(), nil) {
+				return
+			}
+		}
+		if err := stream.Err(); err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
+// RecordRoute sends every point of route and returns the server's summary.
+func (c *Client) RecordRoute(ctx context.Context, route iter.Seq[*routeguide.Point]) (*routeguide.RouteSummary, error) {
+	stream := c.rpc.RecordRoute(ctx)
+	for p := range route {
+		// An error here means the server has ended the call; its reason
+		// comes from CloseAndReceive.
+		if err := stream.Send(p); err != nil {
+			break
+		}
+	}
+	res, err := stream.CloseAndReceive()
+	if err != nil {
+		return nil, err
+	}
+	return res.Msg, nil
+}
+
+// RouteChat opens a chat: notes sent on it are stored at their locations, and
+// each one is answered with every note at its location so far. The caller
+// must call CloseSend when done sending and read replies until they end.
+func (c *Client) RouteChat(ctx context.Context) *Chat {
+	return &Chat{stream: c.rpc.RouteChat(ctx)}
+}
+
+// Chat is an open RouteChat call. Send and CloseSend may be called from one
+// goroutine while Receive or Replies run in another.
+type Chat struct {
+	stream *connect.BidiStreamForClient[routeguide.RouteNote, routeguide.RouteNote]
+}
+
+// Send sends a note. If the server has ended the call, Send returns an error
+// wrapping [io.EOF], and Receive returns the reason.
+func (c *Chat) Send(note *routeguide.RouteNote) error {
+	return c.stream.Send(note)
+}
+
+// CloseSend tells the server no more notes will come. Replies to the notes
+// already sent keep arriving.
+func (c *Chat) CloseSend() error {
+	return c.stream.CloseRequest()
+}
+
+// Receive returns the next reply, or [io.EOF] once the server has ended the
+// call successfully.
+func (c *Chat) Receive() (*routeguide.RouteNote, error) {
+	return c.stream.Receive()
+}
+
+// Replies yields replies until the call ends. If it ends in an error, the
+// last pair yielded carries it. Stopping the loop early stops reading
+// replies; cancel the context given to RouteChat to end the call.
+func (c *Chat) Replies() iter.Seq2[*routeguide.RouteNote, error] {
+	return func(yield func(*routeguide.RouteNote, error) bool) {
+		defer c.stream.CloseResponse()
+		for {
+			note, err := c.stream.Receive()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if !yield(note, err) || err != nil {
+				return
+			}
+		}
+	}
+}

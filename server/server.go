@@ -1,0 +1,65 @@
+// Package server implements the RouteGuide service of the gRPC tutorial as
+// one [http.Handler] that speaks gRPC, gRPC-Web and the Connect protocol,
+// together with gRPC health checking and server reflection.
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+
+	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
+)
+
+// MaxMessageBytes is the largest message, after decompression, that the
+// server accepts; a larger one fails its call with resource_exhausted. It is
+// grpc-go's default and far above any RouteGuide message, which is tiny.
+const MaxMessageBytes = 4 << 20
+
+// Server serves RouteGuide, health checking and reflection. Create one with
+// [New]; it is safe for concurrent use.
+type Server struct {
+	mux      *http.ServeMux
+	features int
+}
+
+// New returns a Server over features, which it keeps: the caller must not
+// modify them afterwards. Every feature must have a location within the valid
+// range of latitude and longitude.
+func New(features []*routeguide.Feature) (*Server, error) {
+	for i, f := range features {
+		if err := checkPoint("location", f.GetLocation()); err != nil {
+			return nil, fmt.Errorf("feature %d (%q): %w", i, f.GetName(), err)
+		}
+	}
+	service := &routeGuide{features: newFeatureIndex(features), notes: newNoteStore()}
+	limits := connect.WithReadMaxBytes(MaxMessageBytes)
+
+	services := []string{
+		routeguideconnect.RouteGuideName,
+		grpchealth.HealthV1ServiceName,
+		grpcreflect.ReflectV1ServiceName,
+		grpcreflect.ReflectV1AlphaServiceName,
+	}
+	reflector := grpcreflect.NewStaticReflector(services...)
+	mux := http.NewServeMux()
+	mux.Handle(routeguideconnect.NewRouteGuideHandler(service, limits))
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName), limits))
+	mux.Handle(grpcreflect.NewHandlerV1(reflector, limits))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, limits))
+	return &Server{mux: mux, features: len(features)}, nil
+}
+
+// ServeHTTP implements [http.Handler].
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// FeatureCount returns the number of features the server answers from.
+func (s *Server) FeatureCount() int {
+	return s.features
+}
