@@ -30,14 +30,20 @@ type Server struct {
 // New returns a Server over features, which it keeps: the caller must not
 // modify them afterwards. Every feature must have a location within the valid
 // range of latitude and longitude.
-func New(features []*routeguide.Feature) (*Server, error) {
+func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
+	var cfg config
+	for _, o := range options {
+		o.apply(&cfg)
+	}
 	for i, f := range features {
 		if err := checkPoint("location", f.GetLocation()); err != nil {
 			return nil, fmt.Errorf("feature %d (%q): %w", i, f.GetName(), err)
 		}
 	}
 	service := &routeGuide{features: newFeatureIndex(features), notes: newNoteStore()}
-	limits := connect.WithReadMaxBytes(MaxMessageBytes)
+	handlerOptions := connect.WithHandlerOptions(append(
+		[]connect.HandlerOption{connect.WithReadMaxBytes(MaxMessageBytes)},
+		cfg.handlerOptions...)...)
 
 	services := []string{
 		routeguideconnect.RouteGuideName,
@@ -47,10 +53,10 @@ func New(features []*routeguide.Feature) (*Server, error) {
 	}
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux := http.NewServeMux()
-	mux.Handle(routeguideconnect.NewRouteGuideHandler(service, limits))
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName), limits))
-	mux.Handle(grpcreflect.NewHandlerV1(reflector, limits))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, limits))
+	mux.Handle(routeguideconnect.NewRouteGuideHandler(service, handlerOptions))
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName), handlerOptions))
+	mux.Handle(grpcreflect.NewHandlerV1(reflector, handlerOptions))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, handlerOptions))
 	return &Server{mux: mux, features: len(features)}, nil
 }
 

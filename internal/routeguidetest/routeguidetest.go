@@ -1,0 +1,63 @@
+// Package routeguidetest starts real RouteGuide servers for tests, on
+// loopback ports the kernel picks, and finds the canonical dataset.
+package routeguidetest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/server"
+)
+
+// NewServer serves handler on a loopback port over HTTP/1.1 and HTTP/2
+// without TLS (h2c), like routeguide-server does by default. The server is
+// closed when the test ends.
+func NewServer(t testing.TB, handler http.Handler) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(handler)
+	ts.Config.Protocols = new(http.Protocols)
+	ts.Config.Protocols.SetHTTP1(true)
+	ts.Config.Protocols.SetUnencryptedHTTP2(true)
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// NewRouteGuide serves a new RouteGuide server over features with
+// NewServer.
+func NewRouteGuide(t testing.TB, features []*routeguide.Feature, options ...server.Option) *httptest.Server {
+	t.Helper()
+	srv, err := server.New(features, options...)
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	return NewServer(t, srv)
+}
+
+// CanonicalFeaturesPath is where the canonical 100-feature dataset of the
+// gRPC examples sits beside the checkout: ../shared/data/route_guide_db.json.
+func CanonicalFeaturesPath() string {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(root, "..", "shared", "data", "route_guide_db.json")
+}
+
+// CanonicalFeatures loads the canonical dataset, or skips the test when it
+// is absent.
+func CanonicalFeatures(t testing.TB) []*routeguide.Feature {
+	t.Helper()
+	path := CanonicalFeaturesPath()
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("canonical dataset not found at %s: %v", path, err)
+	}
+	features, err := server.LoadFeatures(path)
+	if err != nil {
+		t.Fatalf("load canonical dataset: %v", err)
+	}
+	return features
+}
