@@ -113,7 +113,7 @@ func decodeStrict(data []byte, v any) error {
 		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("offset %d: unexpected data after the dataset", dec.InputOffset())
+		return fmt.Errorf("%s: unexpected data after the dataset", position(data, dec.InputOffset()))
 	}
 	return nil
 }

@@ -28,6 +28,21 @@ func NewServer(t testing.TB, handler http.Handler) *httptest.Server {
 	return ts
 }
 
+// H2CClient returns an HTTP client that speaks HTTP/2 without TLS, as
+// bidirectional streams need.
+func H2CClient() *http.Client {
+	transport := &http.Transport{Protocols: new(http.Protocols)}
+	transport.Protocols.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: transport}
+}
+
+// HTTP1Client returns an HTTP client that speaks only HTTP/1.1.
+func HTTP1Client() *http.Client {
+	transport := &http.Transport{Protocols: new(http.Protocols)}
+	transport.Protocols.SetHTTP1(true)
+	return &http.Client{Transport: transport}
+}
+
 // NewRouteGuide serves a new RouteGuide server over features with
 // NewServer.
 func NewRouteGuide(t testing.TB, features []*routeguide.Feature, options ...server.Option) *httptest.Server {
