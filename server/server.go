@@ -23,7 +23,7 @@ const MaxMessageBytes = 4 << 20
 // Server serves RouteGuide, health checking and reflection. Create one with
 // [New]; it is safe for concurrent use.
 type Server struct {
-	mux      *http.ServeMux
+	handler  http.Handler
 	features int
 }
 
@@ -57,12 +57,15 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName), handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, handlerOptions))
-	return &Server{mux: mux, features: len(features)}, nil
+	return &Server{
+		handler:  requireHTTP2ForBidi(mux, connect.NewErrorWriter(handlerOptions)),
+		features: len(features),
+	}, nil
 }
 
 // ServeHTTP implements [http.Handler].
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mux.ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // FeatureCount returns the number of features the server answers from.
