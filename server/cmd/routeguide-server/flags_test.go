@@ -1,0 +1,27 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestDefaultAddr keeps the default address at the tutorial's, which the
+// canonical RouteGuide clients of every language dial when given none.
+func TestDefaultAddr(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	if err := run(t.Context(), []string{"-h"}, &stderr); err != nil {
+		t.Fatalf("run -h: %v", err)
+	}
+	usage := stderr.String()
+	_, addr, found := strings.Cut(usage, "-addr ")
+	if !found {
+		t.Fatalf("usage has no -addr flag:\n%s", usage)
+	}
+	// The flag's own lines end where the next flag begins.
+	addr, _, _ = strings.Cut(addr, "\n  -")
+	if want := `(default "localhost:50051")`; !strings.Contains(addr, want) {
+		t.Errorf("-addr usage %q does not say %s", addr, want)
+	}
+}
