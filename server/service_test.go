@@ -235,18 +235,6 @@ func chat(t *testing.T, c *client.Client, notes []*routeguide.RouteNote) ([]stri
 	return replies, nil
 }
 
-// tutorialNotes are the six notes of the gRPC tutorial's client.
-func tutorialNotes() []*routeguide.RouteNote {
-	return []*routeguide.RouteNote{
-		{Location: pt(0, 1), Message: "First message"},
-		{Location: pt(0, 2), Message: "Second message"},
-		{Location: pt(0, 3), Message: "Third message"},
-		{Location: pt(0, 1), Message: "Fourth message"},
-		{Location: pt(0, 2), Message: "Fifth message"},
-		{Location: pt(0, 3), Message: "Sixth message"},
-	}
-}
-
 func TestRouteChat(t *testing.T) {
 	t.Parallel()
 	c := newClient(t, testFeatures)
