@@ -17,8 +17,10 @@ import (
 // routeGuide implements the RouteGuide service over a fixed dataset and a
 // notes store shared by all clients.
 type routeGuide struct {
-	features *featureIndex
-	notes    *noteStore
+	features       *featureIndex
+	notes          *noteStore
+	maxRoutePoints int
+	maxNoteBytes   int
 }
 
 var _ routeguideconnect.RouteGuideHandler = (*routeGuide)(nil)
@@ -37,11 +39,16 @@ func (g *routeGuide) GetFeature(_ context.Context, req *connect.Request[routegui
 	}}), nil
 }
 
-func (g *routeGuide) ListFeatures(_ context.Context, req *connect.Request[routeguide.Rectangle], stream *connect.ServerStream[routeguide.Feature]) error {
+func (g *routeGuide) ListFeatures(ctx context.Context, req *connect.Request[routeguide.Rectangle], stream *connect.ServerStream[routeguide.Feature]) error {
 	if err := checkRectangle(req.Msg); err != nil {
 		return connect.NewError(connect.CodeInvalidArgument, err)
 	}
 	for f := range g.features.within(boundsOf(req.Msg)) {
+		// Sends are buffered, so a call that has ended may not learn it
+		// from Send for a while.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := stream.Send(f); err != nil {
 			return err
 		}
@@ -53,6 +60,10 @@ func (g *routeGuide) RecordRoute(_ context.Context, stream *connect.ClientStream
 	start := time.Now()
 	var route routeTally
 	for stream.Receive() {
+		if int(route.points) >= g.maxRoutePoints {
+			return nil, connect.NewError(connect.CodeResourceExhausted,
+				fmt.Errorf("a route may have at most %d points", g.maxRoutePoints))
+		}
 		if err := checkPoint("", stream.Msg()); err != nil {
 			return nil, connect.NewError(connect.CodeInvalidArgument,
 				fmt.Errorf("point %d: %w", int64(route.points)+1, err))
@@ -78,6 +89,10 @@ func (g *routeGuide) RouteChat(_ context.Context, stream *connect.BidiStream[rou
 		}
 		if err := checkPoint("location", note.GetLocation()); err != nil {
 			return connect.NewError(connect.CodeInvalidArgument, err)
+		}
+		if n := len(note.GetMessage()); n > g.maxNoteBytes {
+			return connect.NewError(connect.CodeInvalidArgument,
+				fmt.Errorf("message is %d bytes long: a note may have at most %d", n, g.maxNoteBytes))
 		}
 		for _, reply := range g.notes.add(note) {
 			if err := stream.Send(reply); err != nil {

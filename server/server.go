@@ -4,8 +4,12 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -15,16 +19,14 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 )
 
-// MaxMessageBytes is the largest message, after decompression, that the
-// server accepts; a larger one fails its call with resource_exhausted. It is
-// grpc-go's default and far above any RouteGuide message, which is tiny.
-const MaxMessageBytes = 4 << 20
-
 // Server serves RouteGuide, health checking and reflection. Create one with
 // [New]; it is safe for concurrent use.
 type Server struct {
 	handler  http.Handler
 	features int
+	health   *grpchealth.StaticChecker
+	calls    *callGuard
+	limits   Limits
 }
 
 // New returns a Server over features, which it keeps: the caller must not
@@ -40,27 +42,52 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 			return nil, fmt.Errorf("feature %d (%q): %w", i, f.GetName(), err)
 		}
 	}
-	service := &routeGuide{features: newFeatureIndex(features), notes: newNoteStore()}
-	handlerOptions := connect.WithHandlerOptions(append(
-		[]connect.HandlerOption{connect.WithReadMaxBytes(MaxMessageBytes)},
-		cfg.handlerOptions...)...)
+	limits := cfg.limits.withDefaults()
+	service := &routeGuide{
+		features:       newFeatureIndex(features),
+		notes:          newNoteStore(limits.MaxNotesPerLocation, limits.MaxStoredNoteBytes),
+		maxRoutePoints: limits.MaxRoutePoints,
+		maxNoteBytes:   limits.MaxNoteBytes,
+	}
+	calls := newCallGuard(limits)
+	handlerOptions := connect.WithHandlerOptions(append([]connect.HandlerOption{
+		connect.WithReadMaxBytes(limits.MaxMessageBytes),
+		connect.WithSendMaxBytes(limits.MaxMessageBytes),
+		// RouteGuide's messages are tiny: compressing them would cost more
+		// than it saves.
+		connect.WithCompressMinBytes(1 << 10),
+		connect.WithRecover(recoverPanic),
+		connect.WithInterceptors(calls),
+	}, cfg.handlerOptions...)...)
 
-	services := []string{
+	health := grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName)
+	reflector := grpcreflect.NewStaticReflector(
 		routeguideconnect.RouteGuideName,
 		grpchealth.HealthV1ServiceName,
 		grpcreflect.ReflectV1ServiceName,
 		grpcreflect.ReflectV1AlphaServiceName,
-	}
-	reflector := grpcreflect.NewStaticReflector(services...)
+	)
 	mux := http.NewServeMux()
 	mux.Handle(routeguideconnect.NewRouteGuideHandler(service, handlerOptions))
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName), handlerOptions))
+	mux.Handle(grpchealth.NewHandler(health, handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, handlerOptions))
+
+	handler := requireHTTP2ForBidi(mux, connect.NewErrorWriter(handlerOptions))
 	return &Server{
-		handler:  requireHTTP2ForBidi(mux, connect.NewErrorWriter(handlerOptions)),
+		handler:  guardProgress(handler, limits.StreamIdleTimeout, limits.WriteTimeout),
 		features: len(features),
+		health:   health,
+		calls:    calls,
+		limits:   limits,
 	}, nil
+}
+
+// recoverPanic turns a panic in a handler into an internal error for that
+// call alone; the details go to the log, not to the caller.
+func recoverPanic(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
+	slog.ErrorContext(ctx, "panic serving a call", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
+	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 }
 
 // ServeHTTP implements [http.Handler].
@@ -71,4 +98,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // FeatureCount returns the number of features the server answers from.
 func (s *Server) FeatureCount() int {
 	return s.features
+}
+
+// Limits returns the limits the server applies, defaults filled in.
+func (s *Server) Limits() Limits {
+	return s.limits
+}
+
+// Drain prepares the server to stop: health checks answer NOT_SERVING, new
+// streams are refused and open streams end at once, both with unavailable,
+// so that their clients can go elsewhere. Unary calls are still served. Call
+// it before [http.Server.Shutdown], which then stops accepting connections
+// and waits only for the calls in progress.
+func (s *Server) Drain() {
+	s.health.SetStatus("", grpchealth.StatusNotServing)
+	s.health.SetStatus(routeguideconnect.RouteGuideName, grpchealth.StatusNotServing)
+	s.calls.drain()
 }

@@ -41,7 +41,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	certFile := flags.String("tls-cert", "", "TLS certificate `file` (PEM); with --tls-key, serve HTTPS")
 	keyFile := flags.String("tls-key", "", "TLS private key `file` (PEM)")
 	shutdownTimeout := flags.Duration("shutdown-timeout", 10*time.Second,
-		"how long to wait for calls in progress at shutdown before cutting them off")
+		"how long unary calls in progress at shutdown have to finish before they are cut off")
+	limits := addLimitFlags(flags)
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -54,22 +55,25 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if (*certFile == "") != (*keyFile == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
+	if err := limits.check(); err != nil {
+		return err
+	}
 
 	features, err := loadFeatures(*featuresPath)
 	if err != nil {
 		return err
 	}
-	handler, err := server.New(features)
+	handler, err := server.New(features, server.WithLimits(limits.service))
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	httpServer := &http.Server{
-		Handler:           handler,
-		Protocols:         new(http.Protocols),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		Handler:   handler,
+		Protocols: new(http.Protocols),
+		ErrorLog:  slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	limits.configure(httpServer)
 	httpServer.Protocols.SetHTTP1(true)
 	if *certFile != "" {
 		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
@@ -86,6 +90,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	listener = limits.limitConnections(listener)
 	logger.Info("routeguide-server listening",
 		"addr", listener.Addr().String(), "tls", *certFile != "", "features", handler.FeatureCount())
 	served := make(chan error, 1)
@@ -103,6 +108,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "timeout", *shutdownTimeout)
+	// Streams could run for hours: end them now, with unavailable, so that
+	// Shutdown waits only for unary calls.
+	handler.Drain()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {

@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+)
+
+var errShuttingDown = errors.New("the server is shutting down: call again, another server will answer")
+
+// callGuard is a connect interceptor that gives every call a deadline
+// within the server's bounds, and keeps track of open streams so that they
+// can be ended promptly when the server drains.
+type callGuard struct {
+	defaultTimeout, maxTimeout, idleTimeout time.Duration
+
+	mu       sync.Mutex // protects draining and streams
+	draining bool
+	streams  map[*openStream]struct{}
+}
+
+type openStream struct {
+	cancel context.CancelCauseFunc
+}
+
+func newCallGuard(limits Limits) *callGuard {
+	return &callGuard{
+		defaultTimeout: limits.DefaultTimeout,
+		maxTimeout:     limits.MaxTimeout,
+		idleTimeout:    limits.StreamIdleTimeout,
+		streams:        make(map[*openStream]struct{}),
+	}
+}
+
+// withDeadline bounds ctx by the largest deadline the server allows, and
+// gives a call that asked for none the default.
+func (g *callGuard) withDeadline(ctx context.Context, defaultTimeout time.Duration) (context.Context, context.CancelFunc) {
+	timeout := g.maxTimeout
+	if _, asked := ctx.Deadline(); !asked {
+		timeout = defaultTimeout
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+func (g *callGuard) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if req.Spec().IsClient {
+			return next(ctx, req)
+		}
+		ctx, cancel := g.withDeadline(ctx, g.defaultTimeout)
+		defer cancel()
+		return next(ctx, req)
+	}
+}
+
+func (g *callGuard) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (g *callGuard) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		ctx, cancelDeadline := g.withDeadline(ctx, g.maxTimeout)
+		defer cancelDeadline()
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		stream := &openStream{cancel: cancel}
+		if !g.open(stream) {
+			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
+		}
+		defer g.close(stream)
+
+		// A handler waiting for a message would not notice its context
+		// ending: cut its reads off then.
+		progress := progressGuardFrom(ctx)
+		if progress != nil {
+			stop := context.AfterFunc(ctx, func() { progress.cutOffReads(false) })
+			defer stop()
+		}
+		err := next(ctx, conn)
+		if err == nil {
+			return nil
+		}
+		switch {
+		case errors.Is(context.Cause(ctx), errShuttingDown):
+			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
+		case progress != nil && progress.idleTimedOut():
+			return connect.NewError(connect.CodeDeadlineExceeded,
+				fmt.Errorf("the client sent nothing for %v while the server waited for a message", g.idleTimeout))
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ran past its deadline"))
+		}
+		return err
+	}
+}
+
+// open registers a stream, unless the server is draining.
+func (g *callGuard) open(s *openStream) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.draining {
+		return false
+	}
+	g.streams[s] = struct{}{}
+	return true
+}
+
+func (g *callGuard) close(s *openStream) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.streams, s)
+}
+
+// drain refuses new streams and ends the open ones.
+func (g *callGuard) drain() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.draining = true
+	for s := range g.streams {
+		s.cancel(errShuttingDown)
+	}
+}
+
+// openStreams counts the streams in progress.
+func (g *callGuard) openStreams() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.streams)
+}

@@ -1,0 +1,70 @@
+package server
+
+import "time"
+
+// Limits bound what one caller can make the server hold or do, so that it
+// keeps serving everyone else. A zero field takes its default, so the zero
+// Limits is the safe one.
+type Limits struct {
+	// MaxMessageBytes is the largest message, after decompression, that
+	// the server reads or sends; past it the call fails with
+	// resource_exhausted. Default 4 MiB, grpc-go's default.
+	MaxMessageBytes int
+	// MaxRoutePoints is the most points one RecordRoute call may send;
+	// past it the call fails with resource_exhausted. Default 1,000,000.
+	MaxRoutePoints int
+	// MaxNoteBytes is the longest note text RouteChat stores; a longer note
+	// fails the call with invalid_argument. Default 1 KiB.
+	MaxNoteBytes int
+	// MaxNotesPerLocation is how many notes a location keeps, and so the
+	// most replies one note gets; the oldest are evicted first. Default 100.
+	MaxNotesPerLocation int
+	// MaxStoredNoteBytes bounds the memory of all notes together, counting
+	// each as its text plus 256 bytes; past it the oldest notes anywhere are
+	// evicted first. Default 64 MiB.
+	MaxStoredNoteBytes int64
+	// StreamIdleTimeout ends a call whose client sends nothing for this
+	// long while the server waits for a message, with deadline_exceeded.
+	// Default 5 minutes.
+	StreamIdleTimeout time.Duration
+	// WriteTimeout ends a call when one write to its client makes no
+	// progress for this long, as when a client stops reading a stream; the
+	// stream is reset. Default 30 seconds.
+	WriteTimeout time.Duration
+	// DefaultTimeout is the deadline of a unary call that asks for none.
+	// Default 30 seconds.
+	DefaultTimeout time.Duration
+	// MaxTimeout is the longest any call may run, whatever deadline it asks
+	// for; it is also the deadline of a stream that asks for none. Default
+	// 1 hour.
+	MaxTimeout time.Duration
+}
+
+// DefaultLimits returns the limits a Server applies when given none.
+func DefaultLimits() Limits {
+	return Limits{}.withDefaults()
+}
+
+func (l Limits) withDefaults() Limits {
+	setDefault(&l.MaxMessageBytes, 4<<20)
+	setDefault(&l.MaxRoutePoints, 1_000_000)
+	setDefault(&l.MaxNoteBytes, 1<<10)
+	setDefault(&l.MaxNotesPerLocation, 100)
+	setDefault(&l.MaxStoredNoteBytes, 64<<20)
+	setDefault(&l.StreamIdleTimeout, 5*time.Minute)
+	setDefault(&l.WriteTimeout, 30*time.Second)
+	setDefault(&l.DefaultTimeout, 30*time.Second)
+	setDefault(&l.MaxTimeout, time.Hour)
+	return l
+}
+
+func setDefault[T int | int64 | time.Duration](field *T, value T) {
+	if *field <= 0 {
+		*field = value
+	}
+}
+
+// WithLimits sets the server's limits; zero fields keep their defaults.
+func WithLimits(limits Limits) Option {
+	return optionFunc(func(c *config) { c.limits = limits })
+}
