@@ -12,6 +12,7 @@ import (
 type noteStore struct {
 	mu         sync.Mutex // protects byLocation
 	byLocation map[point][]*routeguide.RouteNote
+	metrics    *serviceMetrics // told of notes rejected or evicted; nil records nothing
 }
 
 func newNoteStore() *noteStore {

@@ -6,6 +6,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -41,9 +42,13 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		}
 	}
 	service := &routeGuide{features: newFeatureIndex(features), notes: newNoteStore()}
-	handlerOptions := connect.WithHandlerOptions(append(
+	observe, err := cfg.observe.handlerOptions(service)
+	if err != nil {
+		return nil, err
+	}
+	handlerOptions := connect.WithHandlerOptions(slices.Concat(
 		[]connect.HandlerOption{connect.WithReadMaxBytes(MaxMessageBytes)},
-		cfg.handlerOptions...)...)
+		observe, cfg.handlerOptions)...)
 
 	services := []string{
 		routeguideconnect.RouteGuideName,
