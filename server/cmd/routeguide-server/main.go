@@ -33,8 +33,9 @@ func main() {
 
 // run serves until ctx is done, then shuts down gracefully. Every flag in
 // args can be set instead by the environment variable that getenv returns for
-// it. It logs to stderr, starting with a line that gives the address it
-// listens on, and one for the admin listener if there is one.
+// it. It logs to stderr, starting with a line that gives the admin
+// listener's address, if there is one, then one that gives the address it
+// serves RPCs on.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -47,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	features, err := loadFeatures(cfg.featuresPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", cfg.setting("features"), err)
 	}
 	tel, err := newTelemetry(ctx, cfg.adminAddr != "", getenv, logger)
 	if err != nil {
@@ -104,10 +105,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			ErrorLog:          errorLog,
 		}
 	}
+	served := make(chan error, 2)
+	running := 0
+	if adminServer != nil {
+		logger.Info("admin listening", "addr", adminListener.Addr().String(), "paths", "/metrics /debug/pprof/")
+		running++
+		go func() { served <- adminServer.Serve(adminListener) }()
+	}
 	logger.Info("routeguide-server listening",
 		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount())
-	served := make(chan error, 2)
-	running := 1
+	running++
 	go func() {
 		if httpServer.TLSConfig != nil {
 			served <- httpServer.ServeTLS(listener, "", "")
@@ -115,11 +122,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			served <- httpServer.Serve(listener)
 		}
 	}()
-	if adminServer != nil {
-		logger.Info("admin listening", "addr", adminListener.Addr().String(), "paths", "/metrics /debug/pprof/")
-		running++
-		go func() { served <- adminServer.Serve(adminListener) }()
-	}
 
 	var serveErr error
 	select {
