@@ -91,6 +91,7 @@ func (g *routeGuide) RouteChat(_ context.Context, stream *connect.BidiStream[rou
 			return connect.NewError(connect.CodeInvalidArgument, err)
 		}
 		if n := len(note.GetMessage()); n > g.maxNoteBytes {
+			g.notes.metrics.noteRejected("message_too_long")
 			return connect.NewError(connect.CodeInvalidArgument,
 				fmt.Errorf("message is %d bytes long: a note may have at most %d", n, g.maxNoteBytes))
 		}

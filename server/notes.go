@@ -32,6 +32,8 @@ type noteStore struct {
 	notes   int   // notes stored
 	bytes   int64 // their cost
 	evicted uint64
+
+	metrics *serviceMetrics // told of notes evicted; nil records nothing
 }
 
 // locationNotes are one location's notes, oldest first.
@@ -91,9 +93,11 @@ func (s *noteStore) add(note *routeguide.RouteNote) []*routeguide.RouteNote {
 
 	if len(loc.notes) > s.maxPerLocation {
 		s.dropOldest(key, loc)
+		s.metrics.notesEvicted("location_full", 1)
 	}
 	for s.bytes > s.maxBytes && s.notes > 1 {
 		s.evictOldest()
+		s.metrics.notesEvicted("store_full", 1)
 	}
 	if len(s.queue) > 2*s.notes+1024 {
 		s.compactQueue()

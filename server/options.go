@@ -10,6 +10,7 @@ type Option interface {
 type config struct {
 	handlerOptions []connect.HandlerOption
 	limits         Limits
+	observe        observability
 }
 
 type optionFunc func(*config)

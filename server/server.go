@@ -4,12 +4,9 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"runtime/debug"
+	"slices"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -49,16 +46,29 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		maxRoutePoints: limits.MaxRoutePoints,
 		maxNoteBytes:   limits.MaxNoteBytes,
 	}
+	observe, err := cfg.observe.handlerOptions(service)
+	if err != nil {
+		return nil, err
+	}
 	calls := newCallGuard(limits)
-	handlerOptions := connect.WithHandlerOptions(append([]connect.HandlerOption{
-		connect.WithReadMaxBytes(limits.MaxMessageBytes),
-		connect.WithSendMaxBytes(limits.MaxMessageBytes),
-		// RouteGuide's messages are tiny: compressing them would cost more
-		// than it saves.
-		connect.WithCompressMinBytes(1 << 10),
-		connect.WithRecover(recoverPanic),
-		connect.WithInterceptors(calls),
-	}, cfg.handlerOptions...)...)
+	handlerOptions := connect.WithHandlerOptions(slices.Concat(
+		[]connect.HandlerOption{
+			connect.WithReadMaxBytes(limits.MaxMessageBytes),
+			connect.WithSendMaxBytes(limits.MaxMessageBytes),
+			// RouteGuide's messages are tiny: compressing them would cost
+			// more than it saves.
+			connect.WithCompressMinBytes(1 << 10),
+		},
+		// Telemetry outermost, so that it sees the codes the call guard
+		// gives drained, idle and late calls.
+		observe,
+		[]connect.HandlerOption{
+			connect.WithInterceptors(calls),
+			// Innermost, so that every interceptor sees the internal error a
+			// panic turns into.
+			connect.WithRecover(cfg.observe.recoverPanic),
+		},
+		cfg.handlerOptions)...)
 
 	health := grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName)
 	reflector := grpcreflect.NewStaticReflector(
@@ -81,13 +91,6 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		calls:    calls,
 		limits:   limits,
 	}, nil
-}
-
-// recoverPanic turns a panic in a handler into an internal error for that
-// call alone; the details go to the log, not to the caller.
-func recoverPanic(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
-	slog.ErrorContext(ctx, "panic serving a call", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
-	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 }
 
 // ServeHTTP implements [http.Handler].

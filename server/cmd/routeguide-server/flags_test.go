@@ -11,7 +11,7 @@ import (
 func TestDefaultAddr(t *testing.T) {
 	t.Parallel()
 	var stderr bytes.Buffer
-	if err := run(t.Context(), []string{"-h"}, &stderr); err != nil {
+	if err := run(t.Context(), []string{"-h"}, noEnv, &stderr); err != nil {
 		t.Fatalf("run -h: %v", err)
 	}
 	usage := stderr.String()

@@ -63,9 +63,9 @@ func addLimitFlags(flags *flag.FlagSet) *limitFlags {
 	return l
 }
 
-// check rejects values that would switch a limit off or make no sense, by
-// flag name.
-func (l *limitFlags) check() error {
+// check rejects values that would switch a limit off or make no sense,
+// naming each as setting names it.
+func (l *limitFlags) check(setting func(flagName string) string) error {
 	for name, v := range map[string]int64{
 		"max-message-bytes":      int64(l.service.MaxMessageBytes),
 		"max-route-points":       int64(l.service.MaxRoutePoints),
@@ -85,11 +85,12 @@ func (l *limitFlags) check() error {
 		"ping-timeout":           int64(l.pingTimeout),
 	} {
 		if v <= 0 {
-			return fmt.Errorf("--%s must be positive", name)
+			return fmt.Errorf("%s must be positive", setting(name))
 		}
 	}
 	if l.service.MaxNoteBytes+256 > int(l.service.MaxStoredNoteBytes) {
-		return fmt.Errorf("--max-stored-note-bytes must hold at least one note of --max-note-bytes")
+		return fmt.Errorf("%s must hold at least one note of %s",
+			setting("max-stored-note-bytes"), setting("max-note-bytes"))
 	}
 	return nil
 }

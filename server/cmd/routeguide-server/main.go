@@ -25,58 +25,59 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "routeguide-server:", err)
 		os.Exit(1)
 	}
 }
 
-// run serves until ctx is done, then shuts down gracefully. It logs to
-// stderr, starting with one line that gives the address it listens on.
-func run(ctx context.Context, args []string, stderr io.Writer) error {
-	flags := flag.NewFlagSet("routeguide-server", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	addr := flags.String("addr", "localhost:50051", "`address` to listen on; port 0 picks a free port")
-	featuresPath := flags.String("features", "", "JSON dataset `file` of features (default: the embedded dataset)")
-	certFile := flags.String("tls-cert", "", "TLS certificate `file` (PEM); with --tls-key, serve HTTPS")
-	keyFile := flags.String("tls-key", "", "TLS private key `file` (PEM)")
-	shutdownTimeout := flags.Duration("shutdown-timeout", 10*time.Second,
-		"how long unary calls in progress at shutdown have to finish before they are cut off")
-	limits := addLimitFlags(flags)
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+// run serves until ctx is done, then shuts down gracefully. Every flag in
+// args can be set instead by the environment variable that getenv returns for
+// it. It logs to stderr, starting with a line that gives the admin
+// listener's address, if there is one, then one that gives the address it
+// serves RPCs on.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	if flags.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", flags.Arg(0))
-	}
-	if (*certFile == "") != (*keyFile == "") {
-		return errors.New("--tls-cert and --tls-key go together: give both or neither")
-	}
-	if err := limits.check(); err != nil {
-		return err
-	}
+	logger := cfg.newLogger(stderr)
 
-	features, err := loadFeatures(*featuresPath)
+	features, err := loadFeatures(cfg.featuresPath)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.setting("features"), err)
+	}
+	tel, err := newTelemetry(ctx, cfg.adminAddr != "", getenv, logger)
 	if err != nil {
 		return err
 	}
-	handler, err := server.New(features, server.WithLimits(limits.service))
+	defer func() {
+		// Spans still buffered get a few seconds to reach the collector,
+		// however short the shutdown timeout.
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tel.shutdown(flushCtx); err != nil {
+			logger.Warn("telemetry shutdown", "error", err)
+		}
+	}()
+	handler, err := server.New(features,
+		append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits.service))...)
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	httpServer := &http.Server{
 		Handler:   handler,
 		Protocols: new(http.Protocols),
-		ErrorLog:  slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:  errorLog,
 	}
-	limits.configure(httpServer)
+	cfg.limits.configure(httpServer)
 	httpServer.Protocols.SetHTTP1(true)
-	if *certFile != "" {
-		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if cfg.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.certFile, cfg.keyFile)
 		if err != nil {
 			return fmt.Errorf("load TLS key pair: %w", err)
 		}
@@ -86,14 +87,36 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		httpServer.Protocols.SetUnencryptedHTTP2(true)
 	}
 
-	listener, err := net.Listen("tcp", *addr)
+	listener, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", cfg.setting("addr"), err)
 	}
-	listener = limits.limitConnections(listener)
+	var adminServer *http.Server
+	var adminListener net.Listener
+	if cfg.adminAddr != "" {
+		adminListener, err = net.Listen("tcp", cfg.adminAddr)
+		if err != nil {
+			listener.Close()
+			return fmt.Errorf("%s: %w", cfg.setting("admin-addr"), err)
+		}
+		// No write timeout: a CPU profile takes as long as it was asked to.
+		adminServer = &http.Server{
+			Handler:           newAdminHandler(tel.metricsHandler),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          errorLog,
+		}
+	}
+	served := make(chan error, 2)
+	running := 0
+	if adminServer != nil {
+		logger.Info("admin listening", "addr", adminListener.Addr().String(), "paths", "/metrics /debug/pprof/")
+		running++
+		go func() { served <- adminServer.Serve(adminListener) }()
+	}
+	listener = cfg.limits.limitConnections(listener)
 	logger.Info("routeguide-server listening",
-		"addr", listener.Addr().String(), "tls", *certFile != "", "features", handler.FeatureCount())
-	served := make(chan error, 1)
+		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount())
+	running++
 	go func() {
 		if httpServer.TLSConfig != nil {
 			served <- httpServer.ServeTLS(listener, "", "")
@@ -102,25 +125,31 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
+	var serveErr error
 	select {
-	case err := <-served:
-		return err
+	case serveErr = <-served:
+		running--
 	case <-ctx.Done():
+		logger.Info("shutting down", "timeout", cfg.shutdownTimeout)
 	}
-	logger.Info("shutting down", "timeout", *shutdownTimeout)
 	// Streams could run for hours: end them now, with unavailable, so that
 	// Shutdown waits only for unary calls.
 	handler.Drain()
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
 	defer cancel()
+	if adminServer != nil {
+		adminServer.Close() // nothing there is worth waiting for
+	}
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("calls still in progress at the shutdown timeout were cut off")
 		httpServer.Close()
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for ; running > 0; running-- {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) && serveErr == nil {
+			serveErr = err
+		}
 	}
-	return nil
+	return serveErr
 }
 
 func loadFeatures(path string) ([]*routeguide.Feature, error) {

@@ -22,16 +22,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+// noEnv is an environment with no variables set.
+func noEnv(string) string { return "" }
 
 // serverProcess is run serving in the background, as main would.
 type serverProcess struct {
@@ -49,7 +46,7 @@ func start(t *testing.T, args ...string) *serverProcess {
 	logs, logWriter := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), logWriter)
+		err := run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), noEnv, logWriter)
 		logWriter.Close()
 		done <- err
 	}()
@@ -178,7 +175,7 @@ func TestStartErrors(t *testing.T) {
 	for _, tt := range tests {
 		var stderr strings.Builder
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		err := run(ctx, tt.args, &stderr)
+		err := run(ctx, tt.args, noEnv, &stderr)
 		cancel()
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)

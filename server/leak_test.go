@@ -6,6 +6,8 @@ import (
 	"go.uber.org/goleak"
 )
 
+// Servers, streams and interceptors start goroutines; none may outlive the
+// tests.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
