@@ -1,0 +1,146 @@
+package server
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/routeguide/routeguide/gen/routeguide"
+)
+
+func FuzzCheckPoint(f *testing.F) {
+	f.Add(int32(0), int32(0))
+	f.Add(int32(900_000_000), int32(-1_800_000_000))
+	f.Add(int32(900_000_001), int32(0))
+	f.Add(int32(-2147483648), int32(2147483647))
+	f.Fuzz(func(t *testing.T, lat, lon int32) {
+		err := checkPoint("p", &routeguide.Point{Latitude: lat, Longitude: lon})
+		valid := lat >= -900_000_000 && lat <= 900_000_000 && lon >= -1_800_000_000 && lon <= 1_800_000_000
+		if valid != (err == nil) {
+			t.Fatalf("checkPoint(%d, %d) = %v, but the point is valid: %v", lat, lon, err, valid)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "p.") {
+			t.Fatalf("error %q does not name the field", err)
+		}
+		rect := &routeguide.Rectangle{Lo: &routeguide.Point{}, Hi: &routeguide.Point{Latitude: lat, Longitude: lon}}
+		if rectErr := checkRectangle(rect); (rectErr == nil) != valid {
+			t.Fatalf("checkRectangle with hi (%d, %d) = %v", lat, lon, rectErr)
+		}
+		if valid {
+			b := boundsOf(rect)
+			if !b.contains(point{}) || !b.contains(point{lat, lon}) {
+				t.Fatalf("bounds %+v do not hold their own corners", b)
+			}
+			if d := distanceMetres(point{}, point{lat, lon}); d < 0 || d > 20_015_087 {
+				t.Fatalf("distance to (%d, %d) = %d m, beyond half the Earth", lat, lon, d)
+			}
+		}
+	})
+}
+
+func FuzzParseFeatures(f *testing.F) {
+	f.Add([]byte(`[{"location": {"latitude": 1, "longitude": 2}, "name": "A"}]`))
+	f.Add([]byte(`{"feature": [{"name": "", "location": {}}]}`))
+	f.Add([]byte(`[{"location": {"latitude": 900000001}}]`))
+	f.Add([]byte(`{"feature": null}`))
+	f.Add([]byte("[\n{\"name\": \"x\",}\n]"))
+	f.Add(defaultFeaturesJSON)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		features, err := ParseFeatures(data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("an empty error message")
+			}
+			return
+		}
+		// What parses is valid, and reads back the same in the other form.
+		raw := make([]jsonFeature, len(features))
+		for i, f := range features {
+			if err := checkPoint("location", f.GetLocation()); err != nil {
+				t.Fatalf("ParseFeatures accepted an invalid feature: %v", err)
+			}
+			raw[i].Name = f.GetName()
+			raw[i].Location = &struct {
+				Latitude  int32 `json:"latitude"`
+				Longitude int32 `json:"longitude"`
+			}{f.GetLocation().GetLatitude(), f.GetLocation().GetLongitude()}
+		}
+		wrapped, _ := json.Marshal(map[string]any{"feature": raw})
+		again, err := ParseFeatures(wrapped)
+		if err != nil || len(again) != len(features) {
+			t.Fatalf("the {\"feature\": [...]} form of an accepted dataset does not read back: %v", err)
+		}
+	})
+}
+
+// FuzzHandler feeds arbitrary request bodies to every procedure over every
+// protocol of an in-process server: nothing may panic, and the server must
+// go on answering.
+func FuzzHandler(f *testing.F) {
+	point, _ := json.Marshal(map[string]int{"latitude": 10, "longitude": 10})
+	f.Add(uint8(0), uint8(0), []byte(`{"latitude": 10, "longitude": 10}`))
+	f.Add(uint8(1), uint8(1), envelope(0, point))
+	f.Add(uint8(2), uint8(3), envelope(0, []byte{0x08, 0x0a, 0x10, 0x0a}))
+	f.Add(uint8(3), uint8(4), append(envelope(0, []byte{0x0a, 0x00}), envelope(2, nil)...))
+	f.Add(uint8(1), uint8(2), envelope(1, []byte{0x1f, 0x8b, 0x08}))
+	f.Add(uint8(0), uint8(5), []byte{0xff, 0xff, 0xff, 0xff, 0xff})
+	srv, err := New(testFeaturesForFuzzing(), WithLimits(Limits{MaxRoutePoints: 100, MaxMessageBytes: 1 << 16}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	procedures := []string{
+		"/routeguide.RouteGuide/GetFeature",
+		"/routeguide.RouteGuide/ListFeatures",
+		"/routeguide.RouteGuide/RecordRoute",
+		"/routeguide.RouteGuide/RouteChat",
+		"/grpc.health.v1.Health/Check",
+		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+	}
+	contentTypes := []string{
+		"application/json", "application/proto",
+		"application/connect+json", "application/connect+proto",
+		"application/grpc", "application/grpc+json",
+		"application/grpc-web", "application/grpc-web+json", "application/grpc-web-text",
+	}
+	f.Fuzz(func(t *testing.T, procedure, contentType uint8, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, procedures[int(procedure)%len(procedures)], bytes.NewReader(body))
+		req.ProtoMajor, req.ProtoMinor = 2, 0
+		req.Header.Set("Content-Type", contentTypes[int(contentType)%len(contentTypes)])
+		if contentType%7 == 3 {
+			req.Header.Set("Connect-Content-Encoding", "gzip")
+			req.Header.Set("Grpc-Encoding", "gzip")
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code < 200 || rec.Code > 599 {
+			t.Fatalf("status %d", rec.Code)
+		}
+
+		check := httptest.NewRequest(http.MethodPost, procedures[0], strings.NewReader(`{"latitude": 10, "longitude": 10}`))
+		check.Header.Set("Content-Type", "application/json")
+		rec = httptest.NewRecorder()
+		srv.ServeHTTP(rec, check)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Fuzzville") {
+			t.Fatalf("the server stopped answering: %d %s", rec.Code, rec.Body)
+		}
+	})
+}
+
+func testFeaturesForFuzzing() []*routeguide.Feature {
+	return []*routeguide.Feature{
+		{Name: "Fuzzville", Location: &routeguide.Point{Latitude: 10, Longitude: 10}},
+		{Name: "", Location: &routeguide.Point{Latitude: 20, Longitude: 20}},
+	}
+}
+
+// envelope frames a message as the streaming protocols do: a flags byte
+// and a big-endian length.
+func envelope(flags byte, data []byte) []byte {
+	out := []byte{flags}
+	out = binary.BigEndian.AppendUint32(out, uint32(len(data)))
+	return append(out, data...)
+}
