@@ -12,6 +12,10 @@ import (
 
 var errShuttingDown = errors.New("the server is shutting down: call again, another server will answer")
 
+// drainWriteGrace is how long a draining stream blocked on a client that
+// does not read gets to take its last message before it is reset.
+const drainWriteGrace = 500 * time.Millisecond
+
 // callGuard is a connect interceptor that gives every call a deadline
 // within the server's bounds, and keeps track of open streams so that they
 // can be ended promptly when the server drains.
@@ -73,11 +77,17 @@ func (g *callGuard) WrapStreamingHandler(next connect.StreamingHandlerFunc) conn
 		}
 		defer g.close(stream)
 
-		// A handler waiting for a message would not notice its context
-		// ending: cut its reads off then.
+		// A handler waiting for a message, or blocked writing to a client
+		// that does not read, would not notice its context ending: cut its
+		// reads off then, and its writes soon after if the server drains.
 		progress := progressGuardFrom(ctx)
 		if progress != nil {
-			stop := context.AfterFunc(ctx, func() { progress.cutOffReads(false) })
+			stop := context.AfterFunc(ctx, func() {
+				progress.cutOffReads(false)
+				if errors.Is(context.Cause(ctx), errShuttingDown) {
+					time.AfterFunc(drainWriteGrace, progress.cutOffWrites)
+				}
+			})
 			defer stop()
 		}
 		err := next(ctx, conn)
