@@ -9,6 +9,7 @@ type Option interface {
 
 type config struct {
 	handlerOptions []connect.HandlerOption
+	corsOrigins    []string
 }
 
 type optionFunc func(*config)

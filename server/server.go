@@ -1,6 +1,7 @@
 // Package server implements the RouteGuide service of the gRPC tutorial as
 // one [http.Handler] that speaks gRPC, gRPC-Web and the Connect protocol,
-// together with gRPC health checking and server reflection.
+// together with gRPC health checking, server reflection and a browser page
+// at "/".
 package server
 
 import (
@@ -20,10 +21,11 @@ import (
 // grpc-go's default and far above any RouteGuide message, which is tiny.
 const MaxMessageBytes = 4 << 20
 
-// Server serves RouteGuide, health checking and reflection. Create one with
+// Server serves RouteGuide, health checking, reflection and the browser
+// page. Create one with
 // [New]; it is safe for concurrent use.
 type Server struct {
-	mux      *http.ServeMux
+	handler  http.Handler
 	features int
 }
 
@@ -57,12 +59,21 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName), handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, handlerOptions))
-	return &Server{mux: mux, features: len(features)}, nil
+	page, err := embeddedPage()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", page)
+	handler, err := withCORS(mux, cfg.corsOrigins)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{handler: handler, features: len(features)}, nil
 }
 
 // ServeHTTP implements [http.Handler].
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mux.ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // FeatureCount returns the number of features the server answers from.

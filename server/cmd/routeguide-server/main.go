@@ -42,6 +42,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	keyFile := flags.String("tls-key", "", "TLS private key `file` (PEM)")
 	shutdownTimeout := flags.Duration("shutdown-timeout", 10*time.Second,
 		"how long to wait for calls in progress at shutdown before cutting them off")
+	var corsOrigins []string
+	flags.Func("cors-origin", "let browser pages from `origin`, such as http://localhost:3000, call the API; "+
+		"repeatable, * for any (default: none, only the server's own page)", func(origin string) error {
+		corsOrigins = append(corsOrigins, origin)
+		return nil
+	})
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -59,7 +65,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	handler, err := server.New(features)
+	handler, err := server.New(features, server.WithCORSOrigins(corsOrigins...))
 	if err != nil {
 		return err
 	}
