@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -37,11 +38,12 @@ type page struct {
 	files map[string]*pageFile
 }
 
-// pageFile is one file of the page, kept as is and gzipped, each with an
-// ETag so that browsers revalidate rather than download again.
+// pageFile is one file of the page, kept as is and gzipped, each form with
+// an ETag of its own so that browsers revalidate rather than download again.
 type pageFile struct {
 	contentType string
-	plain, gz   []byte
+	plain       []byte
+	gz          []byte // nil when gzip would not make the file smaller
 	etag, gzTag string
 }
 
@@ -78,7 +80,7 @@ func newPage(fsys fs.FS) (*page, error) {
 		return nil, err
 	}
 	if p.files["index.html"] == nil {
-		return nil, fmt.Errorf("web page has no index.html")
+		return nil, errors.New("web page has no index.html")
 	}
 	return p, nil
 }

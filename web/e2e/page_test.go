@@ -43,10 +43,38 @@ func newClient(t *testing.T, ts *httptest.Server) *client.Client {
 	return c
 }
 
-// openPage loads the page and waits until the plot is full.
+// openPage loads the page and waits until the plot is full. The test fails
+// if the page throws an exception that nothing catches, or breaks its
+// Content Security Policy.
 func openPage(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
+	watchConsole(t, ctx)
 	run(t, ctx, chromedp.Navigate(url), waitState("count", "done"))
+}
+
+func watchConsole(t *testing.T, ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	messages := chromedp.Console(ctx)
+	var bad []string // written by the goroutine, read after done
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+				bad = append(bad, m.String())
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		for _, m := range bad {
+			t.Errorf("page console: %s", m)
+		}
+	})
 }
 
 // location is a point as the tests compare them.
