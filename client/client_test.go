@@ -189,12 +189,13 @@ func TestHTTPGet(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var methods []string
+	var methods, caching []string
 	ts := routeguidetest.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.ServeHTTP(w, r)
 		mu.Lock()
 		methods = append(methods, r.Method)
+		caching = append(caching, w.Header().Get("Cache-Control"))
 		mu.Unlock()
-		srv.ServeHTTP(w, r)
 	}))
 	for _, options := range [][]client.Option{
 		{client.WithHTTPGet()},
@@ -212,6 +213,11 @@ func TestHTTPGet(t *testing.T) {
 	}
 	if want := []string{"GET", "GET", "POST"}; !slices.Equal(methods, want) {
 		t.Errorf("HTTP methods = %q, want %q", methods, want)
+	}
+	for _, got := range caching {
+		if got != "public, max-age=300" {
+			t.Errorf("GetFeature's Cache-Control = %q, want its answers cacheable", got)
+		}
 	}
 }
 

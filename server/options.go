@@ -11,6 +11,7 @@ type config struct {
 	handlerOptions []connect.HandlerOption
 	limits         Limits
 	observe        observability
+	corsOrigins    []string
 }
 
 type optionFunc func(*config)

@@ -16,8 +16,8 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 )
 
-// Server serves RouteGuide, health checking and reflection. Create one with
-// [New]; it is safe for concurrent use.
+// Server serves RouteGuide, health checking, reflection and the browser
+// page. Create one with [New]; it is safe for concurrent use.
 type Server struct {
 	handler  http.Handler
 	features int
@@ -82,10 +82,20 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	mux.Handle(grpchealth.NewHandler(health, handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, handlerOptions))
+	page, err := embeddedPage()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", page)
 
-	handler := requireHTTP2ForBidi(mux, connect.NewErrorWriter(handlerOptions))
+	var handler http.Handler = requireHTTP2ForBidi(mux, connect.NewErrorWriter(handlerOptions))
+	handler = guardProgress(handler, limits.StreamIdleTimeout, limits.WriteTimeout)
+	// CORS outermost, so that preflights are answered before anything else.
+	if handler, err = withCORS(handler, cfg.corsOrigins); err != nil {
+		return nil, err
+	}
 	return &Server{
-		handler:  guardProgress(handler, limits.StreamIdleTimeout, limits.WriteTimeout),
+		handler:  handler,
 		features: len(features),
 		health:   health,
 		calls:    calls,

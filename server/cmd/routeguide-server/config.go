@@ -27,6 +27,7 @@ type config struct {
 	adminAddr        string
 	adminAllowRemote bool
 	limits           *limitFlags
+	corsOrigins      []string
 
 	// fromEnv holds the names of the flags set by the environment, so that
 	// an error can name the setting the operator wrote.
@@ -62,6 +63,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		"`address` of the admin listener for /metrics and /debug/pprof/, on loopback (default: none)")
 	flags.BoolVar(&c.adminAllowRemote, "admin-allow-remote", false,
 		"let --admin-addr be other than loopback, such as a pod's address that Prometheus scrapes")
+	flags.Func("cors-origin", "let browser pages from `origin`, such as http://localhost:3000, call the API; "+
+		"repeatable or comma-separated, * for any (default: none, only the server's own page)", func(value string) error {
+		for origin := range strings.SplitSeq(value, ",") {
+			if origin = strings.TrimSpace(origin); origin != "" {
+				c.corsOrigins = append(c.corsOrigins, origin)
+			}
+		}
+		return nil
+	})
 	c.limits = addLimitFlags(flags)
 	flags.VisitAll(func(f *flag.Flag) { f.Usage += " [$" + envName(f.Name) + "]" })
 	flags.Usage = func() {

@@ -64,7 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	handler, err := server.New(features,
-		append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits.service))...)
+		append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits.service),
+			server.WithCORSOrigins(cfg.corsOrigins...))...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,69 @@
+// The RouteGuide client of the page, over the transport the user picks.
+
+import { ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+
+import { RouteGuide } from "./gen/routeguide/route_guide_pb";
+
+export type RouteGuideClient = Client<typeof RouteGuide>;
+
+// TransportName names a choice of the transport switch, as its radio
+// buttons' values spell it.
+export type TransportName = "grpc-web" | "connect-json" | "connect-binary";
+
+export const transportLabels: Record<TransportName, string> = {
+  "grpc-web": "gRPC-Web",
+  "connect-json": "Connect JSON",
+  "connect-binary": "Connect binary",
+};
+
+export function isTransportName(s: string): s is TransportName {
+  return Object.hasOwn(transportLabels, s);
+}
+
+// SentRequest is what the page shows of the HTTP request behind a call, so
+// that the user can see which protocol and method went over the wire.
+export interface SentRequest {
+  method: string;
+  url: string;
+}
+
+// newClient returns a client of the server that served the page. Connect
+// transports send GetFeature, which has no side effects, as an HTTP GET so
+// that caches may keep it; gRPC-Web has no such form. onRequest is told of
+// every request as it is sent.
+export function newClient(name: TransportName, onRequest: (r: SentRequest) => void): RouteGuideClient {
+  // The transports decide on GET only after interceptors have run, so the
+  // request is watched at fetch, where its final form is known.
+  const watchedFetch: typeof fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    onRequest({ method: init?.method ?? "GET", url });
+    return globalThis.fetch(input, init);
+  };
+  const baseUrl = location.origin;
+  switch (name) {
+    case "grpc-web":
+      return createClient(RouteGuide, createGrpcWebTransport({ baseUrl, fetch: watchedFetch }));
+    case "connect-json":
+      return createClient(RouteGuide, createConnectTransport({ baseUrl, fetch: watchedFetch, useHttpGet: true }));
+    case "connect-binary":
+      return createClient(
+        RouteGuide,
+        createConnectTransport({ baseUrl, fetch: watchedFetch, useHttpGet: true, useBinaryFormat: true }),
+      );
+  }
+}
+
+// CallError is a failed call as the page shows it: the code as the Connect
+// protocol spells it (invalid_argument, not_found, ...) and the server's
+// message without the code in front.
+export interface CallError {
+  code: string;
+  message: string;
+}
+
+export function describeError(err: unknown): CallError {
+  const e = ConnectError.from(err);
+  return { code: codeToString(e.code), message: e.rawMessage };
+}
