@@ -104,9 +104,14 @@ func (l *limitFlags) configure(s *http.Server) {
 	// server's per-stream idle and write timeouts take their place.
 	s.HTTP2 = &http.HTTP2Config{
 		MaxConcurrentStreams: l.maxConcurrentStreams,
-		SendPingTimeout:      l.pingInterval,
-		PingTimeout:          l.pingTimeout,
-		WriteByteTimeout:     l.service.WriteTimeout,
+		// The smallest frame size HTTP/2 allows, as grpc-go's server
+		// uses: a client cannot make a connection hold a larger read
+		// buffer, and clients that assume the protocol's default get
+		// the error they expect when they exceed it.
+		MaxReadFrameSize: 16 << 10,
+		SendPingTimeout:  l.pingInterval,
+		PingTimeout:      l.pingTimeout,
+		WriteByteTimeout: l.service.WriteTimeout,
 	}
 }
 
