@@ -57,7 +57,6 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer cancel()
 	logs := make([]*chatLog, *clients)
 	var wg sync.WaitGroup
-	var answered atomic.Int64
 	start := time.Now()
 	for i := range logs {
 		rng := rand.New(rand.NewPCG(uint64(run), uint64(i)))
@@ -66,7 +65,7 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			locs[k] = rng.IntN(*locations)
 		}
 		logs[i] = newChatLog(i, locs)
-		wg.Go(func() { chatClient(runCtx, t, run, logs[i], padding, &answered) })
+		wg.Go(func() { chatClient(runCtx, t, run, logs[i], padding) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -92,7 +91,7 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // chatClient sends its notes on one stream while reading the replies.
-func chatClient(ctx context.Context, t *target, run runID, log *chatLog, padding string, answered *atomic.Int64) {
+func chatClient(ctx context.Context, t *target, run runID, log *chatLog, padding string) {
 	c, err := t.client()
 	if err != nil {
 		log.streamErr = err
@@ -126,9 +125,7 @@ func chatClient(ctx context.Context, t *target, run runID, log *chatLog, padding
 		if !ok {
 			loc = -1
 		}
-		before := log.next
 		log.receive(id, known, loc)
-		answered.Add(int64(log.next - before))
 	}
 	if log.streamErr == nil && log.next < int(sent.Load()) && ctx.Err() != nil {
 		log.streamErr = ctx.Err()

@@ -124,12 +124,14 @@ func TestLocations(t *testing.T) {
 
 func TestDrain(t *testing.T) {
 	t.Parallel()
-	out, err := soak(t, "drain", "--streams", "30", "--per-connection", "10", "--getters", "2", "--hold", "500ms")
+	// The time allowed is generous: the test checks how streams end, not
+	// how fast on a shared machine; the tool's run prints that.
+	out, err := soak(t, "drain", "--streams", "30", "--per-connection", "10", "--getters", "2", "--hold", "500ms", "--within", "20s")
 	if err != nil {
 		t.Fatalf("drain: %v", err)
 	}
 	for _, kind := range []string{"ListFeatures", "RecordRoute", "RouteChat"} {
-		wantLine(t, out, `^`+kind+` +10 streams: 10 ended unavailable within 1s of SIGTERM`)
+		wantLine(t, out, `^`+kind+` +10 streams: 10 ended unavailable within 20s of SIGTERM`)
 	}
 	wantLine(t, out, `^GetFeature during the drain: \d+ ok, 0 failed`)
 }
