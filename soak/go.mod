@@ -1,0 +1,13 @@
+module github.com/routeguide/routeguide/soak
+
+go 1.26.0
+
+require (
+	connectrpc.com/connect v1.21.1
+	github.com/routeguide/routeguide v0.0.0
+	go.uber.org/goleak v1.3.0
+	google.golang.org/protobuf v1.36.12
+)
+
+// The soak tool always drives the server and client of this checkout.
+replace github.com/routeguide/routeguide => ../
