@@ -27,8 +27,8 @@ func (g *routeGuide) GetFeature(_ context.Context, req *connect.Request[routegui
 	if err := checkPoint("", req.Msg); err != nil {
 		return nil, connect.NewError(connect.CodeInvalidArgument, err)
 	}
-	if f, ok := g.features.at(pointOf(req.Msg)); ok {
-		return connect.NewResponse(f), nil
+	if i, ok := g.features.at(pointOf(req.Msg)); ok {
+		return connect.NewResponse(g.features.feature(i)), nil
 	}
 	// No feature: an unnamed one at the requested point, as the tutorial says.
 	return connect.NewResponse(&routeguide.Feature{Location: &routeguide.Point{
@@ -41,7 +41,11 @@ func (g *routeGuide) ListFeatures(_ context.Context, req *connect.Request[routeg
 	if err := checkRectangle(req.Msg); err != nil {
 		return connect.NewError(connect.CodeInvalidArgument, err)
 	}
-	for f := range g.features.within(boundsOf(req.Msg)) {
+	// Send marshals the message before it returns, so one message serves
+	// for every feature.
+	f := &routeguide.Feature{Location: &routeguide.Point{}}
+	for i := range g.features.within(boundsOf(req.Msg)) {
+		g.features.fill(i, f)
 		if err := stream.Send(f); err != nil {
 			return err
 		}

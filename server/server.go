@@ -40,7 +40,11 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 			return nil, fmt.Errorf("feature %d (%q): %w", i, f.GetName(), err)
 		}
 	}
-	service := &routeGuide{features: newFeatureIndex(features), notes: newNoteStore()}
+	index, err := newFeatureIndex(features)
+	if err != nil {
+		return nil, err
+	}
+	service := &routeGuide{features: index, notes: newNoteStore()}
 	handlerOptions := connect.WithHandlerOptions(append(
 		[]connect.HandlerOption{connect.WithReadMaxBytes(MaxMessageBytes)},
 		cfg.handlerOptions...)...)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -63,6 +64,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The server keeps the dataset in its own compact form; give the memory
+	// of the file and its decoded messages back to the system now rather
+	// than holding it until the heap next grows that large.
+	debug.FreeOSMemory()
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	httpServer := &http.Server{
 		Handler:           handler,
