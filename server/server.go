@@ -57,7 +57,8 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	}
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux := http.NewServeMux()
-	mux.Handle(routeguideconnect.NewRouteGuideHandler(service, handlerOptions))
+	path, routeGuideHandler := routeguideconnect.NewRouteGuideHandler(service, handlerOptions)
+	mux.Handle(path, coalesceFlushes(routeGuideHandler, streamsResponses))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName), handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, handlerOptions))
