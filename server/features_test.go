@@ -80,7 +80,7 @@ func mustIndex(t testing.TB, features []*routeguide.Feature) *featureIndex {
 // every point lookup.
 func TestFeatureIndexMatchesLinearScan(t *testing.T) {
 	t.Parallel()
-	for _, n := range []int{0, 1, 2, 7, 8, 9, 17, 100, 1000, 20_000} {
+	for _, n := range []int{0, 1, 2, 7, 8, 9, 17, 100, 1000, 5000} {
 		for _, side := range []int32{1, 3, 16, 200, 1 << 20} {
 			t.Run(fmt.Sprintf("n=%d/side=%d", n, side), func(t *testing.T) {
 				t.Parallel()

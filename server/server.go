@@ -46,7 +46,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	}
 	service := &routeGuide{features: index, notes: newNoteStore()}
 	handlerOptions := connect.WithHandlerOptions(append(
-		[]connect.HandlerOption{connect.WithReadMaxBytes(MaxMessageBytes)},
+		[]connect.HandlerOption{connect.WithReadMaxBytes(MaxMessageBytes), connect.WithCompressMinBytes(compressMinBytes)},
 		cfg.handlerOptions...)...)
 
 	services := []string{

@@ -54,14 +54,14 @@ func newClient(t *testing.T, url string, protocol client.Protocol, http1 bool) *
 // by the tree and by the scan.
 func TestListFeaturesStreamsEveryMatchInOrder(t *testing.T) {
 	t.Parallel()
-	const n = 5_000
+	const n = 2_000
 	features := synthetic.Features(n, 42)
 	srv := routeguidetest.NewRouteGuide(t, features)
 	rectangles := []*routeguide.Rectangle{
 		synthetic.Rectangle(n, 1),
 		synthetic.Rectangle(n, 300),
 		synthetic.Rectangle(n, n/4), // more than n/8: the scan path
-		synthetic.Region,            // every feature: ~250 kB of messages
+		synthetic.Region,            // every feature: ~100 kB of messages
 	}
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
@@ -116,7 +116,7 @@ func TestRouteChatRepliesInOrder(t *testing.T) {
 				t.Parallel()
 				srv := routeguidetest.NewRouteGuide(t, nil)
 				c := newClient(t, srv.URL, tr.protocol, false)
-				const notes, locations = 300, 7
+				const notes, locations = 100, 7
 				var want []string
 				sent := make(map[int][]string)
 				for i := range notes {
