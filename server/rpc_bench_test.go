@@ -20,7 +20,7 @@ func BenchmarkGetFeature(b *testing.B) {
 	features := synthetic.Features(100, 1)
 	srv := routeguidetest.NewRouteGuide(b, features)
 	for _, tr := range transports[:3] {
-		c := newClient(&testing.T{}, srv.URL, tr.protocol, false)
+		c := newClient(b, srv.URL, tr.protocol, false)
 		b.Run(tr.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
@@ -39,7 +39,7 @@ func BenchmarkListFeatures(b *testing.B) {
 	features := synthetic.Features(100, 1)
 	srv := routeguidetest.NewRouteGuide(b, features)
 	for _, tr := range transports[:3] {
-		c := newClient(&testing.T{}, srv.URL, tr.protocol, false)
+		c := newClient(b, srv.URL, tr.protocol, false)
 		b.Run(tr.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -63,7 +63,7 @@ func BenchmarkListFeatures(b *testing.B) {
 // reply, while reading replies on another goroutine.
 func BenchmarkRouteChat(b *testing.B) {
 	srv := routeguidetest.NewRouteGuide(b, nil)
-	c := newClient(&testing.T{}, srv.URL, client.ProtocolGRPC, false)
+	c := newClient(b, srv.URL, client.ProtocolGRPC, false)
 	b.ReportAllocs()
 	ctx, cancel := context.WithCancel(b.Context())
 	defer cancel()

@@ -31,7 +31,7 @@ var transports = []struct {
 	{"connect-http1", client.ProtocolConnect, true},
 }
 
-func newClient(t *testing.T, url string, protocol client.Protocol, http1 bool) *client.Client {
+func newClient(t testing.TB, url string, protocol client.Protocol, http1 bool) *client.Client {
 	t.Helper()
 	options := []client.Option{client.WithProtocol(protocol)}
 	if http1 {
