@@ -148,8 +148,8 @@ func (c *Chat) CloseSend() error {
 	return c.stream.CloseRequest()
 }
 
-// Receive returns the next reply, or [io.EOF] once the server has ended the
-// call successfully.
+// Receive returns the next reply. Once the server has ended the call
+// successfully it returns an error for which errors.Is(err, io.EOF) is true.
 func (c *Chat) Receive() (*routeguide.RouteNote, error) {
 	return c.stream.Receive()
 }

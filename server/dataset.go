@@ -50,6 +50,15 @@ func LoadFeatures(path string) ([]*routeguide.Feature, error) {
 // latitude and longitude; unknown fields are rejected so that a misspelt
 // name is reported rather than read as zero.
 func ParseFeatures(data []byte) ([]*routeguide.Feature, error) {
+	if features, ok := parseDatasetFast(data); ok {
+		return features, nil
+	}
+	return parseDatasetStrict(data)
+}
+
+// parseDatasetStrict is ParseFeatures through encoding/json: slower, but
+// the judge of what is valid and the source of every error message.
+func parseDatasetStrict(data []byte) ([]*routeguide.Feature, error) {
 	var raw []jsonFeature
 	if err := decodeDataset(data, &raw); err != nil {
 		return nil, err

@@ -1,48 +1,153 @@
 package server
 
 import (
+	"fmt"
 	"iter"
+	"math"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 )
 
-// featureIndex holds a dataset in its original order and finds the feature
-// at a point without a scan.
+// featureIndex holds a dataset in its original order and finds features
+// without a scan: the feature at a point through a hash map, and the features
+// inside a rectangle through a k-d tree.
+//
+// It keeps the dataset in columns rather than as messages: every name in one
+// string, every location in one slice. A million features take about 80 MB
+// this way against some 200 MB as messages, and the garbage collector has
+// almost no pointers to follow. Answers are built as messages when sent.
 type featureIndex struct {
-	features []*routeguide.Feature
-	// byPoint maps each location to the first feature there, so a dataset
-	// with duplicates answers GetFeature the way a scan in order would.
-	byPoint map[point]*routeguide.Feature
+	points []point
+	names  string
+	// nameEnds[i] is where the name of feature i ends in names; it starts
+	// where the previous one ends.
+	nameEnds []uint32
+	// byPoint maps each location to the position of the first feature
+	// there, so a dataset with duplicates answers GetFeature the way a scan
+	// in order would.
+	byPoint map[point]int32
+	tree    kdTree
 }
 
-func newFeatureIndex(features []*routeguide.Feature) *featureIndex {
-	byPoint := make(map[point]*routeguide.Feature, len(features))
+func newFeatureIndex(features []*routeguide.Feature) (*featureIndex, error) {
+	if len(features) > math.MaxInt32 {
+		return nil, fmt.Errorf("%d features: at most %d are supported", len(features), math.MaxInt32)
+	}
+	x := &featureIndex{
+		points:   make([]point, len(features)),
+		nameEnds: make([]uint32, len(features)),
+		byPoint:  make(map[point]int32, len(features)),
+	}
+	size := 0
 	for _, f := range features {
-		key := pointOf(f.GetLocation())
-		if _, seen := byPoint[key]; !seen {
-			byPoint[key] = f
+		size += len(f.GetName())
+	}
+	if size > math.MaxUint32 {
+		return nil, fmt.Errorf("feature names take %d bytes: at most %d are supported", size, math.MaxUint32)
+	}
+	var names strings.Builder
+	names.Grow(size)
+	for i, f := range features {
+		p := pointOf(f.GetLocation())
+		x.points[i] = p
+		names.WriteString(f.GetName())
+		x.nameEnds[i] = uint32(names.Len())
+		if _, seen := x.byPoint[p]; !seen {
+			x.byPoint[p] = int32(i)
 		}
 	}
-	return &featureIndex{features: features, byPoint: byPoint}
+	x.names = names.String()
+	x.tree = newKDTree(x.points)
+	return x, nil
 }
 
-// at returns the feature at p, if there is one.
-func (x *featureIndex) at(p point) (*routeguide.Feature, bool) {
-	f, ok := x.byPoint[p]
-	return f, ok
+// at returns the position of the feature at p, if there is one.
+func (x *featureIndex) at(p point) (int, bool) {
+	i, ok := x.byPoint[p]
+	return int(i), ok
 }
 
-// within yields the features inside b in dataset order, as it finds them.
-func (x *featureIndex) within(b bounds) iter.Seq[*routeguide.Feature] {
-	return func(yield func(*routeguide.Feature) bool) {
-		for _, f := range x.features {
-			if b.contains(pointOf(f.GetLocation())) && !yield(f) {
+// name returns the name of feature i without copying it.
+func (x *featureIndex) name(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = x.nameEnds[i-1]
+	}
+	return x.names[start:x.nameEnds[i]]
+}
+
+// feature returns feature i as a new message.
+func (x *featureIndex) feature(i int) *routeguide.Feature {
+	f := &routeguide.Feature{Location: &routeguide.Point{}}
+	x.fill(i, f)
+	return f
+}
+
+// fill sets f to feature i, reusing f's Location if it has one, so that a
+// stream can send every feature from one message.
+func (x *featureIndex) fill(i int, f *routeguide.Feature) {
+	if f.Location == nil {
+		f.Location = &routeguide.Point{}
+	}
+	p := x.points[i]
+	f.Name = x.name(i)
+	f.Location.Latitude = p.latitude
+	f.Location.Longitude = p.longitude
+}
+
+// scanFraction is the share of the dataset above which within stops using
+// the tree and scans instead. A rectangle holding more than n/scanFraction
+// features costs Θ(n) to stream anyway, so the scan keeps within at
+// O(log n + k) and saves sorting a large result.
+const scanFraction = 8
+
+// within yields the positions of the features inside b in dataset order.
+// It finds the matches through the tree and sorts them before yielding the
+// first, which costs O(log n + k log k) for k matches on a balanced tree and
+// well-spread data; when the rectangle holds a large part of the dataset it
+// scans the dataset instead and yields each match as it finds it.
+func (x *featureIndex) within(b bounds) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		buf := matchPool.Get().(*[]int32)
+		defer func() {
+			// Keep only modest buffers, so one huge query does not pin
+			// its memory for the life of the process.
+			if cap(*buf) <= 1<<16 {
+				*buf = (*buf)[:0]
+				matchPool.Put(buf)
+			}
+		}()
+		limit := max(len(x.points)/scanFraction, 64)
+		matches, ok := x.tree.search(b, (*buf)[:0], limit)
+		*buf = matches
+		if !ok {
+			x.scan(b, yield)
+			return
+		}
+		slices.Sort(matches)
+		for _, i := range matches {
+			if !yield(int(i)) {
 				return
 			}
 		}
 	}
 }
 
+// matchPool recycles the buffers within collects positions in, so a
+// ListFeatures call allocates nothing for its search.
+var matchPool = sync.Pool{New: func() any { return new([]int32) }}
+
+func (x *featureIndex) scan(b bounds, yield func(int) bool) {
+	for i, p := range x.points {
+		if b.contains(p) && !yield(i) {
+			return
+		}
+	}
+}
+
 func (x *featureIndex) len() int {
-	return len(x.features)
+	return len(x.points)
 }

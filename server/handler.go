@@ -29,8 +29,10 @@ func (g *routeGuide) GetFeature(_ context.Context, req *connect.Request[routegui
 	if err := checkPoint("", req.Msg); err != nil {
 		return nil, connect.NewError(connect.CodeInvalidArgument, err)
 	}
-	feature, ok := g.features.at(pointOf(req.Msg))
-	if !ok {
+	var feature *routeguide.Feature
+	if i, ok := g.features.at(pointOf(req.Msg)); ok {
+		feature = g.features.feature(i)
+	} else {
 		// No feature: an unnamed one at the requested point, as the
 		// tutorial says.
 		feature = &routeguide.Feature{Location: &routeguide.Point{
@@ -50,12 +52,16 @@ func (g *routeGuide) ListFeatures(ctx context.Context, req *connect.Request[rout
 	if err := checkRectangle(req.Msg); err != nil {
 		return connect.NewError(connect.CodeInvalidArgument, err)
 	}
-	for f := range g.features.within(boundsOf(req.Msg)) {
+	// Send marshals the message before it returns, so one message serves
+	// for every feature.
+	f := &routeguide.Feature{Location: &routeguide.Point{}}
+	for i := range g.features.within(boundsOf(req.Msg)) {
 		// Sends are buffered, so a call that has ended may not learn it
 		// from Send for a while.
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		g.features.fill(i, f)
 		if err := stream.Send(f); err != nil {
 			return err
 		}

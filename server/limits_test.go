@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"runtime"
 	"slices"
@@ -190,7 +191,9 @@ func TestPanicBecomesInternal(t *testing.T) {
 			return next(ctx, req)
 		}
 	})
-	url := newLimitedServer(t, server.Limits{}, server.WithHandlerOptions(connect.WithInterceptors(panicky)))
+	quiet := slog.New(slog.DiscardHandler) // the stack would flood the test output
+	url := newLimitedServer(t, server.Limits{}, server.WithLogger(quiet),
+		server.WithHandlerOptions(connect.WithInterceptors(panicky)))
 	c, _ := client.New(url)
 	_, err := c.GetFeature(t.Context(), pt(13, 0))
 	wantCode(t, err, connect.CodeInternal, "internal error")

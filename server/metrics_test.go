@@ -14,7 +14,11 @@ func TestNoteCapCounters(t *testing.T) {
 	t.Parallel()
 	reader := sdkmetric.NewManualReader()
 	// Two notes a location, and room for three in all.
-	service := &routeGuide{features: newFeatureIndex(nil), notes: newNoteStore(2, 3*noteOverheadBytes)}
+	index, err := newFeatureIndex(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	service := &routeGuide{features: index, notes: newNoteStore(2, 3*noteOverheadBytes)}
 	m, err := newServiceMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)), service)
 	if err != nil {
 		t.Fatal(err)

@@ -40,8 +40,12 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		}
 	}
 	limits := cfg.limits.withDefaults()
+	index, err := newFeatureIndex(features)
+	if err != nil {
+		return nil, err
+	}
 	service := &routeGuide{
-		features:       newFeatureIndex(features),
+		features:       index,
 		notes:          newNoteStore(limits.MaxNotesPerLocation, limits.MaxStoredNoteBytes),
 		maxRoutePoints: limits.MaxRoutePoints,
 		maxNoteBytes:   limits.MaxNoteBytes,
@@ -55,9 +59,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		[]connect.HandlerOption{
 			connect.WithReadMaxBytes(limits.MaxMessageBytes),
 			connect.WithSendMaxBytes(limits.MaxMessageBytes),
-			// RouteGuide's messages are tiny: compressing them would cost
-			// more than it saves.
-			connect.WithCompressMinBytes(1 << 10),
+			connect.WithCompressMinBytes(compressMinBytes),
 		},
 		// Telemetry outermost, so that it sees the codes the call guard
 		// gives drained, idle and late calls.
@@ -78,7 +80,8 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		grpcreflect.ReflectV1AlphaServiceName,
 	)
 	mux := http.NewServeMux()
-	mux.Handle(routeguideconnect.NewRouteGuideHandler(service, handlerOptions))
+	path, routeGuideHandler := routeguideconnect.NewRouteGuideHandler(service, handlerOptions)
+	mux.Handle(path, coalesceFlushes(routeGuideHandler, streamsResponses))
 	mux.Handle(grpchealth.NewHandler(health, handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, handlerOptions))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, handlerOptions))

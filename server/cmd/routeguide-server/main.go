@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -69,6 +70,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	// The server keeps the dataset in its own compact form; give the memory
+	// of the file and its decoded messages back to the system now rather
+	// than holding it until the heap next grows that large.
+	debug.FreeOSMemory()
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	httpServer := &http.Server{
 		Handler:   handler,

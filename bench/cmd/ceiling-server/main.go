@@ -1,0 +1,97 @@
+// Command ceiling-server measures the most any handler on Go's net/http
+// HTTP/2 server can do here: it answers GetFeature and ListFeatures over
+// h2c with gRPC responses built once at start, and never flushes, so all
+// that is left is net/http's own cost. It is a yardstick for BENCHMARKS.md,
+// not a server.
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
+	"github.com/routeguide/routeguide/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "ceiling-server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	flags := flag.NewFlagSet("ceiling-server", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	addr := flags.String("addr", "127.0.0.1:0", "`address` to listen on")
+	featuresPath := flags.String("features", "", "JSON dataset `file`: ListFeatures answers with all of it")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	features := server.DefaultFeatures()
+	if *featuresPath != "" {
+		var err error
+		if features, err = server.LoadFeatures(*featuresPath); err != nil {
+			return err
+		}
+	}
+	one, err := envelope(features[len(features)/2])
+	if err != nil {
+		return err
+	}
+	var all []byte
+	for _, f := range features {
+		e, err := envelope(f)
+		if err != nil {
+			return err
+		}
+		all = append(all, e...)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(routeguideconnect.RouteGuideGetFeatureProcedure, answer(one))
+	mux.Handle(routeguideconnect.RouteGuideListFeaturesProcedure, answer(all))
+	httpServer := &http.Server{Handler: mux, Protocols: new(http.Protocols)}
+	httpServer.Protocols.SetUnencryptedHTTP2(true)
+	listener, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "ceiling-server listening addr=%s features=%d\n", listener.Addr(), len(features))
+	go func() {
+		<-ctx.Done()
+		httpServer.Close()
+	}()
+	return httpServer.Serve(listener)
+}
+
+// answer reads the request and replies with body and an OK status, as
+// little work as a valid gRPC response allows.
+func answer(body []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h["Content-Type"] = []string{"application/grpc"}
+		w.Write(body)
+		h[http.TrailerPrefix+"Grpc-Status"] = []string{"0"}
+	})
+}
+
+func envelope(m proto.Message) ([]byte, error) {
+	data, err := proto.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return append(binary.BigEndian.AppendUint32([]byte{0}, uint32(len(data))), data...), nil
+}

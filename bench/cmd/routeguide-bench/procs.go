@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// serverCPU and loadCPU are the cores the servers and the load generators
+// are pinned to, so that neither steals time from the other.
+const (
+	loadCPU   = "0"
+	serverCPU = "1"
+)
+
+// pinnedEnv marks the harness as already running on loadCPU.
+const pinnedEnv = "ROUTEGUIDE_BENCH_PINNED"
+
+// pinSelf runs the harness again under taskset on loadCPU, so that its Go
+// load generators and the h2load and ghz it starts all share that core. It
+// returns false if this process is the pinned one and should go on.
+func pinSelf(ctx context.Context, args []string) (bool, error) {
+	if os.Getenv(pinnedEnv) != "" {
+		return false, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return false, err
+	}
+	cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", loadCPU, self}, args...)...)
+	cmd.Env = append(os.Environ(), pinnedEnv+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	return true, cmd.Run()
+}
+
+// binaries are the programs a run needs, built into one directory.
+type binaries struct {
+	dir string
+}
+
+func (b binaries) path(name string) string { return filepath.Join(b.dir, name) }
+
+// build compiles the servers under test and ghz. It runs from the bench
+// module, whose go.mod pins ghz and points at the repository with replace.
+func build(ctx context.Context, dir string) (binaries, error) {
+	targets := map[string]string{
+		"routeguide-server": "github.com/routeguide/routeguide/server/cmd/routeguide-server",
+		"reference-server":  "github.com/routeguide/routeguide/bench/cmd/reference-server",
+		"ceiling-server":    "github.com/routeguide/routeguide/bench/cmd/ceiling-server",
+		"ghz":               "github.com/bojand/ghz/cmd/ghz",
+	}
+	for name, pkg := range targets {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), pkg)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return binaries{}, fmt.Errorf("build %s: %w\n%s", name, err, out)
+		}
+	}
+	return binaries{dir: dir}, nil
+}
+
+// process is a server under test, pinned to serverCPU.
+type process struct {
+	name string
+	addr string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan error
+}
+
+// start runs bin with args and --addr on a free loopback port, and waits
+// until it accepts connections; loading a large dataset can take seconds.
+func start(ctx context.Context, name, bin string, args ...string) (*process, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args = append([]string{"-c", serverCPU, bin, "--addr", addr}, args...)
+	p := &process{name: name, addr: addr, out: new(syncBuffer), done: make(chan error, 1)}
+	p.cmd = exec.Command("taskset", args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return p, nil
+		}
+		select {
+		case err := <-p.done:
+			return nil, fmt.Errorf("%s exited: %v\n%s", name, err, p.out.String())
+		case <-ctx.Done():
+			p.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("%s did not start listening on %s", name, addr)
+		}
+	}
+}
+
+func (p *process) url() string { return "http://" + p.addr }
+
+// stop ends the server, first asking it to shut down.
+func (p *process) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// cpuTime returns the CPU time the server has used so far.
+func (p *process) cpuTime() (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces; fields count
+	// from after it. utime and stime are fields 14 and 15 of the line.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, errors.New("short /proc stat line")
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, nil
+}
+
+// rss returns the server's resident memory in bytes.
+func (p *process) rss() (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// syncBuffer collects a child's output, written from exec's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
