@@ -1,6 +1,6 @@
 // Package server implements the RouteGuide service of the gRPC tutorial as
 // one [http.Handler] that speaks gRPC, gRPC-Web and the Connect protocol,
-// together with gRPC health checking and server reflection.
+// together with gRPC health checking, server reflection and a browser page.
 package server
 
 import (
@@ -23,12 +23,11 @@ type Server struct {
 	features int
 	health   *grpchealth.StaticChecker
 	calls    *callGuard
-	limits   Limits
 }
 
-// New returns a Server over features, which it keeps: the caller must not
-// modify them afterwards. Every feature must have a location within the valid
-// range of latitude and longitude.
+// New returns a Server over features, copied into an index of its own.
+// Every feature must have a location within the valid range of latitude and
+// longitude.
 func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	var cfg config
 	for _, o := range options {
@@ -73,24 +72,10 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		cfg.handlerOptions)...)
 
 	health := grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName)
-	reflector := grpcreflect.NewStaticReflector(
-		routeguideconnect.RouteGuideName,
-		grpchealth.HealthV1ServiceName,
-		grpcreflect.ReflectV1ServiceName,
-		grpcreflect.ReflectV1AlphaServiceName,
-	)
-	mux := http.NewServeMux()
-	path, routeGuideHandler := routeguideconnect.NewRouteGuideHandler(service, handlerOptions)
-	mux.Handle(path, coalesceFlushes(routeGuideHandler, streamsResponses))
-	mux.Handle(grpchealth.NewHandler(health, handlerOptions))
-	mux.Handle(grpcreflect.NewHandlerV1(reflector, handlerOptions))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, handlerOptions))
-	page, err := embeddedPage()
+	mux, err := newMux(service, health, handlerOptions)
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("/", page)
-
 	var handler http.Handler = requireHTTP2ForBidi(mux, connect.NewErrorWriter(handlerOptions))
 	handler = guardProgress(handler, limits.StreamIdleTimeout, limits.WriteTimeout)
 	// CORS outermost, so that preflights are answered before anything else.
@@ -102,8 +87,30 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		features: len(features),
 		health:   health,
 		calls:    calls,
-		limits:   limits,
 	}, nil
+}
+
+// newMux mounts RouteGuide, health checking, reflection and the browser
+// page.
+func newMux(service *routeGuide, health *grpchealth.StaticChecker, options connect.HandlerOption) (*http.ServeMux, error) {
+	reflector := grpcreflect.NewStaticReflector(
+		routeguideconnect.RouteGuideName,
+		grpchealth.HealthV1ServiceName,
+		grpcreflect.ReflectV1ServiceName,
+		grpcreflect.ReflectV1AlphaServiceName,
+	)
+	mux := http.NewServeMux()
+	path, routeGuideHandler := routeguideconnect.NewRouteGuideHandler(service, options)
+	mux.Handle(path, coalesceFlushes(routeGuideHandler, streamsResponses))
+	mux.Handle(grpchealth.NewHandler(health, options))
+	mux.Handle(grpcreflect.NewHandlerV1(reflector, options))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, options))
+	page, err := embeddedPage()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", page)
+	return mux, nil
 }
 
 // ServeHTTP implements [http.Handler].
@@ -114,11 +121,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // FeatureCount returns the number of features the server answers from.
 func (s *Server) FeatureCount() int {
 	return s.features
-}
-
-// Limits returns the limits the server applies, defaults filled in.
-func (s *Server) Limits() Limits {
-	return s.limits
 }
 
 // Drain prepares the server to stop: health checks answer NOT_SERVING, new
