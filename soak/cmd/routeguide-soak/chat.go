@@ -135,7 +135,8 @@ func chatClient(ctx context.Context, t *target, run runID, log *chatLog, padding
 	log.sent = int(sent.Load())
 }
 
-// printMemory prints the server's memory and threads over the run.
+// printMemory prints the server's memory, threads and goroutines over the
+// run.
 func printMemory(stdout io.Writer, t *target) {
 	if t.sampler == nil {
 		fmt.Fprintln(stdout, "server memory     not sampled (server given by --addr)")
@@ -145,10 +146,12 @@ func printMemory(stdout io.Writer, t *target) {
 	if len(all) == 0 {
 		return
 	}
-	maxThreads := 0
+	maxThreads, maxGoroutines := 0, -1
 	for _, s := range all {
 		maxThreads = max(maxThreads, s.threads)
+		maxGoroutines = max(maxGoroutines, s.goroutines)
 	}
-	fmt.Fprintf(stdout, "server rss        first %s, last %s, peak %s; threads at most %d (goroutines: no debug endpoint)\n",
-		mib(all[0].rssKiB), mib(all[len(all)-1].rssKiB), mib(t.sampler.peak()), maxThreads)
+	fmt.Fprintf(stdout, "server rss        first %s, last %s, peak %s; threads at most %d; goroutines first %d, last %d, at most %d\n",
+		mib(all[0].rssKiB), mib(all[len(all)-1].rssKiB), mib(t.sampler.peak()), maxThreads,
+		all[0].goroutines, all[len(all)-1].goroutines, maxGoroutines)
 }

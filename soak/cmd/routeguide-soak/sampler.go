@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -12,29 +13,33 @@ import (
 	"time"
 )
 
-// sample is the server's memory and threads at one moment. The server has
-// no debug endpoint, so goroutines cannot be counted from outside: threads
-// are what /proc tells.
+// sample is the server's memory, threads and goroutines at one moment:
+// the first three from /proc, the goroutines from the server's /metrics.
 type sample struct {
-	at      time.Duration // since sampling started
-	rssKiB  int64         // VmRSS
-	hwmKiB  int64         // VmHWM, the peak RSS so far
-	threads int
+	at         time.Duration // since sampling started
+	rssKiB     int64         // VmRSS
+	hwmKiB     int64         // VmHWM, the peak RSS so far
+	threads    int
+	goroutines int // -1 when the server's /metrics could not be read
 }
 
 // sampler reads /proc/PID/status every interval and prints each sample.
 type sampler struct {
-	pid   int
-	start time.Time
-	done  chan struct{}
-	wg    sync.WaitGroup
+	pid        int
+	metricsURL string // empty when the server has no admin listener
+	start      time.Time
+	done       chan struct{}
+	wg         sync.WaitGroup
 
 	mu      sync.Mutex // protects samples
 	samples []sample
 }
 
-func startSampler(pid int, interval time.Duration, out io.Writer) *sampler {
+func startSampler(pid int, adminAddr string, interval time.Duration, out io.Writer) *sampler {
 	s := &sampler{pid: pid, start: time.Now(), done: make(chan struct{})}
+	if adminAddr != "" {
+		s.metricsURL = "http://" + adminAddr + "/metrics"
+	}
 	s.wg.Go(func() {
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
@@ -58,11 +63,13 @@ func (s *sampler) take(out io.Writer) (sample, bool) {
 		return sample{}, false
 	}
 	sm.at = time.Since(s.start).Round(time.Second)
+	sm.goroutines = s.goroutines()
 	s.mu.Lock()
 	s.samples = append(s.samples, sm)
 	s.mu.Unlock()
 	if out != nil {
-		fmt.Fprintf(out, "  [%6v] server rss %s (peak %s), threads %d\n", sm.at, mib(sm.rssKiB), mib(sm.hwmKiB), sm.threads)
+		fmt.Fprintf(out, "  [%6v] server rss %s (peak %s), threads %d, goroutines %d\n",
+			sm.at, mib(sm.rssKiB), mib(sm.hwmKiB), sm.threads, sm.goroutines)
 	}
 	return sm, true
 }
@@ -129,6 +136,29 @@ func readStatus(pid int) (sample, error) {
 		return sample{}, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 	}
 	return sm, scanner.Err()
+}
+
+// goroutines reads go_goroutines from the server's /metrics, or returns -1.
+func (s *sampler) goroutines() int {
+	if s.metricsURL == "" {
+		return -1
+	}
+	client := http.Client{Timeout: 5 * time.Second}
+	res, err := client.Get(s.metricsURL)
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	scanner := bufio.NewScanner(res.Body)
+	scanner.Buffer(make([]byte, 64<<10), 1<<20)
+	for scanner.Scan() {
+		if value, ok := strings.CutPrefix(scanner.Text(), "go_goroutines "); ok {
+			if n, err := strconv.ParseFloat(value, 64); err == nil {
+				return int(n)
+			}
+		}
+	}
+	return -1
 }
 
 // mib formats KiB as MiB.

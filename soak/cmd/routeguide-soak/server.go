@@ -62,8 +62,9 @@ func findModule() (string, error) {
 
 // serverProcess is a routeguide-server the tool started.
 type serverProcess struct {
-	cmd  *exec.Cmd
-	addr string
+	cmd       *exec.Cmd
+	addr      string
+	adminAddr string // where its /metrics are, for the goroutine count
 
 	exited chan struct{} // closed once the process has been waited for
 	err    error         // the process's exit, once exited is closed
@@ -75,12 +76,16 @@ type serverProcess struct {
 	logDone  chan struct{}
 }
 
-var listeningLine = regexp.MustCompile(`msg="routeguide-server listening" addr=(\S+)`)
+var (
+	listeningLine      = regexp.MustCompile(`msg="routeguide-server listening" addr=(\S+)`)
+	adminListeningLine = regexp.MustCompile(`msg="admin listening" addr=(\S+)`)
+)
 
 // startServer runs bin on 127.0.0.1:0 and waits for the line that gives its
 // address. The process is not tied to ctx: call terminate to stop it.
 func startServer(ctx context.Context, bin string, args []string, log io.Writer) (*serverProcess, error) {
-	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	// The admin listener's /metrics give the goroutine count.
+	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -123,6 +128,11 @@ func (p *serverProcess) readLog(r io.Reader, log io.Writer, addr chan<- string) 
 	for scanner.Scan() {
 		line := scanner.Text()
 		fmt.Fprintln(log, "server:", line)
+		if m := adminListeningLine.FindStringSubmatch(line); m != nil {
+			p.mu.Lock()
+			p.adminAddr = m[1]
+			p.mu.Unlock()
+		}
 		if !found {
 			if m := listeningLine.FindStringSubmatch(line); m != nil {
 				found = true
@@ -133,7 +143,7 @@ func (p *serverProcess) readLog(r io.Reader, log io.Writer, addr chan<- string) 
 		switch {
 		case strings.Contains(line, "WARNING: DATA RACE"):
 			p.races++
-		case strings.HasPrefix(line, "panic:") || strings.Contains(line, "panic serving a call"):
+		case strings.HasPrefix(line, "panic:") || strings.Contains(line, "rpc handler panicked"):
 			p.panics++
 		case strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR"):
 			if len(p.warnings) < 5 {

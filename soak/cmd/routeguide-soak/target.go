@@ -36,7 +36,7 @@ func addTargetFlags(flags *flag.FlagSet) *targetFlags {
 	flags.StringVar(&t.repo, "repo", "", "`directory` of the routeguide module to build the server from (default: found above the working directory)")
 	flags.Var(&t.serverFlags, "server-flag", "`flag` for the server it starts, such as --max-route-points=1000; repeatable")
 	flags.BoolVar(&t.serverLog, "server-log", false, "copy the server's log to stderr")
-	flags.DurationVar(&t.sample, "sample", 5*time.Second, "how often to sample the server's memory and threads")
+	flags.DurationVar(&t.sample, "sample", 5*time.Second, "how often to sample the server's memory, threads and goroutines")
 	return t
 }
 
@@ -92,7 +92,7 @@ func (t *targetFlags) start(ctx context.Context, stdout, stderr io.Writer, modeF
 		baseURL:  "http://" + proc.addr,
 		protocol: protocol,
 		proc:     proc,
-		sampler:  startSampler(proc.cmd.Process.Pid, t.sample, stdout),
+		sampler:  startSampler(proc.cmd.Process.Pid, proc.adminAddr, t.sample, stdout),
 	}, nil
 }
 
