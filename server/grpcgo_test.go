@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alphapb "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -457,5 +458,35 @@ func TestGRPCGoReflection(t *testing.T) {
 	}
 	if err := stream.CloseSend(); err != nil {
 		t.Errorf("reflection close: %v", err)
+	}
+}
+
+// TestGRPCGoReflectionV1Alpha checks the older reflection service, which
+// older grpcurl and grpc tools ask first.
+func TestGRPCGoReflectionV1Alpha(t *testing.T) {
+	t.Parallel()
+	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, server.DefaultFeatures()))
+	stream, err := reflectionv1alphapb.NewServerReflectionClient(g.cc).ServerReflectionInfo(callContext(t))
+	if err != nil {
+		t.Fatalf("ServerReflectionInfo: %v", err)
+	}
+	if err := stream.Send(&reflectionv1alphapb.ServerReflectionRequest{
+		MessageRequest: &reflectionv1alphapb.ServerReflectionRequest_ListServices{},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var services []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		services = append(services, s.GetName())
+	}
+	if !slices.Contains(services, "routeguide.RouteGuide") || !slices.Contains(services, "grpc.health.v1.Health") {
+		t.Errorf("v1alpha reflection lists %q, want RouteGuide and health among them", services)
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Error(err)
 	}
 }
