@@ -49,17 +49,24 @@ type binaries struct {
 
 func (b binaries) path(name string) string { return filepath.Join(b.dir, name) }
 
-// build compiles the servers under test and ghz. It runs from the bench
-// module, whose go.mod pins ghz and points at the repository with replace.
+// build compiles the servers under test and ghz. The others build in the
+// bench module, whose go.mod pins ghz and points at the repository with
+// replace; routeguide-server builds in the repository's own module, with
+// the dependencies it ships with, which the bench module need not list.
 func build(ctx context.Context, dir string) (binaries, error) {
-	targets := map[string]string{
-		"routeguide-server": "github.com/routeguide/routeguide/server/cmd/routeguide-server",
-		"reference-server":  "github.com/routeguide/routeguide/bench/cmd/reference-server",
-		"ceiling-server":    "github.com/routeguide/routeguide/bench/cmd/ceiling-server",
-		"ghz":               "github.com/bojand/ghz/cmd/ghz",
+	root, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/routeguide/routeguide").Output()
+	if err != nil {
+		return binaries{}, fmt.Errorf("find the repository: %w", err)
 	}
-	for name, pkg := range targets {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), pkg)
+	targets := map[string]struct{ pkg, dir string }{
+		"routeguide-server": {"./server/cmd/routeguide-server", strings.TrimSpace(string(root))},
+		"reference-server":  {"github.com/routeguide/routeguide/bench/cmd/reference-server", ""},
+		"ceiling-server":    {"github.com/routeguide/routeguide/bench/cmd/ceiling-server", ""},
+		"ghz":               {"github.com/bojand/ghz/cmd/ghz", ""},
+	}
+	for name, t := range targets {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), t.pkg)
+		cmd.Dir = t.dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return binaries{}, fmt.Errorf("build %s: %w\n%s", name, err, out)
 		}
