@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+
+	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 )
 
 var errShuttingDown = errors.New("the server is shutting down: call again, another server will answer")
@@ -41,13 +44,24 @@ func newCallGuard(limits Limits) *callGuard {
 }
 
 // withDeadline bounds ctx by the largest deadline the server allows, and
-// gives a call that asked for none the default.
+// gives a call that asked for none the default. A deadline already within
+// bounds is kept as it is, without a context and a timer of its own.
 func (g *callGuard) withDeadline(ctx context.Context, defaultTimeout time.Duration) (context.Context, context.CancelFunc) {
 	timeout := g.maxTimeout
-	if _, asked := ctx.Deadline(); !asked {
+	if deadline, asked := ctx.Deadline(); !asked {
 		timeout = defaultTimeout
+	} else if time.Until(deadline) <= g.maxTimeout {
+		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, timeout)
+}
+
+// unaryProcedure reports whether path names one of the unary procedures
+// the Server mounts. Their calls need no progress guard in their context,
+// which the call guard looks for only in streams.
+func unaryProcedure(path string) bool {
+	return path == routeguideconnect.RouteGuideGetFeatureProcedure ||
+		path == "/"+grpchealth.HealthV1ServiceName+"/Check"
 }
 
 func (g *callGuard) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
