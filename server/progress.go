@@ -106,40 +106,81 @@ func (g *progressGuard) finish() {
 	g.write.stop()
 }
 
+// endReadsAt cuts off reads from deadline on: a handler waiting for a
+// message would not notice its call's deadline pass.
+func (g *progressGuard) endReadsAt(deadline time.Time) {
+	g.reads.setDeadline(deadline)
+}
+
 // clockBase is the origin of progressWatch's clock readings, which are
 // monotonic.
 var clockBase = time.Now()
 
+// clock returns the time t as progressWatch counts it: nanoseconds after
+// clockBase, plus 1 so that 0 can mean none.
+func clock(t time.Time) int64 {
+	return int64(t.Sub(clockBase)) + 1
+}
+
 // progressWatch times one kind of operation, reads or writes, of one
 // request, which makes them one at a time. Operations only record when they
 // start and end; the timer runs on its own until it fires, and then cuts
-// the operation in progress off if it started a timeout ago, or waits for
-// the rest of its time if it started later.
+// the operation in progress off if it is due, or waits for the rest of its
+// time if it started later. An operation is due a timeout after it started,
+// or at the watch's deadline, if it has one and that comes first.
 type progressWatch struct {
 	guard   *progressGuard
 	timeout time.Duration
 	reads   bool // whether it watches reads, rather than writes
 
-	since atomic.Int64 // when the operation in progress started, in ns after clockBase plus 1; 0 if none
-	armed atomic.Bool  // whether the timer will fire
+	since    atomic.Int64 // clock() when the operation in progress started; 0 if none
+	deadline atomic.Int64 // clock() of the deadline; 0 if none
+	armed    atomic.Bool  // whether the timer will fire
 
 	mu      sync.Mutex // protects timer and stopped
 	timer   *time.Timer
 	stopped bool
 }
 
+// due returns when an operation that started at since is to be cut off,
+// and whether that is for lack of progress rather than the deadline.
+func (w *progressWatch) due(since int64) (at int64, idle bool) {
+	at = since + int64(w.timeout)
+	if d := w.deadline.Load(); d != 0 && d < at {
+		return d, false
+	}
+	return at, true
+}
+
 // begin records the start of an operation, and arms the timer unless it is
 // armed already.
 func (w *progressWatch) begin() {
-	w.since.Store(int64(time.Since(clockBase)) + 1)
+	now := clock(time.Now())
+	w.since.Store(now)
+	if d := w.deadline.Load(); d != 0 && now >= d {
+		w.cutOff(false)
+		return
+	}
 	if !w.armed.Load() && w.armed.CompareAndSwap(false, true) {
-		w.arm(w.timeout)
+		at, _ := w.due(now)
+		w.arm(time.Duration(at - now))
 	}
 }
 
 // end records the end of the operation.
 func (w *progressWatch) end() {
 	w.since.Store(0)
+}
+
+// setDeadline makes operations due at deadline at the latest.
+func (w *progressWatch) setDeadline(deadline time.Time) {
+	w.deadline.Store(clock(deadline))
+	if w.since.Load() != 0 {
+		// An operation already waiting may be due sooner than the timer
+		// fires; fire will arm it again if it is not.
+		w.armed.Store(true)
+		w.arm(time.Until(deadline))
+	}
 }
 
 func (w *progressWatch) arm(d time.Duration) {
@@ -163,15 +204,20 @@ func (w *progressWatch) fire() {
 	if since == 0 {
 		return
 	}
-	elapsed := time.Since(clockBase) - time.Duration(since-1)
-	if elapsed < w.timeout {
+	now := clock(time.Now())
+	at, idle := w.due(since)
+	if now < at {
 		if w.armed.CompareAndSwap(false, true) {
-			w.arm(w.timeout - elapsed)
+			w.arm(time.Duration(at - now))
 		}
 		return
 	}
+	w.cutOff(idle)
+}
+
+func (w *progressWatch) cutOff(idle bool) {
 	if w.reads {
-		w.guard.cutOffReads(true)
+		w.guard.cutOffReads(idle)
 	} else {
 		w.guard.cutOffWrites()
 	}

@@ -52,6 +52,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
+	if *heapProfile != "" {
+		// Every allocation, so that small per-stream ones are not lost to
+		// sampling.
+		runtime.MemProfileRate = 1
+	}
 	features := server.DefaultFeatures()
 	if *featuresPath != "" {
 		var err error
