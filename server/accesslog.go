@@ -51,6 +51,14 @@ func (a *accessLog) log(ctx context.Context, spec connect.Spec, peer connect.Pee
 		code = connect.CodeOf(err).String()
 	}
 	level := accessLevel(ctx, spec.Procedure, err)
+	if level == slog.LevelInfo && stream != nil && errors.Is(ctx.Err(), context.Canceled) &&
+		stream.received.Load() == 0 && stream.sent.Load() == 0 {
+		// A stream its client cancelled before a single message, as a
+		// rapid-reset attack does thousands of times a second, is as
+		// little worth a record as a unary call cancelled before its
+		// request arrived, which never reaches the interceptors.
+		level = slog.LevelDebug
+	}
 	if !a.logger.Enabled(ctx, level) {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -348,5 +349,77 @@ func TestAccessLogHealthAtDebug(t *testing.T) {
 	record, _ := onlyRecord(t, h)
 	if record.Level != slog.LevelDebug {
 		t.Errorf("level = %v, want DEBUG", record.Level)
+	}
+}
+
+// TestAccessLogCancelledStreams checks that a stream its client cancels
+// before a single message logs at debug, as a rapid-reset attack would
+// otherwise have the server write a record per stream it resets, and that
+// one cancelled after messages went both ways still logs at info.
+func TestAccessLogCancelledStreams(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		notes     int
+		wantLevel slog.Level
+	}{
+		{"before any message", 0, slog.LevelDebug},
+		{"after a note and its reply", 1, slog.LevelInfo},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// started is closed once the server runs the stream's handler,
+			// so that the cancellation comes after it.
+			started := make(chan struct{})
+			h, url := newLoggedServer(t, server.WithHandlerOptions(connect.WithInterceptors(streamStarted(started))))
+			ctx, cancel := context.WithCancel(t.Context())
+			chat := newRawClient(url, connect.WithGRPC()).RouteChat(ctx)
+			// Send(nil) sends the headers alone: the stream is open.
+			if err := chat.Send(nil); err != nil {
+				t.Fatal(err)
+			}
+			<-started
+			for range tt.notes {
+				if err := chat.Send(&routeguide.RouteNote{Location: eiffelTower, Message: "hi"}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := chat.Receive(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cancel()
+			_ = chat.CloseResponse()
+			var records []slog.Record
+			for range 200 {
+				if records, _ = h.logged("rpc"); len(records) > 0 {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if len(records) != 1 {
+				t.Fatalf("got %d access-log records, want 1", len(records))
+			}
+			if records[0].Level != tt.wantLevel {
+				t.Errorf("level = %v, want %v", records[0].Level, tt.wantLevel)
+			}
+		})
+	}
+}
+
+// streamStarted is an interceptor that closes started when a stream's
+// handler begins.
+type streamStarted chan struct{}
+
+func (s streamStarted) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc { return next }
+
+func (s streamStarted) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (s streamStarted) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		close(s)
+		return next(ctx, conn)
 	}
 }

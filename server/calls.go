@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+
+	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 )
 
 var errShuttingDown = errors.New("the server is shutting down: call again, another server will answer")
@@ -28,7 +32,9 @@ type callGuard struct {
 }
 
 type openStream struct {
-	cancel context.CancelCauseFunc
+	cancel   context.CancelFunc
+	progress *progressGuard // nil outside guardProgress
+	drained  atomic.Bool    // whether drain ended it
 }
 
 func newCallGuard(limits Limits) *callGuard {
@@ -41,13 +47,24 @@ func newCallGuard(limits Limits) *callGuard {
 }
 
 // withDeadline bounds ctx by the largest deadline the server allows, and
-// gives a call that asked for none the default.
+// gives a call that asked for none the default. A deadline already within
+// bounds is kept as it is, without a context and a timer of its own.
 func (g *callGuard) withDeadline(ctx context.Context, defaultTimeout time.Duration) (context.Context, context.CancelFunc) {
 	timeout := g.maxTimeout
-	if _, asked := ctx.Deadline(); !asked {
+	if deadline, asked := ctx.Deadline(); !asked {
 		timeout = defaultTimeout
+	} else if time.Until(deadline) <= g.maxTimeout {
+		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, timeout)
+}
+
+// unaryProcedure reports whether path names one of the unary procedures
+// the Server mounts. Their calls need no progress guard in their context,
+// which the call guard looks for only in streams.
+func unaryProcedure(path string) bool {
+	return path == routeguideconnect.RouteGuideGetFeatureProcedure ||
+		path == "/"+grpchealth.HealthV1ServiceName+"/Check"
 }
 
 func (g *callGuard) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
@@ -67,35 +84,33 @@ func (g *callGuard) WrapStreamingClient(next connect.StreamingClientFunc) connec
 
 func (g *callGuard) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		ctx, cancelDeadline := g.withDeadline(ctx, g.maxTimeout)
-		defer cancelDeadline()
-		ctx, cancel := context.WithCancelCause(ctx)
-		defer cancel(nil)
-		stream := &openStream{cancel: cancel}
+		// One context with the deadline, which drain cancels too, and no
+		// context.AfterFunc: an idle stream holds every context made for
+		// it, and each costs its parent an entry in a map of children.
+		deadline := time.Now().Add(g.maxTimeout)
+		if asked, ok := ctx.Deadline(); ok && asked.Before(deadline) {
+			deadline = asked
+		}
+		ctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		progress := progressGuardFrom(ctx)
+		stream := &openStream{cancel: cancel, progress: progress}
 		if !g.open(stream) {
 			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
 		}
 		defer g.close(stream)
 
-		// A handler waiting for a message, or blocked writing to a client
-		// that does not read, would not notice its context ending: cut its
-		// reads off then, and its writes soon after if the server drains.
-		progress := progressGuardFrom(ctx)
+		// A handler waiting for a message would not notice its deadline
+		// pass: cut its reads off then. drain cuts them off itself.
 		if progress != nil {
-			stop := context.AfterFunc(ctx, func() {
-				progress.cutOffReads(false)
-				if errors.Is(context.Cause(ctx), errShuttingDown) {
-					time.AfterFunc(drainWriteGrace, progress.cutOffWrites)
-				}
-			})
-			defer stop()
+			progress.endReadsAt(deadline)
 		}
 		err := next(ctx, conn)
 		if err == nil {
 			return nil
 		}
 		switch {
-		case errors.Is(context.Cause(ctx), errShuttingDown):
+		case stream.drained.Load():
 			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
 		case progress != nil && progress.idleTimedOut():
 			return connect.NewError(connect.CodeDeadlineExceeded,
@@ -130,7 +145,15 @@ func (g *callGuard) drain() {
 	defer g.mu.Unlock()
 	g.draining = true
 	for s := range g.streams {
-		s.cancel(errShuttingDown)
+		s.drained.Store(true)
+		s.cancel()
+		// A handler waiting for a message, or blocked writing to a client
+		// that does not read, would not notice its context ending: cut its
+		// reads off now, and its writes soon after.
+		if s.progress != nil {
+			s.progress.cutOffReads(false)
+			time.AfterFunc(drainWriteGrace, s.progress.cutOffWrites)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"sync"
@@ -41,7 +42,7 @@ func coalesceFlushes(next http.Handler, streaming func(path string) bool) http.H
 			next.ServeHTTP(w, r)
 			return
 		}
-		c := &flushCoalescer{ResponseWriter: w, flusher: f, window: flushWindow}
+		c := &flushCoalescer{ResponseWriter: w, flusher: f, window: flushWindow, ctx: r.Context()}
 		defer c.finish()
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = &flushingBody{ReadCloser: r.Body, c: c}
@@ -78,10 +79,16 @@ func (w noFlushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // The deferred flush runs on a timer's goroutine, so every use of the
 // underlying writer goes through mu; finish makes sure none happens after
 // the handler has returned.
+//
+// Once the request's context is done, the client has reset the stream or
+// gone: flushes are dropped, since each would wait for the connection's
+// loop to write what no one will read. A flood of reset streams would
+// otherwise make every handler wait on that loop twice instead of once.
 type flushCoalescer struct {
 	http.ResponseWriter
 	flusher http.Flusher
 	window  time.Duration
+	ctx     context.Context // the request's
 
 	mu        sync.Mutex // protects the fields below and the use of ResponseWriter
 	lastFlush time.Time  // when the last flush went through
@@ -108,7 +115,7 @@ func (c *flushCoalescer) WriteHeader(code int) {
 func (c *flushCoalescer) Flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done {
+	if c.done || c.ctx.Err() != nil {
 		return
 	}
 	now := time.Now()

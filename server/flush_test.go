@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -113,6 +114,25 @@ func TestFlushCoalescerNothingAfterReturn(t *testing.T) {
 			t.Errorf("body %q, want %q", got, want)
 		}
 	})
+}
+
+// TestFlushCoalescerDropsFlushesOnceCancelled checks that a stream whose
+// client has gone, such as one it reset, flushes nothing more: each flush
+// would wait on the connection's loop for nothing.
+func TestFlushCoalescerDropsFlushesOnceCancelled(t *testing.T) {
+	t.Parallel()
+	rec := newFlushRecorder()
+	ctx, cancel := context.WithCancel(t.Context())
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/stream", http.NoBody)
+	coalesceFlushes(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		send(w, "a")
+		cancel()
+		time.Sleep(2 * flushWindow) // so that the next flush would go at once
+		send(w, "b")
+	}), func(string) bool { return true }).ServeHTTP(rec, req)
+	if got, want := rec.flushes(), []string{"a"}; !equalStrings(got, want) {
+		t.Errorf("flushed %q, want %q", got, want)
+	}
 }
 
 // TestFlushCoalescerFlushesBeforeRead checks that replies put off are

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -121,6 +122,35 @@ func TestSilentStreamsEnd(t *testing.T) {
 	_, err = route.CloseAndReceive()
 	wantCode(t, err, connect.CodeDeadlineExceeded, "sent nothing for 200ms")
 	stillServes(t, url)
+}
+
+// TestBusyStreamOutlivesIdleTimeout checks that the idle timeout counts
+// from the start of the read in progress, not from the first read: a
+// stream whose client sends often lives through many idle timeouts. The
+// guard's timer, armed by the first read, fires while later reads are in
+// progress and must wait for the rest of their time.
+func TestBusyStreamOutlivesIdleTimeout(t *testing.T) {
+	t.Parallel()
+	const idle = 300 * time.Millisecond
+	url := newLimitedServer(t, server.Limits{StreamIdleTimeout: idle})
+	chatStream := newRawClient(url).RouteChat(t.Context())
+	// A note every idle/10 for 4 idle timeouts.
+	for i := range 40 {
+		if err := chatStream.Send(&routeguide.RouteNote{Location: pt(5, int32(i)), Message: "busy"}); err != nil {
+			t.Fatalf("note %d: %v", i, err)
+		}
+		if _, err := chatStream.Receive(); err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+		time.Sleep(idle / 10)
+	}
+	if err := chatStream.CloseRequest(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chatStream.Receive(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the last note: %v, want the stream to end cleanly", err)
+	}
+	_ = chatStream.CloseResponse()
 }
 
 // TestDeadlineCap checks that a stream cannot outlive the server's largest

@@ -77,7 +77,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		return nil, err
 	}
 	var handler http.Handler = requireHTTP2ForBidi(mux, connect.NewErrorWriter(handlerOptions))
-	handler = guardProgress(handler, limits.StreamIdleTimeout, limits.WriteTimeout)
+	handler = guardProgress(handler, limits.StreamIdleTimeout, limits.WriteTimeout, unaryProcedure)
 	// CORS outermost, so that preflights are answered before anything else.
 	if handler, err = withCORS(handler, cfg.corsOrigins); err != nil {
 		return nil, err

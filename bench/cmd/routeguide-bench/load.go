@@ -202,8 +202,10 @@ func runGhz(ctx context.Context, ghz, protoDir, addr string, p *routeguide.Point
 	if err := json.Unmarshal(out, &r); err != nil {
 		return 0, sample{}, fmt.Errorf("ghz output: %w", err)
 	}
-	// Calls in flight when the time is up are cancelled by ghz itself, at
-	// most one a worker; anything else is a real failure.
+	// Calls in flight when the time is up are cancelled by ghz itself,
+	// about one a worker; anything else is a real failure. ghz can report
+	// one call under both of its closing errors (65 with 64 workers was
+	// seen), so allow twice as many.
 	cut := 0
 	for e, count := range r.ErrorDistribution {
 		if !strings.Contains(e, "is closing") {
@@ -211,7 +213,7 @@ func runGhz(ctx context.Context, ghz, protoDir, addr string, p *routeguide.Point
 		}
 		cut += count
 	}
-	if cut > workers {
+	if cut > 2*workers {
 		return 0, sample{}, fmt.Errorf("ghz: errors %v", r.ErrorDistribution)
 	}
 	s := sample{rate: r.RPS}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -49,17 +48,24 @@ type binaries struct {
 
 func (b binaries) path(name string) string { return filepath.Join(b.dir, name) }
 
-// build compiles the servers under test and ghz. It runs from the bench
-// module, whose go.mod pins ghz and points at the repository with replace.
+// build compiles the servers under test and ghz. The others build in the
+// bench module, whose go.mod pins ghz and points at the repository with
+// replace; routeguide-server builds in the repository's own module, with
+// the dependencies it ships with, which the bench module need not list.
 func build(ctx context.Context, dir string) (binaries, error) {
-	targets := map[string]string{
-		"routeguide-server": "github.com/routeguide/routeguide/server/cmd/routeguide-server",
-		"reference-server":  "github.com/routeguide/routeguide/bench/cmd/reference-server",
-		"ceiling-server":    "github.com/routeguide/routeguide/bench/cmd/ceiling-server",
-		"ghz":               "github.com/bojand/ghz/cmd/ghz",
+	root, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/routeguide/routeguide").Output()
+	if err != nil {
+		return binaries{}, fmt.Errorf("find the repository: %w", err)
 	}
-	for name, pkg := range targets {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), pkg)
+	targets := map[string]struct{ pkg, dir string }{
+		"routeguide-server": {"./server/cmd/routeguide-server", strings.TrimSpace(string(root))},
+		"reference-server":  {"github.com/routeguide/routeguide/bench/cmd/reference-server", ""},
+		"ceiling-server":    {"github.com/routeguide/routeguide/bench/cmd/ceiling-server", ""},
+		"ghz":               {"github.com/bojand/ghz/cmd/ghz", ""},
+	}
+	for name, t := range targets {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), t.pkg)
+		cmd.Dir = t.dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return binaries{}, fmt.Errorf("build %s: %w\n%s", name, err, out)
 		}
@@ -72,7 +78,7 @@ type process struct {
 	name string
 	addr string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *os.File // the server's output
 	done chan error
 }
 
@@ -84,10 +90,19 @@ func start(ctx context.Context, name, bin string, args ...string) (*process, err
 		return nil, err
 	}
 	args = append([]string{"-c", serverCPU, bin, "--addr", addr}, args...)
-	p := &process{name: name, addr: addr, out: new(syncBuffer), done: make(chan error, 1)}
+	// The server writes its output, such as routeguide-server's record of
+	// every call, straight to a file: through a pipe, the harness would
+	// copy it on the load generators' core.
+	out, err := os.CreateTemp("", "routeguide-bench-"+name+"-*.log")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(out.Name()) // the open file stays readable
+	p := &process{name: name, addr: addr, out: out, done: make(chan error, 1)}
 	p.cmd = exec.Command("taskset", args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Stdout, p.cmd.Stderr = out, out
 	if err := p.cmd.Start(); err != nil {
+		out.Close()
 		return nil, err
 	}
 	go func() { p.done <- p.cmd.Wait() }()
@@ -100,7 +115,7 @@ func start(ctx context.Context, name, bin string, args ...string) (*process, err
 		}
 		select {
 		case err := <-p.done:
-			return nil, fmt.Errorf("%s exited: %v\n%s", name, err, p.out.String())
+			return nil, fmt.Errorf("%s exited: %v\n%s", name, err, p.output())
 		case <-ctx.Done():
 			p.stop()
 			return nil, ctx.Err()
@@ -124,6 +139,7 @@ func (p *process) stop() {
 		p.cmd.Process.Kill()
 		<-p.done
 	}
+	p.out.Close()
 }
 
 // cpuTime returns the CPU time the server has used so far.
@@ -171,20 +187,11 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// syncBuffer collects a child's output, written from exec's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// output returns what the server has written so far.
+func (p *process) output() string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/self/fd/%d", p.out.Fd()))
+	if err != nil {
+		return fmt.Sprintf("(output unreadable: %v)", err)
+	}
+	return string(data)
 }
