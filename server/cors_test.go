@@ -12,26 +12,6 @@ import (
 	"github.com/routeguide/routeguide/server"
 )
 
-// preflight sends the preflight a browser sends before a gRPC-Web call from
-// a page at origin, and returns the answer.
-func preflight(t *testing.T, url, origin string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodOptions, url+"/routeguide.RouteGuide/GetFeature", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Origin", origin)
-	req.Header.Set("Access-Control-Request-Method", "POST")
-	// As browsers send it: lower case, sorted, no spaces.
-	req.Header.Set("Access-Control-Request-Headers", "content-type,grpc-timeout,x-grpc-web,x-user-agent")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res
-}
-
 // badGRPCWebCall makes a gRPC-Web GetFeature call from a page at origin
 // with a latitude of 95°, which fails before any message is sent, so that
 // its status comes in headers.
@@ -64,7 +44,7 @@ func TestCORSAllowedOrigin(t *testing.T) {
 	const origin = "http://localhost:3000"
 	ts := newCORSServer(t, origin, "https://*.example.com")
 	for _, o := range []string{origin, "https://app.example.com"} {
-		res := preflight(t, ts.URL, o)
+		res := routeguidetest.Preflight(t, ts.URL, o)
 		if res.StatusCode != http.StatusNoContent {
 			t.Errorf("preflight from %s: %s, want 204", o, res.Status)
 		}
@@ -110,7 +90,7 @@ func TestCORSRefusedOrigin(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			const origin = "http://evil.example"
-			if got := preflight(t, ts.URL, origin).Header.Get("Access-Control-Allow-Origin"); got != "" {
+			if got := routeguidetest.Preflight(t, ts.URL, origin).Header.Get("Access-Control-Allow-Origin"); got != "" {
 				t.Errorf("preflight from %s: Access-Control-Allow-Origin = %q, want none", origin, got)
 			}
 			res := badGRPCWebCall(t, ts.URL, origin)

@@ -43,6 +43,26 @@ func HTTP1Client() *http.Client {
 	return &http.Client{Transport: transport}
 }
 
+// Preflight sends the CORS preflight a browser sends before a gRPC-Web
+// GetFeature call from a page at origin, and returns the answer.
+func Preflight(t testing.TB, url, origin string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodOptions, url+"/routeguide.RouteGuide/GetFeature", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	// As browsers send it: lower case, sorted, no spaces.
+	req.Header.Set("Access-Control-Request-Headers", "content-type,grpc-timeout,x-grpc-web,x-user-agent")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res
+}
+
 // NewRouteGuide serves a new RouteGuide server over features with
 // NewServer.
 func NewRouteGuide(t testing.TB, features []*routeguide.Feature, options ...server.Option) *httptest.Server {

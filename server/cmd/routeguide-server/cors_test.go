@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/routeguide/routeguide/internal/routeguidetest"
 )
 
 // startForCORS runs the command with args and returns its base URL.
@@ -16,19 +17,7 @@ func startForCORS(t *testing.T, args ...string) string {
 
 func allowOrigin(t *testing.T, url, origin string) string {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodOptions, url+"/routeguide.RouteGuide/GetFeature", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Origin", origin)
-	req.Header.Set("Access-Control-Request-Method", "POST")
-	req.Header.Set("Access-Control-Request-Headers", "connect-protocol-version,content-type")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.Header.Get("Access-Control-Allow-Origin")
+	return routeguidetest.Preflight(t, url, origin).Header.Get("Access-Control-Allow-Origin")
 }
 
 func TestCORSOriginFlag(t *testing.T) {
