@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/gen/routeguide"
 )
 
@@ -115,10 +116,22 @@ func chatClient(ctx context.Context, t *target, run runID, log *chatLog, padding
 		}
 		_ = chat.CloseSend()
 	})
+	log.readReplies(run, chat)
+	if log.streamErr == nil && log.next < int(sent.Load()) && ctx.Err() != nil {
+		log.streamErr = ctx.Err()
+	}
+	cancel() // a sender blocked on a stream that failed
+	sender.Wait()
+	log.sent = int(sent.Load())
+}
+
+// readReplies records every reply of chat in the log, until the call ends;
+// an error ending it is the log's streamErr.
+func (log *chatLog) readReplies(run runID, chat *client.Chat) {
 	for reply, err := range chat.Replies() {
 		if err != nil {
 			log.streamErr = err
-			break
+			return
 		}
 		id, known := run.noteOf(reply.GetMessage())
 		loc, ok := run.locationIndex(reply.GetLocation())
@@ -127,12 +140,6 @@ func chatClient(ctx context.Context, t *target, run runID, log *chatLog, padding
 		}
 		log.receive(id, known, loc)
 	}
-	if log.streamErr == nil && log.next < int(sent.Load()) && ctx.Err() != nil {
-		log.streamErr = ctx.Err()
-	}
-	cancel() // a sender blocked on a stream that failed
-	sender.Wait()
-	log.sent = int(sent.Load())
 }
 
 // printMemory prints the server's memory, threads and goroutines over the

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/routeguide/routeguide/gen/routeguide"
 )
 
 // noteOverheadBytes is what the server counts for each stored note on top
@@ -57,7 +55,7 @@ func runLocations(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			locs = append(locs, i)
 		}
 		logs[s] = newChatLog(s, locs)
-		wg.Go(func() { sendAll(runCtx, t, run, logs[s], padding) })
+		wg.Go(func() { chatClient(runCtx, t, run, logs[s], padding) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -101,45 +99,4 @@ func runLocations(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: %d wrong replies, %d failed streams", errViolation, wrong, failed)
 	}
 	return stopErr
-}
-
-// sendAll sends the log's notes on one stream as fast as the server takes
-// them, reading the replies meanwhile.
-func sendAll(ctx context.Context, t *target, run runID, log *chatLog, padding string) {
-	c, err := t.client()
-	if err != nil {
-		log.streamErr = err
-		return
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	chat := c.RouteChat(ctx)
-	var sender sync.WaitGroup
-	sent := 0
-	sender.Go(func() {
-		defer func() { _ = chat.CloseSend() }()
-		for k, loc := range log.locs {
-			note := &routeguide.RouteNote{Location: run.location(loc), Message: run.message(newNoteID(log.client, k), padding)}
-			if chat.Send(note) != nil {
-				return
-			}
-			sent = k + 1
-		}
-	})
-	for reply, err := range chat.Replies() {
-		if err != nil {
-			log.streamErr = err
-			cancel()
-			break
-		}
-		id, known := run.noteOf(reply.GetMessage())
-		loc, ok := run.locationIndex(reply.GetLocation())
-		if !ok {
-			loc = -1
-		}
-		log.receive(id, known, loc)
-	}
-	cancel()
-	sender.Wait()
-	log.sent = sent
 }

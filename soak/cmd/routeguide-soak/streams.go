@@ -112,18 +112,9 @@ func quietChat(ctx context.Context, c *client.Client, run runID, log *chatLog, o
 			timer.Reset(every)
 		}
 	})
-	for reply, err := range chat.Replies() {
-		if err != nil {
-			log.streamErr = err
-			cancel()
-			break
-		}
-		id, known := run.noteOf(reply.GetMessage())
-		loc, ok := run.locationIndex(reply.GetLocation())
-		if !ok {
-			loc = -1
-		}
-		log.receive(id, known, loc)
+	log.readReplies(run, chat)
+	if log.streamErr != nil {
+		cancel() // a sender blocked on a stream that failed
 	}
 	sender.Wait()
 }
