@@ -44,6 +44,10 @@ func addLimitFlags(flags *flag.FlagSet) *limitFlags {
 		"most calls in progress on one HTTP/2 connection")
 	flags.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes,
 		"largest request header block")
+	flags.IntVar(&c.ConnReceiveWindow, "conn-receive-window", c.ConnReceiveWindow,
+		"most unread request bytes one HTTP/2 connection may send (its flow-control window); at least 65536")
+	flags.IntVar(&c.StreamReceiveWindow, "stream-receive-window", c.StreamReceiveWindow,
+		"most unread request bytes one HTTP/2 stream may send; at most --conn-receive-window")
 	flags.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout,
 		"time a client has to send a request's headers")
 	flags.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout,
@@ -86,6 +90,8 @@ func (l *limitFlags) check(setting func(flagName string) string, explicit func(f
 		"max-connections":        int64(l.conn.MaxConnections),
 		"max-concurrent-streams": int64(l.conn.MaxConcurrentStreams),
 		"max-header-bytes":       int64(l.conn.MaxHeaderBytes),
+		"conn-receive-window":    int64(l.conn.ConnReceiveWindow),
+		"stream-receive-window":  int64(l.conn.StreamReceiveWindow),
 		"read-header-timeout":    int64(l.conn.ReadHeaderTimeout),
 		"idle-timeout":           int64(l.conn.IdleTimeout),
 		"ping-interval":          int64(l.conn.PingInterval),
@@ -94,6 +100,15 @@ func (l *limitFlags) check(setting func(flagName string) string, explicit func(f
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive", setting(name))
 		}
+	}
+	// HTTP/2 allows no smaller connection window, and net/http would
+	// quietly take its 1 MiB default instead; HTTP/2 caps windows below 4 MiB.
+	if w := l.conn.ConnReceiveWindow; w < 64<<10 || w >= 4<<20 {
+		return fmt.Errorf("%s %d: must be at least 65536 and less than 4 MiB", setting("conn-receive-window"), w)
+	}
+	if w := l.conn.StreamReceiveWindow; w > l.conn.ConnReceiveWindow {
+		return fmt.Errorf("%s %d must not be larger than %s %d", setting("stream-receive-window"), w,
+			setting("conn-receive-window"), l.conn.ConnReceiveWindow)
 	}
 	if !explicit("default-timeout") && l.service.DefaultTimeout > l.service.MaxTimeout {
 		l.service.DefaultTimeout = l.service.MaxTimeout
