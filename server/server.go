@@ -109,6 +109,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 			connect.WithReadMaxBytes(limits.MaxMessageBytes),
 			connect.WithSendMaxBytes(limits.MaxMessageBytes),
 			connect.WithCompressMinBytes(compressMinBytes),
+			withBoundedGzip(limits.MaxMessageBytes),
 			// Telemetry outermost, so that it sees the codes the
 			// transport gives drained, idle and late calls.
 			connect.WithInterceptors(append(interceptors, stack.Interceptor())...),
