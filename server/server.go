@@ -104,6 +104,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Calls that connect-go or the transport refuse before the
+	// interceptors see them are replayed through them.
+	calls := observe.NewCalls(procedures.Lookup, interceptors...)
 	handlerOptions := connect.WithHandlerOptions(slices.Concat(
 		[]connect.HandlerOption{
 			connect.WithReadMaxBytes(limits.MaxMessageBytes),
@@ -111,8 +114,11 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 			connect.WithCompressMinBytes(compressMinBytes),
 			withBoundedGzip(limits.MaxMessageBytes),
 			// Telemetry outermost, so that it sees the codes the
-			// transport gives drained, idle and late calls.
-			connect.WithInterceptors(append(interceptors, stack.Interceptor())...),
+			// transport gives drained, idle and late calls; before it
+			// only the mark that keeps calls from being replayed.
+			connect.WithInterceptors(slices.Concat(
+				[]connect.Interceptor{calls.Interceptor()}, interceptors,
+				[]connect.Interceptor{stack.Interceptor()})...),
 			// Innermost, so that every interceptor sees the internal error a
 			// panic turns into.
 			connect.WithRecover(observe.RecoverPanic(cfg.observe.logger)),
@@ -124,7 +130,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	handler := stack.Handler(mux, connect.NewErrorWriter(handlerOptions))
+	handler := calls.Handler(stack.Handler(mux, connect.NewErrorWriter(handlerOptions)))
 	// CORS outermost, so that preflights are answered before anything else.
 	if handler, err = browser.CORS(handler, cfg.corsOrigins); err != nil {
 		return nil, err

@@ -35,7 +35,7 @@ var _ connect.Interceptor = (*accessLog)(nil)
 
 func (a *accessLog) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		start := time.Now()
+		start := startOf(ctx)
 		res, err := next(ctx, req)
 		a.log(ctx, req.Spec(), req.Peer(), req.Header(), start, err, nil)
 		return res, err
@@ -48,7 +48,7 @@ func (a *accessLog) WrapStreamingClient(next connect.StreamingClientFunc) connec
 
 func (a *accessLog) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		start := time.Now()
+		start := startOf(ctx)
 		counted := &countingConn{StreamingHandlerConn: conn}
 		err := next(ctx, counted)
 		a.log(ctx, conn.Spec(), conn.Peer(), conn.RequestHeader(), start, err, counted)

@@ -63,8 +63,29 @@ func (g *callGuard) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		}
 		ctx, cancel := g.withDeadline(ctx, g.defaultTimeout)
 		defer cancel()
-		return next(ctx, req)
+		res, err := next(ctx, req)
+		return res, codeContextError(err)
 	}
+}
+
+// codeContextError gives a context's error the code that says why the call
+// ended. connect-go does the same before it answers the client, but only
+// after the interceptors have seen the bare error, which they would record
+// as unknown.
+func codeContextError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, coded := errors.AsType[*connect.Error](err); coded {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ran past its deadline"))
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, errors.New("the client cancelled the call"))
+	}
+	return err
 }
 
 func (g *callGuard) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
@@ -107,7 +128,7 @@ func (g *callGuard) WrapStreamingHandler(next connect.StreamingHandlerFunc) conn
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ran past its deadline"))
 		}
-		return err
+		return codeContextError(err)
 	}
 }
 

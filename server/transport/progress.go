@@ -2,11 +2,15 @@ package transport
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"connectrpc.com/connect"
 )
 
 // progressGuard ends a call whose client stops taking part: a read that
@@ -33,6 +37,10 @@ type progressGuard struct {
 	// was for lack of a message rather than because the call was ending.
 	readCutOff atomic.Bool
 	idle       atomic.Bool
+	// lateRead says why reads were cut off when it was not for idleness
+	// or drain: a unary request that did not arrive in time. Nil for
+	// streams, whose call guard says why.
+	lateRead error
 
 	body   guardedBody
 	writer guardedWriter
@@ -44,18 +52,43 @@ type progressGuardKey struct{}
 // path unary reports true for get no guard in their context: only the call
 // guard's streams look for it there, and a context costs a copy of the
 // request.
-func guardProgress(next http.Handler, idleTimeout, writeTimeout time.Duration, unary func(path string) bool) http.Handler {
+//
+// A unary call's deadline runs from the moment its headers arrive, not
+// from when connect-go has read its request: the request's context gets it
+// here, and reads of the request are cut off at it, or at the request read
+// timeout if that comes first, so that a request trickled in a byte at a
+// time ends on time with deadline_exceeded.
+func guardProgress(next http.Handler, limits Limits, procedures Procedures) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		g := &progressGuard{w: w}
-		g.reads = progressWatch{guard: g, timeout: idleTimeout, reads: true}
-		g.write = progressWatch{guard: g, timeout: writeTimeout}
+		g.reads = progressWatch{guard: g, timeout: limits.StreamIdleTimeout, reads: true}
+		g.write = progressWatch{guard: g, timeout: limits.WriteTimeout}
 		g.writer = guardedWriter{ResponseWriter: w, guard: g}
 		defer g.finish()
 		if r.Body != nil && r.Body != http.NoBody {
 			g.body = guardedBody{ReadCloser: r.Body, guard: g}
 			r.Body = &g.body
 		}
-		if !unary(r.URL.Path) {
+		switch procedure, known := procedures[r.URL.Path]; {
+		case !known:
+		case procedure == connect.StreamTypeUnary:
+			timeout := limits.DefaultTimeout
+			if asked, ok := askedTimeout(r); ok {
+				timeout = min(asked, limits.MaxTimeout)
+			}
+			deadline := start.Add(timeout)
+			g.lateRead = errors.New("the request did not arrive before the call's deadline")
+			if readBy := start.Add(limits.RequestReadTimeout); readBy.Before(deadline) {
+				g.reads.setDeadline(readBy)
+				g.lateRead = fmt.Errorf("the request did not arrive within %v of its headers", limits.RequestReadTimeout)
+			} else {
+				g.reads.setDeadline(deadline)
+			}
+			ctx, cancel := context.WithDeadline(r.Context(), deadline)
+			defer cancel()
+			r = r.WithContext(ctx)
+		default:
 			r = r.WithContext(context.WithValue(r.Context(), progressGuardKey{}, g))
 		}
 		next.ServeHTTP(&g.writer, r)
@@ -242,7 +275,30 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 	b.guard.reads.begin()
 	n, err := b.ReadCloser.Read(p)
 	b.guard.reads.end()
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = b.guard.readError(err)
+	}
 	return n, err
+}
+
+// readError says, with a connect code, why a read of the request failed.
+// connect-go reports read errors it cannot classify as internal, blaming
+// the server for what its client did.
+func (g *progressGuard) readError(err error) error {
+	var connectErr *connect.Error
+	switch {
+	case errors.As(err, &connectErr):
+		return err
+	case g.readCutOff.Load() && g.idle.Load():
+		return connect.NewError(connect.CodeDeadlineExceeded,
+			fmt.Errorf("the client sent nothing for %v while the server waited for its request", g.reads.timeout))
+	case g.readCutOff.Load() && g.lateRead != nil:
+		return connect.NewError(connect.CodeDeadlineExceeded, g.lateRead)
+	case g.readCutOff.Load():
+		// Drain, or a stream's deadline: the call guard says which.
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ended while the server waited for its request"))
+	}
+	return connect.NewError(connect.CodeCanceled, fmt.Errorf("the client stopped sending its request: %w", err))
 }
 
 type guardedWriter struct {

@@ -38,6 +38,8 @@ func addLimitFlags(flags *flag.FlagSet) *limitFlags {
 		"deadline of a unary call that asks for none; at most --max-timeout")
 	flags.DurationVar(&s.MaxTimeout, "max-timeout", s.MaxTimeout,
 		"longest any call may run, whatever it asks; the deadline of streams that ask for none")
+	flags.DurationVar(&s.RequestReadTimeout, "request-read-timeout", s.RequestReadTimeout,
+		"time a unary call's request has to arrive after its headers, whatever its deadline: deadline_exceeded")
 	flags.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections,
 		"most connections open at once; more wait to be accepted")
 	flags.IntVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams,
@@ -71,6 +73,7 @@ var limitFlagNames = map[string]string{
 	"WriteTimeout":        "write-timeout",
 	"DefaultTimeout":      "default-timeout",
 	"MaxTimeout":          "max-timeout",
+	"RequestReadTimeout":  "request-read-timeout",
 }
 
 // check rejects values that would switch a limit off or make no sense,
@@ -87,6 +90,7 @@ func (l *limitFlags) check(setting func(flagName string) string, explicit func(f
 		"write-timeout":          int64(l.service.WriteTimeout),
 		"default-timeout":        int64(l.service.DefaultTimeout),
 		"max-timeout":            int64(l.service.MaxTimeout),
+		"request-read-timeout":   int64(l.service.RequestReadTimeout),
 		"max-connections":        int64(l.conn.MaxConnections),
 		"max-concurrent-streams": int64(l.conn.MaxConcurrentStreams),
 		"max-header-bytes":       int64(l.conn.MaxHeaderBytes),
