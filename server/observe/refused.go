@@ -137,7 +137,9 @@ func (c *Calls) Handler(next http.Handler) http.Handler {
 			header: r.Header,
 			w:      w,
 		}
-		_ = c.replay(context.WithValue(ctx, refusalKey{}, err), conn)
+		// The call is over, and its context may have ended with it, as
+		// when the server cut off its reads: what ended it is err.
+		_ = c.replay(context.WithValue(context.WithoutCancel(ctx), refusalKey{}, err), conn)
 	})
 }
 
