@@ -13,8 +13,8 @@ import (
 	"slices"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -32,14 +32,13 @@ import (
 // them, and the transport's table of procedures is derived from them.
 var services = []protoreflect.FullName{
 	routeguideconnect.RouteGuideName,
+	healthService,
 }
 
-// standardProcedures are those of gRPC health checking and server
-// reflection, whose descriptors grpchealth and grpcreflect keep to
-// themselves; their shapes are fixed by the gRPC protocols that define them.
+// standardProcedures are those of server reflection, whose descriptors
+// grpcreflect keeps to itself; their shapes are fixed by the gRPC protocol
+// that defines them.
 var standardProcedures = transport.Procedures{
-	"/" + grpchealth.HealthV1ServiceName + "/Check":                       connect.StreamTypeUnary,
-	"/" + grpchealth.HealthV1ServiceName + "/Watch":                       connect.StreamTypeServer,
 	"/" + grpcreflect.ReflectV1ServiceName + "/ServerReflectionInfo":      connect.StreamTypeBidi,
 	"/" + grpcreflect.ReflectV1AlphaServiceName + "/ServerReflectionInfo": connect.StreamTypeBidi,
 }
@@ -59,7 +58,7 @@ func procedures() (transport.Procedures, error) {
 type Server struct {
 	handler   http.Handler
 	features  int
-	health    *grpchealth.StaticChecker
+	health    *health
 	transport *transport.Stack
 }
 
@@ -125,7 +124,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		},
 		cfg.handlerOptions)...)
 
-	health := grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName)
+	health := newHealth(routeguideconnect.RouteGuideName)
 	mux, _, err := newMux(service, health, handlerOptions)
 	if err != nil {
 		return nil, err
@@ -154,13 +153,12 @@ func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
 
 // newMux mounts the services and the browser page, and returns the path
 // prefix of each service it mounted.
-func newMux(service *routeGuide, health *grpchealth.StaticChecker, options connect.HandlerOption) (*http.ServeMux, []string, error) {
+func newMux(service *routeGuide, health *health, options connect.HandlerOption) (*http.ServeMux, []string, error) {
 	var names []string
 	for _, s := range services {
 		names = append(names, string(s))
 	}
 	reflector := grpcreflect.NewStaticReflector(append(names,
-		grpchealth.HealthV1ServiceName,
 		grpcreflect.ReflectV1ServiceName,
 		grpcreflect.ReflectV1AlphaServiceName)...)
 	mux := http.NewServeMux()
@@ -170,7 +168,11 @@ func newMux(service *routeGuide, health *grpchealth.StaticChecker, options conne
 		mounted = append(mounted, prefix)
 	}
 	mount(routeguideconnect.NewRouteGuideHandler(service, options))
-	mount(grpchealth.NewHandler(health, options))
+	healthPrefix, healthHandler, err := health.handler(options)
+	if err != nil {
+		return nil, nil, err
+	}
+	mount(healthPrefix, healthHandler)
 	mount(grpcreflect.NewHandlerV1(reflector, options))
 	mount(grpcreflect.NewHandlerV1Alpha(reflector, options))
 	page, err := browser.Page()
@@ -197,7 +199,7 @@ func (s *Server) FeatureCount() int {
 // it before [http.Server.Shutdown], which then stops accepting connections
 // and waits only for the calls in progress.
 func (s *Server) Drain() {
-	s.health.SetStatus("", grpchealth.StatusNotServing)
-	s.health.SetStatus(routeguideconnect.RouteGuideName, grpchealth.StatusNotServing)
+	s.health.setStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	s.health.setStatus(routeguideconnect.RouteGuideName, healthpb.HealthCheckResponse_NOT_SERVING)
 	s.transport.Drain()
 }
