@@ -28,8 +28,9 @@ import (
 // recorded once, with that code, in the access log and the metrics; none
 // may be logged at ERROR, which is for the server's own faults.
 
-// observedArgs runs the server with JSON logs of every level and metrics.
-var observedArgs = []string{"--log-format", "json", "--log-level", "debug", "--admin-addr", "127.0.0.1:0"}
+// observedArgs runs the server on a free loopback port, with JSON logs of
+// every level and metrics.
+var observedArgs = []string{"--addr", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug", "--admin-addr", "127.0.0.1:0"}
 
 // envelope frames message as gRPC and Connect streams carry it.
 func envelope(flags byte, message []byte) []byte {
