@@ -64,12 +64,13 @@ func (a *accessLog) log(ctx context.Context, spec connect.Spec, peer connect.Pee
 		code = connect.CodeOf(err).String()
 	}
 	level := accessLevel(ctx, spec.Procedure, err)
-	if level == slog.LevelInfo && stream != nil && errors.Is(ctx.Err(), context.Canceled) &&
+	if level == slog.LevelInfo && stream != nil &&
+		(errors.Is(ctx.Err(), context.Canceled) || connect.CodeOf(err) == connect.CodeCanceled) &&
 		stream.received.Load() == 0 && stream.sent.Load() == 0 {
-		// A stream its client cancelled before a single message, as a
-		// rapid-reset attack does thousands of times a second, is as
-		// little worth a record as a unary call cancelled before its
-		// request arrived, which never reaches the interceptors.
+		// A call its client cancelled before a single message, as a
+		// rapid-reset attack does thousands of times a second, is worth
+		// a record only when debugging: streams, and unary calls whose
+		// request never arrived, which Calls replays as streams.
 		level = slog.LevelDebug
 	}
 	if !a.logger.Enabled(ctx, level) {

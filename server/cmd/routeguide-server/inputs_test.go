@@ -315,3 +315,44 @@ func TestHostileInputsRecorded(t *testing.T) {
 		fmt.Println(strings.Join(s.logs.lines, "\n"))
 	}
 }
+
+// TestUnaryResetBeforeRequest resets a GetFeature call before its request
+// arrives, as a rapid-reset attack does: the call is recorded, once, as
+// canceled, at DEBUG, so that such an attack cannot fill the log at info.
+func TestUnaryResetBeforeRequest(t *testing.T) {
+	t.Parallel()
+	s := startRun(t, observedArgs, nil)
+	c := dialRaw(t, strings.TrimPrefix(s.addr, "http://"))
+	err := c.framer.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: c.headerBlock(c.grpcRequest("GetFeature")...), EndHeaders: true})
+	if err == nil {
+		err = c.flush()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // for the handler to start reading
+	if err := c.framer.WriteRSTStream(1, http2.ErrCodeCancel); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.flush(); err != nil {
+		t.Fatal(err)
+	}
+	peer := c.conn.LocalAddr().String()
+	var records []map[string]any
+	eventually(5*time.Second, func() bool {
+		records = nil
+		for _, r := range rpcRecords(s) {
+			if r["peer"] == peer {
+				records = append(records, r)
+			}
+		}
+		return len(records) > 0
+	})
+	time.Sleep(50 * time.Millisecond)
+	if len(records) != 1 {
+		t.Fatalf("%d access-log records of the reset call, want 1: %v", len(records), records)
+	}
+	if r := records[0]; r["code"] != "canceled" || r["level"] != "DEBUG" {
+		t.Errorf("the reset call was logged %v at %v, want canceled at DEBUG: %v", r["code"], r["level"], r)
+	}
+}
