@@ -103,7 +103,18 @@ func (b *framedBody) Read(p []byte) (int, error) {
 			b.remaining -= uint32(skip)
 			continue
 		}
-		start := i
+		if b.prefixLen == 0 {
+			// The flags come first: a bad one is refused before it is
+			// handed over, with the messages before it.
+			b.messages++
+			if problem := b.check(p[i]); problem != nil {
+				b.err = problem
+				if i == 0 {
+					return 0, problem
+				}
+				return i, nil
+			}
+		}
 		for i < n && b.prefixLen < len(b.prefix) {
 			b.prefix[b.prefixLen] = p[i]
 			b.prefixLen++
@@ -113,17 +124,7 @@ func (b *framedBody) Read(p []byte) (int, error) {
 			break
 		}
 		b.prefixLen = 0
-		b.messages++
 		b.remaining = binary.BigEndian.Uint32(b.prefix[1:])
-		if problem := b.check(b.prefix[0]); problem != nil {
-			// Hand over the messages before this one; the error comes
-			// with the next read.
-			b.err = problem
-			if start == 0 {
-				return 0, problem
-			}
-			return start, nil
-		}
 	}
 	if errors.Is(err, io.EOF) && (b.prefixLen > 0 || b.remaining > 0) {
 		b.err = connect.NewError(connect.CodeInvalidArgument, fmt.Errorf(
