@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -124,7 +125,7 @@ func (s *service) BidiStream(ctx context.Context, stream *connect.BidiStream[v1.
 
 // streamError returns the error a stream's definition asks for, if any,
 // with the request info when no response carried it.
-func streamError(ctx context.Context, def *v1.StreamResponseDefinition, sent int, header map[string][]string, requests []*anypb.Any) error {
+func streamError(ctx context.Context, def *v1.StreamResponseDefinition, sent int, header http.Header, requests []*anypb.Any) error {
 	if def.GetError() == nil {
 		return nil
 	}
