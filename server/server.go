@@ -106,9 +106,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	}
 	handlerOptions := connect.WithHandlerOptions(slices.Concat(
 		[]connect.HandlerOption{
-			connect.WithReadMaxBytes(limits.MaxMessageBytes),
-			connect.WithSendMaxBytes(limits.MaxMessageBytes),
-			connect.WithCompressMinBytes(compressMinBytes),
+			MessageOptions(limits),
 			// Telemetry outermost, so that it sees the codes the
 			// transport gives drained, idle and late calls.
 			connect.WithInterceptors(append(interceptors, stack.Interceptor())...),
