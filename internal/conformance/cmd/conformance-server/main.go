@@ -25,6 +25,7 @@ import (
 	"time"
 
 	v1 "github.com/routeguide/routeguide/gen/connectrpc/conformance/v1"
+	"github.com/routeguide/routeguide/server/transport"
 )
 
 func main() {
@@ -44,7 +45,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	flags := flag.NewFlagSet("conformance-server", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	addr := flags.String("addr", "127.0.0.1:0", "address to listen on; the runner connects to 127.0.0.1")
-	logLevel := flags.String("log-level", "warn", "least severe log level written to stderr: debug, info, warn or error")
+	logLevel := flags.String("log-level", "warn", "least severe log level written: debug, info, warn or error")
+	logFile := flags.String("log-file", "", "append the log, one access record per call among others, to this file rather than stderr")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -55,7 +57,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logOut := stderr
+	if *logFile != "" {
+		// Appended to, since the runner starts one server per
+		// configuration and they may share the file.
+		f, err := os.OpenFile(*logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("-log-file: %w", err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 
 	req := &v1.ServerCompatRequest{}
 	if err := readMessage(stdin, req); err != nil {
@@ -64,10 +77,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(req.GetClientTlsCert()) > 0 {
 		return errors.New("TLS client certificates are not supported: leave supports_tls_client_certs false")
 	}
-	httpServer, err := newHTTPServer(req, logger)
+	srv, err := newConformanceServer(req, logger)
 	if err != nil {
 		return err
 	}
+	httpServer := srv.http
 	res := &v1.ServerCompatResponse{Host: "127.0.0.1"}
 	if req.GetUseTls() {
 		creds := req.GetServerCreds()
@@ -83,6 +97,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return fmt.Errorf("-addr: %w", err)
 	}
+	listener = transport.LimitListener(listener, transport.ConnLimits{})
 	res.Port = uint32(listener.Addr().(*net.TCPAddr).Port)
 	served := make(chan error, 1)
 	go func() {
@@ -104,6 +119,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	case <-ctx.Done():
 	}
+	// As routeguide-server does: streams end now, with unavailable, and
+	// Shutdown waits only for unary calls.
+	srv.stack.Drain()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
