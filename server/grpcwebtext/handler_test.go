@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
@@ -26,7 +27,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
-	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 	"github.com/routeguide/routeguide/server/grpcwebtext"
 )
 
@@ -45,15 +46,12 @@ const (
 // eiffelTower is a point of the default dataset that has a feature.
 var eiffelTower = &routeguide.Point{Latitude: 488583700, Longitude: 22944810}
 
-// startServer serves RouteGuide over the default dataset on loopback,
-// behind the translation, over HTTP/1.1 and h2c.
+// startServer serves RouteGuide over the default dataset on loopback, over
+// HTTP/1.1 and h2c. server.New puts the translation in its stack, so the
+// calls go through every layer a deployed server has.
 func startServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	srv, err := server.New(server.DefaultFeatures())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return routeguidetest.NewServer(t, grpcwebtext.Handler(srv))
+	return routeguidetest.NewRouteGuide(t, dataset.Default())
 }
 
 // frame puts a message in the envelope gRPC-Web sends it in.
@@ -408,6 +406,35 @@ func TestTextMatchesBinary(t *testing.T) {
 				t.Errorf("text answer differs from binary (-binary +text):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestHandlerAlone puts the translation in front of a connect-go handler of
+// its own, health checking, with nothing else around it.
+func TestHandlerAlone(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker("routeguide.RouteGuide")))
+	ts := routeguidetest.NewServer(t, grpcwebtext.Handler(mux))
+	client := routeguidetest.HTTP1Client()
+	defer client.CloseIdleConnections()
+	for service, want := range map[string][]byte{
+		"":                      {0x08, 0x01}, // SERVING
+		"routeguide.RouteGuide": {0x08, 0x01},
+	} {
+		req := append([]byte{0x0a, byte(len(service))}, service...) // HealthCheckRequest.service
+		if service == "" {
+			req = nil
+		}
+		body := b64(binary.BigEndian.AppendUint32([]byte{0}, uint32(len(req)))) + b64(req)
+		a := call(t, client, ts, "/grpc.health.v1.Health/Check", textType, strings.NewReader(body))
+		if a.ContentType != textType || a.Status != "0" || len(a.Messages) != 1 || !bytes.Equal(a.Messages[0], want) {
+			t.Errorf("Check(%q): %v, want status SERVING in text", service, a)
+		}
+	}
+	a := call(t, client, ts, "/grpc.health.v1.Health/Check", textType, strings.NewReader("AAAA#"))
+	if a.Status != "3" || !strings.Contains(a.Message, "not valid base64") {
+		t.Errorf("Check with bad base64: %v, want invalid_argument", a)
 	}
 }
 

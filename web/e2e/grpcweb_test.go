@@ -15,9 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
-	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
-	"github.com/routeguide/routeguide/server/grpcwebtext"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // grpcWebPage runs the script built from ../grpcweb/main.ts, which calls the
@@ -82,12 +81,7 @@ type grpcWebRun struct {
 func TestGRPCWebClient(t *testing.T) {
 	t.Parallel()
 	page := newGRPCWebPage(t)
-	srv, err := server.New(server.DefaultFeatures(), server.WithCORSOrigins(page.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := new(apiLog)
-	api := routeguidetest.NewServer(t, log.wrap(grpcwebtext.Handler(srv)))
+	api, log := startServer(t, dataset.Default(), server.WithCORSOrigins(page.URL))
 
 	// What the Go client gets, which the page must get too.
 	c := newClient(t, api)
