@@ -7,8 +7,8 @@ import (
 )
 
 // encodeChunk is how many bytes of a response a textWriter encodes at a
-// time: 3 KiB, which makes 4 KiB of base64.
-const encodeChunk = 3 << 10
+// time: 768, which make 1 KiB of base64.
+const encodeChunk = 768
 
 // textWriter sends a gRPC-Web response in base64. It encodes in whole
 // groups of three bytes and keeps the last one or two bytes of a write for
