@@ -5,9 +5,12 @@
 package grpcwebtext
 
 import (
+	"encoding/json"
 	"mime"
 	"net/http"
 	"strings"
+
+	"connectrpc.com/connect"
 )
 
 // The media types of gRPC-Web. The text form names the same codecs as the
@@ -108,10 +111,20 @@ func acceptsText(h http.Header) bool {
 }
 
 // unsupported answers a request in a text form this package does not
-// translate, naming the ones it does.
+// translate, naming the ones it does, with an error in the Connect
+// protocol's JSON, as the server answers other Content-Types it does not
+// read.
 func unsupported(w http.ResponseWriter, contentType string) {
+	body, _ := json.Marshal(struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}{
+		Code: connect.CodeInvalidArgument.String(),
+		Message: "gRPC-Web text mode carries protobuf only: Content-Type " + strings.TrimSpace(contentType) +
+			" is not served; send " + textType + " or " + textType + "+proto, or JSON as binary " + binaryType + "+json",
+	})
 	w.Header().Set("Accept-Post", textType+", "+textType+"+proto")
-	http.Error(w, "gRPC-Web text mode carries protobuf only: Content-Type "+
-		strings.TrimSpace(contentType)+" is not served; send "+textType+" or "+textType+
-		"+proto, or JSON as binary "+binaryType+"+json", http.StatusUnsupportedMediaType)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnsupportedMediaType)
+	_, _ = w.Write(body)
 }

@@ -13,7 +13,7 @@ import (
 // the hint of a call sent with another.
 const acceptedContentTypes = "application/proto or application/json (Connect unary), " +
 	"application/connect+proto or application/connect+json (Connect streams), " +
-	"application/grpc[+proto|+json] or application/grpc-web[+proto|+json]"
+	"application/grpc[+proto|+json], application/grpc-web[+proto|+json] or application/grpc-web-text[+proto]"
 
 // answerMistakes answers the calls that net/http or connect-go would answer
 // with a bare status and an empty or plain-text body, as an error its caller
@@ -35,7 +35,7 @@ func answerMistakes(next http.Handler, procedures Procedures, errorWriter *conne
 		switch {
 		case known && r.Method == http.MethodPost && !errorWriter.IsSupported(r):
 			w.Header().Set("Accept-Post", "application/proto, application/json, application/connect+proto, "+
-				"application/connect+json, application/grpc, application/grpc-web")
+				"application/connect+json, application/grpc, application/grpc-web, application/grpc-web-text")
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnsupportedMediaType)
 			fmt.Fprintf(w, `{"code":"invalid_argument","message":%q}`, fmt.Sprintf(
