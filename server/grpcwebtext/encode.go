@@ -33,6 +33,11 @@ func (t *textWriter) Header() http.Header {
 // WriteHeader sends the response headers, with the Content-Type of a
 // gRPC-Web response changed to the text form of the same codec.
 func (t *textWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 {
+		// Informational: the final headers are still to come.
+		t.w.WriteHeader(code)
+		return
+	}
 	if t.wroteHeader {
 		t.w.WriteHeader(code) // for net/http to report the superfluous call
 		return

@@ -50,14 +50,14 @@ func Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		contentType := r.Header.Get("Content-Type")
 		mediaType := baseType(contentType)
-		text, known := binaryFor(mediaType)
+		binary, known := binaryFor(mediaType)
 		switch {
 		case strings.HasPrefix(mediaType, textType) && !known:
 			unsupported(w, contentType)
 			return
 		case known:
 			r = r.Clone(r.Context())
-			r.Header.Set("Content-Type", text)
+			r.Header.Set("Content-Type", binary)
 			r.Header.Del("Content-Length")
 			r.ContentLength = -1
 			if r.Body != nil && r.Body != http.NoBody {
