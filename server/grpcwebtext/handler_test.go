@@ -369,6 +369,27 @@ func TestBadBase64(t *testing.T) {
 	}
 }
 
+func TestEmptyBody(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	for name, newClient := range clients {
+		for _, path := range []string{getFeature, listFeature} {
+			t.Run(name+" "+path, func(t *testing.T) {
+				t.Parallel()
+				client := newClient()
+				defer client.CloseIdleConnections()
+				// Nothing to decode is no message: the call's error, not
+				// the translation's, in text.
+				a := call(t, client, ts, path, textType, strings.NewReader(""))
+				if a.HTTPStatus != http.StatusOK || a.ContentType != textType || a.Status == "" || a.Status == "0" ||
+					!strings.Contains(a.Message, "zero messages") {
+					t.Errorf("answer %v, want 200, Content-Type %s and an error saying there is no message", a, textType)
+				}
+			})
+		}
+	}
+}
+
 // TestTextMatchesBinary checks that, whatever the request, a text call gets
 // the answer a binary call with the same bytes gets, in base64.
 func TestTextMatchesBinary(t *testing.T) {
