@@ -15,7 +15,7 @@ import (
 // the hint of a call sent with another.
 const acceptedContentTypes = "application/proto or application/json (Connect unary), " +
 	"application/connect+proto or application/connect+json (Connect streams), " +
-	"application/grpc[+proto|+json] or application/grpc-web[+proto|+json]"
+	"application/grpc[+proto|+json], application/grpc-web[+proto|+json] or application/grpc-web-text[+proto]"
 
 // answerMistakes answers the calls that net/http or connect-go would answer
 // with a bare status and an empty or plain-text body, as an error its caller
@@ -41,7 +41,7 @@ func answerMistakes(next http.Handler, procedures Procedures, errorWriter *conne
 			// Connect JSON error would make Connect clients read another
 			// code from it.
 			w.Header().Set("Accept-Post", "application/proto, application/json, application/connect+proto, "+
-				"application/connect+json, application/grpc, application/grpc-web")
+				"application/connect+json, application/grpc, application/grpc-web, application/grpc-web-text")
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusUnsupportedMediaType)
 			fmt.Fprintf(w, "Content-Type %q is not one this server reads: send %s\n",
