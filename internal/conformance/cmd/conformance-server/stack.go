@@ -11,6 +11,7 @@ import (
 	"github.com/routeguide/routeguide/internal/conformance"
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/browser"
+	"github.com/routeguide/routeguide/server/grpcwebtext"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
 )
@@ -18,8 +19,9 @@ import (
 // conformanceServer is the ConformanceService behind routeguide-server's
 // stack, in the order server.New builds it: message limits and
 // compression, the access log and the transport's call guard, panic
-// recovery, the transport's progress guard, flush coalescing and HTTP/1
-// rule, CORS, and routeguide-server's http.Server settings.
+// recovery, the transport's progress guard, flush coalescing, HTTP/1 rule
+// and answers to mistakes, the gRPC-Web text translation, CORS, and
+// routeguide-server's http.Server settings and connection limit.
 type conformanceServer struct {
 	http  *http.Server
 	stack *transport.Stack
@@ -49,6 +51,9 @@ func newConformanceServer(req *v1.ServerCompatRequest, logger *slog.Logger) (*co
 	mux := http.NewServeMux()
 	mux.Handle(conformance.NewHandler(options))
 	handler := stack.Handler(mux, connect.NewErrorWriter(options))
+	// A pass-through for the binary protocols the suite speaks, but in the
+	// path of every call in routeguide-server.
+	handler = grpcwebtext.Handler(handler)
 	// Every origin, so that the CORS layer is in the path of every call, as
 	// in a server that lets browsers call it.
 	handler, err = browser.CORS(handler, []string{"*"})
