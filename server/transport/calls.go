@@ -64,26 +64,23 @@ func (g *callGuard) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		ctx, cancel := g.withDeadline(ctx, g.defaultTimeout)
 		defer cancel()
 		res, err := next(ctx, req)
-		return res, codeContextError(err)
+		return res, withContextCode(err)
 	}
 }
 
-// codeContextError gives a context's error the code that says why the call
-// ended. connect-go does the same before it answers the client, but only
-// after the interceptors have seen the bare error, which they would record
-// as unknown.
-func codeContextError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, coded := errors.AsType[*connect.Error](err); coded {
-		return err
-	}
+// withContextCode gives a context error that a handler returns the code
+// connect-go answers it with, so that the interceptors outside this one,
+// the access log and the metrics, record the code the client gets rather
+// than unknown. Connect errors are left as they are.
+func withContextCode(err error) error {
+	var connectErr *connect.Error
 	switch {
+	case err == nil || errors.As(err, &connectErr):
+		return err
 	case errors.Is(err, context.DeadlineExceeded):
-		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ran past its deadline"))
+		return connect.NewError(connect.CodeDeadlineExceeded, err)
 	case errors.Is(err, context.Canceled):
-		return connect.NewError(connect.CodeCanceled, errors.New("the client cancelled the call"))
+		return connect.NewError(connect.CodeCanceled, err)
 	}
 	return err
 }
@@ -128,7 +125,7 @@ func (g *callGuard) WrapStreamingHandler(next connect.StreamingHandlerFunc) conn
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ran past its deadline"))
 		}
-		return codeContextError(err)
+		return withContextCode(err)
 	}
 }
 
