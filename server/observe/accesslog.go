@@ -119,8 +119,17 @@ func accessLevel(ctx context.Context, procedure string, err error) slog.Level {
 	case ctx.Err() != nil:
 		return slog.LevelWarn
 	}
+	// Some of the caller's mistakes the protocols answer with internal,
+	// such as a message flagged as compressed without an encoding. A call
+	// refused before its handler ran is the caller's doing too: nothing of
+	// the server's had run yet but the reading of its request.
+	var fault interface{ CallerFault() bool }
+	callersFault := errors.As(err, &fault) && fault.CallerFault() || refusalFrom(ctx) != nil
 	switch connect.CodeOf(err) {
 	case connect.CodeUnknown, connect.CodeInternal, connect.CodeDataLoss:
+		if callersFault {
+			return slog.LevelInfo
+		}
 		return slog.LevelError
 	case connect.CodeDeadlineExceeded, connect.CodeUnavailable, connect.CodeUnimplemented:
 		return slog.LevelWarn

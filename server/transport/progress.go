@@ -74,7 +74,7 @@ func guardProgress(next http.Handler, limits Limits, procedures Procedures) http
 		case !known:
 		case procedure == connect.StreamTypeUnary:
 			timeout := limits.DefaultTimeout
-			if asked, ok := askedTimeout(r); ok {
+			if asked, ok := AskedTimeout(r.Header); ok {
 				timeout = min(asked, limits.MaxTimeout)
 			}
 			deadline := start.Add(timeout)

@@ -153,19 +153,32 @@ func (b *framedBody) check(flags byte) error {
 			"message %d of the request has flags %#02x: a request carries only messages, "+
 				"flagged at most as compressed (1), and nothing after its end", b.messages, flags))
 	case flags&compressedFlag != 0 && !b.compressed:
-		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf(
-			"message %d of the request is flagged as compressed, but the request names no encoding", b.messages))
+		// internal, as the gRPC protocol prescribes and the Connect
+		// conformance suite checks, though the fault is the caller's.
+		return connect.NewError(connect.CodeInternal, callerFault{fmt.Errorf(
+			"message %d of the request is flagged as compressed, but the request names no encoding", b.messages)})
 	}
 	return nil
 }
 
-// askedTimeout returns the timeout a call asks for in its headers, if it
-// asks for one that can be read; connect-go rejects the others.
-func askedTimeout(r *http.Request) (time.Duration, bool) {
-	if strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/grpc") {
-		return grpcTimeout(r.Header.Get("Grpc-Timeout"))
+// callerFault is an error its caller made, whatever code the protocol
+// answers it with, so that it is not logged as the server's fault.
+type callerFault struct{ error }
+
+// CallerFault says the caller is at fault. The access log reads it.
+func (callerFault) CallerFault() bool { return true }
+
+func (f callerFault) Unwrap() error { return f.error }
+
+// AskedTimeout returns the timeout a call asks for in its request header,
+// if it asks for one that can be read; connect-go rejects the others. The
+// transport gives every unary call a deadline when its headers arrive,
+// whether or not it asks for one: this tells the two apart.
+func AskedTimeout(header http.Header) (time.Duration, bool) {
+	if strings.HasPrefix(strings.ToLower(header.Get("Content-Type")), "application/grpc") {
+		return grpcTimeout(header.Get("Grpc-Timeout"))
 	}
-	ms := r.Header.Get("Connect-Timeout-Ms")
+	ms := header.Get("Connect-Timeout-Ms")
 	if ms == "" || len(ms) > 10 {
 		return 0, false
 	}

@@ -224,8 +224,13 @@ func TestHostileInputsRecorded(t *testing.T) {
 		{"gRPC stream truncated prefix", "RecordRoute", connect.CodeInvalidArgument, func(t *testing.T) connect.Code {
 			return h2Call(t, addr, "RecordRoute", "application/grpc", nil, envelope(0, point), []byte{0, 0})
 		}},
-		{"gRPC compressed flag without encoding", "RecordRoute", connect.CodeInvalidArgument, func(t *testing.T) connect.Code {
+		// internal, as the gRPC protocol says and the conformance suite
+		// checks; logged as the caller's fault.
+		{"gRPC compressed flag without encoding", "RecordRoute", connect.CodeInternal, func(t *testing.T) connect.Code {
 			return h2Call(t, addr, "RecordRoute", "application/grpc", nil, envelope(1, point))
+		}},
+		{"gRPC unary compressed flag without encoding", "GetFeature", connect.CodeInternal, func(t *testing.T) connect.Code {
+			return h2Call(t, addr, "GetFeature", "application/grpc", nil, envelope(1, point))
 		}},
 		{"gRPC-Web trailer flag in a request", "ListFeatures", connect.CodeInvalidArgument, func(t *testing.T) connect.Code {
 			return h2Call(t, addr, "ListFeatures", "application/grpc-web+proto", nil, envelope(0x80, []byte("grpc-status: 0\r\n")))
