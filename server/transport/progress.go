@@ -37,10 +37,12 @@ type progressGuard struct {
 	// was for lack of a message rather than because the call was ending.
 	readCutOff atomic.Bool
 	idle       atomic.Bool
-	// lateRead says why reads were cut off when it was not for idleness
-	// or drain: a unary request that did not arrive in time. Nil for
-	// streams, whose call guard says why.
-	lateRead error
+	// unary says whether this is a unary call, whose reads are cut off at
+	// its deadline or readTimeout after its headers, whichever is first;
+	// byReadTimeout says it was the latter. Streams' call guard says why
+	// their reads were cut off.
+	unary, byReadTimeout bool
+	readTimeout          time.Duration
 
 	body   guardedBody
 	writer guardedWriter
@@ -48,10 +50,9 @@ type progressGuard struct {
 
 type progressGuardKey struct{}
 
-// guardProgress installs a progressGuard on every request. Requests whose
-// path unary reports true for get no guard in their context: only the call
-// guard's streams look for it there, and a context costs a copy of the
-// request.
+// guardProgress installs a progressGuard on every request. Only streams
+// get it in their context, where their call guard looks for it; unary
+// calls get their deadline there instead.
 //
 // A unary call's deadline runs from the moment its headers arrive, not
 // from when connect-go has read its request: the request's context gets it
@@ -78,10 +79,10 @@ func guardProgress(next http.Handler, limits Limits, procedures Procedures) http
 				timeout = min(asked, limits.MaxTimeout)
 			}
 			deadline := start.Add(timeout)
-			g.lateRead = errors.New("the request did not arrive before the call's deadline")
+			g.unary, g.readTimeout = true, limits.RequestReadTimeout
 			if readBy := start.Add(limits.RequestReadTimeout); readBy.Before(deadline) {
+				g.byReadTimeout = true
 				g.reads.setDeadline(readBy)
-				g.lateRead = fmt.Errorf("the request did not arrive within %v of its headers", limits.RequestReadTimeout)
 			} else {
 				g.reads.setDeadline(deadline)
 			}
@@ -292,8 +293,11 @@ func (g *progressGuard) readError(err error) error {
 	case g.readCutOff.Load() && g.idle.Load():
 		return connect.NewError(connect.CodeDeadlineExceeded,
 			fmt.Errorf("the client sent nothing for %v while the server waited for its request", g.reads.timeout))
-	case g.readCutOff.Load() && g.lateRead != nil:
-		return connect.NewError(connect.CodeDeadlineExceeded, g.lateRead)
+	case g.readCutOff.Load() && g.byReadTimeout:
+		return connect.NewError(connect.CodeDeadlineExceeded,
+			fmt.Errorf("the request did not arrive within %v of its headers", g.readTimeout))
+	case g.readCutOff.Load() && g.unary:
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the request did not arrive before the call's deadline"))
 	case g.readCutOff.Load():
 		// Drain, or a stream's deadline: the call guard says which.
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ended while the server waited for its request"))
