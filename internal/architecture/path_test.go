@@ -109,20 +109,24 @@ func TestRequestPath(t *testing.T) {
 	}
 
 	// Outermost first, each frame of a listed layer must belong to that
-	// layer or to one listed after it.
+	// layer or to one listed after it, and every frame of the server's
+	// packages to a listed layer.
+	serverPackages := paths["server"]
 	next := 0
 	seen := make([]bool, len(want))
 	for _, frame := range slices.Backward(frames) {
-		for i, layer := range want {
-			if !layer.matches(frame, paths) {
-				continue
-			}
-			if i < next {
-				t.Errorf("%s (%s) runs inside %s, but docs/architecture.md lists it before", layer, frame, want[next])
-			}
-			next = max(next, i)
+		i := slices.IndexFunc(want, func(layer name) bool { return layer.matches(frame, paths) })
+		switch {
+		case i < 0 && (strings.HasPrefix(frame, serverPackages+".") || strings.HasPrefix(frame, serverPackages+"/")):
+			t.Errorf("%s is on the path of a call, but in no layer docs/architecture.md lists", frame)
+		case i < 0:
+		case i < next:
+			t.Errorf("%s (%s) runs inside %s, but docs/architecture.md lists it before", want[i], frame, want[next])
+		default:
+			next = i
+		}
+		if i >= 0 {
 			seen[i] = true
-			break
 		}
 	}
 	for i, layer := range want {
