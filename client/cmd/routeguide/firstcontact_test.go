@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -28,10 +30,18 @@ func TestAddressWithoutPortDialsDefaultPort(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("needs the whole of 127.0.0.0/8 on loopback, as Linux has it")
 	}
-	// Port 50051 of 127.0.0.1 may be taken by a server someone is running;
-	// another loopback address's is free.
-	const host = "127.80.80.51"
-	listener, err := net.Listen("tcp", net.JoinHostPort(host, defaultPort))
+	// Port 50051 of 127.0.0.1 may be taken by a server someone is running,
+	// and this test may run in several checkouts at once: a random loopback
+	// address's is free.
+	var host string
+	var listener net.Listener
+	var err error
+	for range 10 {
+		host = fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254))
+		if listener, err = net.Listen("tcp", net.JoinHostPort(host, defaultPort)); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
