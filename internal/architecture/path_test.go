@@ -31,6 +31,7 @@ var foreignPackages = map[string]string{
 	"http":        "net/http",
 	"connect":     "connectrpc.com/connect",
 	"otelconnect": "connectrpc.com/otelconnect",
+	"cors":        "github.com/rs/cors",
 }
 
 // name is a Go name as the page writes it: pkg.Name or pkg.Type.Method.
@@ -75,17 +76,18 @@ func layers(t *testing.T, lines []string, heading string) []name {
 // TestRequestPath makes a real ListFeatures call through a server with
 // every optional layer on and checks that the stack of the goroutine serving
 // it, from the HTTP server down to the innermost interceptor, passes through
-// the layers docs/architecture.md lists, in its order. It relies on the
-// names of the functions each layer runs, closures included, which inlining
-// keeps as long as the tests are built the ordinary way.
+// the layers docs/architecture.md lists, in its order, and through no other
+// code of the server's packages. A layer's code is known by its function's
+// name, or by its source file where inlining has given a closure the name of
+// its caller.
 func TestRequestPath(t *testing.T) {
 	t.Parallel()
 	lines := section(t, "## The path of a request")
 	want := layers(t, lines, "### Through the handler, outermost first")
-	paths := importPaths(t)
+	pkgs := packagesByName(t)
 
 	var once sync.Once
-	var frames []string
+	var frames []runtime.Frame
 	probe := streamProbe(func() {
 		once.Do(func() { frames = callers() })
 	})
@@ -111,17 +113,19 @@ func TestRequestPath(t *testing.T) {
 	// Outermost first, each frame of a listed layer must belong to that
 	// layer or to one listed after it, and every frame of the server's
 	// packages to a listed layer.
-	serverPackages := paths["server"]
+	serverPackages := pkgs["server"].path
 	next := 0
 	seen := make([]bool, len(want))
+	var path []string
 	for _, frame := range slices.Backward(frames) {
-		i := slices.IndexFunc(want, func(layer name) bool { return layer.matches(frame, paths) })
+		path = append(path, frame.Function)
+		i := slices.IndexFunc(want, func(layer name) bool { return layer.matches(frame, pkgs) })
 		switch {
-		case i < 0 && (strings.HasPrefix(frame, serverPackages+".") || strings.HasPrefix(frame, serverPackages+"/")):
-			t.Errorf("%s is on the path of a call, but in no layer docs/architecture.md lists", frame)
+		case i < 0 && (strings.HasPrefix(frame.Function, serverPackages+".") || strings.HasPrefix(frame.Function, serverPackages+"/")):
+			t.Errorf("%s is on the path of a call, but in no layer docs/architecture.md lists", frame.Function)
 		case i < 0:
 		case i < next:
-			t.Errorf("%s (%s) runs inside %s, but docs/architecture.md lists it before", want[i], frame, want[next])
+			t.Errorf("%s (%s) runs inside %s, but docs/architecture.md lists it before", want[i], frame.Function, want[next])
 		default:
 			next = i
 		}
@@ -135,7 +139,7 @@ func TestRequestPath(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("the path, innermost first:\n%s", strings.Join(frames, "\n"))
+		t.Logf("the path, outermost first:\n%s", strings.Join(path, "\n"))
 	}
 }
 
@@ -230,29 +234,52 @@ func receiverType(expr ast.Expr) string {
 	return ""
 }
 
-// importPaths maps the name of each package of the module, and of the
-// foreign ones the page names, to its import path.
-func importPaths(t *testing.T) map[string]string {
-	t.Helper()
-	paths := maps.Clone(foreignPackages)
-	for _, p := range goList(t, root, "./...") {
-		if p.Name != "main" {
-			paths[p.Name] = p.ImportPath
-		}
-	}
-	return paths
+// goPackageName is where a package the page names is: its import path and
+// its directory.
+type goPackageName struct {
+	path, dir string
 }
 
-// matches reports whether frame, a function name as the runtime gives it,
-// such as github.com/routeguide/routeguide/server/transport.(*callGuard).WrapStreamingHandler.func1,
-// is code of n: of n's package, with n's parts among its own.
-func (n name) matches(frame string, paths map[string]string) bool {
-	path, ok := paths[n.pkg]
+// packagesByName maps the name of each package of the module, and of the
+// foreign ones the page names, to where it is.
+func packagesByName(t *testing.T) map[string]goPackageName {
+	t.Helper()
+	pkgs := make(map[string]goPackageName)
+	for _, p := range goList(t, root, append([]string{"./..."}, slices.Collect(maps.Values(foreignPackages))...)...) {
+		if p.Name != "main" {
+			pkgs[p.Name] = goPackageName{path: p.ImportPath, dir: p.Dir}
+		}
+	}
+	for name, path := range foreignPackages {
+		if pkgs[name].path != path {
+			t.Fatalf("package name %s is both %s and %s", name, path, pkgs[name].path)
+		}
+	}
+	return pkgs
+}
+
+// matches reports whether frame runs code of n: its function, as the
+// runtime names it (such as
+// github.com/routeguide/routeguide/server/transport.(*callGuard).WrapStreamingHandler.func1),
+// has n's parts among its own, and belongs to n's package either by that
+// name or by the file its code is in. The file tells when n's function was
+// inlined into a caller in another package, whose name its closures then
+// take: a closure of grpcwebtext.Handler inlined into server.New is
+// server.New.Handler.func2.
+func (n name) matches(frame runtime.Frame, pkgs map[string]goPackageName) bool {
+	pkg, ok := pkgs[n.pkg]
 	if !ok {
 		return false
 	}
-	rest, ok := strings.CutPrefix(frame, path+".")
-	if !ok {
+	var rest string
+	if after, ok := strings.CutPrefix(frame.Function, pkg.path+"."); ok {
+		rest = after
+	} else if dir := filepath.Dir(frame.File); dir == pkg.dir || dir == pkg.path {
+		// The function's own name follows its package's path, which has
+		// no dot after its last slash.
+		rest = frame.Function[strings.LastIndex(frame.Function, "/")+1:]
+		_, rest, _ = strings.Cut(rest, ".")
+	} else {
 		return false
 	}
 	parts := strings.Split(strings.NewReplacer("(*", "", ")", "").Replace(rest), ".")
@@ -264,17 +291,17 @@ func (n name) matches(frame string, paths map[string]string) bool {
 	return false
 }
 
-// callers returns the functions on the calling goroutine's stack, innermost
+// callers returns the frames of the calling goroutine's stack, innermost
 // first.
-func callers() []string {
+func callers() []runtime.Frame {
 	pcs := make([]uintptr, 128)
 	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
-	var names []string
+	var all []runtime.Frame
 	for {
 		frame, more := frames.Next()
-		names = append(names, frame.Function)
+		all = append(all, frame)
 		if !more {
-			return names
+			return all
 		}
 	}
 }
