@@ -34,6 +34,8 @@ func TestMistakesGetHelpfulAnswers(t *testing.T) {
 			http.StatusUnsupportedMediaType, "", []string{"application/json", "application/grpc"}},
 		{"a Content-Type no protocol uses", http.MethodPost, "/routeguide.RouteGuide/GetFeature", "text/plain",
 			http.StatusUnsupportedMediaType, "", []string{`"text/plain"`, "application/proto"}},
+		{"plain curl -d's form encoding", http.MethodPost, "/routeguide.RouteGuide/GetFeature", "application/x-www-form-urlencoded",
+			http.StatusUnsupportedMediaType, "", []string{`"application/x-www-form-urlencoded"`, "application/json"}},
 	}
 	for _, tt := range tests {
 		req, err := http.NewRequestWithContext(t.Context(), tt.method, ts.URL+tt.path, strings.NewReader("{}"))

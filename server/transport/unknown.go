@@ -35,7 +35,7 @@ func answerMistakes(next http.Handler, procedures Procedures, errorWriter *conne
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, known := procedures[r.URL.Path]
 		switch {
-		case known && r.Method == http.MethodPost && !errorWriter.IsSupported(r):
+		case known && r.Method == http.MethodPost && !readableContentType(r, errorWriter):
 			// The hint is plain text: every protocol's clients read 415 as
 			// unknown, as the Connect conformance suite checks, and a
 			// Connect JSON error would make Connect clients read another
@@ -72,6 +72,22 @@ func answerMistakes(next http.Handler, procedures Procedures, errorWriter *conne
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// readableContentType reports whether some protocol reads the call's
+// Content-Type. connect-go's ErrorWriter takes any application/* type for
+// Connect unary, but the server reads only the proto and json codecs, so
+// plain curl's application/x-www-form-urlencoded would get a bare 415.
+func readableContentType(r *http.Request, errorWriter *connect.ErrorWriter) bool {
+	if !errorWriter.IsSupported(r) {
+		return false
+	}
+	mediaType, _, _ := strings.Cut(strings.ToLower(r.Header.Get("Content-Type")), ";")
+	codec, unary := strings.CutPrefix(strings.TrimSpace(mediaType), "application/")
+	if !unary || strings.ContainsAny(codec, "+") || strings.HasPrefix(codec, "grpc") {
+		return true // a streaming or gRPC type: connect-go answers each in its own protocol
+	}
+	return codec == "proto" || codec == "json"
 }
 
 // noProcedure says that there is no procedure at path, and which services
