@@ -372,29 +372,44 @@ func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote) ([]*rou
 func (s *JetStream) publish(ctx context.Context, subject string, data []byte) (uint64, error) {
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 	id := nuid.Next()
+	start := time.Now()
 	for {
 		if s.nc.IsClosed() {
 			return 0, ErrClosed
 		}
 		if !s.nc.IsConnected() {
-			err := fmt.Errorf("%w: not connected to NATS", ErrUnavailable)
-			if wait(ctx, 100*time.Millisecond) != nil {
-				return 0, err
+			// A replica that lost its server reconnects to another within
+			// moments; one that lost them all should say so now.
+			if time.Since(start) > reconnectGrace || wait(ctx, 50*time.Millisecond) != nil {
+				return 0, fmt.Errorf("%w: not connected to NATS at %s", ErrUnavailable, redact(s.cfg.URLs))
 			}
 			continue
 		}
-		ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(s.cfg.Stream))
+		// Each attempt gets part of the time, so that one sent to a server
+		// that just died is sent again to the one the client moved to.
+		attempt, cancel := context.WithTimeout(ctx, attemptTimeout)
+		ack, err := s.js.PublishMsg(attempt, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(s.cfg.Stream))
+		cancel()
 		if err == nil {
 			return ack.Sequence, nil
 		}
 		if !isTransient(err) {
 			return 0, fmt.Errorf("store note: %w", err)
 		}
-		if ctx.Err() != nil || wait(ctx, 100*time.Millisecond) != nil {
+		if wait(ctx, 50*time.Millisecond) != nil {
 			return 0, fmt.Errorf("%w: no acknowledgement from JetStream: %w", ErrUnavailable, err)
 		}
 	}
 }
+
+const (
+	// reconnectGrace is how long storing a note waits for a lost
+	// connection to come back before answering that the store is
+	// unavailable.
+	reconnectGrace = 2 * time.Second
+	// attemptTimeout bounds one try at publishing a note.
+	attemptTimeout = 2 * time.Second
+)
 
 func wait(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
