@@ -23,18 +23,10 @@ type suiteLimits struct {
 
 var defaultSuiteLimits = suiteLimits{maxPerLocation: 3, buffer: 8, replayLimit: 10}
 
-// suiteStore is what the suite needs of a store.
-type suiteStore interface {
-	Add(context.Context, *routeguide.RouteNote) ([]*routeguide.RouteNote, error)
-	Watch(context.Context, notes.WatchOptions) (*notes.Watcher, error)
-	Stats(context.Context) (notes.Stats, error)
-	Close() error
-}
-
 // opener opens a fresh, empty store with the given limits.
-type opener func(t *testing.T, l suiteLimits) suiteStore
+type opener func(t *testing.T, l suiteLimits) notes.Store
 
-func openJetStream(t *testing.T, l suiteLimits) suiteStore {
+func openJetStream(t *testing.T, l suiteLimits) notes.Store {
 	nats := natstest.Start(t)
 	return openJetStreamAt(t, nats.URL(), l)
 }
@@ -96,7 +88,7 @@ func messages(ns []*routeguide.RouteNote) []string {
 	return out
 }
 
-func add(t *testing.T, s suiteStore, n *routeguide.RouteNote) []string {
+func add(t *testing.T, s notes.Store, n *routeguide.RouteNote) []string {
 	t.Helper()
 	got, err := s.Add(t.Context(), n)
 	if err != nil {

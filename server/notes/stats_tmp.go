@@ -1,8 +1,0 @@
-package notes
-
-// Stats describes a store at one moment.
-type Stats struct {
-	Notes, Locations int
-	Bytes            int64
-	Evicted          uint64
-}
