@@ -11,9 +11,10 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
-	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // TestTutorialResults checks the results the gRPC tutorial shows, on its
@@ -56,10 +57,10 @@ func TestTutorialResults(t *testing.T) {
 
 func TestHealth(t *testing.T) {
 	t.Parallel()
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures())
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
 	for _, protocol := range []connect.ClientOption{connect.WithGRPC(), connect.WithGRPCWeb()} {
 		health := grpchealth.NewClient(ts.Client(), ts.URL, protocol)
-		for _, service := range []string{"", routeguideconnect.RouteGuideName} {
+		for _, service := range []string{"", routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName} {
 			res, err := health.Check(t.Context(), &grpchealth.CheckRequest{Service: service})
 			if err != nil {
 				t.Fatalf("health check of %q: %v", service, err)
@@ -77,7 +78,7 @@ func TestHealth(t *testing.T) {
 
 func TestReflection(t *testing.T) {
 	t.Parallel()
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures())
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
 	// Reflection is a bidi stream, so it needs HTTP/2.
 	for _, protocol := range []connect.ClientOption{connect.WithGRPC(), connect.WithGRPCWeb()} {
 		reflection := grpcreflect.NewClient(routeguidetest.H2CClient(), ts.URL, protocol)
@@ -96,6 +97,7 @@ func TestReflection(t *testing.T) {
 			"grpc.reflection.v1.ServerReflection",
 			"grpc.reflection.v1alpha.ServerReflection",
 			"routeguide.RouteGuide",
+			"routeguide.notes.v1.NotesService",
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("reflection lists %q, want %q", got, want)

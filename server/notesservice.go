@@ -12,34 +12,21 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
+	"github.com/routeguide/routeguide/server/geo"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
 // notesService implements NotesService over the store RouteChat uses.
 type notesService struct {
-	store        notes.Store
-	maxNoteBytes int
-	replayLimit  int
-	buffer       int
-	logger       *slog.Logger
-	metrics      noteRejecter
-}
-
-// noteRejecter counts the notes turned away, by reason.
-type noteRejecter interface {
-	noteRejected(reason string)
+	guide *routeGuide // whose notes these are
 }
 
 var _ notesv1connect.NotesServiceHandler = (*notesService)(nil)
 
 func (s *notesService) PostNote(ctx context.Context, req *connect.Request[notesv1.PostNoteRequest]) (*connect.Response[notesv1.PostNoteResponse], error) {
-	note := req.Msg.GetNote()
-	if err := checkNote(note, s.maxNoteBytes, s.metrics); err != nil {
-		return nil, err
-	}
-	replies, err := s.store.Add(ctx, note)
+	replies, err := s.guide.addNote(ctx, req.Msg.GetNote())
 	if err != nil {
-		return nil, storeError(ctx, s.logger, err)
+		return nil, err
 	}
 	return connect.NewResponse(&notesv1.PostNoteResponse{Notes: replies}), nil
 }
@@ -47,21 +34,27 @@ func (s *notesService) PostNote(ctx context.Context, req *connect.Request[notesv
 func (s *notesService) WatchNotes(ctx context.Context, req *connect.Request[notesv1.WatchNotesRequest], stream *connect.ServerStream[notesv1.WatchNotesResponse]) error {
 	var opts notes.WatchOptions
 	if area := req.Msg.GetArea(); area != nil {
-		if err := checkRectangle(area); err != nil {
+		if err := geo.CheckRectangle(area); err != nil {
 			return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("area: %w", err))
 		}
-		b := boundsOf(area)
-		opts.Match = func(n *routeguide.RouteNote) bool { return b.contains(pointOf(n.GetLocation())) }
+		b := geo.BoundsOf(area)
+		opts.Match = func(n *routeguide.RouteNote) bool { return b.Contains(geo.PointOf(n.GetLocation())) }
 	}
 	if req.Msg.AfterSequence != nil {
 		after := req.Msg.GetAfterSequence()
 		opts.After = &after
 	}
-	w, err := s.store.Watch(ctx, opts)
+	w, err := s.guide.notes.Watch(ctx, opts)
 	if err != nil {
-		return storeError(ctx, s.logger, err)
+		return storeError(ctx, s.guide.logger, err)
 	}
 	defer w.Close()
+	// The response headers tell the client that the watch is on: every note
+	// stored from now on will come. Without them, a client whose call
+	// returns only with the headers would wait for the first note.
+	if err := stream.Send(nil); err != nil {
+		return err
+	}
 	// Send marshals before it returns, so one response serves every note.
 	res := &notesv1.WatchNotesResponse{}
 	var last uint64
@@ -74,9 +67,9 @@ func (s *notesService) WatchNotes(ctx context.Context, req *connect.Request[note
 		case errors.Is(err, notes.ErrTooSlow):
 			return connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
 				"this watcher fell more than %d notes behind and was cut off so as not to slow the others: "+
-					"read faster, or watch a smaller area; resume with after_sequence=%d", s.buffer, last))
+					"read faster, or watch a smaller area; resume with after_sequence=%d", s.guide.watchBuffer, last))
 		case errors.Is(err, notes.ErrUnavailable), errors.Is(err, notes.ErrClosed):
-			s.logger.WarnContext(ctx, "notes feed ended", "error", err)
+			s.guide.logger.WarnContext(ctx, "notes feed ended", "error", err)
 			return connect.NewError(connect.CodeUnavailable, fmt.Errorf(
 				"the notes store is unavailable on this replica; resume with after_sequence=%d, here later or on another replica", last))
 		case err != nil:
@@ -88,21 +81,6 @@ func (s *notesService) WatchNotes(ctx context.Context, req *connect.Request[note
 		}
 		last = ev.Seq
 	}
-}
-
-// checkNote validates a note that RouteChat or PostNote is to store.
-func checkNote(note *routeguide.RouteNote, maxNoteBytes int, metrics noteRejecter) error {
-	if err := checkPoint("location", note.GetLocation()); err != nil {
-		return connect.NewError(connect.CodeInvalidArgument, err)
-	}
-	if n := len(note.GetMessage()); n > maxNoteBytes {
-		if metrics != nil {
-			metrics.noteRejected("message_too_long")
-		}
-		return connect.NewError(connect.CodeInvalidArgument,
-			fmt.Errorf("message is %d bytes long: a note may have at most %d", n, maxNoteBytes))
-	}
-	return nil
 }
 
 // storeError turns an error of the notes store into one for the client,

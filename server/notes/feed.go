@@ -117,7 +117,7 @@ type feed struct {
 	mu       sync.Mutex // protects the fields below
 	last     uint64     // sequence of the last note published
 	watchers map[*Watcher]struct{}
-	down     error // while set, new watchers are refused with it
+	down     error // once set, new watchers are refused with it
 }
 
 func newFeed(buffer, replayLimit int) *feed {
@@ -164,23 +164,24 @@ func (f *feed) remove(w *Watcher) {
 	delete(f.watchers, w)
 }
 
-// setDown cuts off every watcher with err and refuses new ones until
-// setUp. The watchers may have missed notes while the store was out of
-// reach, so they resume elsewhere, or later, by sequence.
-func (f *feed) setDown(err error) {
+// cutAll cuts off every watcher with err. The watchers may have missed
+// notes while the store was out of reach, so they resume elsewhere, or
+// later, by sequence.
+func (f *feed) cutAll(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.down = err
 	for w := range f.watchers {
 		delete(f.watchers, w)
 		w.stop(err)
 	}
 }
 
-func (f *feed) setUp() {
+// close cuts off every watcher with err and refuses new ones with it.
+func (f *feed) close(err error) {
+	f.cutAll(err)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.down = nil
+	f.down = err
 }
 
 // skipTo moves the feed past seq without delivering anything, as when the

@@ -38,21 +38,14 @@ type JetStreamConfig struct {
 	// Replicas is how many NATS servers hold each note; 3 survives the loss
 	// of one. Default 1.
 	Replicas int
-	// MaxPerLocation is the stream's maximum of messages per subject: how
-	// many notes a location keeps, the oldest discarded first. Default 100.
-	MaxPerLocation int
-	// MaxBytes is the stream's maximum size in bytes, as JetStream counts
-	// it; past it the oldest notes anywhere are discarded. Default 64 MiB.
-	MaxBytes int64
+	// Limits map onto the stream: MaxPerLocation is its maximum of
+	// messages per subject (default 100), MaxBytes its maximum size as
+	// JetStream counts it, the oldest notes anywhere discarded first
+	// (default 64 MiB). The watch limits apply to this replica's watchers.
+	Limits Limits
 	// MaxNoteBytes is the longest note text; the stream's maximum message
 	// size is this plus [HeaderAllowance]. Default 1 KiB.
 	MaxNoteBytes int
-	// Buffer is how many notes a watcher may fall behind before it is cut
-	// off. Default 256.
-	Buffer int
-	// ReplayLimit bounds a watcher's replay to the notes among the last
-	// ReplayLimit sequence numbers. Default 1,000.
-	ReplayLimit int
 	// Timeout bounds one store operation, such as storing a note while the
 	// stream elects a new leader. Default 10 seconds.
 	Timeout time.Duration
@@ -82,11 +75,9 @@ func (c JetStreamConfig) withDefaults() JetStreamConfig {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	setDefault(&c.Replicas, 1)
-	setDefault(&c.MaxPerLocation, 100)
-	setDefault(&c.MaxBytes, 64<<20)
+	setDefault(&c.Limits.MaxPerLocation, 100)
+	setDefault(&c.Limits.MaxBytes, 64<<20)
 	setDefault(&c.MaxNoteBytes, 1<<10)
-	setDefault(&c.Buffer, 256)
-	setDefault(&c.ReplayLimit, 1000)
 	setDefault(&c.Timeout, 10*time.Second)
 	return c
 }
@@ -107,8 +98,8 @@ func (c JetStreamConfig) streamConfig() jetstream.StreamConfig {
 		Replicas:          c.Replicas,
 		Retention:         jetstream.LimitsPolicy,
 		Discard:           jetstream.DiscardOld,
-		MaxMsgsPerSubject: int64(c.MaxPerLocation),
-		MaxBytes:          c.MaxBytes,
+		MaxMsgsPerSubject: int64(c.Limits.MaxPerLocation),
+		MaxBytes:          c.Limits.MaxBytes,
 		MaxMsgSize:        int32(c.MaxNoteBytes + HeaderAllowance),
 		MaxMsgs:           -1,
 		MaxAge:            0,
@@ -154,6 +145,9 @@ type JetStream struct {
 
 	consumeMu sync.Mutex // protects consume
 	consume   jetstream.ConsumeContext
+
+	statsMu sync.Mutex // protects stats
+	stats   Stats      // as last learnt
 }
 
 // OpenJetStream connects to NATS and creates the notes stream, or checks
@@ -166,7 +160,7 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 	if cfg.URLs == "" {
 		return nil, errors.New("open notes store: no NATS URL")
 	}
-	s := &JetStream{cfg: cfg, feed: newFeed(cfg.Buffer, cfg.ReplayLimit)}
+	s := &JetStream{cfg: cfg, feed: newFeed(cfg.Limits.watchBuffer(), cfg.Limits.maxReplay())}
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
 		nats.RetryOnFailedConnect(true),
@@ -319,12 +313,11 @@ func (s *JetStream) deliver(msg jetstream.Msg) {
 
 func (s *JetStream) disconnected(_ *nats.Conn, err error) {
 	s.cfg.Logger.Warn("notes store: lost the connection to NATS; reconnecting", "error", err)
-	s.feed.setDown(fmt.Errorf("%w: lost the connection to NATS", ErrUnavailable))
+	s.feed.cutAll(fmt.Errorf("%w: lost the connection to NATS", ErrUnavailable))
 }
 
 func (s *JetStream) reconnected(nc *nats.Conn) {
 	s.cfg.Logger.Info("notes store: reconnected to NATS", "server", nc.ConnectedUrlRedacted())
-	s.feed.setUp()
 }
 
 // subject is where the notes at p are stored.
@@ -427,36 +420,49 @@ func wait(ctx context.Context, d time.Duration) error {
 // get, and a follower may not have applied seq yet; then it asks again.
 func (s *JetStream) readLocation(ctx context.Context, subject string, seq uint64, sent *routeguide.RouteNote) ([]*routeguide.RouteNote, error) {
 	for {
-		var notes []*routeguide.RouteNote
-		var last uint64 // sequence of the last note kept
-		var later bool  // whether a note after seq was there
-		err := s.directGet(ctx, directRequest{NextBySubject: subject, Batch: s.cfg.MaxPerLocation}, func(m directMsg) bool {
-			if m.seq > seq {
-				later = true
-				return false
-			}
-			note, err := s.decode(m.subject, m.data)
-			if err != nil {
-				return true
-			}
-			notes = append(notes, note)
-			last = m.seq
-			return true
-		})
-		if err != nil {
-			return nil, err
-		}
+		// Each attempt gets part of the time: an answer lost with a
+		// connection never comes.
+		attempt, cancel := context.WithTimeout(ctx, attemptTimeout)
+		notes, last, later, err := s.tryReadLocation(attempt, subject, seq)
+		cancel()
 		switch {
-		case last == seq:
+		case err == nil && last == seq:
 			return notes, nil
-		case later:
+		case err == nil && later:
 			// Later notes pushed the sent one out before it was read back.
 			return append(notes, sent), nil
 		}
+		// A follower behind the leader, or a connection moving to another
+		// server: ask again.
+		if s.nc.IsClosed() {
+			return nil, ErrClosed
+		}
 		if wait(ctx, 5*time.Millisecond) != nil {
-			return nil, fmt.Errorf("%w: note %d stored but not yet readable", ErrUnavailable, seq)
+			if err == nil {
+				err = fmt.Errorf("note %d stored but not yet readable", seq)
+			}
+			return nil, fmt.Errorf("%w: read notes back: %w", ErrUnavailable, err)
 		}
 	}
+}
+
+// tryReadLocation reads the notes at subject up to seq, and tells the
+// sequence of the last of them and whether a later note was there.
+func (s *JetStream) tryReadLocation(ctx context.Context, subject string, seq uint64) (notes []*routeguide.RouteNote, last uint64, later bool, err error) {
+	err = s.directGet(ctx, directRequest{NextBySubject: subject, Batch: s.cfg.Limits.MaxPerLocation}, func(m directMsg) bool {
+		if m.seq > seq {
+			later = true
+			return false
+		}
+		note, err := s.decode(m.subject, m.data)
+		if err != nil {
+			return true
+		}
+		notes = append(notes, note)
+		last = m.seq
+		return true
+	})
+	return notes, last, later, err
 }
 
 // Watch follows the notes stored from now on, after replaying those
@@ -501,19 +507,23 @@ func (s *JetStream) replay(ctx context.Context, from, to uint64) ([]Event, error
 	return events, err
 }
 
-// Stats describes the stream as its current leader sees it.
-func (s *JetStream) Stats(ctx context.Context) (Stats, error) {
+// Stats describes the stream as its leader sees it, asking for at most a
+// second; while NATS does not answer, it gives what it last learnt.
+func (s *JetStream) Stats() Stats {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
 	if !s.nc.IsConnected() {
-		return Stats{}, fmt.Errorf("%w: not connected to NATS", ErrUnavailable)
+		return s.stats
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	stream, err := s.js.Stream(ctx, s.cfg.Stream)
 	if err != nil {
-		return Stats{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return s.stats
 	}
 	st := stream.CachedInfo().State
-	return Stats{Notes: int(st.Msgs), Locations: int(st.NumSubjects), Bytes: int64(st.Bytes)}, nil
+	s.stats = Stats{Notes: int(st.Msgs), Locations: int(st.NumSubjects), Bytes: int64(st.Bytes)}
+	return s.stats
 }
 
 // Available returns nil while the store can take notes, or why not.
@@ -534,7 +544,7 @@ func (s *JetStream) Close() error {
 		s.consume = nil
 	}
 	s.consumeMu.Unlock()
-	s.feed.setDown(ErrClosed)
+	s.feed.close(ErrClosed)
 	s.nc.Close()
 	return nil
 }

@@ -22,7 +22,7 @@ func TestJetStreamRefusesAConflictingStream(t *testing.T) {
 	openJetStreamAt(t, nats.URL(), suiteLimits{maxPerLocation: 3})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{URLs: nats.URL(), MaxPerLocation: 5})
+	s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{URLs: nats.URL(), Limits: notes.Limits{MaxPerLocation: 5}})
 	if err == nil {
 		s.Close()
 		t.Fatal("opened a store whose limits differ from its stream's")
@@ -136,7 +136,7 @@ func TestJetStreamClusterLosesNoAcknowledgedNote(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		defer cancel()
 		s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{
-			URLs: cluster.URLs(), Replicas: 3, MaxPerLocation: 1000, Timeout: 20 * time.Second,
+			URLs: cluster.URLs(), Replicas: 3, Limits: notes.Limits{MaxPerLocation: 1000}, Timeout: 20 * time.Second,
 		})
 		if err != nil {
 			t.Fatal(err)

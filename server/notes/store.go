@@ -6,21 +6,25 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 )
 
-// Store is where the notes of RouteChat and NotesService live. Every
-// implementation passes the same behaviour suite.
+// Store is where notes live. Every replica of a service that shares one
+// Store sees the same notes in the same order. Every implementation passes
+// the same behaviour suite, suite_test.go.
 type Store interface {
-	// Add stores a copy of note at its location, and returns every note
-	// stored there up to and including it, oldest first, in the one order
-	// of the store. It returns only once the note is stored; an error
-	// wrapping [ErrUnavailable] means the store could not be reached and
-	// the note may or may not be stored.
+	// Add stores a copy of note, whose location must be valid, and returns
+	// every note stored at that location up to and including it, oldest
+	// first, in the one order of the store. It returns only once the note
+	// is stored: a note it returns without an error survives what the
+	// Store promises to survive. An error wrapping [ErrUnavailable] means
+	// the store could not be reached, and the note may or may not be
+	// stored.
 	Add(ctx context.Context, note *routeguide.RouteNote) ([]*routeguide.RouteNote, error)
-	// Watch follows the notes stored from the call on, each once, in store
-	// order, after a replay of stored notes if opts ask for one. The caller
-	// must close the watcher.
+	// Watch follows the notes stored from the call on, through any replica,
+	// each once, in store order, after a replay of stored notes if opts ask
+	// for one. The caller must close the watcher.
 	Watch(ctx context.Context, opts WatchOptions) (*Watcher, error)
-	// Stats describes the store.
-	Stats(ctx context.Context) (Stats, error)
+	// Stats describes the store at one moment. It does not block for long:
+	// a store that must ask elsewhere gives what it last knew.
+	Stats() Stats
 	// Available returns nil while the store can take notes, or an error
 	// wrapping [ErrUnavailable] that says why not. It does not block.
 	Available() error
@@ -28,17 +32,68 @@ type Store interface {
 	Close() error
 }
 
-// Stats describes a store at one moment.
-type Stats struct {
-	// Notes is how many notes are stored.
-	Notes int
-	// Locations is how many locations have at least one note.
-	Locations int
-	// Bytes is what the notes cost, as the store counts it.
-	Bytes int64
-	// Evicted is how many notes the store dropped for newer ones, when it
-	// counts them.
-	Evicted uint64
+// Limits bound what a Store keeps, and what its watchers may ask of it.
+// Zero fields take their defaults.
+type Limits struct {
+	// MaxPerLocation is how many notes a location keeps; the oldest are
+	// evicted first.
+	MaxPerLocation int
+	// MaxBytes bounds all notes together, each counted by [Cost]; past it
+	// the oldest notes anywhere are evicted first.
+	MaxBytes int64
+	// WatchBuffer is how many notes a watcher may fall behind the store
+	// before it is cut off with [ErrTooSlow]. Default 256.
+	WatchBuffer int
+	// MaxReplay bounds a watcher's replay to the notes among the last
+	// MaxReplay sequence numbers before it started. Default 1,000.
+	MaxReplay int
 }
 
-var _ Store = (*JetStream)(nil)
+// DefaultWatchBuffer and DefaultMaxReplay are the defaults of
+// [Limits.WatchBuffer] and [Limits.MaxReplay].
+const (
+	DefaultWatchBuffer = 256
+	DefaultMaxReplay   = 1000
+)
+
+func (l Limits) watchBuffer() int {
+	if l.WatchBuffer <= 0 {
+		return DefaultWatchBuffer
+	}
+	return l.WatchBuffer
+}
+
+func (l Limits) maxReplay() int {
+	if l.MaxReplay <= 0 {
+		return DefaultMaxReplay
+	}
+	return l.MaxReplay
+}
+
+// Stats describes a Store at one moment.
+type Stats struct {
+	Notes, Locations int
+	Bytes            int64 // the notes' cost, by [Cost] in memory, as JetStream counts it there
+	Evicted          Evicted
+}
+
+// Evicted counts the notes a Store dropped to make room for newer ones since
+// it started, by reason. The JetStream store does not count them: the
+// stream discards them itself.
+type Evicted struct {
+	// LocationFull counts notes dropped because their location held
+	// MaxPerLocation newer ones.
+	LocationFull uint64
+	// StoreFull counts notes dropped because the store held MaxBytes.
+	StoreFull uint64
+}
+
+// Total is the number of notes evicted for any reason.
+func (e Evicted) Total() uint64 {
+	return e.LocationFull + e.StoreFull
+}
+
+var (
+	_ Store = (*Memory)(nil)
+	_ Store = (*JetStream)(nil)
+)

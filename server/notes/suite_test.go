@@ -36,17 +36,26 @@ func openJetStreamAt(t *testing.T, url string, l suiteLimits) *notes.JetStream {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{
-		URLs:           url,
-		MaxPerLocation: l.maxPerLocation,
-		Buffer:         l.buffer,
-		ReplayLimit:    l.replayLimit,
-		Timeout:        5 * time.Second,
+		URLs:    url,
+		Limits:  notes.Limits{MaxPerLocation: l.maxPerLocation, WatchBuffer: l.buffer, MaxReplay: l.replayLimit},
+		Timeout: 5 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+func openMemory(t *testing.T, l suiteLimits) notes.Store {
+	s := notes.NewMemory(notes.Limits{MaxPerLocation: l.maxPerLocation, MaxBytes: 1 << 30, WatchBuffer: l.buffer, MaxReplay: l.replayLimit})
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestMemoryStore(t *testing.T) {
+	t.Parallel()
+	runSuite(t, openMemory)
 }
 
 func TestJetStreamStore(t *testing.T) {
@@ -308,11 +317,7 @@ func testStats(t *testing.T, open opener) {
 	for i := range 5 {
 		add(t, s, note(int32(i%2), 0, "x"))
 	}
-	st, err := s.Stats(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Notes != 5 || st.Locations != 2 || st.Bytes <= 0 {
+	if st := s.Stats(); st.Notes != 5 || st.Locations != 2 || st.Bytes <= 0 {
 		t.Errorf("stats = %+v, want 5 notes at 2 locations", st)
 	}
 }

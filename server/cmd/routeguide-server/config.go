@@ -27,11 +27,14 @@ type config struct {
 	adminAddr        string
 	adminAllowRemote bool
 	limits           *limitFlags
+	notes            *notesFlags
 	corsOrigins      []string
 
 	// fromEnv holds the names of the flags set by the environment, so that
 	// an error can name the setting the operator wrote.
 	fromEnv map[string]bool
+	// onCommandLine holds the names of the flags set on the command line.
+	onCommandLine map[string]bool
 }
 
 // parseConfig reads the configuration from args and, for every flag they do
@@ -73,6 +76,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil
 	})
 	c.limits = addLimitFlags(flags)
+	c.notes = addNotesFlags(flags)
 	flags.VisitAll(func(f *flag.Flag) { f.Usage += " [$" + envName(f.Name) + "]" })
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: routeguide-server [flags]\n\n"+
@@ -89,6 +93,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	onCommandLine := make(map[string]bool)
 	flags.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	c.onCommandLine = onCommandLine
 	var errs []error
 	flags.VisitAll(func(f *flag.Flag) {
 		name := envName(f.Name)
@@ -117,7 +122,10 @@ func (c *config) validate() error {
 	if (c.certFile == "") != (c.keyFile == "") {
 		return fmt.Errorf("%s and %s go together: give both or neither", c.setting("tls-cert"), c.setting("tls-key"))
 	}
-	if err := c.limits.check(c.setting); err != nil {
+	if err := c.limits.check(c.setting, c.explicit); err != nil {
+		return err
+	}
+	if err := c.notes.check(c.setting); err != nil {
 		return err
 	}
 	if c.shutdownTimeout < 0 {
@@ -135,6 +143,12 @@ func (c *config) validate() error {
 		}
 	}
 	return nil
+}
+
+// explicit reports whether the operator set a flag, on the command line or
+// in the environment.
+func (c *config) explicit(flagName string) bool {
+	return c.onCommandLine[flagName] || c.fromEnv[flagName]
 }
 
 // setting names a flag the way the operator set it: as a flag, or as the

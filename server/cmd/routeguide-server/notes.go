@@ -99,15 +99,17 @@ func (n *notesFlags) open(ctx context.Context, limits server.Limits, logger *slo
 	ctx, cancel := context.WithTimeout(ctx, n.openTimeout)
 	defer cancel()
 	store, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{
-		URLs:           n.store,
-		CredsFile:      n.credsFile,
-		CAFile:         n.caFile,
-		Stream:         n.stream,
-		Replicas:       n.replicas,
-		MaxPerLocation: limits.MaxNotesPerLocation,
-		MaxBytes:       limits.MaxStoredNoteBytes,
-		MaxNoteBytes:   limits.MaxNoteBytes,
-		Logger:         logger,
+		URLs:      n.store,
+		CredsFile: n.credsFile,
+		CAFile:    n.caFile,
+		Stream:    n.stream,
+		Replicas:  n.replicas,
+		Limits: notes.Limits{
+			MaxPerLocation: limits.MaxNotesPerLocation,
+			MaxBytes:       limits.MaxStoredNoteBytes,
+		},
+		MaxNoteBytes: limits.MaxNoteBytes,
+		Logger:       logger,
 	})
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("%w; is NATS running with JetStream (-js) at %s?", err, redactURL(n.store))
