@@ -144,6 +144,9 @@ type JetStream struct {
 	js   jetstream.JetStream
 	feed *feed
 
+	replies    *replies // the answers to direct gets
+	repliesSub *nats.Subscription
+
 	consumeMu sync.Mutex // protects consume
 	consume   jetstream.ConsumeContext
 
@@ -185,6 +188,10 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 		return nil, fmt.Errorf("open notes store: connect to NATS at %s: %w", redact(cfg.URLs), err)
 	}
 	s.nc = nc
+	if s.replies, s.repliesSub, err = newReplies(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("open notes store: %w", err)
+	}
 	if s.js, err = jetstream.New(nc); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("open notes store: %w", err)
@@ -284,9 +291,17 @@ func (s *JetStream) follow(ctx context.Context, from uint64) error {
 	if err != nil {
 		return fmt.Errorf("open notes store: follow stream %s: %w", s.cfg.Stream, err)
 	}
-	consume, err := consumer.Consume(s.deliver, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		s.cfg.Logger.Debug("notes feed", "error", err)
-	}))
+	consume, err := consumer.Consume(s.deliver,
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			s.cfg.Logger.Debug("notes feed", "error", err)
+		}),
+		// The consumer lives on one NATS server. Should that server die
+		// while this replica stays connected to another, missed heartbeats
+		// are what tell the client to recreate the consumer elsewhere:
+		// within seconds, not the default half minute.
+		jetstream.PullExpiry(5*time.Second),
+		jetstream.PullHeartbeat(time.Second),
+	)
 	if err != nil {
 		return fmt.Errorf("open notes store: follow stream %s: %w", s.cfg.Stream, err)
 	}
