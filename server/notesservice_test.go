@@ -14,6 +14,9 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -332,17 +335,36 @@ func TestNotesStoreUnavailable(t *testing.T) {
 	if got := notesHealth(); got != grpchealth.StatusServing {
 		t.Errorf("notes health with NATS up = %v", got)
 	}
+	// A health Watch, as a balancer may keep open, hears each change.
+	cc, err := grpc.NewClient(r.ts.Listener.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	watch, err := healthpb.NewHealthClient(cc).Watch(ctx, &healthpb.HealthCheckRequest{Service: notesv1connect.NotesServiceName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextStatus := func(want healthpb.HealthCheckResponse_ServingStatus) {
+		t.Helper()
+		res, err := watch.Recv()
+		if err != nil || res.GetStatus() != want {
+			t.Fatalf("health Watch: %v, %v; want %v", res.GetStatus(), err, want)
+		}
+	}
+	nextStatus(healthpb.HealthCheckResponse_SERVING)
 
 	nats.Stop()
-	_, err := chatOnce(ctx, r.chat, note(3, 3, "down"))
+	nextStatus(healthpb.HealthCheckResponse_NOT_SERVING)
+	_, err = chatOnce(ctx, r.chat, note(3, 3, "down"))
 	wantCode(t, err, connect.CodeUnavailable, "notes store")
 	_, err = post(ctx, r, note(3, 3, "down"))
 	wantCode(t, err, connect.CodeUnavailable, "notes store")
-	watch, err := r.notes.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{}))
+	notesWatch, err := r.notes.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{}))
 	if err == nil {
-		watch.Receive()
-		err = watch.Err()
-		watch.Close()
+		notesWatch.Receive()
+		err = notesWatch.Err()
+		notesWatch.Close()
 	}
 	wantCode(t, err, connect.CodeUnavailable, "notes store")
 	if _, err := r.chat.GetFeature(ctx, pt(30, 30)); err != nil {
@@ -375,6 +397,7 @@ func TestNotesStoreUnavailable(t *testing.T) {
 	if got := notesHealth(); got != grpchealth.StatusServing {
 		t.Errorf("notes health once NATS is back = %v", got)
 	}
+	nextStatus(healthpb.HealthCheckResponse_SERVING)
 }
 
 func TestPostNoteRejectsBadNotes(t *testing.T) {
