@@ -15,8 +15,8 @@ import (
 	"slices"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -37,14 +37,13 @@ import (
 var services = []protoreflect.FullName{
 	routeguideconnect.RouteGuideName,
 	notesv1connect.NotesServiceName,
+	healthService,
 }
 
-// standardProcedures are those of gRPC health checking and server
-// reflection, whose descriptors grpchealth and grpcreflect keep to
-// themselves; their shapes are fixed by the gRPC protocols that define them.
+// standardProcedures are those of server reflection, whose descriptors
+// grpcreflect keeps to itself; their shapes are fixed by the gRPC protocol
+// that defines them.
 var standardProcedures = transport.Procedures{
-	"/" + grpchealth.HealthV1ServiceName + "/Check":                       connect.StreamTypeUnary,
-	"/" + grpchealth.HealthV1ServiceName + "/Watch":                       connect.StreamTypeServer,
 	"/" + grpcreflect.ReflectV1ServiceName + "/ServerReflectionInfo":      connect.StreamTypeBidi,
 	"/" + grpcreflect.ReflectV1AlphaServiceName + "/ServerReflectionInfo": connect.StreamTypeBidi,
 }
@@ -64,7 +63,7 @@ func procedures() (transport.Procedures, error) {
 type Server struct {
 	handler   http.Handler
 	features  int
-	health    *grpchealth.StaticChecker
+	health    *health
 	transport *transport.Stack
 }
 
@@ -114,24 +113,35 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Calls that connect-go or the transport refuse before the
+	// interceptors see them are replayed through them.
+	calls := observe.NewCalls(procedures.Lookup, interceptors...)
 	handlerOptions := connect.WithHandlerOptions(slices.Concat(
 		[]connect.HandlerOption{
 			MessageOptions(limits),
 			// Telemetry outermost, so that it sees the codes the
-			// transport gives drained, idle and late calls.
-			connect.WithInterceptors(append(interceptors, stack.Interceptor())...),
+			// transport gives drained, idle and late calls; before it
+			// only the mark that keeps calls from being replayed.
+			connect.WithInterceptors(slices.Concat(
+				[]connect.Interceptor{calls.Interceptor()}, interceptors,
+				[]connect.Interceptor{stack.Interceptor()})...),
 			// Innermost, so that every interceptor sees the internal error a
 			// panic turns into.
 			connect.WithRecover(observe.RecoverPanic(cfg.observe.logger)),
 		},
 		cfg.handlerOptions)...)
 
-	health := grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
-	mux, _, err := newMux(service, &healthChecker{static: health, store: store}, handlerOptions)
+	health := newHealth(routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
+	// NotesService is NOT_SERVING while the notes store cannot be reached,
+	// whatever its status otherwise.
+	health.dynamic = map[string]func() bool{
+		notesv1connect.NotesServiceName: func() bool { return store.Available() == nil },
+	}
+	mux, _, err := newMux(service, health, handlerOptions)
 	if err != nil {
 		return nil, err
 	}
-	handler := stack.Handler(mux, connect.NewErrorWriter(handlerOptions))
+	handler := calls.Handler(stack.Handler(mux, connect.NewErrorWriter(handlerOptions)))
 	// gRPC-Web's text form, which connect-go does not speak, becomes its
 	// binary form before any other layer sees the call.
 	handler = grpcwebtext.Handler(handler)
@@ -158,13 +168,12 @@ func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
 
 // newMux mounts the services and the browser page, and returns the path
 // prefix of each service it mounted.
-func newMux(service *routeGuide, health grpchealth.Checker, options connect.HandlerOption) (*http.ServeMux, []string, error) {
+func newMux(service *routeGuide, health *health, options connect.HandlerOption) (*http.ServeMux, []string, error) {
 	var names []string
 	for _, s := range services {
 		names = append(names, string(s))
 	}
 	reflector := grpcreflect.NewStaticReflector(append(names,
-		grpchealth.HealthV1ServiceName,
 		grpcreflect.ReflectV1ServiceName,
 		grpcreflect.ReflectV1AlphaServiceName)...)
 	mux := http.NewServeMux()
@@ -175,7 +184,11 @@ func newMux(service *routeGuide, health grpchealth.Checker, options connect.Hand
 	}
 	mount(routeguideconnect.NewRouteGuideHandler(service, options))
 	mount(notesv1connect.NewNotesServiceHandler(&notesService{guide: service}, options))
-	mount(grpchealth.NewHandler(health, options))
+	healthPrefix, healthHandler, err := health.handler(options)
+	if err != nil {
+		return nil, nil, err
+	}
+	mount(healthPrefix, healthHandler)
 	mount(grpcreflect.NewHandlerV1(reflector, options))
 	mount(grpcreflect.NewHandlerV1Alpha(reflector, options))
 	page, err := browser.Page()
@@ -202,8 +215,8 @@ func (s *Server) FeatureCount() int {
 // it before [http.Server.Shutdown], which then stops accepting connections
 // and waits only for the calls in progress.
 func (s *Server) Drain() {
-	s.health.SetStatus("", grpchealth.StatusNotServing)
-	s.health.SetStatus(routeguideconnect.RouteGuideName, grpchealth.StatusNotServing)
-	s.health.SetStatus(notesv1connect.NotesServiceName, grpchealth.StatusNotServing)
+	s.health.setStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	s.health.setStatus(routeguideconnect.RouteGuideName, healthpb.HealthCheckResponse_NOT_SERVING)
+	s.health.setStatus(notesv1connect.NotesServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	s.transport.Drain()
 }

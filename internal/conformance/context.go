@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+
+	"github.com/routeguide/routeguide/server/transport"
 )
 
 // askedDeadline is an interceptor that records the deadline a call arrived
@@ -18,9 +20,11 @@ type askedDeadlineKey struct{}
 
 type queryKey struct{}
 
-func withAskedDeadline(ctx context.Context) context.Context {
+func withAskedDeadline(ctx context.Context, header http.Header) context.Context {
 	deadline, ok := ctx.Deadline()
-	if !ok {
+	// The transport gives unary calls a deadline before any interceptor
+	// runs, whether they ask for one or not.
+	if _, asked := transport.AskedTimeout(header); !ok || !asked {
 		return ctx
 	}
 	return context.WithValue(ctx, askedDeadlineKey{}, deadline)
@@ -39,7 +43,7 @@ func timeoutMillis(ctx context.Context) *int64 {
 
 func (askedDeadline) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		return next(withAskedDeadline(ctx), req)
+		return next(withAskedDeadline(ctx, req.Header()), req)
 	}
 }
 
@@ -49,7 +53,7 @@ func (askedDeadline) WrapStreamingClient(next connect.StreamingClientFunc) conne
 
 func (askedDeadline) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		return next(withAskedDeadline(ctx), conn)
+		return next(withAskedDeadline(ctx, conn.RequestHeader()), conn)
 	}
 }
 

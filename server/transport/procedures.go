@@ -92,6 +92,19 @@ func (p Procedures) unary(path string) bool {
 	return p[path] == connect.StreamTypeUnary
 }
 
+// Lookup returns the stream type of the procedure at path, and whether the
+// table has it.
+func (p Procedures) Lookup(path string) (connect.StreamType, bool) {
+	t, ok := p[path]
+	return t, ok
+}
+
+// unaryCall reports whether path is a unary procedure the table knows.
+func (p Procedures) unaryCall(path string) bool {
+	t, ok := p[path]
+	return ok && t == connect.StreamTypeUnary
+}
+
 // streamsResponses reports whether the procedure at path sends a stream of
 // responses.
 func (p Procedures) streamsResponses(path string) bool {

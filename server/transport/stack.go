@@ -10,10 +10,11 @@ import (
 // Limits are the timeouts the transport enforces on every call. Each must be
 // positive; see server.Limits for what each means and its default.
 type Limits struct {
-	StreamIdleTimeout time.Duration
-	WriteTimeout      time.Duration
-	DefaultTimeout    time.Duration
-	MaxTimeout        time.Duration
+	StreamIdleTimeout  time.Duration
+	WriteTimeout       time.Duration
+	DefaultTimeout     time.Duration
+	MaxTimeout         time.Duration
+	RequestReadTimeout time.Duration
 }
 
 // Stack is the transport's protections for one server. Its two halves work
@@ -46,7 +47,8 @@ func (s *Stack) Handler(next http.Handler, errorWriter *connect.ErrorWriter) htt
 	h := coalesceFlushes(next, s.procedures.streamsResponses)
 	h = answerMistakes(h, s.procedures, errorWriter)
 	h = requireHTTP2ForBidi(h, errorWriter, s.procedures.bidi)
-	return guardProgress(h, s.limits.StreamIdleTimeout, s.limits.WriteTimeout, s.procedures.unary)
+	h = checkRequests(h, errorWriter, s.procedures.unaryCall)
+	return guardProgress(h, s.limits, s.procedures)
 }
 
 // Drain refuses new streams and ends the open ones with unavailable, cutting
