@@ -28,6 +28,9 @@ import (
 	"github.com/routeguide/routeguide/server/notes"
 )
 
+// The tests here that run NATS are not parallel: its servers would take
+// the cores from the tests that time the transport's guards.
+
 // replica is one routeguide server of several sharing a notes store.
 type replica struct {
 	ts    *httptest.Server
@@ -122,7 +125,6 @@ func receiveWithin(t *testing.T, stream *connect.ServerStreamForClient[notesv1.W
 // with RouteChat on one is in the reply to a chat on another, and a watcher
 // on one sees a note posted on another within a second.
 func TestNotesAcrossReplicas(t *testing.T) {
-	t.Parallel()
 	nats := natstest.Start(t)
 	a := newReplica(t, openJetStream(t, nats.URL(), 1))
 	b := newReplica(t, openJetStream(t, nats.URL(), 1))
@@ -168,7 +170,6 @@ func TestNotesAcrossReplicas(t *testing.T) {
 // chat got its reply to is in the last reply, once, in the order it was
 // sent. A note whose call failed may or may not be there.
 func TestNotesR3ClusterLosesNoAcknowledgedNote(t *testing.T) {
-	t.Parallel()
 	cluster := natstest.StartCluster(t, 3)
 	var replicas []*replica
 	for range 3 {
@@ -255,7 +256,6 @@ func killStreamLeader(t *testing.T, cluster natstest.Cluster) {
 // on while notes are posted on another; the watcher resumes on the other
 // with after_sequence and ends up with every note, once, in order.
 func TestWatchNotesContinuesOnAnotherReplica(t *testing.T) {
-	t.Parallel()
 	nats := natstest.Start(t)
 	a := newReplica(t, openJetStream(t, nats.URL(), 1))
 	b := newReplica(t, openJetStream(t, nats.URL(), 1))
@@ -317,7 +317,6 @@ func TestWatchNotesContinuesOnAnotherReplica(t *testing.T) {
 // methods work, health says so, and the replica serves notes again once
 // NATS is back, with no restart.
 func TestNotesStoreUnavailable(t *testing.T) {
-	t.Parallel()
 	nats := natstest.Start(t)
 	r := newReplica(t, openJetStream(t, nats.URL(), 1))
 	ctx := t.Context()
