@@ -1,9 +1,10 @@
 // The plot of features: an equirectangular projection drawn in SVG, with
-// nothing but a graticule behind the points, so it needs no map data and
-// works offline.
+// Natural Earth's land and a graticule behind the points. The land is
+// bundled with the script, so the map works offline.
 
 import { E7, clamp, latLon } from "./coords";
 import type { Feature } from "./gen/routeguide/route_guide_pb";
+import { landPath } from "./land";
 
 const svgNS = "http://www.w3.org/2000/svg";
 
@@ -62,6 +63,7 @@ export class Plot {
     svg.setAttribute("viewBox", `${-margin} ${-margin} ${width + 2 * margin} ${height + 2 * margin}`);
     svg.append(
       element("rect", { class: "sea", width, height }),
+      element("path", { class: "land", d: landPath(), "aria-hidden": "true" }),
       graticule(),
       (this.points = element("g", { class: "points" })),
       (this.box = element("rect", { class: "area", visibility: "hidden" })),
