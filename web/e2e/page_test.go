@@ -513,7 +513,7 @@ func TestScreenshot(t *testing.T) {
 		{515007290, -1246250, "Cheers"},
 		{407484400, -739856600, "Hello from grpcurl"},
 		{-338567844, 1512152967, "G'day from the page"},
-		{356585805, 1397454329, "こんにちは"},
+		{356585805, 1397454329, "Konnichiwa from Tokyo"},
 		{-229068000, -431729000, "Olá"},
 	} {
 		postNote(t, notes, &routeguide.RouteNote{
