@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
-	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // TestMapShowsLand checks the coastlines where everyone knows them: the
@@ -17,7 +17,7 @@ import (
 // stays within the map, cut at the antimeridian rather than drawn across it.
 func TestMapShowsLand(t *testing.T) {
 	t.Parallel()
-	ts, _ := startServer(t, server.DefaultFeatures())
+	ts, _ := startServer(t, dataset.Default())
 	ctx := newTab(t, 1280, 900)
 	openPage(t, ctx, ts.URL)
 
@@ -59,7 +59,7 @@ func TestMapShowsLand(t *testing.T) {
 func TestLegendMatchesMarks(t *testing.T) {
 	t.Parallel()
 	// The embedded dataset has unnamed points.
-	ts, _ := startServer(t, server.DefaultFeatures())
+	ts, _ := startServer(t, dataset.Default())
 	ctx := newTab(t, 1280, 900)
 	openPage(t, ctx, ts.URL)
 

@@ -16,7 +16,7 @@ import (
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
-	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // liveDelay is how soon a note posted anywhere must be on the page.
@@ -165,7 +165,7 @@ func TestNotesArriveLive(t *testing.T) {
 	for _, tt := range transports {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ts, log := startServer(t, server.DefaultFeatures())
+			ts, log := startServer(t, dataset.Default())
 			notes := notesClient(t, ts)
 			ctx := newTab(t, 1280, 900)
 			openPage(t, ctx, ts.URL)
@@ -210,7 +210,7 @@ func TestPostNoteAtClickedPoint(t *testing.T) {
 	for _, tt := range transports {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ts, log := startServer(t, server.DefaultFeatures())
+			ts, log := startServer(t, dataset.Default())
 			notes := notesClient(t, ts)
 			ctx := newTab(t, 1280, 900)
 			openPage(t, ctx, ts.URL)
@@ -278,7 +278,7 @@ func TestPostNoteAtClickedPoint(t *testing.T) {
 // its code and message, as the Go client gets them.
 func TestPostNoteShowsServerError(t *testing.T) {
 	t.Parallel()
-	ts, _ := startServer(t, server.DefaultFeatures())
+	ts, _ := startServer(t, dataset.Default())
 	notes := notesClient(t, ts)
 	ctx := newTab(t, 1280, 900)
 	openPage(t, ctx, ts.URL)
@@ -310,7 +310,7 @@ func TestPostNoteShowsServerError(t *testing.T) {
 // missed, nothing twice.
 func TestNotesFeedResumes(t *testing.T) {
 	t.Parallel()
-	ts, _ := startServer(t, server.DefaultFeatures())
+	ts, _ := startServer(t, dataset.Default())
 	notes := notesClient(t, ts)
 	ctx := newTab(t, 1280, 900)
 	openPage(t, ctx, ts.URL)
