@@ -58,15 +58,15 @@ export class NotesFeed {
           { afterSequence: this.last },
           {
             signal,
+            // The server has answered: the feed is open, and the next
+            // failure starts the waits over.
             onHeader: () => {
+              wait = firstRetryMs;
               if (!signal.aborted) this.handlers.state("live");
             },
           },
         );
         for await (const n of stream) {
-          // A stream that delivers has recovered: the next failure starts
-          // the waits over.
-          wait = firstRetryMs;
           this.last = n.sequence;
           this.handlers.note(n);
         }
