@@ -52,21 +52,21 @@ export class NotesFeed {
     let wait = firstRetryMs;
     while (!signal.aborted) {
       this.handlers.state("connecting");
+      const opened = performance.now();
+      let delivered = false;
       let err: unknown;
       try {
         const stream = client.watchNotes(
           { afterSequence: this.last },
           {
             signal,
-            // The server has answered: the feed is open, and the next
-            // failure starts the waits over.
             onHeader: () => {
-              wait = firstRetryMs;
               if (!signal.aborted) this.handlers.state("live");
             },
           },
         );
         for await (const n of stream) {
+          delivered = true;
           this.last = n.sequence;
           this.handlers.note(n);
         }
@@ -82,6 +82,12 @@ export class NotesFeed {
       if (ConnectError.from(err).code === Code.Unimplemented) {
         this.handlers.state("off", err);
         return;
+      }
+      // A feed that delivered, or stayed open a good while, had recovered:
+      // the waits start over. One that fails at once, as while the store is
+      // down, waits longer each time.
+      if (delivered || performance.now() - opened > maxRetryMs) {
+        wait = firstRetryMs;
       }
       this.handlers.state("retrying", err, wait);
       await sleep(wait, signal);
