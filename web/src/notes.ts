@@ -66,6 +66,9 @@ export class NotesFeed {
           },
         );
         for await (const n of stream) {
+          if (signal.aborted) {
+            return; // a newer feed has taken over
+          }
           delivered = true;
           this.last = n.sequence;
           this.handlers.note(n);
