@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http/httptest"
 	"strconv"
@@ -256,6 +257,21 @@ func TestPostNoteAtClickedPoint(t *testing.T) {
 			waitNote(t, ctx, note, liveDelay)
 			if diff := cmp.Diff(map[location]int{{at.GetLatitude(), at.GetLongitude()}: 1}, noteMarks(t, ctx)); diff != "" {
 				t.Errorf("note marks (-want +got):\n%s", diff)
+			}
+
+			// The legend's pin and cross hair are the map's. The pin's
+			// outline flashes as a note arrives, so only its fill is
+			// compared.
+			for _, mark := range []struct{ selector, property string }{
+				{"g.note path", "fill"},
+				{"g.pick circle", "stroke"},
+			} {
+				look := func(within string) string {
+					return eval[string](t, ctx, fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).%s`, within+" "+mark.selector, mark.property))
+				}
+				if onMap, inLegend := look("#plot"), look("#legend"); onMap != inLegend {
+					t.Errorf("%s of %s: %s on the map, %s in the legend", mark.property, mark.selector, onMap, inLegend)
+				}
 			}
 
 			// The server stored the note where the page said.
