@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http/httptest"
 	"strconv"
@@ -69,9 +71,10 @@ func notesClient(t *testing.T, ts *httptest.Server) notesv1connect.NotesServiceC
 	return notesv1connect.NewNotesServiceClient(hc, ts.URL)
 }
 
-// chat sends one note with RouteChat through the Go client and returns once
-// the server has answered it, which it does once the note is stored.
-func chat(t *testing.T, ts *httptest.Server, note *routeguide.RouteNote) {
+// chat sends one note with RouteChat through the Go client, and returns
+// the messages of the replies: every note at its location up to and
+// including it, oldest first. The server answers once the note is stored.
+func chat(t *testing.T, ts *httptest.Server, note *routeguide.RouteNote) []string {
 	t.Helper()
 	c := newClient(t, ts)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -80,16 +83,19 @@ func chat(t *testing.T, ts *httptest.Server, note *routeguide.RouteNote) {
 	if err := chat.Send(note); err != nil {
 		t.Fatalf("RouteChat send: %v", err)
 	}
-	if _, err := chat.Receive(); err != nil {
-		t.Fatalf("RouteChat receive: %v", err)
-	}
 	if err := chat.CloseSend(); err != nil {
 		t.Fatalf("RouteChat close: %v", err)
 	}
+	var replies []string
 	for {
-		if _, err := chat.Receive(); err != nil {
-			break
+		reply, err := chat.Receive()
+		if errors.Is(err, io.EOF) {
+			return replies
 		}
+		if err != nil {
+			t.Fatalf("RouteChat receive: %v", err)
+		}
+		replies = append(replies, reply.GetMessage())
 	}
 }
 
@@ -177,7 +183,9 @@ func TestNotesArriveLive(t *testing.T) {
 			// once the first is on the page, so only live.
 			at := &routeguide.Point{Latitude: 488583700, Longitude: 22944810}
 			first := &routeguide.RouteNote{Location: at, Message: "Bonjour, over RouteChat, seen over " + tt.name}
-			chat(t, ts, first)
+			if diff := cmp.Diff([]string{first.GetMessage()}, chat(t, ts, first)); diff != "" {
+				t.Errorf("RouteChat answered (-want +got):\n%s", diff)
+			}
 			waitNote(t, ctx, first, 10*time.Second)
 			second := &routeguide.RouteNote{Location: at, Message: "Encore, over PostNote, seen over " + tt.name}
 			if diff := cmp.Diff([]string{first.GetMessage(), second.GetMessage()}, postNote(t, notes, second)); diff != "" {
