@@ -51,6 +51,7 @@ func openPage(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
 	watchConsole(t, ctx)
 	run(t, ctx, chromedp.Navigate(url), waitState("count", "done"))
+	watchArrivals(t, ctx)
 }
 
 func watchConsole(t *testing.T, ctx context.Context) {

@@ -39,14 +39,15 @@ func TestNotesAcrossReplicas(t *testing.T) {
 	ctx := newTab(t, 1280, 900)
 	openPage(t, ctx, pages.URL)
 
+	run(t, ctx, waitState("notes-status", "live"))
 	at := &routeguide.Point{Latitude: 515007290, Longitude: -1246250} // Big Ben
 	first := &routeguide.RouteNote{Location: at, Message: "From the other replica"}
 	chat(t, other, first)
-	waitNote(t, ctx, first, 10*time.Second)
+	took := waitNote(t, ctx, first, time.Now(), liveDelay)
+	t.Logf("a note sent with RouteChat to another replica was on the page after %v", took.Round(time.Millisecond))
 	second := &routeguide.RouteNote{Location: at, Message: "From the other replica, again"}
 	chat(t, other, second)
-	took := waitNote(t, ctx, second, liveDelay)
-	t.Logf("a note sent with RouteChat to another replica was on the page after %v", took.Round(time.Millisecond))
+	waitNote(t, ctx, second, time.Now(), liveDelay)
 
 	message := "From the page"
 	run(t, ctx,
@@ -57,13 +58,13 @@ func TestNotesAcrossReplicas(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#note-form button")),
 		waitState("note-result", "done"),
 	)
-	waitNote(t, ctx, &routeguide.RouteNote{Location: at, Message: message}, liveDelay)
+	waitNote(t, ctx, &routeguide.RouteNote{Location: at, Message: message}, time.Now(), liveDelay)
 	last := &routeguide.RouteNote{Location: at, Message: "Seen the page's?"}
 	want := []string{first.GetMessage(), second.GetMessage(), message, last.GetMessage()}
 	if diff := cmp.Diff(want, chat(t, other, last)); diff != "" {
 		t.Errorf("RouteChat replies on the other replica (-want +got):\n%s", diff)
 	}
-	waitNote(t, ctx, last, liveDelay)
+	waitNote(t, ctx, last, time.Now(), liveDelay)
 	if diff := cmp.Diff(map[location]int{{at.GetLatitude(), at.GetLongitude()}: 4}, noteMarks(t, ctx)); diff != "" {
 		t.Errorf("note marks (-want +got):\n%s", diff)
 	}
