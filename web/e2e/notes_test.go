@@ -221,7 +221,7 @@ func TestNotesArriveLive(t *testing.T) {
 			if diff := cmp.Diff(map[location]int{{at.GetLatitude(), at.GetLongitude()}: 2}, noteMarks(t, ctx)); diff != "" {
 				t.Errorf("note marks (-want +got):\n%s", diff)
 			}
-			if got := get(t, ctx, chromedp.AttributeValue(chromedp.CSS("#notes-status"), "data-count")).Value; got != "2" {
+			if got := eval[string](t, ctx, `document.getElementById("notes-status").dataset.count`); got != "2" {
 				t.Errorf("notes status counts %s notes, want 2", got)
 			}
 			// One feed over the transport of the moment: a page that opened
