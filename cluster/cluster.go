@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,11 +25,11 @@ type Config struct {
 	// nodes' storage. The default is a new temporary directory, which
 	// Close removes.
 	Dir string
-	// Addr is HAProxy's address for clients. The default is a free
-	// loopback port.
-	Addr string
-	// StatsAddr is the address of HAProxy's statistics page. The default is
+	// Addr is HAProxy's address for clients. The default, and port 0, is
 	// a free loopback port.
+	Addr string
+	// StatsAddr is the address of HAProxy's statistics page. The default,
+	// and port 0, is a free loopback port.
 	StatsAddr string
 	// Replicas is the number of routeguide-server replicas; the default is
 	// 3.
@@ -89,11 +90,12 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return nil, err
 	}
 	take := func() string { p := ports[0]; ports = ports[1:]; return p }
+	// HAProxy could take port 0 itself, but would not say which it got.
 	addr, statsAddr := cfg.Addr, cfg.StatsAddr
-	if addr == "" {
+	if addr == "" || strings.HasSuffix(addr, ":0") {
 		addr = take()
 	}
-	if statsAddr == "" {
+	if statsAddr == "" || strings.HasSuffix(statsAddr, ":0") {
 		statsAddr = take()
 	}
 

@@ -96,8 +96,8 @@ func (p *Process) Start(ctx context.Context) error {
 		// than the error.
 		_ = cmd.Wait()
 		logFile.Close()
-		close(done)
 		p.logger.Info("exited", "process", p.name, "pid", cmd.Process.Pid, "status", cmd.ProcessState.String())
+		close(done)
 	}()
 
 	readyCtx, cancel := context.WithCancel(ctx)

@@ -40,8 +40,8 @@ const startTimeout = time.Minute
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("routeguide-cluster", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	addr := flags.String("addr", "127.0.0.1:50051", "HAProxy's `address` for clients")
-	statsAddr := flags.String("stats-addr", "127.0.0.1:8404", "`address` of HAProxy's statistics page")
+	addr := flags.String("addr", "127.0.0.1:50051", "HAProxy's `address` for clients; port 0 picks a free port")
+	statsAddr := flags.String("stats-addr", "127.0.0.1:8404", "`address` of HAProxy's statistics page; port 0 picks a free port")
 	replicas := flags.Int("replicas", 3, "`number` of routeguide-server replicas")
 	dir := flags.String("dir", "", "`directory` for configuration, logs and NATS storage, kept at exit (default: a temporary one, removed)")
 	flags.Usage = func() {
