@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -30,6 +31,8 @@ func (c *Cluster) newReplica(name, addr, adminAddr string, natsURLs []string, bi
 		"--addr", addr,
 		"--admin-addr", adminAddr,
 		"--notes", strings.Join(natsURLs, ","),
+		// Every note on every node (R3): the notes outlive any one node.
+		"--notes-replicas", strconv.Itoa(len(natsURLs)),
 	}
 	args = append(args, extraArgs...)
 	return c.newProcess(name, addr, adminAddr, bin, args, func(ctx context.Context) error {
