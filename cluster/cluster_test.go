@@ -41,6 +41,7 @@ func TestCluster(t *testing.T) {
 	// One HTTP/2 connection to HAProxy for every call: the calls spread
 	// over the replicas only if HAProxy balances each stream.
 	h2c := routeguidetest.H2CClient()
+	t.Cleanup(h2c.CloseIdleConnections) // or HAProxy waits for it to stop
 	chat := &chatter{
 		client:   routeguideconnect.NewRouteGuideClient(h2c, front, connect.WithGRPC()),
 		location: &routeguide.Point{Latitude: 515007290, Longitude: -1246250},

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"syscall"
 	"text/template"
+
+	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
+	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 )
 
 // haproxyTemplate is HAProxy's configuration: an L7 balancer that accepts
@@ -20,6 +23,12 @@ import (
 // port and speaks HTTP/2 to every replica. HAProxy balances each HTTP/2
 // stream on its own, so the calls of one client connection spread over the
 // replicas, as gRPC clients expect of an L7 balancer.
+//
+// Every replica is in two backends, told apart by the health service they
+// check: RouteChat and the notes service go only to replicas that reach the
+// notes store, the other methods to any replica that serves RouteGuide. So a
+// replica cut off from NATS still serves GetFeature, and no note goes where
+// it would fail.
 var haproxyTemplate = template.Must(template.New("haproxy.cfg").Parse(`# Written by routeguide-cluster; rewritten at every start.
 global
     log stdout format raw local0 info
@@ -43,21 +52,24 @@ defaults
 
 frontend routeguide
     bind {{.Addr}}
-    default_backend replicas
-
-backend replicas
+    acl notes path_beg /routeguide.notes.v1.NotesService/
+    acl notes path /routeguide.RouteGuide/RouteChat
+    use_backend notes if notes
+    default_backend routeguide
+{{range .Backends}}
+backend {{.Name}}
     balance roundrobin
     # Says which replica answered, for people watching the balancing.
     http-response set-header x-routeguide-replica %[srv_name]
     option httpchk
     http-check connect proto h2
-    http-check send meth POST uri {{.HealthPath}} hdr content-type application/json body '{{.HealthRequest}}'
-    http-check expect rstring '{{.HealthServing}}'
+    http-check send meth POST uri {{$.HealthPath}} hdr content-type application/json body '{{.HealthRequest}}'
+    http-check expect rstring '{{$.HealthServing}}'
     default-server proto h2 check inter 500ms fall 2 rise 2
-{{- range .Replicas}}
+{{- range $.Replicas}}
     server {{.Name}} {{.Addr}}
 {{- end}}
-
+{{end}}
 listen stats
     bind {{.StatsAddr}}
     http-request set-log-level silent
@@ -66,22 +78,31 @@ listen stats
     stats refresh 2s
 `))
 
-type haproxyParams struct {
-	Addr, StatsAddr                          string
-	HealthPath, HealthRequest, HealthServing string
-	Replicas                                 []*Process
+// haproxyBackend is a backend of HAProxy's configuration.
+type haproxyBackend struct {
+	Name          string
+	HealthRequest string // what its health check sends
+}
+
+var haproxyBackends = []haproxyBackend{
+	{"routeguide", healthRequest(routeguideconnect.RouteGuideName)},
+	{"notes", healthRequest(notesv1connect.NotesServiceName)},
 }
 
 // newHAProxy writes HAProxy's configuration and returns its process, ready
-// when every replica is UP behind it.
+// when every replica is UP in every backend.
 func (c *Cluster) newHAProxy(addr, statsAddr, bin string) (*Process, error) {
 	var config bytes.Buffer
-	err := haproxyTemplate.Execute(&config, haproxyParams{
+	err := haproxyTemplate.Execute(&config, struct {
+		Addr, StatsAddr, HealthPath, HealthServing string
+		Backends                                   []haproxyBackend
+		Replicas                                   []*Process
+	}{
 		Addr:          addr,
 		StatsAddr:     statsAddr,
 		HealthPath:    healthPath,
-		HealthRequest: healthRequest,
 		HealthServing: healthServing,
+		Backends:      haproxyBackends,
 		Replicas:      c.replicas,
 	})
 	if err != nil {
@@ -126,7 +147,10 @@ type Backend struct {
 	Check string
 }
 
-// Backends returns what HAProxy makes of each replica, by name.
+// Backends returns what HAProxy makes of each replica in each backend, by
+// backend and replica name: "routeguide/routeguide-1" is the first replica
+// as a server of every method but RouteChat and the notes service, which
+// "notes/routeguide-1" serves.
 func (c *Cluster) Backends(ctx context.Context) (map[string]Backend, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.statsAddr+"/;csv", nil)
 	if err != nil {
@@ -165,8 +189,10 @@ func parseStats(body []byte) (map[string]Backend, error) {
 	}
 	servers := make(map[string]Backend)
 	for _, r := range records[1:] {
-		if r[pxname] == "replicas" && r[svname] != "BACKEND" {
-			servers[r[svname]] = Backend{Status: r[status], Check: r[check]}
+		// Skip the frontend and the backend's own line, and the statistics
+		// page's, which have no check.
+		if r[svname] != "FRONTEND" && r[svname] != "BACKEND" && r[pxname] != "stats" {
+			servers[r[pxname]+"/"+r[svname]] = Backend{Status: r[status], Check: r[check]}
 		}
 	}
 	return servers, nil

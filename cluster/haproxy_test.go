@@ -5,44 +5,55 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"connectrpc.com/grpchealth"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
+	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 )
 
-// TestHealthCheckWantsServing runs HAProxy with the cluster's configuration
-// in front of three real health servers: one SERVING, one NOT_SERVING,
-// which a check for the substring SERVING would let through, and one that
-// does not know the service. Only the first may take calls.
-func TestHealthCheckWantsServing(t *testing.T) {
+// TestHAProxyHealthChecks runs HAProxy with the cluster's configuration in
+// front of real health servers that answer as replicas would: all well; cut
+// off from the notes store; draining (NOT_SERVING, which a check for the
+// substring SERVING would let through); and not knowing the services. Each
+// must be in exactly the backends it can serve, and HAProxy must send
+// RouteChat and the notes service only where the notes store is reachable.
+func TestHAProxyHealthChecks(t *testing.T) {
 	t.Parallel()
 	bin, err := FindHAProxy()
 	if err != nil {
 		t.Skip(err)
 	}
-	healthServer := func(status grpchealth.Status) string {
+	const serving, notServing, unknown = grpchealth.StatusServing, grpchealth.StatusNotServing, grpchealth.StatusUnknown
+	c := &Cluster{dir: t.TempDir(), logger: slog.New(slog.DiscardHandler)}
+	for _, r := range []struct {
+		name              string
+		routeGuide, notes grpchealth.Status // unknown: not registered
+	}{
+		{"well", serving, serving},
+		{"notes-down", serving, notServing},
+		{"draining", notServing, notServing},
+		{"unknown", unknown, unknown},
+	} {
 		checker := grpchealth.NewStaticChecker()
-		if status != grpchealth.StatusUnknown {
-			checker.SetStatus("routeguide.RouteGuide", status)
+		for service, status := range map[string]grpchealth.Status{
+			routeguideconnect.RouteGuideName: r.routeGuide,
+			notesv1connect.NotesServiceName:  r.notes,
+		} {
+			if status != unknown {
+				checker.SetStatus(service, status)
+			}
 		}
 		mux := http.NewServeMux()
 		mux.Handle(grpchealth.NewHandler(checker))
-		return routeguidetest.NewServer(t, mux).Listener.Addr().String()
-	}
-	c := &Cluster{dir: t.TempDir(), logger: slog.New(slog.DiscardHandler)}
-	for _, r := range []struct {
-		name   string
-		status grpchealth.Status
-	}{
-		{"serving", grpchealth.StatusServing},
-		{"not-serving", grpchealth.StatusNotServing},
-		{"unknown-service", grpchealth.StatusUnknown},
-	} {
-		c.replicas = append(c.replicas, &Process{name: r.name, addr: healthServer(r.status)})
+		addr := routeguidetest.NewServer(t, mux).Listener.Addr().String()
+		c.replicas = append(c.replicas, &Process{name: r.name, addr: addr})
 	}
 	ports, err := freePorts(2)
 	if err != nil {
@@ -52,10 +63,10 @@ func TestHealthCheckWantsServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	up, down := Backend{Status: "UP", Check: "L7OK"}, Backend{Status: "DOWN", Check: "L7RSP"}
 	want := map[string]Backend{
-		"serving":         {Status: "UP", Check: "L7OK"},
-		"not-serving":     {Status: "DOWN", Check: "L7RSP"},
-		"unknown-service": {Status: "DOWN", Check: "L7RSP"},
+		"routeguide/well": up, "routeguide/notes-down": up, "routeguide/draining": down, "routeguide/unknown": down,
+		"notes/well": up, "notes/notes-down": down, "notes/draining": down, "notes/unknown": down,
 	}
 	var got map[string]Backend
 	haproxy.ready = func(ctx context.Context) error {
@@ -74,5 +85,35 @@ func TestHealthCheckWantsServing(t *testing.T) {
 	if err != nil {
 		t.Errorf("HAProxy's backends (-want +got):\n%s", cmp.Diff(want, got))
 		t.Fatal(err)
+	}
+
+	// The health servers answer 404 to RPCs; HAProxy still says where it
+	// sent them.
+	client := routeguidetest.H2CClient()
+	t.Cleanup(client.CloseIdleConnections) // or HAProxy waits for it to stop
+	servedBy := func(procedure string) []string {
+		var served []string
+		for range 4 {
+			res, err := client.Post("http://"+haproxy.Addr()+procedure, "application/json", strings.NewReader("{}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			served = append(served, res.Header.Get("X-Routeguide-Replica"))
+		}
+		return slices.Compact(slices.Sorted(slices.Values(served)))
+	}
+	for _, tt := range []struct {
+		procedure string
+		want      []string
+	}{
+		{routeguideconnect.RouteGuideGetFeatureProcedure, []string{"notes-down", "well"}},
+		{routeguideconnect.RouteGuideRouteChatProcedure, []string{"well"}},
+		{notesv1connect.NotesServicePostNoteProcedure, []string{"well"}},
+		{notesv1connect.NotesServiceWatchNotesProcedure, []string{"well"}},
+	} {
+		if got := servedBy(tt.procedure); !slices.Equal(got, tt.want) {
+			t.Errorf("%s went to %q, want %q", tt.procedure, got, tt.want)
+		}
 	}
 }

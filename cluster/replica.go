@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// The health check that HAProxy makes, and that a replica must pass before
+// The health checks that HAProxy makes, and that a replica must pass before
 // its start counts as done: grpc.health.v1 Check over the Connect protocol
 // with JSON, which is plain HTTP. The answer's status must be exactly
 // SERVING: a substring match would also accept NOT_SERVING. (The JSON names
@@ -18,9 +18,13 @@ import (
 // may put a space after the colon.)
 const (
 	healthPath    = "/grpc.health.v1.Health/Check"
-	healthRequest = `{"service":"routeguide.RouteGuide"}`
 	healthServing = `^\{"status": *"SERVING_STATUS_SERVING"\}$`
 )
+
+// healthRequest is the body of a health check of service.
+func healthRequest(service string) string {
+	return fmt.Sprintf(`{"service":%q}`, service)
+}
 
 var healthServingRE = regexp.MustCompile(healthServing)
 
@@ -36,13 +40,20 @@ func (c *Cluster) newReplica(name, addr, adminAddr string, natsURLs []string, bi
 	}
 	args = append(args, extraArgs...)
 	return c.newProcess(name, addr, adminAddr, bin, args, func(ctx context.Context) error {
-		return poll(ctx, func(ctx context.Context) error { return checkServing(ctx, "http://"+addr) })
+		return poll(ctx, func(ctx context.Context) error {
+			for _, b := range haproxyBackends {
+				if err := checkServing(ctx, "http://"+addr, b.HealthRequest); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 }
 
-// checkServing makes the health check HAProxy makes, over HTTP/1.1.
-func checkServing(ctx context.Context, baseURL string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+healthPath, strings.NewReader(healthRequest))
+// checkServing makes a health check HAProxy makes, over HTTP/1.1.
+func checkServing(ctx context.Context, baseURL, request string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+healthPath, strings.NewReader(request))
 	if err != nil {
 		return err
 	}
@@ -57,7 +68,7 @@ func checkServing(ctx context.Context, baseURL string) error {
 		return err
 	}
 	if !healthServingRE.Match(body) {
-		return fmt.Errorf("health check: %s %s", res.Status, body)
+		return fmt.Errorf("health check %s: %s %s", request, res.Status, body)
 	}
 	return nil
 }
