@@ -63,6 +63,19 @@ func (p *Process) PID() int {
 	return p.cmd.Process.Pid
 }
 
+// Exited returns a channel that is closed when the process exits: the run
+// started last, or, before any start, at once.
+func (p *Process) Exited() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done == nil {
+		closed := make(chan struct{})
+		close(closed)
+		return closed
+	}
+	return p.done
+}
+
 // Start starts the process and waits until it is ready to serve, or ctx is
 // done, or it exits. Starting a process that is running is an error.
 func (p *Process) Start(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := flags.String("addr", "127.0.0.1:50051", "HAProxy's `address` for clients; port 0 picks a free port")
 	statsAddr := flags.String("stats-addr", "127.0.0.1:8404", "`address` of HAProxy's statistics page; port 0 picks a free port")
 	replicas := flags.Int("replicas", 3, "`number` of routeguide-server replicas")
+	restartAfter := flags.Duration("restart-after", 5*time.Second,
+		"start a process that exits on its own, or is killed, again after this `long`; 0: leave it down")
 	dir := flags.String("dir", "", "`directory` for configuration, logs and NATS storage, kept at exit (default: a temporary one, removed)")
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: routeguide-cluster [flags] [-- routeguide-server flags]\n\n"+
@@ -91,13 +94,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printCluster(stdout, c)
+	printCluster(stdout, c, *restartAfter)
+	var restarts sync.WaitGroup
+	if *restartAfter > 0 {
+		for _, p := range c.Processes() {
+			restarts.Go(func() { restart(ctx, p, *restartAfter, logger) })
+		}
+	}
 	<-ctx.Done()
+	restarts.Wait()
 	logger.Info("stopping: HAProxy, then the replicas, then the NATS nodes")
 	return c.Close()
 }
 
-func printCluster(w io.Writer, c *cluster.Cluster) {
+// restart starts p again, after delay, every time it exits, as systemd or
+// Kubernetes would, until ctx is done.
+func restart(ctx context.Context, p *cluster.Process, delay time.Duration, logger *slog.Logger) {
+	for {
+		select {
+		case <-p.Exited():
+		case <-ctx.Done():
+			return
+		}
+		logger.Info("restarting", "process", p.Name(), "after", delay)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return
+		}
+		startCtx, cancel := context.WithTimeout(ctx, startTimeout)
+		err := p.Start(startCtx)
+		cancel()
+		if err != nil {
+			logger.Error("restart failed", "process", p.Name(), "error", err)
+		}
+	}
+}
+
+func printCluster(w io.Writer, c *cluster.Cluster, restartAfter time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROCESS\tPID\tADDRESS\tMONITOR\tLOG")
 	for _, p := range c.Processes() {
@@ -105,5 +139,9 @@ func printCluster(w io.Writer, c *cluster.Cluster) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nRouteGuide at http://%s (HTTP/1.1 and h2c); HAProxy's statistics at %s\n", c.Addr(), c.StatsURL())
-	fmt.Fprintln(w, "Kill a replica or a NATS node (kill -9 PID) and keep calling; Ctrl-C stops everything.")
+	comeback := ""
+	if restartAfter > 0 {
+		comeback = fmt.Sprintf(", and it comes back %v later", restartAfter)
+	}
+	fmt.Fprintf(w, "Kill a replica or a NATS node (kill -9 PID) and keep calling%s. Ctrl-C stops everything.\n", comeback)
 }
