@@ -67,6 +67,9 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if replicas == 0 {
 		replicas = 3
 	}
+	if replicas < 0 {
+		return nil, fmt.Errorf("start cluster: %d replicas", replicas)
+	}
 	c := &Cluster{dir: cfg.Dir, logger: cfg.Logger}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
@@ -163,9 +166,10 @@ func (c *Cluster) Processes() []*Process {
 	return all
 }
 
-// Close stops the cluster from the front: HAProxy, then the replicas, which
-// drain, then the NATS nodes. Each gets SIGTERM, and SIGKILL if it has not
-// exited 15 seconds later. Close removes the directory if Start made it.
+// Close stops the cluster from the front: HAProxy, which finishes the calls
+// in progress for up to 5 seconds, then the replicas, which drain, then the
+// NATS nodes. A process still there 15 seconds after it was asked to stop
+// is killed. Close removes the directory if Start made it.
 func (c *Cluster) Close() error {
 	ctx := context.Background()
 	if c.haproxy != nil {

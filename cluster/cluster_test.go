@@ -242,17 +242,22 @@ func watchAcrossReplicas(t *testing.T, c *cluster.Cluster) {
 	chatter := routeguideconnect.NewRouteGuideClient(routeguidetest.H2CClient(), replicaURL(2), connect.WithGRPC())
 	where := &routeguide.Point{Latitude: 407838351, Longitude: -746143763}
 
-	stream, err := watcher.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{}))
-	if err != nil {
-		t.Fatalf("WatchNotes: %v", err)
-	}
-	defer stream.Close()
+	// Not waited for: the call returns with the first note, or the
+	// response's headers, whichever the replica sends first.
 	seen := make(chan string, 64)
+	var watchErr error
 	go func() {
 		defer close(seen)
+		stream, err := watcher.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{}))
+		if err != nil {
+			watchErr = err
+			return
+		}
+		defer stream.Close()
 		for stream.Receive() {
 			seen <- stream.Msg().GetNote().GetMessage()
 		}
+		watchErr = stream.Err()
 	}()
 	post := func(msg string) {
 		note := &routeguide.RouteNote{Location: where, Message: msg}
@@ -265,24 +270,29 @@ func watchAcrossReplicas(t *testing.T, c *cluster.Cluster) {
 	for i := 0; ; i++ {
 		post(fmt.Sprintf("warm-up %d", i))
 		select {
-		case <-seen:
+		case _, ok := <-seen:
+			if !ok {
+				t.Fatalf("WatchNotes on %s: %v", c.Replicas()[0].Name(), watchErr)
+			}
 		case <-time.After(200 * time.Millisecond):
 			continue
 		case <-ctx.Done():
-			t.Fatalf("WatchNotes on %s saw no note posted on %s: %v", c.Replicas()[0].Name(), c.Replicas()[1].Name(), stream.Err())
+			t.Fatalf("WatchNotes on %s saw no note posted on %s", c.Replicas()[0].Name(), c.Replicas()[1].Name())
 		}
 		break
 	}
 	await := func(msg, how string) {
 		t.Helper()
+		sent := time.Now()
 		deadline := time.After(time.Second)
 		for {
 			select {
 			case got, ok := <-seen:
 				if !ok {
-					t.Fatalf("WatchNotes ended: %v", stream.Err())
+					t.Fatalf("WatchNotes ended: %v", watchErr) // written before seen was closed
 				}
 				if got == msg {
+					t.Logf("WatchNotes on %s saw %s %v after it was answered", c.Replicas()[0].Name(), how, time.Since(sent))
 					return
 				}
 			case <-deadline:
