@@ -38,11 +38,13 @@ func (s *Stack) Interceptor() connect.Interceptor {
 }
 
 // Handler wraps next, which serves the procedures through handlers that use
-// [Stack.Interceptor], with the progress guard, flush coalescing and the
-// HTTP/1 rule for bidirectional streams. errorWriter answers in the
+// [Stack.Interceptor], with the progress guard, flush coalescing, the
+// HTTP/1 rule for bidirectional streams and clear answers to calls of
+// procedures that do not exist or with a Content-Type no protocol uses. errorWriter answers in the
 // caller's protocol; build it from the same handler options.
 func (s *Stack) Handler(next http.Handler, errorWriter *connect.ErrorWriter) http.Handler {
 	h := coalesceFlushes(next, s.procedures.streamsResponses)
+	h = answerMistakes(h, s.procedures, errorWriter)
 	h = requireHTTP2ForBidi(h, errorWriter, s.procedures.bidi)
 	return guardProgress(h, s.limits.StreamIdleTimeout, s.limits.WriteTimeout, s.procedures.unary)
 }

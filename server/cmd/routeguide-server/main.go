@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
 	"github.com/routeguide/routeguide/server/transport"
@@ -49,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger := cfg.newLogger(stderr)
 
-	features, err := loadFeatures(cfg.featuresPath)
+	features, err := dataset.Open(cfg.featuresPath)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.setting("features"), err)
 	}
@@ -150,11 +149,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}
 	return serveErr
-}
-
-func loadFeatures(path string) ([]*routeguide.Feature, error) {
-	if path == "" {
-		return dataset.Default(), nil
-	}
-	return dataset.Load(path)
 }
