@@ -67,7 +67,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if replicas == 0 {
 		replicas = 3
 	}
-	if replicas < 0 {
+	if replicas < 1 {
 		return nil, fmt.Errorf("start cluster: %d replicas", replicas)
 	}
 	c := &Cluster{dir: cfg.Dir, logger: cfg.Logger}
@@ -125,7 +125,12 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		name := fmt.Sprintf("routeguide-%d", i+1)
 		c.replicas = append(c.replicas, c.newReplica(name, take(), take(), natsURLs, cfg.Binaries.Server, cfg.ServerArgs))
 	}
-	if err := startAll(ctx, c.replicas); err != nil {
+	// One replica first: it creates the notes stream, which the others then
+	// find ready, rather than racing it while the NATS nodes set it up.
+	if err := c.replicas[0].Start(ctx); err != nil {
+		return nil, err
+	}
+	if err := startAll(ctx, c.replicas[1:]); err != nil {
 		return nil, err
 	}
 
