@@ -8,6 +8,7 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/features"
@@ -32,6 +34,7 @@ import (
 // them, and the transport's table of procedures is derived from them.
 var services = []protoreflect.FullName{
 	routeguideconnect.RouteGuideName,
+	notesv1connect.NotesServiceName,
 }
 
 // standardProcedures are those of gRPC health checking and server
@@ -84,7 +87,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		store = notes.NewMemory(limits.notes())
 	}
 	metrics, err := observe.NewMetrics(cfg.observe.meterProvider,
-		observe.State{Features: index.Len(), Notes: store.Stats})
+		observe.State{Features: index.Len(), Notes: store.Stats, NotesUp: func() bool { return store.Available() == nil }})
 	if err != nil {
 		return nil, fmt.Errorf("service metrics: %w", err)
 	}
@@ -92,8 +95,13 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		features:       index,
 		notes:          store,
 		metrics:        metrics,
+		logger:         cfg.observe.logger,
 		maxRoutePoints: limits.MaxRoutePoints,
 		maxNoteBytes:   limits.MaxNoteBytes,
+		watchBuffer:    limits.notes().WatchBuffer,
+	}
+	if service.logger == nil {
+		service.logger = slog.New(slog.DiscardHandler)
 	}
 	procedures, err := procedures()
 	if err != nil {
@@ -118,8 +126,8 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		},
 		cfg.handlerOptions)...)
 
-	health := grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName)
-	mux, _, err := newMux(service, health, handlerOptions)
+	health := grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
+	mux, _, err := newMux(service, &healthChecker{static: health, store: store}, handlerOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +155,7 @@ func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
 
 // newMux mounts the services and the browser page, and returns the path
 // prefix of each service it mounted.
-func newMux(service *routeGuide, health *grpchealth.StaticChecker, options connect.HandlerOption) (*http.ServeMux, []string, error) {
+func newMux(service *routeGuide, health grpchealth.Checker, options connect.HandlerOption) (*http.ServeMux, []string, error) {
 	var names []string
 	for _, s := range services {
 		names = append(names, string(s))
@@ -163,6 +171,7 @@ func newMux(service *routeGuide, health *grpchealth.StaticChecker, options conne
 		mounted = append(mounted, prefix)
 	}
 	mount(routeguideconnect.NewRouteGuideHandler(service, options))
+	mount(notesv1connect.NewNotesServiceHandler(&notesService{guide: service}, options))
 	mount(grpchealth.NewHandler(health, options))
 	mount(grpcreflect.NewHandlerV1(reflector, options))
 	mount(grpcreflect.NewHandlerV1Alpha(reflector, options))
@@ -192,5 +201,6 @@ func (s *Server) FeatureCount() int {
 func (s *Server) Drain() {
 	s.health.SetStatus("", grpchealth.StatusNotServing)
 	s.health.SetStatus(routeguideconnect.RouteGuideName, grpchealth.StatusNotServing)
+	s.health.SetStatus(notesv1connect.NotesServiceName, grpchealth.StatusNotServing)
 	s.transport.Drain()
 }
