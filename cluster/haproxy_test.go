@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -52,6 +53,13 @@ func TestHAProxyHealthChecks(t *testing.T) {
 		}
 		mux := http.NewServeMux()
 		mux.Handle(grpchealth.NewHandler(checker))
+		// Reads the call before it answers, as a replica does: HAProxy was
+		// seen to leave its x-routeguide-replica header off answers sent
+		// before the request's body was read.
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			http.NotFound(w, r)
+		})
 		addr := routeguidetest.NewServer(t, mux).Listener.Addr().String()
 		c.replicas = append(c.replicas, &Process{name: r.name, addr: addr})
 	}
