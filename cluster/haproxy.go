@@ -54,6 +54,18 @@ frontend routeguide
     bind {{.Addr}}
     acl notes path_beg /routeguide.notes.v1.NotesService/
     acl notes path /routeguide.RouteGuide/RouteChat
+    # With no replica able to reach the notes store, a call for notes gets
+    # unavailable in its own protocol's terms rather than HAProxy's HTML
+    # page (which clients also take for unavailable, without the reason):
+    # gRPC and gRPC-Web in headers alone, Connect unary calls in JSON.
+    acl no_notes nbsrv(notes) eq 0
+    acl grpc req.hdr(content-type) -m beg application/grpc
+    acl connect_unary req.hdr(content-type) -m beg application/json application/proto
+    http-request set-var(txn.grpc_content_type) req.hdr(content-type) if notes no_notes grpc
+    http-request return status 200 hdr grpc-status 14 hdr grpc-message "{{.NoNotes}}" if notes no_notes grpc
+    http-request return status 503 content-type application/json string '{"code":"unavailable","message":"{{.NoNotes}}"}' if notes no_notes connect_unary
+    # A response without a body loses the content type given to return.
+    http-after-response set-header content-type %[var(txn.grpc_content_type)] if { var(txn.grpc_content_type) -m found }
     use_backend notes if notes
     default_backend routeguide
 {{range .Backends}}
@@ -78,6 +90,10 @@ listen stats
     stats refresh 2s
 `))
 
+// noNotesMessage is the message of the unavailable error HAProxy answers
+// for notes when no replica reaches the notes store.
+const noNotesMessage = "no replica can reach the notes store: try again shortly"
+
 // haproxyBackend is a backend of HAProxy's configuration.
 type haproxyBackend struct {
 	Name          string
@@ -94,14 +110,15 @@ var haproxyBackends = []haproxyBackend{
 func (c *Cluster) newHAProxy(addr, statsAddr, bin string) (*Process, error) {
 	var config bytes.Buffer
 	err := haproxyTemplate.Execute(&config, struct {
-		Addr, StatsAddr, HealthPath, HealthServing string
-		Backends                                   []haproxyBackend
-		Replicas                                   []*Process
+		Addr, StatsAddr, HealthPath, HealthServing, NoNotes string
+		Backends                                            []haproxyBackend
+		Replicas                                            []*Process
 	}{
 		Addr:          addr,
 		StatsAddr:     statsAddr,
 		HealthPath:    healthPath,
 		HealthServing: healthServing,
+		NoNotes:       noNotesMessage,
 		Backends:      haproxyBackends,
 		Replicas:      c.replicas,
 	})

@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/routeguide/routeguide/gen/routeguide"
+	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
@@ -33,6 +36,7 @@ func TestHAProxyHealthChecks(t *testing.T) {
 	}
 	const serving, notServing, unknown = grpchealth.StatusServing, grpchealth.StatusNotServing, grpchealth.StatusUnknown
 	c := &Cluster{dir: t.TempDir(), logger: slog.New(slog.DiscardHandler)}
+	checkers := make(map[string]*grpchealth.StaticChecker)
 	for _, r := range []struct {
 		name              string
 		routeGuide, notes grpchealth.Status // unknown: not registered
@@ -43,6 +47,7 @@ func TestHAProxyHealthChecks(t *testing.T) {
 		{"unknown", unknown, unknown},
 	} {
 		checker := grpchealth.NewStaticChecker()
+		checkers[r.name] = checker
 		for service, status := range map[string]grpchealth.Status{
 			routeguideconnect.RouteGuideName: r.routeGuide,
 			notesv1connect.NotesServiceName:  r.notes,
@@ -122,6 +127,55 @@ func TestHAProxyHealthChecks(t *testing.T) {
 	} {
 		if got := servedBy(tt.procedure); !slices.Equal(got, tt.want) {
 			t.Errorf("%s went to %q, want %q", tt.procedure, got, tt.want)
+		}
+	}
+
+	// The notes store out of reach everywhere: HAProxy answers for notes
+	// itself, with unavailable and the reason, in each protocol.
+	checkers["well"].SetStatus(notesv1connect.NotesServiceName, notServing)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		backends, err := c.Backends(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if backends["notes/well"].Status == "DOWN" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notes/well is %v, want DOWN", backends["notes/well"])
+		}
+	}
+	front := "http://" + haproxy.Addr()
+	note := &routeguide.RouteNote{Location: &routeguide.Point{Latitude: 1, Longitude: 1}, Message: "hi"}
+	post := func(client *http.Client, options ...connect.ClientOption) error {
+		_, err := notesv1connect.NewNotesServiceClient(client, front, options...).
+			PostNote(ctx, connect.NewRequest(&notesv1.PostNoteRequest{Note: note}))
+		return err
+	}
+	chat := func() error {
+		stream := routeguideconnect.NewRouteGuideClient(client, front, connect.WithGRPC()).RouteChat(ctx)
+		defer stream.CloseResponse()
+		if err := stream.Send(note); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if err := stream.CloseRequest(); err != nil {
+			return err
+		}
+		_, err := stream.Receive()
+		return err
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+	}{
+		{"RouteChat, gRPC", chat()},
+		{"PostNote, gRPC", post(client, connect.WithGRPC())},
+		{"PostNote, gRPC-Web over HTTP/1.1", post(routeguidetest.HTTP1Client(), connect.WithGRPCWeb())},
+		{"PostNote, Connect JSON over HTTP/1.1", post(routeguidetest.HTTP1Client(), connect.WithProtoJSON())},
+		{"PostNote, Connect binary", post(client)},
+	} {
+		if connect.CodeOf(tt.err) != connect.CodeUnavailable || !strings.Contains(tt.err.Error(), noNotesMessage) {
+			t.Errorf("%s with no replica reaching the notes store: %v, want unavailable: %s", tt.name, tt.err, noNotesMessage)
 		}
 	}
 }
