@@ -57,10 +57,7 @@ func (s *notesService) WatchNotes(ctx context.Context, req *connect.Request[note
 	}
 	// Send marshals before it returns, so one response serves every note.
 	res := &notesv1.WatchNotesResponse{}
-	var last uint64
-	if opts.After != nil {
-		last = *opts.After
-	}
+	last := w.Start()
 	for {
 		ev, err := w.Next(ctx)
 		switch {

@@ -56,6 +56,8 @@ type Watcher struct {
 	// skip drops the live notes up to this sequence: those stored before
 	// the watcher started that the feed had not yet published.
 	skip uint64
+	// start is the sequence after which the watcher's notes begin.
+	start uint64
 
 	cutOnce sync.Once
 	cut     chan struct{} // closed when the feed drops the watcher
@@ -92,6 +94,12 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 			return Event{}, ctx.Err()
 		}
 	}
+}
+
+// Start returns the sequence the watcher started after: its notes all have
+// greater ones.
+func (w *Watcher) Start() uint64 {
+	return w.start
 }
 
 // Close stops the watcher; Next must not be called after it.
@@ -218,9 +226,13 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions,
 			w.Close()
 			return nil, err
 		}
-		w.skip = last
+		w.skip, w.start = last, last
 		return w, nil
 	}
+	// A watcher resuming from a sequence this replica's feed has not yet
+	// reached, as one seen on a replica ahead of it, must not see those
+	// notes again.
+	w.skip, w.start = *opts.After, *opts.After
 	if *opts.After >= boundary {
 		return w, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -143,6 +144,9 @@ type JetStream struct {
 	js   jetstream.JetStream
 	feed *feed
 
+	replies    *replies // the answers to direct gets
+	repliesSub *nats.Subscription
+
 	consumeMu sync.Mutex // protects consume
 	consume   jetstream.ConsumeContext
 
@@ -184,6 +188,10 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 		return nil, fmt.Errorf("open notes store: connect to NATS at %s: %w", redact(cfg.URLs), err)
 	}
 	s.nc = nc
+	if s.replies, s.repliesSub, err = newReplies(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("open notes store: %w", err)
+	}
 	if s.js, err = jetstream.New(nc); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("open notes store: %w", err)
@@ -283,9 +291,17 @@ func (s *JetStream) follow(ctx context.Context, from uint64) error {
 	if err != nil {
 		return fmt.Errorf("open notes store: follow stream %s: %w", s.cfg.Stream, err)
 	}
-	consume, err := consumer.Consume(s.deliver, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		s.cfg.Logger.Debug("notes feed", "error", err)
-	}))
+	consume, err := consumer.Consume(s.deliver,
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			s.cfg.Logger.Debug("notes feed", "error", err)
+		}),
+		// The consumer lives on one NATS server. Should that server die
+		// while this replica stays connected to another, missed heartbeats
+		// are what tell the client to recreate the consumer elsewhere:
+		// within seconds, not the default half minute.
+		jetstream.PullExpiry(5*time.Second),
+		jetstream.PullHeartbeat(time.Second),
+	)
 	if err != nil {
 		return fmt.Errorf("open notes store: follow stream %s: %w", s.cfg.Stream, err)
 	}
@@ -552,11 +568,9 @@ func (s *JetStream) Close() error {
 // redact hides the passwords in a list of NATS URLs.
 func redact(urls string) string {
 	parts := strings.Split(urls, ",")
-	for i, u := range parts {
-		if at := strings.LastIndex(u, "@"); at >= 0 {
-			if scheme := strings.Index(u, "://"); scheme >= 0 && scheme < at {
-				parts[i] = u[:scheme+3] + "***@" + u[at+1:]
-			}
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
 		}
 	}
 	return strings.Join(parts, ",")

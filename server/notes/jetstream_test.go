@@ -146,6 +146,38 @@ func TestJetStreamClusterLosesNoAcknowledgedNote(t *testing.T) {
 	}
 	stores := []*notes.JetStream{open(), open(), open()}
 
+	// A watcher follows the stream through the kill, resuming by sequence
+	// whenever it is cut off.
+	watched := make(chan string, 1000)
+	watchCtx, stopWatching := context.WithCancel(t.Context())
+	var watching sync.WaitGroup
+	defer func() { stopWatching(); watching.Wait() }()
+	w, err := stores[2].Watch(t.Context(), notes.WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watching.Go(func() {
+		last := w.Start()
+		for {
+			ev, err := w.Next(watchCtx)
+			if err == nil {
+				watched <- ev.Note.GetMessage()
+				last = ev.Seq
+				continue
+			}
+			w.Close()
+			for {
+				if watchCtx.Err() != nil {
+					return
+				}
+				if w, err = stores[2].Watch(watchCtx, notes.WatchOptions{After: &last}); err == nil {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	})
+
 	const perWriter = 30
 	acked := make([][]string, len(stores))
 	var wg sync.WaitGroup
@@ -170,6 +202,15 @@ func TestJetStreamClusterLosesNoAcknowledgedNote(t *testing.T) {
 	<-killed
 
 	got := add(t, stores[1], note(9, 9, "last"))
+	watchedTimes := make(map[string]int)
+	for timeout := time.After(10 * time.Second); watchedTimes["last"] == 0; {
+		select {
+		case m := <-watched:
+			watchedTimes[m]++
+		case <-timeout:
+			t.Fatalf("the watcher did not see the last note in 10s; it saw %v", watchedTimes)
+		}
+	}
 	seen := make(map[string]int)
 	for _, m := range got {
 		seen[m]++
@@ -187,6 +228,9 @@ func TestJetStreamClusterLosesNoAcknowledgedNote(t *testing.T) {
 		for _, m := range msgs {
 			if seen[m] != 1 {
 				t.Errorf("acknowledged note %s is stored %d times", m, seen[m])
+			}
+			if watchedTimes[m] != 1 {
+				t.Errorf("acknowledged note %s was watched %d times", m, watchedTimes[m])
 			}
 		}
 		// Unacknowledged notes may be stored too; the acknowledged ones
