@@ -11,7 +11,10 @@ import (
 	"github.com/routeguide/routeguide/server/dataset"
 )
 
-// Plain HTTP mistakes get an answer that says what to do, not a bare status.
+// Plain HTTP mistakes get an answer that says what to do, not a bare status,
+// with the status the protocols expect: 404 for a Connect call of a
+// procedure that does not exist, and 415, with a plain-text hint, for a
+// Content-Type no protocol uses (wantCode "").
 func TestMistakesGetHelpfulAnswers(t *testing.T) {
 	t.Parallel()
 	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
@@ -22,15 +25,17 @@ func TestMistakesGetHelpfulAnswers(t *testing.T) {
 		wantMessage                     []string
 	}{
 		{"unknown method over Connect", http.MethodPost, "/routeguide.RouteGuide/GetFeatures", "application/json",
-			http.StatusNotImplemented, "unimplemented", []string{"/routeguide.RouteGuide/GetFeatures", "routeguide.RouteGuide", "grpc.health.v1.Health"}},
+			http.StatusNotFound, "unimplemented", []string{"/routeguide.RouteGuide/GetFeatures", "routeguide.RouteGuide", "grpc.health.v1.Health"}},
 		{"unknown service over Connect", http.MethodPost, "/routeguide.Nope/Get", "application/proto",
-			http.StatusNotImplemented, "unimplemented", []string{"no procedure /routeguide.Nope/Get"}},
+			http.StatusNotFound, "unimplemented", []string{"no procedure /routeguide.Nope/Get"}},
 		{"Connect GET of an unknown method", http.MethodGet, "/routeguide.RouteGuide/Nope?encoding=json&message=%7B%7D", "",
-			http.StatusNotImplemented, "unimplemented", []string{"no procedure"}},
+			http.StatusNotFound, "unimplemented", []string{"no procedure"}},
 		{"no Content-Type", http.MethodPost, "/routeguide.RouteGuide/GetFeature", "",
-			http.StatusUnsupportedMediaType, "invalid_argument", []string{"application/json", "application/grpc"}},
+			http.StatusUnsupportedMediaType, "", []string{"application/json", "application/grpc"}},
 		{"a Content-Type no protocol uses", http.MethodPost, "/routeguide.RouteGuide/GetFeature", "text/plain",
-			http.StatusUnsupportedMediaType, "invalid_argument", []string{`"text/plain"`, "application/proto"}},
+			http.StatusUnsupportedMediaType, "", []string{`"text/plain"`, "application/proto"}},
+		{"plain curl -d's form encoding", http.MethodPost, "/routeguide.RouteGuide/GetFeature", "application/x-www-form-urlencoded",
+			http.StatusUnsupportedMediaType, "", []string{`"application/x-www-form-urlencoded"`, "application/json"}},
 	}
 	for _, tt := range tests {
 		req, err := http.NewRequestWithContext(t.Context(), tt.method, ts.URL+tt.path, strings.NewReader("{}"))
@@ -47,7 +52,9 @@ func TestMistakesGetHelpfulAnswers(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		var got struct{ Code, Message string }
-		if err := json.Unmarshal(body, &got); err != nil {
+		if tt.wantCode == "" {
+			got.Message = string(body)
+		} else if err := json.Unmarshal(body, &got); err != nil {
 			t.Errorf("%s: %s with body %q, not a Connect JSON error: %v", tt.name, res.Status, body, err)
 			continue
 		}

@@ -1,6 +1,7 @@
 // Package server implements the RouteGuide service of the gRPC tutorial as
-// one [http.Handler] that speaks gRPC, gRPC-Web and the Connect protocol,
-// together with gRPC health checking, server reflection and a browser page.
+// one [http.Handler] that speaks gRPC, gRPC-Web (binary and text) and the
+// Connect protocol, together with gRPC health checking, server reflection
+// and a browser page.
 //
 // It wires together the packages beside it: the feature index, the notes
 // store, the transport's protections, observability and the browser page.
@@ -24,6 +25,7 @@ import (
 	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/features"
 	"github.com/routeguide/routeguide/server/geo"
+	"github.com/routeguide/routeguide/server/grpcwebtext"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
@@ -114,9 +116,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	}
 	handlerOptions := connect.WithHandlerOptions(slices.Concat(
 		[]connect.HandlerOption{
-			connect.WithReadMaxBytes(limits.MaxMessageBytes),
-			connect.WithSendMaxBytes(limits.MaxMessageBytes),
-			connect.WithCompressMinBytes(compressMinBytes),
+			MessageOptions(limits),
 			// Telemetry outermost, so that it sees the codes the
 			// transport gives drained, idle and late calls.
 			connect.WithInterceptors(append(interceptors, stack.Interceptor())...),
@@ -132,6 +132,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		return nil, err
 	}
 	handler := stack.Handler(mux, connect.NewErrorWriter(handlerOptions))
+	// gRPC-Web's text form, which connect-go does not speak, becomes its
+	// binary form before any other layer sees the call.
+	handler = grpcwebtext.Handler(handler)
 	// CORS outermost, so that preflights are answered before anything else.
 	if handler, err = browser.CORS(handler, cfg.corsOrigins); err != nil {
 		return nil, err
