@@ -230,6 +230,11 @@ func (s *JetStream) ensureStream(ctx context.Context) (*jetstream.StreamInfo, er
 
 func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamConfig) (*jetstream.StreamInfo, error) {
 	if !s.nc.IsConnected() {
+		if err := s.nc.LastError(); err != nil {
+			// Such as an authorization violation: say so, not just that
+			// NATS is out of reach.
+			return nil, fmt.Errorf("%w: NATS at %s not reachable: %w", ErrUnavailable, redact(s.cfg.URLs), err)
+		}
 		return nil, fmt.Errorf("%w: NATS at %s not reachable", ErrUnavailable, redact(s.cfg.URLs))
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)

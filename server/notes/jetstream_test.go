@@ -266,3 +266,29 @@ func killStreamLeader(t *testing.T, cluster natstest.Cluster) {
 	}
 	t.Error("no node leads the stream")
 }
+
+// TestJetStreamUserAndPassword connects with the user and password in the
+// URL, and names the failure, without the password, when they are wrong.
+func TestJetStreamUserAndPassword(t *testing.T) {
+	t.Parallel()
+	nats := natstest.Start(t, func(o *server.Options) { o.Username, o.Password = "routeguide", "s3cret" })
+	withUser := func(password string) string {
+		return strings.Replace(nats.URL(), "nats://", "nats://routeguide:"+password+"@", 1)
+	}
+	s := openJetStreamAt(t, withUser("s3cret"), defaultSuiteLimits)
+	add(t, s, note(1, 1, "signed in"))
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	bad, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{URLs: withUser("wrong")})
+	if err == nil {
+		bad.Close()
+		t.Fatal("opened a store with a wrong password")
+	}
+	if !strings.Contains(strings.ToLower(err.Error()), "authorization violation") {
+		t.Errorf("error %q does not say authorization failed", err)
+	}
+	if strings.Contains(err.Error(), "wrong") {
+		t.Errorf("error %q shows the password", err)
+	}
+}
