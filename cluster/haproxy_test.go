@@ -2,17 +2,19 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -34,21 +36,21 @@ func TestHAProxyHealthChecks(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	const serving, notServing, unknown = grpchealth.StatusServing, grpchealth.StatusNotServing, grpchealth.StatusUnknown
+	const serving, notServing, unknown = "SERVING", "NOT_SERVING", ""
 	c := &Cluster{dir: t.TempDir(), logger: slog.New(slog.DiscardHandler)}
-	checkers := make(map[string]*grpchealth.StaticChecker)
+	checkers := make(map[string]*healthStub)
 	for _, r := range []struct {
 		name              string
-		routeGuide, notes grpchealth.Status // unknown: not registered
+		routeGuide, notes string // unknown: not registered
 	}{
 		{"well", serving, serving},
 		{"notes-down", serving, notServing},
 		{"draining", notServing, notServing},
 		{"unknown", unknown, unknown},
 	} {
-		checker := grpchealth.NewStaticChecker()
+		checker := &healthStub{statuses: make(map[string]string)}
 		checkers[r.name] = checker
-		for service, status := range map[string]grpchealth.Status{
+		for service, status := range map[string]string{
 			routeguideconnect.RouteGuideName: r.routeGuide,
 			notesv1connect.NotesServiceName:  r.notes,
 		} {
@@ -57,7 +59,7 @@ func TestHAProxyHealthChecks(t *testing.T) {
 			}
 		}
 		mux := http.NewServeMux()
-		mux.Handle(grpchealth.NewHandler(checker))
+		mux.Handle(healthPath, checker)
 		// Reads the call before it answers, as a replica does: HAProxy was
 		// seen to leave its x-routeguide-replica header off answers sent
 		// before the request's body was read.
@@ -178,4 +180,35 @@ func TestHAProxyHealthChecks(t *testing.T) {
 			t.Errorf("%s with no replica reaching the notes store: %v, want unavailable: %s", tt.name, tt.err, noNotesMessage)
 		}
 	}
+}
+
+// healthStub answers grpc.health.v1 Check over Connect JSON as a replica
+// does, with the canonical names of the statuses, which the test sets.
+type healthStub struct {
+	mu       sync.Mutex // protects statuses
+	statuses map[string]string
+}
+
+func (h *healthStub) SetStatus(service, status string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.statuses[service] = status
+}
+
+func (h *healthStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var req struct{ Service string }
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h.mu.Lock()
+	status, ok := h.statuses[req.Service]
+	h.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"code":"not_found","message":"unknown service %s"}`, req.Service)
+		return
+	}
+	fmt.Fprintf(w, `{"status":%q}`, status)
 }

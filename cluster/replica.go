@@ -13,12 +13,11 @@ import (
 // The health checks that HAProxy makes, and that a replica must pass before
 // its start counts as done: grpc.health.v1 Check over the Connect protocol
 // with JSON, which is plain HTTP. The answer's status must be exactly
-// SERVING: a substring match would also accept NOT_SERVING. (The JSON names
-// of the enum carry its prefix, as in "SERVING_STATUS_NOT_SERVING"; protojson
-// may put a space after the colon.)
+// SERVING: a substring match would also accept NOT_SERVING. (protojson may
+// put a space after the colon.)
 const (
 	healthPath    = "/grpc.health.v1.Health/Check"
-	healthServing = `^\{"status": *"SERVING_STATUS_SERVING"\}$`
+	healthServing = `^\{"status": *"SERVING"\}$`
 )
 
 // healthRequest is the body of a health check of service.
