@@ -240,11 +240,17 @@ func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamCo
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	stream, err := s.js.Stream(ctx, want.Name)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
+	if streamNotFound(err) {
 		stream, err = s.js.CreateStream(ctx, want)
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			// Another replica created it first.
 			stream, err = s.js.Stream(ctx, want.Name)
+		}
+		if streamNotFound(err) {
+			// Replicas that start together race to create the stream: the
+			// one that lost may look before the cluster has placed the
+			// winner's. Look again.
+			return nil, fmt.Errorf("%w: stream %s is still being created: %w", ErrUnavailable, want.Name, err)
 		}
 	}
 	if err != nil {
@@ -259,6 +265,14 @@ func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamCo
 			"start with flags that match it, or change or delete the stream", want.Name, strings.Join(diffs, "; "))
 	}
 	return info, nil
+}
+
+// streamNotFound reports whether err says that the stream does not exist,
+// as a sentinel or as the API error of a request about it.
+func streamNotFound(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrStreamNotFound) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamNotFound)
 }
 
 // isTransient says whether err may go away by itself, as while NATS

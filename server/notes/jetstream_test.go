@@ -292,3 +292,35 @@ func TestJetStreamUserAndPassword(t *testing.T) {
 		t.Errorf("error %q shows the password", err)
 	}
 }
+
+// Replicas that start together against a cluster without the stream race to
+// create it; every one must open, whichever wins.
+func TestJetStreamReplicasStartTogether(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("cluster placement takes seconds")
+	}
+	cluster := natstest.StartCluster(t, 3)
+	var opening sync.WaitGroup
+	errs := make(chan error, 3)
+	for range 3 {
+		opening.Go(func() {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{
+				URLs: cluster.URLs(), Replicas: 3, Limits: notes.Limits{MaxPerLocation: 10}, Timeout: 5 * time.Second,
+			})
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		})
+	}
+	opening.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a replica starting with the others: %v", err)
+		}
+	}
+}
