@@ -1,0 +1,212 @@
+package notes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// JetStreamConfig says where a [JetStream] store keeps its notes and how
+// much of them.
+type JetStreamConfig struct {
+	// URLs are the NATS servers to connect to, comma-separated, such as
+	// "nats://a:4222,nats://b:4222"; a user and password may be in them.
+	URLs string
+	// CredsFile, when set, is a NATS credentials file (a user JWT and its
+	// NKey seed) to connect with.
+	CredsFile string
+	// CAFile, when set, is a PEM file of the certificate authorities that
+	// a tls:// server's certificate must chain to, instead of the system's.
+	CAFile string
+	// Stream is the name of the stream holding the notes. Default
+	// "ROUTEGUIDE_NOTES".
+	Stream string
+	// Subject is the prefix of the stream's subjects; a note at latitude
+	// lat and longitude lng is stored at Subject.lat.lng. Default
+	// "routeguide.notes".
+	Subject string
+	// Replicas is how many NATS servers hold each note; 3 survives the loss
+	// of one. Default 1.
+	Replicas int
+	// Limits map onto the stream: MaxPerLocation is its maximum of
+	// messages per subject (default 100), MaxBytes its maximum size as
+	// JetStream counts it, the oldest notes anywhere discarded first
+	// (default 64 MiB). The watch limits apply to this replica's watchers.
+	Limits Limits
+	// MaxNoteBytes is the longest note text; the stream's maximum message
+	// size is this plus [HeaderAllowance]. Default 1 KiB.
+	MaxNoteBytes int
+	// Timeout bounds one store operation, such as storing a note while the
+	// stream elects a new leader. Default 10 seconds.
+	Timeout time.Duration
+	// Name is the NATS connection's name, shown by the server's monitoring.
+	// Default "routeguide-server".
+	Name string
+	// Logger is told when the connection is lost and regained. Default:
+	// nothing is logged.
+	Logger *slog.Logger
+}
+
+// HeaderAllowance is what a note's stream message may hold beyond its text:
+// the header that lets a publish be retried without storing it twice.
+const HeaderAllowance = 128
+
+func (c JetStreamConfig) withDefaults() JetStreamConfig {
+	if c.Stream == "" {
+		c.Stream = "ROUTEGUIDE_NOTES"
+	}
+	if c.Subject == "" {
+		c.Subject = "routeguide.notes"
+	}
+	if c.Name == "" {
+		c.Name = "routeguide-server"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&c.Replicas, 1)
+	setDefault(&c.Limits.MaxPerLocation, 100)
+	setDefault(&c.Limits.MaxBytes, 64<<20)
+	setDefault(&c.MaxNoteBytes, 1<<10)
+	setDefault(&c.Timeout, 10*time.Second)
+	return c
+}
+
+func setDefault[T int | int64 | time.Duration](field *T, value T) {
+	if *field <= 0 {
+		*field = value
+	}
+}
+
+// streamConfig is the stream the notes need under c.
+func (c JetStreamConfig) streamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:              c.Stream,
+		Description:       "RouteGuide notes, one subject per location",
+		Subjects:          []string{c.Subject + ".>"},
+		Storage:           jetstream.FileStorage,
+		Replicas:          c.Replicas,
+		Retention:         jetstream.LimitsPolicy,
+		Discard:           jetstream.DiscardOld,
+		MaxMsgsPerSubject: int64(c.Limits.MaxPerLocation),
+		MaxBytes:          c.Limits.MaxBytes,
+		MaxMsgSize:        int32(c.MaxNoteBytes + HeaderAllowance),
+		MaxMsgs:           -1,
+		MaxAge:            0,
+		// Direct gets let a RouteChat reply read a location's notes in
+		// one request.
+		AllowDirect: true,
+	}
+}
+
+// conflicts lists how an existing stream differs from what the notes need.
+func conflicts(have, want jetstream.StreamConfig) []string {
+	var diffs []string
+	differ := func(name string, have, want any) {
+		if have != want {
+			diffs = append(diffs, fmt.Sprintf("%s is %v, want %v", name, have, want))
+		}
+	}
+	differ("subjects", strings.Join(have.Subjects, ","), strings.Join(want.Subjects, ","))
+	differ("storage", have.Storage, want.Storage)
+	differ("replicas", have.Replicas, want.Replicas)
+	differ("retention", have.Retention, want.Retention)
+	differ("discard", have.Discard, want.Discard)
+	differ("max_msgs_per_subject", have.MaxMsgsPerSubject, want.MaxMsgsPerSubject)
+	differ("max_bytes", have.MaxBytes, want.MaxBytes)
+	differ("max_msg_size", have.MaxMsgSize, want.MaxMsgSize)
+	differ("max_msgs", have.MaxMsgs, want.MaxMsgs)
+	differ("max_age", have.MaxAge, want.MaxAge)
+	differ("allow_direct", have.AllowDirect, want.AllowDirect)
+	return diffs
+}
+
+// ensureStream creates the stream or checks the existing one, trying again
+// while NATS is out of reach, until ctx is done.
+func (s *JetStream) ensureStream(ctx context.Context) (*jetstream.StreamInfo, error) {
+	want := s.cfg.streamConfig()
+	for {
+		info, err := s.tryEnsureStream(ctx, want)
+		if err == nil || !errors.Is(err, ErrUnavailable) {
+			return info, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("open notes store: %w (gave up: %w)", err, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamConfig) (*jetstream.StreamInfo, error) {
+	if !s.nc.IsConnected() {
+		if err := s.nc.LastError(); err != nil {
+			// Such as an authorization violation: say so, not just that
+			// NATS is out of reach.
+			return nil, fmt.Errorf("%w: NATS at %s not reachable: %w", ErrUnavailable, redact(s.cfg.URLs), err)
+		}
+		return nil, fmt.Errorf("%w: NATS at %s not reachable", ErrUnavailable, redact(s.cfg.URLs))
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	stream, err := s.js.Stream(ctx, want.Name)
+	if streamNotFound(err) {
+		stream, err = s.js.CreateStream(ctx, want)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			// Another replica created it first.
+			stream, err = s.js.Stream(ctx, want.Name)
+		}
+		if streamNotFound(err) {
+			// Replicas that start together race to create the stream: the
+			// one that lost may look before the cluster has placed the
+			// winner's. Look again.
+			return nil, fmt.Errorf("%w: stream %s is still being created: %w", ErrUnavailable, want.Name, err)
+		}
+	}
+	if err != nil {
+		if isTransient(err) {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return nil, fmt.Errorf("open notes store: stream %s: %w", want.Name, err)
+	}
+	info := stream.CachedInfo()
+	if diffs := conflicts(info.Config, want); len(diffs) > 0 {
+		return nil, fmt.Errorf("open notes store: stream %s exists with another configuration: %s; "+
+			"start with flags that match it, or change or delete the stream", want.Name, strings.Join(diffs, "; "))
+	}
+	return info, nil
+}
+
+// streamNotFound reports whether err says that the stream does not exist,
+// as a sentinel or as the API error of a request about it.
+func streamNotFound(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrStreamNotFound) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamNotFound)
+}
+
+// isTransient says whether err may go away by itself, as while NATS
+// restarts or a stream elects a leader.
+func isTransient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionClosed) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrDisconnected) ||
+		errors.Is(err, nats.ErrReconnectBufExceeded) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+		isAPIError(err, 503)
+}
+
+func isAPIError(err error, code int) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == code
+}
