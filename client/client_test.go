@@ -15,6 +15,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 func TestMain(m *testing.M) {
@@ -245,7 +246,7 @@ func TestParseProtocol(t *testing.T) {
 
 func TestListFeaturesStopEarly(t *testing.T) {
 	t.Parallel()
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures())
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
 	c, err := client.New(ts.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -9,12 +9,13 @@ import (
 	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // startExampleServer serves the embedded dataset over h2c on loopback. The
 // caller should call Close when finished.
 func startExampleServer() *httptest.Server {
-	srv, err := server.New(server.DefaultFeatures())
+	srv, err := server.New(dataset.Default())
 	if err != nil {
 		panic(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // eiffelTower is the first feature of the embedded dataset.
@@ -90,7 +91,7 @@ func newLoggedServer(t *testing.T, options ...server.Option) (*recordingHandler,
 	t.Helper()
 	h := &recordingHandler{}
 	options = append([]server.Option{server.WithLogger(slog.New(h))}, options...)
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures(), options...)
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default(), options...)
 	return h, ts.URL
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
-	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // TestTutorialResults checks the results the gRPC tutorial shows, on its
@@ -56,7 +56,7 @@ func TestTutorialResults(t *testing.T) {
 
 func TestHealth(t *testing.T) {
 	t.Parallel()
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures())
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
 	for _, protocol := range []connect.ClientOption{connect.WithGRPC(), connect.WithGRPCWeb()} {
 		health := grpchealth.NewClient(ts.Client(), ts.URL, protocol)
 		for _, service := range []string{"", routeguideconnect.RouteGuideName} {
@@ -77,7 +77,7 @@ func TestHealth(t *testing.T) {
 
 func TestReflection(t *testing.T) {
 	t.Parallel()
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures())
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
 	// Reflection is a bidi stream, so it needs HTTP/2.
 	for _, protocol := range []connect.ClientOption{connect.WithGRPC(), connect.WithGRPCWeb()} {
 		reflection := grpcreflect.NewClient(routeguidetest.H2CClient(), ts.URL, protocol)

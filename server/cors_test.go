@@ -10,6 +10,7 @@ import (
 
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // badGRPCWebCall makes a gRPC-Web GetFeature call from a page at origin
@@ -36,7 +37,7 @@ func badGRPCWebCall(t *testing.T, url, origin string) *http.Response {
 
 func newCORSServer(t *testing.T, origins ...string) *httptest.Server {
 	t.Helper()
-	return routeguidetest.NewRouteGuide(t, server.DefaultFeatures(), server.WithCORSOrigins(origins...))
+	return routeguidetest.NewRouteGuide(t, dataset.Default(), server.WithCORSOrigins(origins...))
 }
 
 func TestCORSAllowedOrigin(t *testing.T) {
@@ -83,7 +84,7 @@ func TestCORSAllowedOrigin(t *testing.T) {
 func TestCORSRefusedOrigin(t *testing.T) {
 	t.Parallel()
 	servers := map[string]*httptest.Server{
-		"no origins (default)": routeguidetest.NewRouteGuide(t, server.DefaultFeatures()),
+		"no origins (default)": routeguidetest.NewRouteGuide(t, dataset.Default()),
 		"other origin allowed": newCORSServer(t, "http://localhost:3000"),
 	}
 	for name, ts := range servers {

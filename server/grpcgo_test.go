@@ -23,7 +23,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
-	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // These tests drive the server with grpc-go, the client of the tutorial's Go
@@ -189,7 +189,7 @@ func TestGRPCGoGetFeatureEveryFeature(t *testing.T) {
 	t.Parallel()
 	datasets := map[string]func(*testing.T) []*routeguide.Feature{
 		"canonical": func(t *testing.T) []*routeguide.Feature { return routeguidetest.CanonicalFeatures(t) },
-		"default":   func(*testing.T) []*routeguide.Feature { return server.DefaultFeatures() },
+		"default":   func(*testing.T) []*routeguide.Feature { return dataset.Default() },
 	}
 	for name, load := range datasets {
 		t.Run(name, func(t *testing.T) {
@@ -229,7 +229,7 @@ func TestGRPCGoListFeatures(t *testing.T) {
 	})
 	t.Run("whole world, corners reversed", func(t *testing.T) {
 		t.Parallel()
-		features := server.DefaultFeatures()
+		features := dataset.Default()
 		g := dialGRPC(t, routeguidetest.NewRouteGuide(t, features))
 		world := &routeguide.Rectangle{
 			Lo: &routeguide.Point{Latitude: 900000000, Longitude: 1800000000},
@@ -245,7 +245,7 @@ func TestGRPCGoListFeatures(t *testing.T) {
 	})
 	t.Run("part of the default dataset", func(t *testing.T) {
 		t.Parallel()
-		features := server.DefaultFeatures()
+		features := dataset.Default()
 		g := dialGRPC(t, routeguidetest.NewRouteGuide(t, features))
 		northEast := &routeguide.Rectangle{
 			Lo: &routeguide.Point{Latitude: 0, Longitude: 0},
@@ -296,7 +296,7 @@ func TestGRPCGoRecordRoute(t *testing.T) {
 func TestGRPCGoRouteChat(t *testing.T) {
 	t.Parallel()
 	// RouteChat keeps notes for the life of the server: this one is fresh.
-	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, server.DefaultFeatures()))
+	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, dataset.Default()))
 	got, err := g.routeChat(callContext(t), tutorialNotes())
 	if err != nil {
 		t.Fatalf("RouteChat: %v", err)
@@ -308,7 +308,7 @@ func TestGRPCGoRouteChat(t *testing.T) {
 
 func TestGRPCGoInvalidArgument(t *testing.T) {
 	t.Parallel()
-	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, server.DefaultFeatures()))
+	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, dataset.Default()))
 	ctx := callContext(t)
 	outOfRange := &routeguide.Point{Latitude: 950000000, Longitude: -746188906}
 	tests := []struct {
@@ -350,7 +350,7 @@ func TestGRPCGoInvalidArgument(t *testing.T) {
 	}
 
 	// The same connection still serves after the failed calls.
-	want := server.DefaultFeatures()[0]
+	want := dataset.Default()[0]
 	got, err := g.getFeature(ctx, want.GetLocation())
 	if err != nil {
 		t.Fatalf("GetFeature after the invalid calls: %v", err)
@@ -362,7 +362,7 @@ func TestGRPCGoInvalidArgument(t *testing.T) {
 
 func TestGRPCGoHealth(t *testing.T) {
 	t.Parallel()
-	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, server.DefaultFeatures()))
+	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, dataset.Default()))
 	health := healthpb.NewHealthClient(g.cc)
 	ctx := callContext(t)
 	for _, service := range []string{"", "routeguide.RouteGuide"} {
@@ -383,7 +383,7 @@ func TestGRPCGoHealth(t *testing.T) {
 
 func TestGRPCGoReflection(t *testing.T) {
 	t.Parallel()
-	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, server.DefaultFeatures()))
+	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, dataset.Default()))
 	stream, err := reflectionpb.NewServerReflectionClient(g.cc).ServerReflectionInfo(callContext(t))
 	if err != nil {
 		t.Fatalf("ServerReflectionInfo: %v", err)
@@ -465,7 +465,7 @@ func TestGRPCGoReflection(t *testing.T) {
 // older grpcurl and grpc tools ask first.
 func TestGRPCGoReflectionV1Alpha(t *testing.T) {
 	t.Parallel()
-	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, server.DefaultFeatures()))
+	g := dialGRPC(t, routeguidetest.NewRouteGuide(t, dataset.Default()))
 	stream, err := reflectionv1alphapb.NewServerReflectionClient(g.cc).ServerReflectionInfo(callContext(t))
 	if err != nil {
 		t.Fatalf("ServerReflectionInfo: %v", err)

@@ -1,6 +1,13 @@
 package server
 
-import "time"
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/routeguide/routeguide/server/notes"
+	"github.com/routeguide/routeguide/server/transport"
+)
 
 // Limits bound what one caller can make the server hold or do, so that it
 // keeps serving everyone else. A zero field takes its default, so the zero
@@ -20,8 +27,9 @@ type Limits struct {
 	// most replies one note gets; the oldest are evicted first. Default 100.
 	MaxNotesPerLocation int
 	// MaxStoredNoteBytes bounds the memory of all notes together, counting
-	// each as its text plus 256 bytes; past it the oldest notes anywhere are
-	// evicted first. Default 64 MiB.
+	// each as its text plus [notes.OverheadBytes]; past it the oldest notes
+	// anywhere are evicted first. It must hold at least one note of
+	// MaxNoteBytes. Default 64 MiB.
 	MaxStoredNoteBytes int64
 	// StreamIdleTimeout ends a call whose client sends nothing for this
 	// long while the server waits for a message, with deadline_exceeded.
@@ -31,8 +39,9 @@ type Limits struct {
 	// progress for this long, as when a client stops reading a stream; the
 	// stream is reset. Default 30 seconds.
 	WriteTimeout time.Duration
-	// DefaultTimeout is the deadline of a unary call that asks for none.
-	// Default 30 seconds.
+	// DefaultTimeout is the deadline of a unary call that asks for none. It
+	// must not be longer than MaxTimeout. Default 30 seconds, or MaxTimeout
+	// if that is shorter.
 	DefaultTimeout time.Duration
 	// MaxTimeout is the longest any call may run, whatever deadline it asks
 	// for; it is also the deadline of a stream that asks for none. Default
@@ -53,9 +62,55 @@ func (l Limits) withDefaults() Limits {
 	setDefault(&l.MaxStoredNoteBytes, 64<<20)
 	setDefault(&l.StreamIdleTimeout, 5*time.Minute)
 	setDefault(&l.WriteTimeout, 30*time.Second)
-	setDefault(&l.DefaultTimeout, 30*time.Second)
 	setDefault(&l.MaxTimeout, time.Hour)
+	setDefault(&l.DefaultTimeout, min(30*time.Second, l.MaxTimeout))
 	return l
+}
+
+// Validate reports, as a [*LimitConflict], the first pair of fields of l,
+// with its defaults applied, that contradict each other.
+func (l Limits) Validate() error {
+	l = l.withDefaults()
+	if l.DefaultTimeout > l.MaxTimeout {
+		return &LimitConflict{Field: "DefaultTimeout", Other: "MaxTimeout", Problem: "must not be longer than",
+			Values: [2]string{l.DefaultTimeout.String(), l.MaxTimeout.String()}}
+	}
+	if int64(l.MaxNoteBytes)+notes.OverheadBytes > l.MaxStoredNoteBytes {
+		return &LimitConflict{Field: "MaxStoredNoteBytes", Other: "MaxNoteBytes",
+			Problem: fmt.Sprintf("must hold at least one note (plus %d bytes counted per note) of", notes.OverheadBytes),
+			Values:  [2]string{strconv.FormatInt(l.MaxStoredNoteBytes, 10), strconv.Itoa(l.MaxNoteBytes)}}
+	}
+	return nil
+}
+
+// A LimitConflict is the error of [Limits] with two fields that contradict
+// each other.
+type LimitConflict struct {
+	// Field and Other name the fields, as in "DefaultTimeout".
+	Field, Other string
+	// Problem says what Field must be with respect to Other.
+	Problem string
+	// Values are the values of Field and Other, as text.
+	Values [2]string
+}
+
+func (e *LimitConflict) Error() string {
+	return fmt.Sprintf("limits: %s (%s) %s %s (%s)", e.Field, e.Values[0], e.Problem, e.Other, e.Values[1])
+}
+
+// transport returns the limits the transport enforces.
+func (l Limits) transport() transport.Limits {
+	return transport.Limits{
+		StreamIdleTimeout: l.StreamIdleTimeout,
+		WriteTimeout:      l.WriteTimeout,
+		DefaultTimeout:    l.DefaultTimeout,
+		MaxTimeout:        l.MaxTimeout,
+	}
+}
+
+// notes returns the limits of the notes store.
+func (l Limits) notes() notes.Limits {
+	return notes.Limits{MaxPerLocation: l.MaxNotesPerLocation, MaxBytes: l.MaxStoredNoteBytes}
 }
 
 func setDefault[T int | int64 | time.Duration](field *T, value T) {

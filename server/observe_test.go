@@ -19,6 +19,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 func TestTracingContinuesClientTrace(t *testing.T) {
@@ -78,7 +79,7 @@ func TestTracingContinuesClientTrace(t *testing.T) {
 			serverSpans := tracetest.NewInMemoryExporter()
 			serverTracing := sdktrace.NewTracerProvider(sdktrace.WithSyncer(serverSpans))
 			logs := &recordingHandler{}
-			ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures(),
+			ts := routeguidetest.NewRouteGuide(t, dataset.Default(),
 				server.WithTracerProvider(serverTracing), server.WithLogger(slog.New(logs)))
 
 			// The client traces its calls too, and sends a traceparent header.
@@ -139,7 +140,7 @@ func TestTracingContinuesClientTrace(t *testing.T) {
 func TestTracingStartsTraceWithoutCaller(t *testing.T) {
 	t.Parallel()
 	spans := tracetest.NewInMemoryExporter()
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures(),
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default(),
 		server.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))))
 	if _, err := newProtocolClient(t, ts.URL).GetFeature(t.Context(), eiffelTower); err != nil {
 		t.Fatalf("GetFeature: %v", err)
@@ -156,7 +157,7 @@ func TestTracingStartsTraceWithoutCaller(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	reader := sdkmetric.NewManualReader()
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures(),
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default(),
 		server.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
 	c := newProtocolClient(t, ts.URL)
 	ctx := t.Context()
@@ -192,7 +193,7 @@ func TestMetrics(t *testing.T) {
 		attrs []attribute.KeyValue
 		want  int64
 	}{
-		{"routeguide.features", nil, int64(len(server.DefaultFeatures()))},
+		{"routeguide.features", nil, int64(len(dataset.Default()))},
 		{"routeguide.notes", nil, 3},
 		{"routeguide.notes.locations", nil, 2},
 		{"routeguide.streams.open", []attribute.KeyValue{chatMethod}, 1},

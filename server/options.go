@@ -1,6 +1,15 @@
 package server
 
-import "connectrpc.com/connect"
+import (
+	"log/slog"
+
+	"connectrpc.com/connect"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/routeguide/routeguide/server/notes"
+	"github.com/routeguide/routeguide/server/observe"
+)
 
 // An Option configures a Server. The zero configuration is the safe one.
 type Option interface {
@@ -12,6 +21,7 @@ type config struct {
 	limits         Limits
 	observe        observability
 	corsOrigins    []string
+	notes          notes.Store
 }
 
 type optionFunc func(*config)
@@ -23,4 +33,80 @@ func (f optionFunc) apply(c *config) { f(c) }
 // they may override its limits.
 func WithHandlerOptions(options ...connect.HandlerOption) Option {
 	return optionFunc(func(c *config) { c.handlerOptions = append(c.handlerOptions, options...) })
+}
+
+// observability is what the options of this file configure. Its zero value
+// observes nothing and costs nothing.
+type observability struct {
+	logger         *slog.Logger
+	meterProvider  metric.MeterProvider
+	tracerProvider trace.TracerProvider
+}
+
+// WithLogger logs one access record per RPC to logger, at a level that
+// follows who is at fault: calls that succeed or fail through the client's
+// mistake at info (health checks at debug), deadline_exceeded, unavailable
+// and unimplemented at warn, and unknown, internal and data_loss at error
+// with the cause. A handler that panics is logged at error with its stack,
+// and the caller gets internal. By default the Server logs nothing.
+func WithLogger(logger *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.observe.logger = logger })
+}
+
+// WithMeterProvider records metrics with provider: the RPC metrics of the
+// OpenTelemetry semantic conventions (calls and their duration by method
+// and status code) and the service's own, which docs/operations.md lists.
+// The provider keeps a reference to the Server's state for as long as it
+// lives. By default the Server records no metrics.
+func WithMeterProvider(provider metric.MeterProvider) Option {
+	return optionFunc(func(c *config) { c.observe.meterProvider = provider })
+}
+
+// WithTracerProvider starts a server span with provider for every RPC. A
+// span continues the trace of a W3C traceparent header sent with the call,
+// so that a trace crosses from the caller into this service; put a proxy
+// that strips the header in front of the Server if its callers must not
+// choose the trace. By default the Server starts no spans.
+func WithTracerProvider(provider trace.TracerProvider) Option {
+	return optionFunc(func(c *config) { c.observe.tracerProvider = provider })
+}
+
+// WithCORSOrigins lets pages from the given origins call the API from a
+// browser, by answering CORS preflights and exposing the headers that carry
+// gRPC-Web status, without which a browser sees every error as unknown. By
+// default no other origin is allowed: only the server's own page, at "/",
+// can call it. An origin is scheme://host[:port], such as
+// http://localhost:3000; one "*" in it matches anything
+// (https://*.example.com), and "*" alone allows every origin. Credentials
+// (cookies, TLS client certificates) are never allowed across origins.
+func WithCORSOrigins(origins ...string) Option {
+	return optionFunc(func(c *config) { c.corsOrigins = append(c.corsOrigins, origins...) })
+}
+
+// WithNotesStore keeps RouteChat's notes in store, which replicas of the
+// service may share. By default each Server keeps its notes in memory,
+// bounded by its [Limits].
+func WithNotesStore(store notes.Store) Option {
+	return optionFunc(func(c *config) { c.notes = store })
+}
+
+// interceptors returns the interceptors that observe every RPC, outermost
+// first: the span is open while the access log and the stream gauge look at
+// the call, so log records carry the trace id.
+func (o *observability) interceptors(metrics *observe.Metrics) ([]connect.Interceptor, error) {
+	var interceptors []connect.Interceptor
+	if o.meterProvider != nil || o.tracerProvider != nil {
+		telemetry, err := observe.Telemetry(o.meterProvider, o.tracerProvider)
+		if err != nil {
+			return nil, err
+		}
+		interceptors = append(interceptors, telemetry)
+	}
+	if o.logger != nil {
+		interceptors = append(interceptors, observe.AccessLog(o.logger))
+	}
+	if metrics != nil {
+		interceptors = append(interceptors, metrics)
+	}
+	return interceptors, nil
 }

@@ -1,116 +1,177 @@
 // Package server implements the RouteGuide service of the gRPC tutorial as
 // one [http.Handler] that speaks gRPC, gRPC-Web and the Connect protocol,
 // together with gRPC health checking, server reflection and a browser page.
+//
+// It wires together the packages beside it: the feature index, the notes
+// store, the transport's protections, observability and the browser page.
 package server
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
+	"github.com/routeguide/routeguide/server/browser"
+	"github.com/routeguide/routeguide/server/features"
+	"github.com/routeguide/routeguide/server/geo"
+	"github.com/routeguide/routeguide/server/notes"
+	"github.com/routeguide/routeguide/server/observe"
+	"github.com/routeguide/routeguide/server/transport"
 )
+
+// services are the services a Server implements, by the full names of
+// their descriptors, which their generated code registers. Reflection lists
+// them, and the transport's table of procedures is derived from them.
+var services = []protoreflect.FullName{
+	routeguideconnect.RouteGuideName,
+}
+
+// standardProcedures are those of gRPC health checking and server
+// reflection, whose descriptors grpchealth and grpcreflect keep to
+// themselves; their shapes are fixed by the gRPC protocols that define them.
+var standardProcedures = transport.Procedures{
+	"/" + grpchealth.HealthV1ServiceName + "/Check":                       connect.StreamTypeUnary,
+	"/" + grpchealth.HealthV1ServiceName + "/Watch":                       connect.StreamTypeServer,
+	"/" + grpcreflect.ReflectV1ServiceName + "/ServerReflectionInfo":      connect.StreamTypeBidi,
+	"/" + grpcreflect.ReflectV1AlphaServiceName + "/ServerReflectionInfo": connect.StreamTypeBidi,
+}
+
+// procedures returns the table of every procedure a Server mounts.
+func procedures() (transport.Procedures, error) {
+	table, err := transport.ProceduresOf(services...)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(table, standardProcedures)
+	return table, nil
+}
 
 // Server serves RouteGuide, health checking, reflection and the browser
 // page. Create one with [New]; it is safe for concurrent use.
 type Server struct {
-	handler  http.Handler
-	features int
-	health   *grpchealth.StaticChecker
-	calls    *callGuard
+	handler   http.Handler
+	features  int
+	health    *grpchealth.StaticChecker
+	transport *transport.Stack
 }
 
 // New returns a Server over features, copied into an index of its own.
 // Every feature must have a location within the valid range of latitude and
-// longitude.
+// longitude, and the limits, if given, must agree with each other.
 func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	var cfg config
 	for _, o := range options {
 		o.apply(&cfg)
 	}
-	for i, f := range features {
-		if err := checkPoint("location", f.GetLocation()); err != nil {
-			return nil, fmt.Errorf("feature %d (%q): %w", i, f.GetName(), err)
-		}
+	if err := cfg.limits.Validate(); err != nil {
+		return nil, err
 	}
 	limits := cfg.limits.withDefaults()
-	index, err := newFeatureIndex(features)
+	index, err := indexFeatures(features)
 	if err != nil {
 		return nil, err
+	}
+	store := cfg.notes
+	if store == nil {
+		store = notes.NewMemory(limits.notes())
+	}
+	metrics, err := observe.NewMetrics(cfg.observe.meterProvider,
+		observe.State{Features: index.Len(), Notes: store.Stats})
+	if err != nil {
+		return nil, fmt.Errorf("service metrics: %w", err)
 	}
 	service := &routeGuide{
 		features:       index,
-		notes:          newNoteStore(limits.MaxNotesPerLocation, limits.MaxStoredNoteBytes),
+		notes:          store,
+		metrics:        metrics,
 		maxRoutePoints: limits.MaxRoutePoints,
 		maxNoteBytes:   limits.MaxNoteBytes,
 	}
-	observe, err := cfg.observe.handlerOptions(service)
+	procedures, err := procedures()
 	if err != nil {
 		return nil, err
 	}
-	calls := newCallGuard(limits)
+	stack := transport.New(procedures, limits.transport())
+	interceptors, err := cfg.observe.interceptors(metrics)
+	if err != nil {
+		return nil, err
+	}
 	handlerOptions := connect.WithHandlerOptions(slices.Concat(
 		[]connect.HandlerOption{
 			connect.WithReadMaxBytes(limits.MaxMessageBytes),
 			connect.WithSendMaxBytes(limits.MaxMessageBytes),
 			connect.WithCompressMinBytes(compressMinBytes),
-		},
-		// Telemetry outermost, so that it sees the codes the call guard
-		// gives drained, idle and late calls.
-		observe,
-		[]connect.HandlerOption{
-			connect.WithInterceptors(calls),
+			// Telemetry outermost, so that it sees the codes the
+			// transport gives drained, idle and late calls.
+			connect.WithInterceptors(append(interceptors, stack.Interceptor())...),
 			// Innermost, so that every interceptor sees the internal error a
 			// panic turns into.
-			connect.WithRecover(cfg.observe.recoverPanic),
+			connect.WithRecover(observe.RecoverPanic(cfg.observe.logger)),
 		},
 		cfg.handlerOptions)...)
 
 	health := grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName)
-	mux, err := newMux(service, health, handlerOptions)
+	mux, _, err := newMux(service, health, handlerOptions)
 	if err != nil {
 		return nil, err
 	}
-	var handler http.Handler = requireHTTP2ForBidi(mux, connect.NewErrorWriter(handlerOptions))
-	handler = guardProgress(handler, limits.StreamIdleTimeout, limits.WriteTimeout, unaryProcedure)
+	handler := stack.Handler(mux, connect.NewErrorWriter(handlerOptions))
 	// CORS outermost, so that preflights are answered before anything else.
-	if handler, err = withCORS(handler, cfg.corsOrigins); err != nil {
+	if handler, err = browser.CORS(handler, cfg.corsOrigins); err != nil {
 		return nil, err
 	}
 	return &Server{
-		handler:  handler,
-		features: len(features),
-		health:   health,
-		calls:    calls,
+		handler:   handler,
+		features:  len(features),
+		health:    health,
+		transport: stack,
 	}, nil
 }
 
-// newMux mounts RouteGuide, health checking, reflection and the browser
-// page.
-func newMux(service *routeGuide, health *grpchealth.StaticChecker, options connect.HandlerOption) (*http.ServeMux, error) {
-	reflector := grpcreflect.NewStaticReflector(
-		routeguideconnect.RouteGuideName,
+func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
+	for i, f := range fs {
+		if err := geo.CheckPoint("location", f.GetLocation()); err != nil {
+			return nil, fmt.Errorf("feature %d (%q): %w", i, f.GetName(), err)
+		}
+	}
+	return features.New(fs)
+}
+
+// newMux mounts the services and the browser page, and returns the path
+// prefix of each service it mounted.
+func newMux(service *routeGuide, health *grpchealth.StaticChecker, options connect.HandlerOption) (*http.ServeMux, []string, error) {
+	var names []string
+	for _, s := range services {
+		names = append(names, string(s))
+	}
+	reflector := grpcreflect.NewStaticReflector(append(names,
 		grpchealth.HealthV1ServiceName,
 		grpcreflect.ReflectV1ServiceName,
-		grpcreflect.ReflectV1AlphaServiceName,
-	)
+		grpcreflect.ReflectV1AlphaServiceName)...)
 	mux := http.NewServeMux()
-	path, routeGuideHandler := routeguideconnect.NewRouteGuideHandler(service, options)
-	mux.Handle(path, coalesceFlushes(routeGuideHandler, streamsResponses))
-	mux.Handle(grpchealth.NewHandler(health, options))
-	mux.Handle(grpcreflect.NewHandlerV1(reflector, options))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, options))
-	page, err := embeddedPage()
+	var mounted []string
+	mount := func(prefix string, h http.Handler) {
+		mux.Handle(prefix, h)
+		mounted = append(mounted, prefix)
+	}
+	mount(routeguideconnect.NewRouteGuideHandler(service, options))
+	mount(grpchealth.NewHandler(health, options))
+	mount(grpcreflect.NewHandlerV1(reflector, options))
+	mount(grpcreflect.NewHandlerV1Alpha(reflector, options))
+	page, err := browser.Page()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mux.Handle("/", page)
-	return mux, nil
+	return mux, mounted, nil
 }
 
 // ServeHTTP implements [http.Handler].
@@ -131,5 +192,5 @@ func (s *Server) FeatureCount() int {
 func (s *Server) Drain() {
 	s.health.SetStatus("", grpchealth.StatusNotServing)
 	s.health.SetStatus(routeguideconnect.RouteGuideName, grpchealth.StatusNotServing)
-	s.calls.drain()
+	s.transport.Drain()
 }

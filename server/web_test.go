@@ -14,6 +14,7 @@ import (
 	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // get fetches path from the server with a plain HTTP/1.1 client, which,
@@ -43,7 +44,7 @@ func get(t *testing.T, method, url string, header http.Header) (*http.Response, 
 
 func TestPageFiles(t *testing.T) {
 	t.Parallel()
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures())
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
 	tests := []struct {
 		path, contentType, contains string
 	}{
@@ -88,7 +89,7 @@ func TestPageFiles(t *testing.T) {
 
 func TestPageGzip(t *testing.T) {
 	t.Parallel()
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures())
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
 	_, plain := get(t, http.MethodGet, ts.URL+"/app.js", nil)
 	res, compressed := get(t, http.MethodGet, ts.URL+"/app.js", http.Header{"Accept-Encoding": {"gzip, deflate, br"}})
 	if got := res.Header.Get("Content-Encoding"); got != "gzip" {
@@ -118,7 +119,7 @@ func TestPageGzip(t *testing.T) {
 
 func TestPageMethodsAndUnknownPaths(t *testing.T) {
 	t.Parallel()
-	ts := routeguidetest.NewRouteGuide(t, server.DefaultFeatures())
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
 	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
 		res, _ := get(t, method, ts.URL+"/", nil)
 		if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "GET, HEAD" {
@@ -137,7 +138,7 @@ func TestPageMethodsAndUnknownPaths(t *testing.T) {
 // and an unknown service still reads as unimplemented to gRPC clients.
 func TestAPIBesidePage(t *testing.T) {
 	t.Parallel()
-	features := server.DefaultFeatures()
+	features := dataset.Default()
 	ts := routeguidetest.NewRouteGuide(t, features)
 	want := features[0]
 	options := map[string][]client.Option{

@@ -5,13 +5,13 @@ package routeguidetest
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // NewServer serves handler on a loopback port over HTTP/1.1 and HTTP/2
@@ -74,23 +74,18 @@ func NewRouteGuide(t testing.TB, features []*routeguide.Feature, options ...serv
 	return NewServer(t, srv)
 }
 
-// CanonicalFeaturesPath is where the canonical 100-feature dataset of the
-// gRPC examples sits beside the checkout: ../shared/data/route_guide_db.json.
+// CanonicalFeaturesPath is where the repository keeps the canonical
+// 100-feature dataset of the gRPC examples, as test data.
 func CanonicalFeaturesPath() string {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
-	return filepath.Join(root, "..", "shared", "data", "route_guide_db.json")
+	return filepath.Join(root, "server", "dataset", "testdata", "route_guide_db.json")
 }
 
-// CanonicalFeatures loads the canonical dataset, or skips the test when it
-// is absent.
+// CanonicalFeatures loads the canonical dataset.
 func CanonicalFeatures(t testing.TB) []*routeguide.Feature {
 	t.Helper()
-	path := CanonicalFeaturesPath()
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("canonical dataset not found at %s: %v", path, err)
-	}
-	features, err := server.LoadFeatures(path)
+	features, err := dataset.Load(CanonicalFeaturesPath())
 	if err != nil {
 		t.Fatalf("load canonical dataset: %v", err)
 	}

@@ -78,7 +78,7 @@ func clonePoint(p *routeguide.Point) *routeguide.Point {
 }
 
 // WriteJSON writes features as a bare JSON array, the form of the grpc-go
-// example's route_guide_db.json, which server.LoadFeatures reads. It writes
+// example's route_guide_db.json, which dataset.Load reads. It writes
 // one feature a line so that the output stays diffable and quick to produce.
 func WriteJSON(w io.Writer, features []*routeguide.Feature) error {
 	bw := bufio.NewWriterSize(w, 1<<16)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // crossOriginPage calls the API named by its ?api= parameter from its own
@@ -132,7 +133,7 @@ func callFromOrigin(t *testing.T, pageURL, apiURL string) crossOriginResult {
 func TestCrossOrigin(t *testing.T) {
 	t.Parallel()
 	allowed, denied := newOriginPage(t), newOriginPage(t)
-	ts, _ := startServer(t, server.DefaultFeatures(), server.WithCORSOrigins(allowed.URL))
+	ts, _ := startServer(t, dataset.Default(), server.WithCORSOrigins(allowed.URL))
 	c := newClient(t, ts)
 	_, err := c.GetFeature(t.Context(), &routeguide.Point{Latitude: 950000000})
 	wantCode, wantMessage := codeAndMessage(t, err)
@@ -175,7 +176,7 @@ func TestCrossOrigin(t *testing.T) {
 		// Allowing other origins takes nothing from the server's own page.
 		ctx := newTab(t, 1280, 900)
 		openPage(t, ctx, ts.URL)
-		if got, want := len(plotted(t, ctx)), len(server.DefaultFeatures()); got != want {
+		if got, want := len(plotted(t, ctx)), len(dataset.Default()); got != want {
 			t.Errorf("own page plots %d points, want %d", got, want)
 		}
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 // startServer serves RouteGuide over features on loopback, recording the
@@ -184,7 +185,7 @@ func sortLocations(l []location) []location {
 func TestPlotShowsEveryFeature(t *testing.T) {
 	t.Parallel()
 	datasets := map[string]func(*testing.T) []*routeguide.Feature{
-		"embedded":  func(*testing.T) []*routeguide.Feature { return server.DefaultFeatures() },
+		"embedded":  func(*testing.T) []*routeguide.Feature { return dataset.Default() },
 		"canonical": func(t *testing.T) []*routeguide.Feature { return routeguidetest.CanonicalFeatures(t) },
 	}
 	for name, load := range datasets {
@@ -210,7 +211,7 @@ func TestPlotShowsEveryFeature(t *testing.T) {
 
 func TestClickPointLooksItUp(t *testing.T) {
 	t.Parallel()
-	ts, log := startServer(t, server.DefaultFeatures())
+	ts, log := startServer(t, dataset.Default())
 	c := newClient(t, ts)
 	ctx := newTab(t, 1280, 900)
 	openPage(t, ctx, ts.URL)
@@ -247,7 +248,7 @@ func plottedWith(t *testing.T, ctx context.Context, class string) []location {
 
 func TestKeyboardLooksUpPoints(t *testing.T) {
 	t.Parallel()
-	ts, _ := startServer(t, server.DefaultFeatures())
+	ts, _ := startServer(t, dataset.Default())
 	c := newClient(t, ts)
 	ctx := newTab(t, 1280, 900)
 	openPage(t, ctx, ts.URL)
@@ -290,7 +291,7 @@ func TestKeyboardLooksUpPoints(t *testing.T) {
 
 func TestDragListsWhatServerReturns(t *testing.T) {
 	t.Parallel()
-	features := server.DefaultFeatures()
+	features := dataset.Default()
 	ts, _ := startServer(t, features)
 	c := newClient(t, ts)
 	ctx := newTab(t, 1280, 900)
@@ -350,7 +351,7 @@ func checkHighlights(t *testing.T, ctx context.Context, features []*routeguide.F
 
 func TestBadCoordinateShowsServerError(t *testing.T) {
 	t.Parallel()
-	ts, log := startServer(t, server.DefaultFeatures())
+	ts, log := startServer(t, dataset.Default())
 	c := newClient(t, ts)
 	ctx := newTab(t, 1280, 900)
 	openPage(t, ctx, ts.URL)
@@ -439,7 +440,7 @@ func TestTransports(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.transport, func(t *testing.T) {
 			t.Parallel()
-			features := server.DefaultFeatures()
+			features := dataset.Default()
 			ts, log := startServer(t, features)
 			c := newClient(t, ts)
 			ctx := newTab(t, 1280, 900)
@@ -500,7 +501,7 @@ func TestTransports(t *testing.T) {
 
 func TestScreenshot(t *testing.T) {
 	t.Parallel()
-	features := server.DefaultFeatures()
+	features := dataset.Default()
 	ts, _ := startServer(t, features)
 	for _, size := range []struct {
 		name          string

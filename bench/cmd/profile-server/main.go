@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 func main() {
@@ -57,10 +58,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		// sampling.
 		runtime.MemProfileRate = 1
 	}
-	features := server.DefaultFeatures()
+	features := dataset.Default()
 	if *featuresPath != "" {
 		var err error
-		if features, err = server.LoadFeatures(*featuresPath); err != nil {
+		if features, err = dataset.Load(*featuresPath); err != nil {
 			return err
 		}
 	}

@@ -22,7 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
-	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
 )
 
 func main() {
@@ -42,10 +42,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	features := server.DefaultFeatures()
+	features := dataset.Default()
 	if *featuresPath != "" {
 		var err error
-		if features, err = server.LoadFeatures(*featuresPath); err != nil {
+		if features, err = dataset.Load(*featuresPath); err != nil {
 			return err
 		}
 	}

@@ -32,6 +32,8 @@ type config struct {
 	// fromEnv holds the names of the flags set by the environment, so that
 	// an error can name the setting the operator wrote.
 	fromEnv map[string]bool
+	// onCommandLine holds the names of the flags set on the command line.
+	onCommandLine map[string]bool
 }
 
 // parseConfig reads the configuration from args and, for every flag they do
@@ -89,6 +91,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	onCommandLine := make(map[string]bool)
 	flags.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	c.onCommandLine = onCommandLine
 	var errs []error
 	flags.VisitAll(func(f *flag.Flag) {
 		name := envName(f.Name)
@@ -117,7 +120,7 @@ func (c *config) validate() error {
 	if (c.certFile == "") != (c.keyFile == "") {
 		return fmt.Errorf("%s and %s go together: give both or neither", c.setting("tls-cert"), c.setting("tls-key"))
 	}
-	if err := c.limits.check(c.setting); err != nil {
+	if err := c.limits.check(c.setting, c.explicit); err != nil {
 		return err
 	}
 	if c.shutdownTimeout < 0 {
@@ -135,6 +138,12 @@ func (c *config) validate() error {
 		}
 	}
 	return nil
+}
+
+// explicit reports whether the operator set a flag, on the command line or
+// in the environment.
+func (c *config) explicit(flagName string) bool {
+	return c.onCommandLine[flagName] || c.fromEnv[flagName]
 }
 
 // setting names a flag the way the operator set it: as a flag, or as the

@@ -40,6 +40,14 @@ func TestRunRejectsBadSettings(t *testing.T) {
 		args: []string{"--shutdown-timeout=-1s"},
 		want: []string{"--shutdown-timeout -1s: must not be negative"},
 	}, {
+		name: "default timeout past the largest",
+		args: []string{"--default-timeout=2h", "--max-timeout=1h"},
+		want: []string{"--default-timeout 2h0m0s must not be longer than --max-timeout 1h0m0s"},
+	}, {
+		name: "store smaller than a note",
+		env:  map[string]string{"ROUTEGUIDE_MAX_STORED_NOTE_BYTES": "1000"},
+		want: []string{"ROUTEGUIDE_MAX_STORED_NOTE_BYTES 1000 must hold at least one note", "--max-note-bytes 1024"},
+	}, {
 		name: "admin on every interface from env",
 		env:  map[string]string{"ROUTEGUIDE_ADMIN_ADDR": "0.0.0.0:9090"},
 		want: []string{`ROUTEGUIDE_ADMIN_ADDR "0.0.0.0:9090" is not a loopback address`, "--admin-allow-remote"},

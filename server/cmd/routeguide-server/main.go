@@ -21,6 +21,8 @@ import (
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/dataset"
+	"github.com/routeguide/routeguide/server/transport"
 )
 
 func main() {
@@ -75,22 +77,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// than holding it until the heap next grows that large.
 	debug.FreeOSMemory()
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
-	httpServer := &http.Server{
-		Handler:   handler,
-		Protocols: new(http.Protocols),
-		ErrorLog:  errorLog,
-	}
-	cfg.limits.configure(httpServer)
-	httpServer.Protocols.SetHTTP1(true)
+	httpServer := transport.NewHTTPServer(handler, cfg.limits.conn, cfg.certFile != "")
+	httpServer.ErrorLog = errorLog
 	if cfg.certFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.certFile, cfg.keyFile)
 		if err != nil {
 			return fmt.Errorf("load TLS key pair: %w", err)
 		}
 		httpServer.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		httpServer.Protocols.SetHTTP2(true)
-	} else {
-		httpServer.Protocols.SetUnencryptedHTTP2(true)
 	}
 
 	listener, err := net.Listen("tcp", cfg.addr)
@@ -119,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		running++
 		go func() { served <- adminServer.Serve(adminListener) }()
 	}
-	listener = cfg.limits.limitConnections(listener)
+	listener = transport.LimitListener(listener, cfg.limits.conn)
 	logger.Info("routeguide-server listening",
 		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount())
 	running++
@@ -160,7 +154,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 func loadFeatures(path string) ([]*routeguide.Feature, error) {
 	if path == "" {
-		return server.DefaultFeatures(), nil
+		return dataset.Default(), nil
 	}
-	return server.LoadFeatures(path)
+	return dataset.Load(path)
 }

@@ -1,0 +1,73 @@
+package browser
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	connectcors "connectrpc.com/cors"
+	"github.com/rs/cors"
+)
+
+// corsMaxAgeSeconds is how long a browser may keep a preflight's answer:
+// two hours, the most that Chromium honours.
+const corsMaxAgeSeconds = 2 * 60 * 60
+
+// CORS wraps h to allow calls from pages at origins, or returns h unchanged
+// when there are none. An origin is scheme://host[:port], such as
+// http://localhost:3000; one "*" in it matches anything
+// (https://*.example.com), and "*" alone allows every origin. Preflights are
+// answered, and the headers that carry gRPC-Web status exposed, without
+// which a browser sees every error as unknown. Credentials (cookies, TLS
+// client certificates) are never allowed across origins.
+func CORS(h http.Handler, origins []string) (http.Handler, error) {
+	if len(origins) == 0 {
+		return h, nil
+	}
+	for _, o := range origins {
+		if err := checkOrigin(o); err != nil {
+			return nil, err
+		}
+	}
+	c := cors.New(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: connectcors.AllowedMethods(),
+		AllowedHeaders: connectcors.AllowedHeaders(),
+		ExposedHeaders: append(connectcors.ExposedHeaders(),
+			// A compressed Connect stream names its codec here; a client
+			// that asked for compression cannot read the stream without it.
+			"Connect-Content-Encoding"),
+		MaxAge: corsMaxAgeSeconds,
+	})
+	return c.Handler(h), nil
+}
+
+// checkOrigin reports whether origin is "*" or has the form
+// scheme://host[:port], with at most one "*" in it. A browser's Origin
+// header never has a path, not even "/", so an origin with one would never
+// match and is refused rather than silently ignored.
+func checkOrigin(origin string) error {
+	if origin == "*" {
+		return nil
+	}
+	scheme, host, ok := strings.Cut(origin, "://")
+	if !ok || !validScheme(scheme) || host == "" || strings.ContainsAny(host, "/?#@ \t") ||
+		strings.Count(origin, "*") > 1 {
+		return fmt.Errorf("CORS origin %q: want scheme://host[:port] with nothing after it, "+
+			"such as http://localhost:3000, or * for every origin", origin)
+	}
+	return nil
+}
+
+func validScheme(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		letter := 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+		if !letter && (i == 0 || !('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.')) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,160 @@
+// Package notes keeps the notes that RouteChat clients leave at locations,
+// behind a Store that the service talks to, so that the notes can live in
+// this process or be shared between replicas.
+package notes
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/server/geo"
+)
+
+// OverheadBytes is what a store counts for each note on top of its text:
+// in memory, the messages, the slot in its location and in the eviction
+// queue, and a share of the map, as measured with 1,000,000 one-note
+// locations.
+const OverheadBytes = 256
+
+// Memory is a Store that keeps the notes sent by every client of the
+// process in its memory, grouped by location in the order they arrived. Its memory is
+// bounded: a location keeps its newest maxPerLocation notes, and once the
+// notes of all locations together cost more than maxBytes, the oldest notes
+// anywhere are evicted first. Each location's notes are always a contiguous
+// run of the order in which that location's notes arrived.
+type Memory struct {
+	maxPerLocation int
+	maxBytes       int64
+
+	mu         sync.Mutex // protects the fields below
+	byLocation map[geo.Point]*locationNotes
+	// queue holds every stored note in arrival order, oldest first, for
+	// eviction. Notes a location dropped on its own stay in it until they
+	// reach the front or the queue is compacted.
+	queue   []queuedNote
+	nextSeq uint64
+	notes   int   // notes stored
+	bytes   int64 // their cost
+	evicted Evicted
+}
+
+// locationNotes are one location's notes, oldest first.
+type locationNotes struct {
+	notes []storedNote
+}
+
+type storedNote struct {
+	seq  uint64
+	note *routeguide.RouteNote
+}
+
+type queuedNote struct {
+	at  geo.Point
+	seq uint64
+}
+
+// NewMemory returns an empty store that keeps at most limits.MaxPerLocation
+// notes at a location and limits.MaxBytes in all, counting each note as its
+// text plus OverheadBytes. Both limits must be positive.
+func NewMemory(limits Limits) *Memory {
+	return &Memory{
+		maxPerLocation: limits.MaxPerLocation,
+		maxBytes:       limits.MaxBytes,
+		byLocation:     make(map[geo.Point]*locationNotes),
+	}
+}
+
+// Cost is what a store counts for note against its byte limit.
+func Cost(note *routeguide.RouteNote) int64 {
+	return int64(len(note.GetMessage())) + OverheadBytes
+}
+
+// Add implements [Store]. It never fails. The returned slice belongs to the
+// caller, so it can be sent without holding the lock; the notes in it are
+// never modified.
+func (s *Memory) Add(_ context.Context, note *routeguide.RouteNote) ([]*routeguide.RouteNote, error) {
+	// Store only the fields we know, so unknown fields a client adds do not
+	// take up memory or reach other clients.
+	stored := &routeguide.RouteNote{
+		Location: &routeguide.Point{
+			Latitude:  note.GetLocation().GetLatitude(),
+			Longitude: note.GetLocation().GetLongitude(),
+		},
+		Message: note.GetMessage(),
+	}
+	key := geo.PointOf(stored.Location)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.byLocation[key]
+	if loc == nil {
+		loc = &locationNotes{}
+		s.byLocation[key] = loc
+	}
+	s.nextSeq++
+	loc.notes = append(loc.notes, storedNote{seq: s.nextSeq, note: stored})
+	s.queue = append(s.queue, queuedNote{at: key, seq: s.nextSeq})
+	s.notes++
+	s.bytes += Cost(stored)
+
+	if len(loc.notes) > s.maxPerLocation {
+		s.dropOldest(key, loc)
+		s.evicted.LocationFull++
+	}
+	for s.bytes > s.maxBytes && s.notes > 1 {
+		s.evictOldest()
+		s.evicted.StoreFull++
+	}
+	if len(s.queue) > 2*s.notes+1024 {
+		s.compactQueue()
+	}
+
+	replies := make([]*routeguide.RouteNote, len(loc.notes))
+	for i, n := range loc.notes {
+		replies[i] = n.note
+	}
+	return replies, nil
+}
+
+// dropOldest removes the oldest note of the location at key.
+func (s *Memory) dropOldest(key geo.Point, loc *locationNotes) {
+	s.bytes -= Cost(loc.notes[0].note)
+	s.notes--
+	loc.notes[0] = storedNote{} // let the note be collected
+	loc.notes = loc.notes[1:]
+	if len(loc.notes) == 0 {
+		delete(s.byLocation, key)
+	}
+}
+
+// evictOldest removes the oldest note in the store.
+func (s *Memory) evictOldest() {
+	for len(s.queue) > 0 {
+		oldest := s.queue[0]
+		s.queue[0] = queuedNote{}
+		s.queue = s.queue[1:]
+		if loc := s.byLocation[oldest.at]; loc != nil && loc.notes[0].seq == oldest.seq {
+			s.dropOldest(oldest.at, loc)
+			return
+		}
+		// Its location dropped it already.
+	}
+}
+
+// compactQueue forgets the queued notes that their locations dropped, so
+// the queue stays proportional to the notes stored.
+func (s *Memory) compactQueue() {
+	s.queue = slices.DeleteFunc(slices.Clone(s.queue), func(q queuedNote) bool {
+		loc := s.byLocation[q.at]
+		return loc == nil || q.seq < loc.notes[0].seq
+	})
+}
+
+// Stats implements [Store].
+func (s *Memory) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Notes: s.notes, Locations: len(s.byLocation), Bytes: s.bytes, Evicted: s.evicted}
+}

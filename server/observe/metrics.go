@@ -1,0 +1,130 @@
+package observe
+
+import (
+	"context"
+	"strings"
+
+	"connectrpc.com/connect"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/routeguide/routeguide/server/notes"
+)
+
+// meterName is the instrumentation scope of the service's own metrics.
+const meterName = "github.com/routeguide/routeguide/server"
+
+// Metrics records what the RPC metrics cannot see: the state of the service
+// and the streams open on it. It is an interceptor that counts streams. A
+// nil *Metrics records nothing, so code that reports to it need not check
+// whether metrics are on.
+type Metrics struct {
+	openStreams metric.Int64UpDownCounter
+	rejected    metric.Int64Counter
+}
+
+var _ connect.Interceptor = (*Metrics)(nil)
+
+// State is what the service's gauges read, each time the provider collects
+// and never in between, so they cost nothing between scrapes.
+type State struct {
+	// Features is the number of features loaded.
+	Features int
+	// Notes describes the notes store at the moment it is called.
+	Notes func() notes.Stats
+}
+
+// NewMetrics creates the service's instruments with provider, reading state
+// for its gauges and the store's eviction counters. A nil provider records
+// nothing and returns a nil *Metrics.
+func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
+	if provider == nil {
+		return nil, nil
+	}
+	meter := provider.Meter(meterName)
+	var m Metrics
+	var err error
+	if m.openStreams, err = meter.Int64UpDownCounter("routeguide.streams.open",
+		metric.WithUnit("{stream}"),
+		metric.WithDescription("Streaming RPCs in progress, by method.")); err != nil {
+		return nil, err
+	}
+	if m.rejected, err = meter.Int64Counter("routeguide.notes.rejected",
+		metric.WithUnit("{note}"),
+		metric.WithDescription("Notes the service turned away, by reason.")); err != nil {
+		return nil, err
+	}
+	evicted, err := meter.Int64ObservableCounter("routeguide.notes.evicted",
+		metric.WithUnit("{note}"),
+		metric.WithDescription("Stored notes dropped to make room for newer ones, by reason."))
+	if err != nil {
+		return nil, err
+	}
+	features, err := meter.Int64ObservableGauge("routeguide.features",
+		metric.WithUnit("{feature}"),
+		metric.WithDescription("Features loaded from the dataset."))
+	if err != nil {
+		return nil, err
+	}
+	stored, err := meter.Int64ObservableGauge("routeguide.notes",
+		metric.WithUnit("{note}"),
+		metric.WithDescription("Notes RouteChat holds, at every location."))
+	if err != nil {
+		return nil, err
+	}
+	locations, err := meter.Int64ObservableGauge("routeguide.notes.locations",
+		metric.WithUnit("{location}"),
+		metric.WithDescription("Distinct locations that have at least one note."))
+	if err != nil {
+		return nil, err
+	}
+	locationFull := metric.WithAttributes(attribute.String("reason", "location_full"))
+	storeFull := metric.WithAttributes(attribute.String("reason", "store_full"))
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		stats := state.Notes()
+		o.ObserveInt64(features, int64(state.Features))
+		o.ObserveInt64(stored, int64(stats.Notes))
+		o.ObserveInt64(locations, int64(stats.Locations))
+		o.ObserveInt64(evicted, int64(stats.Evicted.LocationFull), locationFull)
+		o.ObserveInt64(evicted, int64(stats.Evicted.StoreFull), storeFull)
+		return nil
+	}, features, stored, locations, evicted)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// NoteRejected counts a note the service turned away for reason, a short
+// snake_case word such as "message_too_long" that becomes the reason label.
+func (m *Metrics) NoteRejected(reason string) {
+	if m == nil {
+		return
+	}
+	m.rejected.Add(context.Background(), 1,
+		metric.WithAttributes(attribute.String("reason", reason)))
+}
+
+// WrapUnary implements [connect.Interceptor].
+func (m *Metrics) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return next
+}
+
+// WrapStreamingClient implements [connect.Interceptor].
+func (m *Metrics) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+// WrapStreamingHandler implements [connect.Interceptor]: it counts the
+// streams open, by method.
+func (m *Metrics) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		// The method label has the form of otelconnect's rpc.method, so the
+		// two join.
+		method := metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("rpc.method", strings.TrimPrefix(conn.Spec().Procedure, "/"))))
+		m.openStreams.Add(ctx, 1, method)
+		defer m.openStreams.Add(context.WithoutCancel(ctx), -1, method)
+		return next(ctx, conn)
+	}
+}

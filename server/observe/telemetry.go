@@ -1,0 +1,58 @@
+package observe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/otelconnect"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// Telemetry returns otelconnect's interceptor, which records the RPC
+// metrics of the OpenTelemetry semantic conventions with meterProvider and
+// a server span per call with tracerProvider, continuing the trace of a W3C
+// traceparent header. Either provider may be nil to record none of its kind.
+func Telemetry(meterProvider metric.MeterProvider, tracerProvider trace.TracerProvider) (connect.Interceptor, error) {
+	if meterProvider == nil {
+		meterProvider = metricnoop.NewMeterProvider()
+	}
+	if tracerProvider == nil {
+		tracerProvider = tracenoop.NewTracerProvider()
+	}
+	otel, err := otelconnect.NewInterceptor(
+		otelconnect.WithMeterProvider(meterProvider),
+		otelconnect.WithTracerProvider(tracerProvider),
+		otelconnect.WithPropagator(propagation.TraceContext{}),
+		otelconnect.WithTrustRemote(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("rpc telemetry: %w", err)
+	}
+	return otel, nil
+}
+
+// RecoverPanic returns a connect-go recover function that turns a panic in a
+// handler into an internal error for that call alone; the details go to
+// logger (the default logger when nil), never to the caller.
+func RecoverPanic(logger *slog.Logger) func(context.Context, connect.Spec, http.Header, any) error {
+	return func(ctx context.Context, spec connect.Spec, _ http.Header, value any) error {
+		l := logger
+		if l == nil {
+			l = slog.Default()
+		}
+		l.LogAttrs(ctx, slog.LevelError, "rpc handler panicked",
+			slog.String("procedure", spec.Procedure),
+			slog.Any("panic", value),
+			slog.String("stack", string(debug.Stack())))
+		return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	}
+}

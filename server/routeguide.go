@@ -1,0 +1,131 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
+	"github.com/routeguide/routeguide/server/features"
+	"github.com/routeguide/routeguide/server/geo"
+	"github.com/routeguide/routeguide/server/notes"
+	"github.com/routeguide/routeguide/server/observe"
+)
+
+// routeGuide implements the RouteGuide service over a fixed dataset and a
+// notes store shared by all clients.
+type routeGuide struct {
+	features       *features.Index
+	notes          notes.Store
+	metrics        *observe.Metrics // nil records nothing
+	maxRoutePoints int
+	maxNoteBytes   int
+}
+
+var _ routeguideconnect.RouteGuideHandler = (*routeGuide)(nil)
+
+func (g *routeGuide) GetFeature(_ context.Context, req *connect.Request[routeguide.Point]) (*connect.Response[routeguide.Feature], error) {
+	if err := geo.CheckPoint("", req.Msg); err != nil {
+		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	}
+	var feature *routeguide.Feature
+	if i, ok := g.features.At(geo.PointOf(req.Msg)); ok {
+		feature = g.features.Feature(i)
+	} else {
+		// No feature: an unnamed one at the requested point, as the
+		// tutorial says.
+		feature = &routeguide.Feature{Location: &routeguide.Point{
+			Latitude:  req.Msg.GetLatitude(),
+			Longitude: req.Msg.GetLongitude(),
+		}}
+	}
+	res := connect.NewResponse(feature)
+	// The dataset never changes while the server runs, so an answer fetched
+	// with a Connect GET may be kept; restarts with other data are rare
+	// enough for five minutes.
+	res.Header().Set("Cache-Control", "public, max-age=300")
+	return res, nil
+}
+
+func (g *routeGuide) ListFeatures(ctx context.Context, req *connect.Request[routeguide.Rectangle], stream *connect.ServerStream[routeguide.Feature]) error {
+	if err := geo.CheckRectangle(req.Msg); err != nil {
+		return connect.NewError(connect.CodeInvalidArgument, err)
+	}
+	// Send marshals the message before it returns, so one message serves
+	// for every feature.
+	f := &routeguide.Feature{Location: &routeguide.Point{}}
+	for i := range g.features.Within(geo.BoundsOf(req.Msg)) {
+		// Sends are buffered, so a call that has ended may not learn it
+		// from Send for a while.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		g.features.Fill(i, f)
+		if err := stream.Send(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *routeGuide) RecordRoute(_ context.Context, stream *connect.ClientStream[routeguide.Point]) (*connect.Response[routeguide.RouteSummary], error) {
+	start := time.Now()
+	var route routeTally
+	for stream.Receive() {
+		if int(route.points) >= g.maxRoutePoints {
+			return nil, connect.NewError(connect.CodeResourceExhausted,
+				fmt.Errorf("a route may have at most %d points", g.maxRoutePoints))
+		}
+		if err := geo.CheckPoint("", stream.Msg()); err != nil {
+			return nil, connect.NewError(connect.CodeInvalidArgument,
+				fmt.Errorf("point %d: %w", int64(route.points)+1, err))
+		}
+		p := geo.PointOf(stream.Msg())
+		_, known := g.features.At(p)
+		route.add(p, known)
+	}
+	if err := stream.Err(); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(route.summary(time.Since(start))), nil
+}
+
+func (g *routeGuide) RouteChat(ctx context.Context, stream *connect.BidiStream[routeguide.RouteNote, routeguide.RouteNote]) error {
+	for {
+		note, err := stream.Receive()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		replies, err := g.addNote(ctx, note)
+		if err != nil {
+			return err
+		}
+		for _, reply := range replies {
+			if err := stream.Send(reply); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// addNote checks note and stores it, returning every note at its location
+// so far, the new one last.
+func (g *routeGuide) addNote(ctx context.Context, note *routeguide.RouteNote) ([]*routeguide.RouteNote, error) {
+	if err := geo.CheckPoint("location", note.GetLocation()); err != nil {
+		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	}
+	if n := len(note.GetMessage()); n > g.maxNoteBytes {
+		g.metrics.NoteRejected("message_too_long")
+		return nil, connect.NewError(connect.CodeInvalidArgument,
+			fmt.Errorf("message is %d bytes long: a note may have at most %d", n, g.maxNoteBytes))
+	}
+	return g.notes.Add(ctx, note)
+}

@@ -1,0 +1,154 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+)
+
+var errShuttingDown = errors.New("the server is shutting down: call again, another server will answer")
+
+// drainWriteGrace is how long a draining stream blocked on a client that
+// does not read gets to take its last message before it is reset.
+const drainWriteGrace = 500 * time.Millisecond
+
+// callGuard is a connect interceptor that gives every call a deadline
+// within the server's bounds, and keeps track of open streams so that they
+// can be ended promptly when the server drains.
+type callGuard struct {
+	defaultTimeout, maxTimeout, idleTimeout time.Duration
+
+	mu       sync.Mutex // protects draining and streams
+	draining bool
+	streams  map[*openStream]struct{}
+}
+
+type openStream struct {
+	cancel   context.CancelFunc
+	progress *progressGuard // nil outside guardProgress
+	drained  atomic.Bool    // whether drain ended it
+}
+
+func newCallGuard(limits Limits) *callGuard {
+	return &callGuard{
+		defaultTimeout: limits.DefaultTimeout,
+		maxTimeout:     limits.MaxTimeout,
+		idleTimeout:    limits.StreamIdleTimeout,
+		streams:        make(map[*openStream]struct{}),
+	}
+}
+
+// withDeadline bounds ctx by the largest deadline the server allows, and
+// gives a call that asked for none the default. A deadline already within
+// bounds is kept as it is, without a context and a timer of its own.
+func (g *callGuard) withDeadline(ctx context.Context, defaultTimeout time.Duration) (context.Context, context.CancelFunc) {
+	timeout := g.maxTimeout
+	if deadline, asked := ctx.Deadline(); !asked {
+		timeout = defaultTimeout
+	} else if time.Until(deadline) <= g.maxTimeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+func (g *callGuard) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if req.Spec().IsClient {
+			return next(ctx, req)
+		}
+		ctx, cancel := g.withDeadline(ctx, g.defaultTimeout)
+		defer cancel()
+		return next(ctx, req)
+	}
+}
+
+func (g *callGuard) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (g *callGuard) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		// One context with the deadline, which drain cancels too, and no
+		// context.AfterFunc: an idle stream holds every context made for
+		// it, and each costs its parent an entry in a map of children.
+		deadline := time.Now().Add(g.maxTimeout)
+		if asked, ok := ctx.Deadline(); ok && asked.Before(deadline) {
+			deadline = asked
+		}
+		ctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		progress := progressGuardFrom(ctx)
+		stream := &openStream{cancel: cancel, progress: progress}
+		if !g.open(stream) {
+			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
+		}
+		defer g.close(stream)
+
+		// A handler waiting for a message would not notice its deadline
+		// pass: cut its reads off then. drain cuts them off itself.
+		if progress != nil {
+			progress.endReadsAt(deadline)
+		}
+		err := next(ctx, conn)
+		if err == nil {
+			return nil
+		}
+		switch {
+		case stream.drained.Load():
+			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
+		case progress != nil && progress.idleTimedOut():
+			return connect.NewError(connect.CodeDeadlineExceeded,
+				fmt.Errorf("the client sent nothing for %v while the server waited for a message", g.idleTimeout))
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ran past its deadline"))
+		}
+		return err
+	}
+}
+
+// open registers a stream, unless the server is draining.
+func (g *callGuard) open(s *openStream) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.draining {
+		return false
+	}
+	g.streams[s] = struct{}{}
+	return true
+}
+
+func (g *callGuard) close(s *openStream) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.streams, s)
+}
+
+// drain refuses new streams and ends the open ones.
+func (g *callGuard) drain() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.draining = true
+	for s := range g.streams {
+		s.drained.Store(true)
+		s.cancel()
+		// A handler waiting for a message, or blocked writing to a client
+		// that does not read, would not notice its context ending: cut its
+		// reads off now, and its writes soon after.
+		if s.progress != nil {
+			s.progress.cutOffReads(false)
+			time.AfterFunc(drainWriteGrace, s.progress.cutOffWrites)
+		}
+	}
+}
+
+// openStreams counts the streams in progress.
+func (g *callGuard) openStreams() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.streams)
+}

@@ -1,0 +1,190 @@
+package transport
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// connect-go flushes the response after every message a handler sends, so
+// that each message reaches the client at once. On net/http that costs a
+// hand-off to the connection's writer and often a system call per message,
+// which bounds a stream of small messages, such as ListFeatures, to a tenth
+// of what the connection can carry. The types here take those flushes over.
+
+// flushWindow is the longest a message waits for company: a flush asked for
+// within flushWindow of the previous one is put off until flushWindow has
+// passed since it. A flush after a quiet spell happens at once, so a lone
+// message is not delayed at all.
+const flushWindow = 500 * time.Microsecond
+
+// coalesceFlushes serves streaming procedures (those for which streaming
+// reports true) with flushes coalesced, and the others over HTTP/2 with
+// flushes dropped: a unary response is complete when the handler returns,
+// when net/http sends it whole, with its trailers, in fewer frames. Over
+// HTTP/1.1 the flush stays: without it net/http would send an unflushed
+// response with a Content-Length and no room for gRPC's trailers.
+func coalesceFlushes(next http.Handler, streaming func(path string) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !streaming(r.URL.Path) {
+			if r.ProtoMajor >= 2 {
+				w = noFlushWriter{w}
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		f, ok := w.(http.Flusher)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		c := &flushCoalescer{ResponseWriter: w, flusher: f, window: flushWindow, ctx: r.Context()}
+		defer c.finish()
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &flushingBody{ReadCloser: r.Body, c: c}
+		}
+		next.ServeHTTP(c, r)
+	})
+}
+
+// noFlushWriter drops flushes. The server flushes the whole response when
+// the handler returns.
+type noFlushWriter struct {
+	http.ResponseWriter
+}
+
+func (noFlushWriter) Flush() {}
+
+// Unwrap lets [http.ResponseController] reach the connection's writer.
+func (w noFlushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// flushCoalescer is a ResponseWriter whose flushes are coalesced: the first
+// after a quiet spell goes through, and later ones within the window are
+// merged into one made when the window closes. In between, messages gather
+// in net/http's buffer, which sends them on its own when it fills. Any
+// pending flush is also made before the handler reads the request, since
+// then it may wait for the client, who may be waiting for the replies.
+//
+// The deferred flush runs on a timer's goroutine, so every use of the
+// underlying writer goes through mu; finish makes sure none happens after
+// the handler has returned.
+//
+// Once the request's context is done, the client has reset the stream or
+// gone: flushes are dropped, since each would wait for the connection's
+// loop to write what no one will read. A flood of reset streams would
+// otherwise make every handler wait on that loop twice instead of once.
+type flushCoalescer struct {
+	http.ResponseWriter
+	flusher http.Flusher
+	window  time.Duration
+	ctx     context.Context // the request's
+
+	mu        sync.Mutex // protects the fields below and the use of ResponseWriter
+	lastFlush time.Time  // when the last flush went through
+	pending   bool       // whether a flush was asked for and not yet made
+	timer     *time.Timer
+	armed     bool // whether timer will fire
+	done      bool // whether the handler has returned
+}
+
+func (c *flushCoalescer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ResponseWriter.Write(p)
+}
+
+func (c *flushCoalescer) WriteHeader(code int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ResponseWriter.WriteHeader(code)
+}
+
+// Flush flushes now if the window since the last flush has passed, and
+// otherwise arranges a flush for when it does.
+func (c *flushCoalescer) Flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done || c.ctx.Err() != nil {
+		return
+	}
+	now := time.Now()
+	wait := c.window - now.Sub(c.lastFlush)
+	if wait <= 0 {
+		c.flushLocked(now)
+		return
+	}
+	c.pending = true
+	if c.armed {
+		return
+	}
+	c.armed = true
+	if c.timer == nil {
+		c.timer = time.AfterFunc(wait, c.flushDeferred)
+	} else {
+		c.timer.Reset(wait)
+	}
+}
+
+// FlushError is Flush for [http.ResponseController]. Errors from a deferred
+// flush surface on the next write, as net/http's own do.
+func (c *flushCoalescer) FlushError() error {
+	c.Flush()
+	return nil
+}
+
+// Unwrap lets [http.ResponseController] reach the connection's writer for
+// deadlines and the like. Its flushes go through Flush.
+func (c *flushCoalescer) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+func (c *flushCoalescer) flushDeferred() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.armed = false
+	if c.pending && !c.done {
+		c.flushLocked(time.Now())
+	}
+}
+
+// flushPending makes a flush that was put off, at once, unless a write or
+// flush is under way: the handler may be sending from another goroutine,
+// blocked until the client reads, and the client may be blocked until we
+// read. The timer makes the flush in any case.
+func (c *flushCoalescer) flushPending() {
+	if !c.mu.TryLock() {
+		return
+	}
+	defer c.mu.Unlock()
+	if c.pending && !c.done {
+		c.flushLocked(time.Now())
+	}
+}
+
+func (c *flushCoalescer) flushLocked(now time.Time) {
+	c.flusher.Flush()
+	c.lastFlush = now
+	c.pending = false
+}
+
+// finish stops deferred flushes; the server flushes what is left when the
+// handler returns. Once it returns, the underlying writer is not touched.
+func (c *flushCoalescer) finish() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
+
+// flushingBody makes any pending flush before each read of the request.
+type flushingBody struct {
+	io.ReadCloser
+	c *flushCoalescer
+}
+
+func (b *flushingBody) Read(p []byte) (int, error) {
+	b.c.flushPending()
+	return b.ReadCloser.Read(p)
+}

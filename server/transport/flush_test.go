@@ -1,0 +1,214 @@
+package transport
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// flushRecorder is a ResponseWriter that records what a client would have
+// received: the bytes written up to each flush.
+type flushRecorder struct {
+	*httptest.ResponseRecorder
+	mu      sync.Mutex
+	flushed []string // the body as of each flush
+}
+
+func newFlushRecorder() *flushRecorder {
+	return &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
+}
+
+func (r *flushRecorder) Flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushed = append(r.flushed, r.Body.String())
+}
+
+func (r *flushRecorder) flushes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.flushed...)
+}
+
+// serveCoalesced runs handler behind coalesceFlushes as a streaming
+// procedure, recording into rec.
+func serveCoalesced(rec *flushRecorder, body io.Reader, handler http.HandlerFunc) {
+	req := httptest.NewRequest(http.MethodPost, "/stream", body)
+	coalesceFlushes(handler, func(string) bool { return true }).ServeHTTP(rec, req)
+}
+
+func send(w http.ResponseWriter, message string) {
+	io.WriteString(w, message)
+	w.(http.Flusher).Flush()
+}
+
+func equalStrings(a, b []string) bool {
+	return strings.Join(a, "\x00") == strings.Join(b, "\x00") && len(a) == len(b)
+}
+
+// TestFlushCoalescerTiming checks, on synctest's fake clock, when flushes
+// reach the connection: the first at once, later ones within the window
+// merged and made when it closes, and a message after a quiet spell at once
+// again.
+func TestFlushCoalescerTiming(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rec := newFlushRecorder()
+		checkpoints := make(chan []string, 8)
+		serveCoalesced(rec, http.NoBody, func(w http.ResponseWriter, r *http.Request) {
+			check := func() { synctest.Wait(); checkpoints <- rec.flushes() }
+			send(w, "a") // after a quiet spell: at once
+			check()
+			send(w, "b") // within the window: put off
+			send(w, "c")
+			check()
+			time.Sleep(flushWindow - time.Nanosecond)
+			check() // not yet
+			time.Sleep(time.Nanosecond)
+			check() // the window has closed: b and c together
+			time.Sleep(flushWindow)
+			send(w, "d") // after a quiet spell: at once
+			check()
+		})
+		close(checkpoints)
+		want := [][]string{
+			{"a"},
+			{"a"},
+			{"a"},
+			{"a", "abc"},
+			{"a", "abc", "abcd"},
+		}
+		i := 0
+		for got := range checkpoints {
+			if !equalStrings(got, want[i]) {
+				t.Errorf("checkpoint %d: flushed %q, want %q", i, got, want[i])
+			}
+			i++
+		}
+	})
+}
+
+// TestFlushCoalescerNothingAfterReturn checks that a flush put off when the
+// handler returns is not made afterwards, when the writer belongs to the
+// server again; the server flushes the rest itself.
+func TestFlushCoalescerNothingAfterReturn(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rec := newFlushRecorder()
+		serveCoalesced(rec, http.NoBody, func(w http.ResponseWriter, r *http.Request) {
+			send(w, "a")
+			send(w, "b")
+		})
+		time.Sleep(10 * flushWindow)
+		synctest.Wait()
+		if got, want := rec.flushes(), []string{"a"}; !equalStrings(got, want) {
+			t.Errorf("flushed %q, want %q", got, want)
+		}
+		if got, want := rec.Body.String(), "ab"; got != want {
+			t.Errorf("body %q, want %q", got, want)
+		}
+	})
+}
+
+// TestFlushCoalescerDropsFlushesOnceCancelled checks that a stream whose
+// client has gone, such as one it reset, flushes nothing more: each flush
+// would wait on the connection's loop for nothing.
+func TestFlushCoalescerDropsFlushesOnceCancelled(t *testing.T) {
+	t.Parallel()
+	rec := newFlushRecorder()
+	ctx, cancel := context.WithCancel(t.Context())
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/stream", http.NoBody)
+	coalesceFlushes(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		send(w, "a")
+		cancel()
+		time.Sleep(2 * flushWindow) // so that the next flush would go at once
+		send(w, "b")
+	}), func(string) bool { return true }).ServeHTTP(rec, req)
+	if got, want := rec.flushes(), []string{"a"}; !equalStrings(got, want) {
+		t.Errorf("flushed %q, want %q", got, want)
+	}
+}
+
+// TestFlushCoalescerFlushesBeforeRead checks that replies put off are
+// flushed before the handler reads the request, on which it may wait for a
+// client that is waiting for them.
+func TestFlushCoalescerFlushesBeforeRead(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rec := newFlushRecorder()
+		var atRead []string
+		serveCoalesced(rec, strings.NewReader("request"), func(w http.ResponseWriter, r *http.Request) {
+			send(w, "a")
+			send(w, "b")
+			buf := make([]byte, 3)
+			if _, err := r.Body.Read(buf); err != nil {
+				t.Errorf("read: %v", err)
+			}
+			atRead = rec.flushes()
+		})
+		if want := []string{"a", "ab"}; !equalStrings(atRead, want) {
+			t.Errorf("flushed %q by the read, want %q", atRead, want)
+		}
+	})
+}
+
+// TestFlushesDroppedForUnary checks that unary procedures never flush over
+// HTTP/2, where the server sends the response whole when the handler
+// returns, and still do over HTTP/1.1, where an unflushed response gets a
+// Content-Length and so cannot carry gRPC's trailers.
+func TestFlushesDroppedForUnary(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		protoMajor int
+		wantFlush  bool
+	}{{2, false}, {1, true}} {
+		rec := newFlushRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/unary", http.NoBody)
+		req.ProtoMajor = tt.protoMajor
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			send(w, "a")
+			if err := http.NewResponseController(w).Flush(); err != nil {
+				t.Errorf("ResponseController.Flush: %v", err)
+			}
+		})
+		coalesceFlushes(handler, func(string) bool { return false }).ServeHTTP(rec, req)
+		if got := rec.flushes(); (len(got) > 0) != tt.wantFlush {
+			t.Errorf("HTTP/%d: flushed %q, want flushes: %v", tt.protoMajor, got, tt.wantFlush)
+		}
+		if got, want := rec.Body.String(), "a"; got != want {
+			t.Errorf("HTTP/%d: body %q, want %q", tt.protoMajor, got, want)
+		}
+	}
+}
+
+// TestFlushCoalescerUnwraps checks that http.ResponseController reaches the
+// connection through the coalescer, and that its flushes are coalesced too.
+func TestFlushCoalescerUnwraps(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rec := newFlushRecorder()
+		serveCoalesced(rec, http.NoBody, func(w http.ResponseWriter, r *http.Request) {
+			rc := http.NewResponseController(w)
+			for _, m := range []string{"a", "b"} {
+				io.WriteString(w, m)
+				if err := rc.Flush(); err != nil {
+					t.Errorf("ResponseController.Flush: %v", err)
+				}
+			}
+			// The recorder has no deadlines: the error must come from it,
+			// reached through Unwrap, not from the coalescer.
+			if err := rc.SetWriteDeadline(time.Now()); err == nil {
+				t.Error("SetWriteDeadline reached no writer")
+			}
+		})
+		if got, want := rec.flushes(), []string{"a"}; !equalStrings(got, want) {
+			t.Errorf("flushed %q, want %q", got, want)
+		}
+	})
+}

@@ -1,0 +1,98 @@
+package transport
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/net/netutil"
+)
+
+// ConnLimits bound what clients can make an [http.Server] hold at the level
+// of connections. A zero field takes its default, so the zero ConnLimits is
+// the safe one.
+type ConnLimits struct {
+	// MaxConnections is how many connections may be open at once; more
+	// wait in the kernel's queue to be accepted. Default 10,000.
+	MaxConnections int
+	// MaxConcurrentStreams is how many calls one HTTP/2 connection may
+	// have in progress. Default 250.
+	MaxConcurrentStreams int
+	// MaxHeaderBytes is the largest request header block. Default 64 KiB.
+	MaxHeaderBytes int
+	// ReadHeaderTimeout is how long a client has to send a request's
+	// headers. Default 10 seconds.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a connection with no call in progress after this
+	// long. Default 2 minutes.
+	IdleTimeout time.Duration
+	// PingInterval pings an HTTP/2 connection that has been silent this
+	// long. Default 1 minute.
+	PingInterval time.Duration
+	// PingTimeout closes an HTTP/2 connection whose ping is not answered in
+	// this long. Default 20 seconds.
+	PingTimeout time.Duration
+	// WriteTimeout closes a connection when a write to it makes no progress
+	// this long. Default 30 seconds.
+	WriteTimeout time.Duration
+}
+
+// WithDefaults returns l with every zero field set to its default.
+func (l ConnLimits) WithDefaults() ConnLimits {
+	setDefault(&l.MaxConnections, 10_000)
+	setDefault(&l.MaxConcurrentStreams, 250)
+	setDefault(&l.MaxHeaderBytes, 64<<10)
+	setDefault(&l.ReadHeaderTimeout, 10*time.Second)
+	setDefault(&l.IdleTimeout, 2*time.Minute)
+	setDefault(&l.PingInterval, time.Minute)
+	setDefault(&l.PingTimeout, 20*time.Second)
+	setDefault(&l.WriteTimeout, 30*time.Second)
+	return l
+}
+
+func setDefault[T int | int64 | time.Duration](field *T, value T) {
+	if *field <= 0 {
+		*field = value
+	}
+}
+
+// NewHTTPServer returns an [http.Server] for handler with l applied, that
+// serves HTTP/1.1 and HTTP/2: over TLS when the caller sets TLSConfig and
+// serves with ServeTLS, and otherwise without TLS (h2c, prior knowledge).
+func NewHTTPServer(handler http.Handler, l ConnLimits, tls bool) *http.Server {
+	l = l.WithDefaults()
+	s := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+		// No ReadTimeout or WriteTimeout: they would cut long streams off.
+		// The per-stream idle and write timeouts of the Stack take their
+		// place.
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: l.MaxConcurrentStreams,
+			// The smallest frame size HTTP/2 allows, as grpc-go's server
+			// uses: a client cannot make a connection hold a larger read
+			// buffer, and clients that assume the protocol's default get
+			// the error they expect when they exceed it.
+			MaxReadFrameSize: 16 << 10,
+			SendPingTimeout:  l.PingInterval,
+			PingTimeout:      l.PingTimeout,
+			WriteByteTimeout: l.WriteTimeout,
+		},
+		Protocols: new(http.Protocols),
+	}
+	s.Protocols.SetHTTP1(true)
+	if tls {
+		s.Protocols.SetHTTP2(true)
+	} else {
+		s.Protocols.SetUnencryptedHTTP2(true)
+	}
+	return s
+}
+
+// LimitListener makes listener hold further connections in the kernel's
+// queue while l.MaxConnections are open.
+func LimitListener(listener net.Listener, l ConnLimits) net.Listener {
+	return netutil.LimitListener(listener, l.WithDefaults().MaxConnections)
+}

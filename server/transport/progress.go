@@ -1,0 +1,272 @@
+package transport
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// progressGuard ends a call whose client stops taking part: a read that
+// waits longer than the idle timeout, or a write that makes no progress for
+// the write timeout, is cut off through the request's deadlines. Nothing is
+// posted to the HTTP/2 server's loop unless a timeout is reached.
+//
+// A request's guard, its body and its writer are one allocation, and a read
+// or write costs a clock reading and a few atomic operations: the timer of
+// each kind of operation is armed by the first operation after it last
+// fired, and looks, when it fires, at the operation then in progress, if
+// any. A stream of messages thus touches its timers once a timeout period,
+// not once a message.
+type progressGuard struct {
+	w     http.ResponseWriter // for deadlines, through a ResponseController
+	reads progressWatch
+	write progressWatch
+
+	// mu keeps deadlines from being set once the request has been served:
+	// the writer is no longer valid then.
+	mu       sync.Mutex
+	finished bool
+	// readCutOff is set once reads have been cut off; idle says whether it
+	// was for lack of a message rather than because the call was ending.
+	readCutOff atomic.Bool
+	idle       atomic.Bool
+
+	body   guardedBody
+	writer guardedWriter
+}
+
+type progressGuardKey struct{}
+
+// guardProgress installs a progressGuard on every request. Requests whose
+// path unary reports true for get no guard in their context: only the call
+// guard's streams look for it there, and a context costs a copy of the
+// request.
+func guardProgress(next http.Handler, idleTimeout, writeTimeout time.Duration, unary func(path string) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g := &progressGuard{w: w}
+		g.reads = progressWatch{guard: g, timeout: idleTimeout, reads: true}
+		g.write = progressWatch{guard: g, timeout: writeTimeout}
+		g.writer = guardedWriter{ResponseWriter: w, guard: g}
+		defer g.finish()
+		if r.Body != nil && r.Body != http.NoBody {
+			g.body = guardedBody{ReadCloser: r.Body, guard: g}
+			r.Body = &g.body
+		}
+		if !unary(r.URL.Path) {
+			r = r.WithContext(context.WithValue(r.Context(), progressGuardKey{}, g))
+		}
+		next.ServeHTTP(&g.writer, r)
+	})
+}
+
+// progressGuardFrom returns the request's guard, or nil outside a request
+// served through guardProgress or for a unary procedure.
+func progressGuardFrom(ctx context.Context) *progressGuard {
+	g, _ := ctx.Value(progressGuardKey{}).(*progressGuard)
+	return g
+}
+
+// cutOffReads makes the reads in progress and all later ones fail at once.
+func (g *progressGuard) cutOffReads(idle bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.finished || g.readCutOff.Load() {
+		return
+	}
+	g.idle.Store(idle)
+	g.readCutOff.Store(true)
+	_ = http.NewResponseController(g.w).SetReadDeadline(time.Now())
+}
+
+// cutOffWrites makes the write in progress and all later ones fail, which
+// resets the stream.
+func (g *progressGuard) cutOffWrites() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.finished {
+		_ = http.NewResponseController(g.w).SetWriteDeadline(time.Now())
+	}
+}
+
+// idleTimedOut says whether reads were cut off because the client sent
+// nothing for the idle timeout.
+func (g *progressGuard) idleTimedOut() bool {
+	return g.readCutOff.Load() && g.idle.Load()
+}
+
+// finish stops the guard once the request has been served.
+func (g *progressGuard) finish() {
+	g.mu.Lock()
+	g.finished = true
+	g.mu.Unlock()
+	g.reads.stop()
+	g.write.stop()
+}
+
+// endReadsAt cuts off reads from deadline on: a handler waiting for a
+// message would not notice its call's deadline pass.
+func (g *progressGuard) endReadsAt(deadline time.Time) {
+	g.reads.setDeadline(deadline)
+}
+
+// clockBase is the origin of progressWatch's clock readings, which are
+// monotonic.
+var clockBase = time.Now()
+
+// clock returns the time t as progressWatch counts it: nanoseconds after
+// clockBase, plus 1 so that 0 can mean none.
+func clock(t time.Time) int64 {
+	return int64(t.Sub(clockBase)) + 1
+}
+
+// progressWatch times one kind of operation, reads or writes, of one
+// request, which makes them one at a time. Operations only record when they
+// start and end; the timer runs on its own until it fires, and then cuts
+// the operation in progress off if it is due, or waits for the rest of its
+// time if it started later. An operation is due a timeout after it started,
+// or at the watch's deadline, if it has one and that comes first.
+type progressWatch struct {
+	guard   *progressGuard
+	timeout time.Duration
+	reads   bool // whether it watches reads, rather than writes
+
+	since    atomic.Int64 // clock() when the operation in progress started; 0 if none
+	deadline atomic.Int64 // clock() of the deadline; 0 if none
+	armed    atomic.Bool  // whether the timer will fire
+
+	mu      sync.Mutex // protects timer and stopped
+	timer   *time.Timer
+	stopped bool
+}
+
+// due returns when an operation that started at since is to be cut off,
+// and whether that is for lack of progress rather than the deadline.
+func (w *progressWatch) due(since int64) (at int64, idle bool) {
+	at = since + int64(w.timeout)
+	if d := w.deadline.Load(); d != 0 && d < at {
+		return d, false
+	}
+	return at, true
+}
+
+// begin records the start of an operation, and arms the timer unless it is
+// armed already.
+func (w *progressWatch) begin() {
+	now := clock(time.Now())
+	w.since.Store(now)
+	if d := w.deadline.Load(); d != 0 && now >= d {
+		w.cutOff(false)
+		return
+	}
+	if !w.armed.Load() && w.armed.CompareAndSwap(false, true) {
+		at, _ := w.due(now)
+		w.arm(time.Duration(at - now))
+	}
+}
+
+// end records the end of the operation.
+func (w *progressWatch) end() {
+	w.since.Store(0)
+}
+
+// setDeadline makes operations due at deadline at the latest.
+func (w *progressWatch) setDeadline(deadline time.Time) {
+	w.deadline.Store(clock(deadline))
+	if w.since.Load() != 0 {
+		// An operation already waiting may be due sooner than the timer
+		// fires; fire will arm it again if it is not.
+		w.armed.Store(true)
+		w.arm(time.Until(deadline))
+	}
+}
+
+func (w *progressWatch) arm(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.stopped:
+	case w.timer == nil:
+		w.timer = time.AfterFunc(d, w.fire)
+	default:
+		w.timer.Reset(d)
+	}
+}
+
+// fire runs when the timer does. armed is cleared before since is read, so
+// an operation that starts meanwhile either is seen here or arms the timer
+// itself.
+func (w *progressWatch) fire() {
+	w.armed.Store(false)
+	since := w.since.Load()
+	if since == 0 {
+		return
+	}
+	now := clock(time.Now())
+	at, idle := w.due(since)
+	if now < at {
+		if w.armed.CompareAndSwap(false, true) {
+			w.arm(time.Duration(at - now))
+		}
+		return
+	}
+	w.cutOff(idle)
+}
+
+func (w *progressWatch) cutOff(idle bool) {
+	if w.reads {
+		w.guard.cutOffReads(idle)
+	} else {
+		w.guard.cutOffWrites()
+	}
+}
+
+// stop stops the timer for good.
+func (w *progressWatch) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+type guardedBody struct {
+	io.ReadCloser
+	guard *progressGuard
+}
+
+func (b *guardedBody) Read(p []byte) (int, error) {
+	b.guard.reads.begin()
+	n, err := b.ReadCloser.Read(p)
+	b.guard.reads.end()
+	return n, err
+}
+
+type guardedWriter struct {
+	http.ResponseWriter
+	guard *progressGuard
+}
+
+func (w *guardedWriter) Write(p []byte) (int, error) {
+	w.guard.write.begin()
+	n, err := w.ResponseWriter.Write(p)
+	w.guard.write.end()
+	return n, err
+}
+
+// Flush implements http.Flusher, which connect-go needs for streams.
+func (w *guardedWriter) Flush() {
+	w.guard.write.begin()
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	w.guard.write.end()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *guardedWriter) Unwrap() http.ResponseWriter {
+	return w.ResponseWriter
+}

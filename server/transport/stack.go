@@ -1,0 +1,59 @@
+package transport
+
+import (
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+)
+
+// Limits are the timeouts the transport enforces on every call. Each must be
+// positive; see server.Limits for what each means and its default.
+type Limits struct {
+	StreamIdleTimeout time.Duration
+	WriteTimeout      time.Duration
+	DefaultTimeout    time.Duration
+	MaxTimeout        time.Duration
+}
+
+// Stack is the transport's protections for one server. Its two halves work
+// together: [Stack.Interceptor] goes into the connect-go handler options of
+// every service, and [Stack.Handler] wraps the handler that serves them.
+type Stack struct {
+	procedures Procedures
+	calls      *callGuard
+	limits     Limits
+}
+
+// New returns the protections for a server that mounts procedures.
+func New(procedures Procedures, limits Limits) *Stack {
+	return &Stack{procedures: procedures, calls: newCallGuard(limits), limits: limits}
+}
+
+// Interceptor gives every call a deadline within bounds and ends streams
+// that their client abandons or that outlive a drain, with the code that
+// says why.
+func (s *Stack) Interceptor() connect.Interceptor {
+	return s.calls
+}
+
+// Handler wraps next, which serves the procedures through handlers that use
+// [Stack.Interceptor], with the progress guard, flush coalescing and the
+// HTTP/1 rule for bidirectional streams. errorWriter answers in the
+// caller's protocol; build it from the same handler options.
+func (s *Stack) Handler(next http.Handler, errorWriter *connect.ErrorWriter) http.Handler {
+	h := coalesceFlushes(next, s.procedures.streamsResponses)
+	h = requireHTTP2ForBidi(h, errorWriter, s.procedures.bidi)
+	return guardProgress(h, s.limits.StreamIdleTimeout, s.limits.WriteTimeout, s.procedures.unary)
+}
+
+// Drain refuses new streams and ends the open ones with unavailable, cutting
+// off any that are blocked on a client. Unary calls go on.
+func (s *Stack) Drain() {
+	s.calls.drain()
+}
+
+// OpenStreams counts the streams in progress.
+func (s *Stack) OpenStreams() int {
+	return s.calls.openStreams()
+}
