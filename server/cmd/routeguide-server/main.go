@@ -113,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		running++
 		go func() { served <- adminServer.Serve(adminListener) }()
 	}
-	listener = transport.LimitListener(listener, cfg.limits.conn)
+	listener = transport.Listener(listener, cfg.limits.conn)
 	logger.Info("routeguide-server listening",
 		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount())
 	running++
