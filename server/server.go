@@ -25,6 +25,7 @@ import (
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
+	"github.com/routeguide/routeguide/server/transport/vtcodec"
 )
 
 // services are the services a Server implements, by the full names of
@@ -109,6 +110,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 			connect.WithReadMaxBytes(limits.MaxMessageBytes),
 			connect.WithSendMaxBytes(limits.MaxMessageBytes),
 			connect.WithCompressMinBytes(compressMinBytes),
+			// Messages encoded by generated code rather than by
+			// reflection; the same bytes.
+			vtcodec.Option(),
 			// Telemetry outermost, so that it sees the codes the
 			// transport gives drained, idle and late calls.
 			connect.WithInterceptors(append(interceptors, stack.Interceptor())...),
