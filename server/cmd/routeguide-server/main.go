@@ -22,6 +22,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
+	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
 )
 
@@ -47,7 +48,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	logger := cfg.newLogger(stderr)
+	// Records, one per RPC at info, are written off the request path, in
+	// batches; Close writes the last of them before run returns.
+	logOut := observe.NewLogWriter(stderr)
+	defer logOut.Close()
+	logger := cfg.newLogger(logOut)
 
 	features, err := loadFeatures(cfg.featuresPath)
 	if err != nil {

@@ -30,7 +30,7 @@ import (
 // what is there: the connection must have ended, short of the whole.
 func TestConnectionWriteTimeout(t *testing.T) {
 	t.Parallel()
-	const count = 5000 // features of ~300 bytes each: 1.5 MB a call
+	const count, nameBytes = 2000, 4000 // 8 MB a call: large writes, quick to make
 	type point struct {
 		Latitude  int32 `json:"latitude"`
 		Longitude int32 `json:"longitude"`
@@ -41,7 +41,7 @@ func TestConnectionWriteTimeout(t *testing.T) {
 	}
 	features := make([]feature, count)
 	for i := range features {
-		features[i] = feature{Name: strings.Repeat("x", 300), Location: point{int32(i), int32(i)}}
+		features[i] = feature{Name: strings.Repeat("x", nameBytes), Location: point{int32(i), int32(i)}}
 	}
 	data, err := json.Marshal(features)
 	if err != nil {
@@ -73,7 +73,7 @@ func TestConnectionWriteTimeout(t *testing.T) {
 		Hi: &routeguide.Point{Latitude: 900_000_000, Longitude: 1_800_000_000},
 	})
 	body := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(len(world))), world...)
-	const streams = 40 // 60 MB in all
+	const streams = 8 // 64 MB in all
 	for i := range streams {
 		block.Reset()
 		for _, f := range [][2]string{
@@ -91,14 +91,14 @@ func TestConnectionWriteTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	time.Sleep(2 * time.Second) // reading nothing, for many times the write timeout
+	time.Sleep(3 * time.Second) // reading nothing, for many times the write timeout
 	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	n, err := io.Copy(io.Discard, conn)
 	var netErr net.Error
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		t.Fatalf("the connection was still open 20 s after the client resumed reading (%d bytes read)", n)
 	}
-	if n >= streams*count*300 {
+	if n >= streams*count*nameBytes {
 		t.Fatalf("read %d bytes, everything asked for: the server never gave up", n)
 	}
 	t.Logf("connection ended after %d bytes: %v", n, err)
