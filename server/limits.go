@@ -47,6 +47,12 @@ type Limits struct {
 	// for; it is also the deadline of a stream that asks for none. Default
 	// 1 hour.
 	MaxTimeout time.Duration
+	// RequestReadTimeout is how long a unary call's request may take to
+	// arrive after its headers, whatever its deadline; past it the call
+	// fails with deadline_exceeded. A unary call's deadline, too, runs
+	// from its headers, so a request trickled in ends on time. Default 10
+	// seconds.
+	RequestReadTimeout time.Duration
 }
 
 // DefaultLimits returns the limits a Server applies when given none.
@@ -64,6 +70,7 @@ func (l Limits) withDefaults() Limits {
 	setDefault(&l.WriteTimeout, 30*time.Second)
 	setDefault(&l.MaxTimeout, time.Hour)
 	setDefault(&l.DefaultTimeout, min(30*time.Second, l.MaxTimeout))
+	setDefault(&l.RequestReadTimeout, 10*time.Second)
 	return l
 }
 
@@ -98,13 +105,21 @@ func (e *LimitConflict) Error() string {
 	return fmt.Sprintf("limits: %s (%s) %s %s (%s)", e.Field, e.Values[0], e.Problem, e.Other, e.Values[1])
 }
 
+// TransportLimits returns the limits that a [transport.Stack] built like a
+// Server's enforces, zero fields taking their defaults: for programs that
+// serve other services through the same stack.
+func (l Limits) TransportLimits() transport.Limits {
+	return l.withDefaults().transport()
+}
+
 // transport returns the limits the transport enforces.
 func (l Limits) transport() transport.Limits {
 	return transport.Limits{
-		StreamIdleTimeout: l.StreamIdleTimeout,
-		WriteTimeout:      l.WriteTimeout,
-		DefaultTimeout:    l.DefaultTimeout,
-		MaxTimeout:        l.MaxTimeout,
+		StreamIdleTimeout:  l.StreamIdleTimeout,
+		WriteTimeout:       l.WriteTimeout,
+		DefaultTimeout:     l.DefaultTimeout,
+		MaxTimeout:         l.MaxTimeout,
+		RequestReadTimeout: l.RequestReadTimeout,
 	}
 }
 

@@ -11,7 +11,8 @@ func TestDefaultLimits(t *testing.T) {
 	t.Parallel()
 	l := DefaultLimits()
 	if l.MaxMessageBytes != 4<<20 || l.MaxRoutePoints != 1_000_000 || l.MaxNotesPerLocation != 100 ||
-		l.MaxStoredNoteBytes != 64<<20 || l.StreamIdleTimeout != 5*time.Minute || l.MaxTimeout != time.Hour {
+		l.MaxStoredNoteBytes != 64<<20 || l.StreamIdleTimeout != 5*time.Minute || l.MaxTimeout != time.Hour ||
+		l.RequestReadTimeout != 10*time.Second {
 		t.Errorf("DefaultLimits() = %+v, not the documented defaults", l)
 	}
 	custom := Limits{MaxRoutePoints: 7}.withDefaults()

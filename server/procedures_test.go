@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 
 	"github.com/routeguide/routeguide/server/features"
 	"github.com/routeguide/routeguide/server/notes"
@@ -25,7 +24,7 @@ func TestEveryMountedServiceIsClassified(t *testing.T) {
 		t.Fatal(err)
 	}
 	service := &routeGuide{features: index, notes: notes.NewMemory(DefaultLimits().notes())}
-	_, mounted, err := newMux(service, grpchealth.NewStaticChecker(), connect.WithHandlerOptions())
+	_, mounted, err := newMux(service, newHealth(), connect.WithHandlerOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +44,7 @@ func TestEveryMountedServiceIsClassified(t *testing.T) {
 		"/routeguide.RouteGuide/RouteChat":                               connect.StreamTypeBidi,
 		"/grpc.health.v1.Health/Check":                                   connect.StreamTypeUnary,
 		"/grpc.health.v1.Health/Watch":                                   connect.StreamTypeServer,
+		"/grpc.health.v1.Health/List":                                    connect.StreamTypeUnary,
 		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      connect.StreamTypeBidi,
 		"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": connect.StreamTypeBidi,
 	}

@@ -1,6 +1,7 @@
 // Package server implements the RouteGuide service of the gRPC tutorial as
-// one [http.Handler] that speaks gRPC, gRPC-Web and the Connect protocol,
-// together with gRPC health checking, server reflection and a browser page.
+// one [http.Handler] that speaks gRPC, gRPC-Web (binary and text) and the
+// Connect protocol, together with gRPC health checking, server reflection
+// and a browser page.
 //
 // It wires together the packages beside it: the feature index, the notes
 // store, the transport's protections, observability and the browser page.
@@ -13,8 +14,8 @@ import (
 	"slices"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -22,10 +23,10 @@ import (
 	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/features"
 	"github.com/routeguide/routeguide/server/geo"
+	"github.com/routeguide/routeguide/server/grpcwebtext"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
-	"github.com/routeguide/routeguide/server/transport/vtcodec"
 )
 
 // services are the services a Server implements, by the full names of
@@ -33,14 +34,13 @@ import (
 // them, and the transport's table of procedures is derived from them.
 var services = []protoreflect.FullName{
 	routeguideconnect.RouteGuideName,
+	healthService,
 }
 
-// standardProcedures are those of gRPC health checking and server
-// reflection, whose descriptors grpchealth and grpcreflect keep to
-// themselves; their shapes are fixed by the gRPC protocols that define them.
+// standardProcedures are those of server reflection, whose descriptors
+// grpcreflect keeps to itself; their shapes are fixed by the gRPC protocol
+// that defines them.
 var standardProcedures = transport.Procedures{
-	"/" + grpchealth.HealthV1ServiceName + "/Check":                       connect.StreamTypeUnary,
-	"/" + grpchealth.HealthV1ServiceName + "/Watch":                       connect.StreamTypeServer,
 	"/" + grpcreflect.ReflectV1ServiceName + "/ServerReflectionInfo":      connect.StreamTypeBidi,
 	"/" + grpcreflect.ReflectV1AlphaServiceName + "/ServerReflectionInfo": connect.StreamTypeBidi,
 }
@@ -60,7 +60,7 @@ func procedures() (transport.Procedures, error) {
 type Server struct {
 	handler   http.Handler
 	features  int
-	health    *grpchealth.StaticChecker
+	health    *health
 	transport *transport.Stack
 }
 
@@ -105,29 +105,33 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Calls that connect-go or the transport refuse before the
+	// interceptors see them are replayed through them.
+	calls := observe.NewCalls(procedures.Lookup, interceptors...)
 	handlerOptions := connect.WithHandlerOptions(slices.Concat(
 		[]connect.HandlerOption{
-			connect.WithReadMaxBytes(limits.MaxMessageBytes),
-			connect.WithSendMaxBytes(limits.MaxMessageBytes),
-			connect.WithCompressMinBytes(compressMinBytes),
-			// Messages encoded by generated code rather than by
-			// reflection; the same bytes.
-			vtcodec.Option(),
+			MessageOptions(limits),
 			// Telemetry outermost, so that it sees the codes the
-			// transport gives drained, idle and late calls.
-			connect.WithInterceptors(append(interceptors, stack.Interceptor())...),
+			// transport gives drained, idle and late calls; before it
+			// only the mark that keeps calls from being replayed.
+			connect.WithInterceptors(slices.Concat(
+				[]connect.Interceptor{calls.Interceptor()}, interceptors,
+				[]connect.Interceptor{stack.Interceptor()})...),
 			// Innermost, so that every interceptor sees the internal error a
 			// panic turns into.
 			connect.WithRecover(observe.RecoverPanic(cfg.observe.logger)),
 		},
 		cfg.handlerOptions)...)
 
-	health := grpchealth.NewStaticChecker(routeguideconnect.RouteGuideName)
+	health := newHealth(routeguideconnect.RouteGuideName)
 	mux, _, err := newMux(service, health, handlerOptions)
 	if err != nil {
 		return nil, err
 	}
-	handler := stack.Handler(mux, connect.NewErrorWriter(handlerOptions))
+	handler := calls.Handler(stack.Handler(mux, connect.NewErrorWriter(handlerOptions)))
+	// gRPC-Web's text form, which connect-go does not speak, becomes its
+	// binary form before any other layer sees the call.
+	handler = grpcwebtext.Handler(handler)
 	// CORS outermost, so that preflights are answered before anything else.
 	if handler, err = browser.CORS(handler, cfg.corsOrigins); err != nil {
 		return nil, err
@@ -151,13 +155,12 @@ func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
 
 // newMux mounts the services and the browser page, and returns the path
 // prefix of each service it mounted.
-func newMux(service *routeGuide, health *grpchealth.StaticChecker, options connect.HandlerOption) (*http.ServeMux, []string, error) {
+func newMux(service *routeGuide, health *health, options connect.HandlerOption) (*http.ServeMux, []string, error) {
 	var names []string
 	for _, s := range services {
 		names = append(names, string(s))
 	}
 	reflector := grpcreflect.NewStaticReflector(append(names,
-		grpchealth.HealthV1ServiceName,
 		grpcreflect.ReflectV1ServiceName,
 		grpcreflect.ReflectV1AlphaServiceName)...)
 	mux := http.NewServeMux()
@@ -167,7 +170,11 @@ func newMux(service *routeGuide, health *grpchealth.StaticChecker, options conne
 		mounted = append(mounted, prefix)
 	}
 	mount(routeguideconnect.NewRouteGuideHandler(service, options))
-	mount(grpchealth.NewHandler(health, options))
+	healthPrefix, healthHandler, err := health.handler(options)
+	if err != nil {
+		return nil, nil, err
+	}
+	mount(healthPrefix, healthHandler)
 	mount(grpcreflect.NewHandlerV1(reflector, options))
 	mount(grpcreflect.NewHandlerV1Alpha(reflector, options))
 	page, err := browser.Page()
@@ -194,7 +201,7 @@ func (s *Server) FeatureCount() int {
 // it before [http.Server.Shutdown], which then stops accepting connections
 // and waits only for the calls in progress.
 func (s *Server) Drain() {
-	s.health.SetStatus("", grpchealth.StatusNotServing)
-	s.health.SetStatus(routeguideconnect.RouteGuideName, grpchealth.StatusNotServing)
+	s.health.setStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	s.health.setStatus(routeguideconnect.RouteGuideName, healthpb.HealthCheckResponse_NOT_SERVING)
 	s.transport.Drain()
 }

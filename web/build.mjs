@@ -1,5 +1,6 @@
 // Builds the page into dist/, which the Go package web embeds: app.js
-// bundled and minified by esbuild, app.css minified, the rest copied. The
+// bundled and minified by esbuild, app.css minified, the rest copied. Also
+// builds the grpc-web test client into e2e/testdata/, for the browser tests. The
 // output depends only on the sources and the locked package versions, so CI
 // can rebuild it and compare.
 import { copyFile, mkdir, rm } from "node:fs/promises";
@@ -22,3 +23,13 @@ await build({ ...common, entryPoints: ["static/app.css"], outfile: `${dist}/app.
 for (const name of ["index.html", "favicon.svg"]) {
   await copyFile(`static/${name}`, `${dist}/${name}`);
 }
+// The browser tests' client of Google's grpc-web, which the product page
+// does not use: it goes beside the tests, not into dist/.
+await build({
+  ...common,
+  entryPoints: ["e2e/grpcweb/main.ts"],
+  outfile: "e2e/testdata/grpcweb.js",
+  format: "esm",
+  target: "es2022",
+  legalComments: "eof",
+});

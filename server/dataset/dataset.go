@@ -32,6 +32,15 @@ func Default() []*routeguide.Feature {
 	return features
 }
 
+// Open returns the dataset in the file at path, or the default dataset when
+// path is empty, as the servers' --features flags promise.
+func Open(path string) ([]*routeguide.Feature, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	return Load(path)
+}
+
 // Load reads a JSON dataset from the file at path; see
 // [Parse] for the forms it accepts. Errors name the file.
 func Load(path string) ([]*routeguide.Feature, error) {

@@ -35,7 +35,7 @@ var _ connect.Interceptor = (*accessLog)(nil)
 
 func (a *accessLog) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		start := time.Now()
+		start := startOf(ctx)
 		res, err := next(ctx, req)
 		a.log(ctx, req.Spec(), req.Peer(), req.Header(), start, err, nil)
 		return res, err
@@ -48,7 +48,7 @@ func (a *accessLog) WrapStreamingClient(next connect.StreamingClientFunc) connec
 
 func (a *accessLog) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		start := time.Now()
+		start := startOf(ctx)
 		counted := &countingConn{StreamingHandlerConn: conn}
 		err := next(ctx, counted)
 		a.log(ctx, conn.Spec(), conn.Peer(), conn.RequestHeader(), start, err, counted)
@@ -64,12 +64,13 @@ func (a *accessLog) log(ctx context.Context, spec connect.Spec, peer connect.Pee
 		code = connect.CodeOf(err).String()
 	}
 	level := accessLevel(ctx, spec.Procedure, err)
-	if level == slog.LevelInfo && stream != nil && errors.Is(ctx.Err(), context.Canceled) &&
+	if level == slog.LevelInfo && stream != nil &&
+		(errors.Is(ctx.Err(), context.Canceled) || connect.CodeOf(err) == connect.CodeCanceled) &&
 		stream.received.Load() == 0 && stream.sent.Load() == 0 {
-		// A stream its client cancelled before a single message, as a
-		// rapid-reset attack does thousands of times a second, is as
-		// little worth a record as a unary call cancelled before its
-		// request arrived, which never reaches the interceptors.
+		// A call its client cancelled before a single message, as a
+		// rapid-reset attack does thousands of times a second, is worth
+		// a record only when debugging: streams, and unary calls whose
+		// request never arrived, which Calls replays as streams.
 		level = slog.LevelDebug
 	}
 	if !a.logger.Enabled(ctx, level) {
@@ -118,8 +119,17 @@ func accessLevel(ctx context.Context, procedure string, err error) slog.Level {
 	case ctx.Err() != nil:
 		return slog.LevelWarn
 	}
+	// Some of the caller's mistakes the protocols answer with internal,
+	// such as a message flagged as compressed without an encoding. A call
+	// refused before its handler ran is the caller's doing too: nothing of
+	// the server's had run yet but the reading of its request.
+	var fault interface{ CallerFault() bool }
+	callersFault := errors.As(err, &fault) && fault.CallerFault() || refusalFrom(ctx) != nil
 	switch connect.CodeOf(err) {
 	case connect.CodeUnknown, connect.CodeInternal, connect.CodeDataLoss:
+		if callersFault {
+			return slog.LevelInfo
+		}
 		return slog.LevelError
 	case connect.CodeDeadlineExceeded, connect.CodeUnavailable, connect.CodeUnimplemented:
 		return slog.LevelWarn

@@ -119,6 +119,9 @@ func (m *Metrics) WrapStreamingClient(next connect.StreamingClientFunc) connect.
 // streams open, by method.
 func (m *Metrics) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if conn.Spec().StreamType == connect.StreamTypeUnary {
+			return next(ctx, conn) // a refused unary call, replayed by Calls
+		}
 		// The method label has the form of otelconnect's rpc.method, so the
 		// two join.
 		method := metric.WithAttributeSet(attribute.NewSet(

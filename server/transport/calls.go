@@ -63,8 +63,26 @@ func (g *callGuard) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		}
 		ctx, cancel := g.withDeadline(ctx, g.defaultTimeout)
 		defer cancel()
-		return next(ctx, req)
+		res, err := next(ctx, req)
+		return res, withContextCode(err)
 	}
+}
+
+// withContextCode gives a context error that a handler returns the code
+// connect-go answers it with, so that the interceptors outside this one,
+// the access log and the metrics, record the code the client gets rather
+// than unknown. Connect errors are left as they are.
+func withContextCode(err error) error {
+	var connectErr *connect.Error
+	switch {
+	case err == nil || errors.As(err, &connectErr):
+		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, err)
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, err)
+	}
+	return err
 }
 
 func (g *callGuard) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
@@ -107,7 +125,7 @@ func (g *callGuard) WrapStreamingHandler(next connect.StreamingHandlerFunc) conn
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ran past its deadline"))
 		}
-		return err
+		return withContextCode(err)
 	}
 }
 

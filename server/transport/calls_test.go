@@ -2,8 +2,12 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 func TestWithDeadline(t *testing.T) {
@@ -31,6 +35,47 @@ func TestWithDeadline(t *testing.T) {
 		deadline, ok := ctx.Deadline()
 		if got := deadline.Sub(start); !ok || got > tt.want+time.Second || got < tt.want-time.Second {
 			t.Errorf("%s: deadline in %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A handler that returns its context's error gets the code connect-go
+// answers the client with, so that the access log and the metrics, outside
+// the guard, record that code rather than unknown.
+func TestContextErrorsGetTheirCodes(t *testing.T) {
+	t.Parallel()
+	g := newCallGuard(Limits{DefaultTimeout: time.Minute, MaxTimeout: time.Hour})
+	tests := []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want connect.Code
+	}{
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), time.Millisecond)
+		}, connect.CodeDeadlineExceeded},
+		{"canceled", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx, cancel
+		}, connect.CodeCanceled},
+	}
+	for _, tt := range tests {
+		ctx, cancel := tt.ctx()
+		defer cancel()
+		unary := g.WrapUnary(func(ctx context.Context, _ connect.AnyRequest) (connect.AnyResponse, error) {
+			<-ctx.Done()
+			return nil, fmt.Errorf("wait: %w", ctx.Err())
+		})
+		_, err := unary(ctx, connect.NewRequest(&emptypb.Empty{}))
+		if got := connect.CodeOf(err); got != tt.want {
+			t.Errorf("unary, %s: code %v (%v), want %v", tt.name, got, err, tt.want)
+		}
+		// A connect error keeps its code.
+		unary = g.WrapUnary(func(context.Context, connect.AnyRequest) (connect.AnyResponse, error) {
+			return nil, connect.NewError(connect.CodeAborted, context.Canceled)
+		})
+		if _, err := unary(ctx, connect.NewRequest(&emptypb.Empty{})); connect.CodeOf(err) != connect.CodeAborted {
+			t.Errorf("unary, %s: a connect error's code became %v", tt.name, connect.CodeOf(err))
 		}
 	}
 }

@@ -22,6 +22,18 @@ type ConnLimits struct {
 	MaxConcurrentStreams int
 	// MaxHeaderBytes is the largest request header block. Default 64 KiB.
 	MaxHeaderBytes int
+	// ConnReceiveWindow is the most request data, in bytes, an HTTP/2
+	// connection may have sent that its handlers have not read yet: its
+	// flow-control window. A client that stops reading its responses makes
+	// its handlers stop reading too, and the server holds up to this much
+	// for it until the write timeout resets its streams, so the worst case
+	// is MaxConnections times this. At least 64 KiB; default 128 KiB
+	// (1.25 GiB at the default connection cap).
+	ConnReceiveWindow int
+	// StreamReceiveWindow is the same bound for one stream (call). At most
+	// ConnReceiveWindow; default 64 KiB, which carries a message of the
+	// default 4 MiB limit in 64 round trips.
+	StreamReceiveWindow int
 	// ReadHeaderTimeout is how long a client has to send a request's
 	// headers. Default 10 seconds.
 	ReadHeaderTimeout time.Duration
@@ -44,6 +56,8 @@ func (l ConnLimits) WithDefaults() ConnLimits {
 	setDefault(&l.MaxConnections, 10_000)
 	setDefault(&l.MaxConcurrentStreams, 250)
 	setDefault(&l.MaxHeaderBytes, 64<<10)
+	setDefault(&l.ConnReceiveWindow, 128<<10)
+	setDefault(&l.StreamReceiveWindow, min(64<<10, l.ConnReceiveWindow))
 	setDefault(&l.ReadHeaderTimeout, 10*time.Second)
 	setDefault(&l.IdleTimeout, 2*time.Minute)
 	setDefault(&l.PingInterval, time.Minute)
@@ -78,9 +92,13 @@ func NewHTTPServer(handler http.Handler, l ConnLimits, tls bool) *http.Server {
 			// buffer, and clients that assume the protocol's default get
 			// the error they expect when they exceed it.
 			MaxReadFrameSize: 16 << 10,
-			SendPingTimeout:  l.PingInterval,
-			PingTimeout:      l.PingTimeout,
-			WriteByteTimeout: l.WriteTimeout,
+			// Go's defaults, 1 MiB each, let a client that never reads
+			// its responses park about 1 MiB of requests per connection.
+			MaxReceiveBufferPerConnection: l.ConnReceiveWindow,
+			MaxReceiveBufferPerStream:     l.StreamReceiveWindow,
+			SendPingTimeout:               l.PingInterval,
+			PingTimeout:                   l.PingTimeout,
+			WriteByteTimeout:              l.WriteTimeout,
 		},
 		Protocols: new(http.Protocols),
 	}

@@ -4,6 +4,33 @@
 // coalesced, and bidirectional calls over HTTP/1 answered clearly. Every
 // rule that depends on a procedure's shape reads it from one table of
 // procedures, derived from the services' descriptors.
+//
+// # How a call is guarded
+//
+// Two halves meet in every streaming call; unary calls need only the first
+// step and the call guard's deadline.
+//
+//  1. The progress guard (progress.go), outermost of the HTTP handlers,
+//     wraps the request body and the response writer of every request. It
+//     watches reads and writes, each with one timer armed once a timeout
+//     period: a read that waits past the stream idle timeout, or a write
+//     that makes no progress for the write timeout, is cut off through the
+//     request's read or write deadline. For a stream it puts itself in the
+//     request's context.
+//  2. The call guard (calls.go), a connect-go interceptor, gives the call
+//     its deadline: the one asked for, capped at the largest allowed, or the
+//     default. For a stream it finds the progress guard in the context,
+//     tells it to end reads at that deadline (a handler blocked in Receive
+//     would not notice its context), and registers the stream so that a
+//     drain can cancel it, cut its reads off at once and its writes after a
+//     grace period.
+//  3. When the handler returns with an error, the call guard reads why from
+//     the guard's state and answers with the code that says it: unavailable
+//     for a drain, deadline_exceeded for an idle client or a deadline.
+//
+// Between the two, flush coalescing (flush.go) merges the flushes of
+// streamed responses, and the HTTP/1 rule (http1.go) answers bidirectional
+// calls that HTTP/1.1 cannot carry.
 package transport
 
 import (
@@ -63,6 +90,19 @@ func streamType(m protoreflect.MethodDescriptor) connect.StreamType {
 // nothing streams on it.
 func (p Procedures) unary(path string) bool {
 	return p[path] == connect.StreamTypeUnary
+}
+
+// Lookup returns the stream type of the procedure at path, and whether the
+// table has it.
+func (p Procedures) Lookup(path string) (connect.StreamType, bool) {
+	t, ok := p[path]
+	return t, ok
+}
+
+// unaryCall reports whether path is a unary procedure the table knows.
+func (p Procedures) unaryCall(path string) bool {
+	t, ok := p[path]
+	return ok && t == connect.StreamTypeUnary
 }
 
 // streamsResponses reports whether the procedure at path sends a stream of

@@ -2,11 +2,15 @@ package transport
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"connectrpc.com/connect"
 )
 
 // progressGuard ends a call whose client stops taking part: a read that
@@ -33,6 +37,12 @@ type progressGuard struct {
 	// was for lack of a message rather than because the call was ending.
 	readCutOff atomic.Bool
 	idle       atomic.Bool
+	// unary says whether this is a unary call, whose reads are cut off at
+	// its deadline or readTimeout after its headers, whichever is first;
+	// byReadTimeout says it was the latter. Streams' call guard says why
+	// their reads were cut off.
+	unary, byReadTimeout bool
+	readTimeout          time.Duration
 
 	body   guardedBody
 	writer guardedWriter
@@ -40,22 +50,46 @@ type progressGuard struct {
 
 type progressGuardKey struct{}
 
-// guardProgress installs a progressGuard on every request. Requests whose
-// path unary reports true for get no guard in their context: only the call
-// guard's streams look for it there, and a context costs a copy of the
-// request.
-func guardProgress(next http.Handler, idleTimeout, writeTimeout time.Duration, unary func(path string) bool) http.Handler {
+// guardProgress installs a progressGuard on every request. Only streams
+// get it in their context, where their call guard looks for it; unary
+// calls get their deadline there instead.
+//
+// A unary call's deadline runs from the moment its headers arrive, not
+// from when connect-go has read its request: the request's context gets it
+// here, and reads of the request are cut off at it, or at the request read
+// timeout if that comes first, so that a request trickled in a byte at a
+// time ends on time with deadline_exceeded.
+func guardProgress(next http.Handler, limits Limits, procedures Procedures) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		g := &progressGuard{w: w}
-		g.reads = progressWatch{guard: g, timeout: idleTimeout, reads: true}
-		g.write = progressWatch{guard: g, timeout: writeTimeout}
+		g.reads = progressWatch{guard: g, timeout: limits.StreamIdleTimeout, reads: true}
+		g.write = progressWatch{guard: g, timeout: limits.WriteTimeout}
 		g.writer = guardedWriter{ResponseWriter: w, guard: g}
 		defer g.finish()
 		if r.Body != nil && r.Body != http.NoBody {
 			g.body = guardedBody{ReadCloser: r.Body, guard: g}
 			r.Body = &g.body
 		}
-		if !unary(r.URL.Path) {
+		switch procedure, known := procedures[r.URL.Path]; {
+		case !known:
+		case procedure == connect.StreamTypeUnary:
+			timeout := limits.DefaultTimeout
+			if asked, ok := AskedTimeout(r.Header); ok {
+				timeout = min(asked, limits.MaxTimeout)
+			}
+			deadline := start.Add(timeout)
+			g.unary, g.readTimeout = true, limits.RequestReadTimeout
+			if readBy := start.Add(limits.RequestReadTimeout); readBy.Before(deadline) {
+				g.byReadTimeout = true
+				g.reads.setDeadline(readBy)
+			} else {
+				g.reads.setDeadline(deadline)
+			}
+			ctx, cancel := context.WithDeadline(r.Context(), deadline)
+			defer cancel()
+			r = r.WithContext(ctx)
+		default:
 			r = r.WithContext(context.WithValue(r.Context(), progressGuardKey{}, g))
 		}
 		next.ServeHTTP(&g.writer, r)
@@ -242,7 +276,33 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 	b.guard.reads.begin()
 	n, err := b.ReadCloser.Read(p)
 	b.guard.reads.end()
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = b.guard.readError(err)
+	}
 	return n, err
+}
+
+// readError says, with a connect code, why a read of the request failed.
+// connect-go reports read errors it cannot classify as internal, blaming
+// the server for what its client did.
+func (g *progressGuard) readError(err error) error {
+	var connectErr *connect.Error
+	switch {
+	case errors.As(err, &connectErr):
+		return err
+	case g.readCutOff.Load() && g.idle.Load():
+		return connect.NewError(connect.CodeDeadlineExceeded,
+			fmt.Errorf("the client sent nothing for %v while the server waited for its request", g.reads.timeout))
+	case g.readCutOff.Load() && g.byReadTimeout:
+		return connect.NewError(connect.CodeDeadlineExceeded,
+			fmt.Errorf("the request did not arrive within %v of its headers", g.readTimeout))
+	case g.readCutOff.Load() && g.unary:
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the request did not arrive before the call's deadline"))
+	case g.readCutOff.Load():
+		// Drain, or a stream's deadline: the call guard says which.
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ended while the server waited for its request"))
+	}
+	return connect.NewError(connect.CodeCanceled, fmt.Errorf("the client stopped sending its request: %w", err))
 }
 
 type guardedWriter struct {

@@ -10,10 +10,11 @@ import (
 // Limits are the timeouts the transport enforces on every call. Each must be
 // positive; see server.Limits for what each means and its default.
 type Limits struct {
-	StreamIdleTimeout time.Duration
-	WriteTimeout      time.Duration
-	DefaultTimeout    time.Duration
-	MaxTimeout        time.Duration
+	StreamIdleTimeout  time.Duration
+	WriteTimeout       time.Duration
+	DefaultTimeout     time.Duration
+	MaxTimeout         time.Duration
+	RequestReadTimeout time.Duration
 }
 
 // Stack is the transport's protections for one server. Its two halves work
@@ -38,13 +39,16 @@ func (s *Stack) Interceptor() connect.Interceptor {
 }
 
 // Handler wraps next, which serves the procedures through handlers that use
-// [Stack.Interceptor], with the progress guard, flush coalescing and the
-// HTTP/1 rule for bidirectional streams. errorWriter answers in the
+// [Stack.Interceptor], with the progress guard, flush coalescing, the
+// HTTP/1 rule for bidirectional streams and clear answers to calls of
+// procedures that do not exist or with a Content-Type no protocol uses. errorWriter answers in the
 // caller's protocol; build it from the same handler options.
 func (s *Stack) Handler(next http.Handler, errorWriter *connect.ErrorWriter) http.Handler {
 	h := coalesceFlushes(next, s.procedures.streamsResponses)
+	h = answerMistakes(h, s.procedures, errorWriter)
 	h = requireHTTP2ForBidi(h, errorWriter, s.procedures.bidi)
-	return guardProgress(h, s.limits.StreamIdleTimeout, s.limits.WriteTimeout, s.procedures.unary)
+	h = checkRequests(h, errorWriter, s.procedures.unaryCall)
+	return guardProgress(h, s.limits, s.procedures)
 }
 
 // Drain refuses new streams and ends the open ones with unavailable, cutting

@@ -60,12 +60,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		// sampling.
 		runtime.MemProfileRate = 1
 	}
-	features := dataset.Default()
-	if *featuresPath != "" {
-		var err error
-		if features, err = dataset.Load(*featuresPath); err != nil {
-			return err
-		}
+	features, err := dataset.Open(*featuresPath)
+	if err != nil {
+		return err
 	}
 	var options []server.Option
 	if *logRPCs {

@@ -42,12 +42,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	features := dataset.Default()
-	if *featuresPath != "" {
-		var err error
-		if features, err = dataset.Load(*featuresPath); err != nil {
-			return err
-		}
+	features, err := dataset.Open(*featuresPath)
+	if err != nil {
+		return err
 	}
 	listener, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
+	"os"
 	"strconv"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -23,6 +25,7 @@ type command struct {
 	client *client.Client
 	stdin  io.Reader
 	out    io.Writer
+	errOut io.Writer // for what is said to the user, not printed as a reply
 }
 
 func (c *command) getFeature(ctx context.Context, args []string) error {
@@ -76,6 +79,7 @@ func (c *command) recordRoute(ctx context.Context, args []string) error {
 			}
 		}
 	} else {
+		c.promptTerminal(`points, one a line, such as {"latitude": 488583700, "longitude": 22944810}`)
 		route = func(yield func(*routeguide.Point) bool) {
 			inputErr = readJSONLines(c.stdin, func() *routeguide.Point { return new(routeguide.Point) }, yield)
 		}
@@ -95,6 +99,7 @@ func (c *command) routeChat(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return errors.New("route-chat takes no arguments: it reads notes from stdin")
 	}
+	c.promptTerminal(`notes, one a line, such as {"location": {"latitude": 1, "longitude": 2}, "message": "hi"}`)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chat := c.client.RouteChat(ctx)
@@ -126,6 +131,18 @@ func (c *command) routeChat(ctx context.Context, args []string) error {
 		}
 	}
 	return <-sent
+}
+
+// promptTerminal says what to type when stdin is a terminal, where a command
+// waiting for input would otherwise look hung.
+func (c *command) promptTerminal(what string) {
+	f, ok := c.stdin.(*os.File)
+	if !ok {
+		return
+	}
+	if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
+		fmt.Fprintf(c.errOut, "reading %s as JSON from stdin; end with Ctrl-D\n", what)
+	}
 }
 
 // print writes msg as one line of JSON. protojson varies its spacing on
@@ -169,17 +186,35 @@ func readJSONLines[M proto.Message](r io.Reader, newMsg func() M, yield func(M) 
 	return nil
 }
 
+// parseCoordinates parses want coordinates, latitude and longitude in turn.
+// Values that fit no coordinate are refused here with the valid range; ones
+// that fit an int32 but not the Earth are left to the server, whose answer
+// says the same.
 func parseCoordinates(args []string, want int, form string) ([]int32, error) {
 	if len(args) != want {
 		return nil, fmt.Errorf("want %d coordinates, got %d: %s", want, len(args), form)
 	}
 	coords := make([]int32, len(args))
 	for i, arg := range args {
-		v, err := strconv.ParseInt(arg, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("coordinate %q: want an E7 integer, such as 409146138", arg)
+		axis, limit, degrees := "latitude", int64(900_000_000), 90
+		if i%2 == 1 {
+			axis, limit, degrees = "longitude", 1_800_000_000, 180
 		}
-		coords[i] = int32(v)
+		v, err := strconv.ParseInt(arg, 10, 64)
+		switch {
+		case err == nil && v >= math.MinInt32 && v <= math.MaxInt32:
+			coords[i] = int32(v)
+			continue
+		case err == nil || errors.Is(err, strconv.ErrRange):
+			return nil, fmt.Errorf("%s %s is out of range: must be within ±%d (±%d° in E7 units, degrees × 10^7)",
+				axis, arg, limit, degrees)
+		}
+		if f, ferr := strconv.ParseFloat(arg, 64); ferr == nil && math.Abs(f) <= float64(degrees) {
+			return nil, fmt.Errorf("%s %s looks like degrees: coordinates are E7 integers, degrees × 10^7, so give %d",
+				axis, arg, int64(math.Round(f*1e7)))
+		}
+		return nil, fmt.Errorf("%s %q: want an integer within ±%d (±%d° in E7 units, degrees × 10^7)",
+			axis, arg, limit, degrees)
 	}
 	return coords, nil
 }

@@ -10,15 +10,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/routeguide/routeguide/client"
 )
 
-const usage = `usage: routeguide [--addr URL] [--protocol connect|grpc|grpcweb] [--json] COMMAND [ARGS]
+const usage = `usage: routeguide [--addr HOST[:PORT]|URL] [--protocol connect|grpc|grpcweb] [--json] COMMAND [ARGS]
 
-Coordinates are E7 integers, degrees times 10^7, as on the wire.
+Coordinates are E7 integers, degrees times 10^7, as on the wire: latitudes
+within ±900000000 (±90°), longitudes within ±1800000000 (±180°).
 
 Commands:
   get-feature LAT LON                  the feature at a point
@@ -29,8 +29,12 @@ Commands:
                                        {"location":{"latitude":1,"longitude":2},"message":"hi"};
                                        replies printed as they arrive
   tour                                 play the gRPC tutorial client's script
+  help                                 print this message
 
-Replies are printed as JSON, one message a line.
+Replies are printed as JSON, one message a line. Flags may also follow the
+command. For example, the Eiffel Tower from a server on this machine:
+
+  routeguide get-feature 488583700 22944810
 
 Flags:
 `
@@ -50,8 +54,8 @@ func main() {
 var errUsage = errors.New("usage")
 
 // run runs the command line args, reading input from stdin and writing
-// replies to stdout. An RPC error is returned as is, so its code and message
-// are what the user sees.
+// replies to stdout. An RPC error keeps its code and message, with a hint
+// added for the mistakes a first call commonly makes.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("routeguide", flag.ContinueOnError)
 	flags.SetOutput(stderr)
@@ -59,10 +63,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(flags.Output(), usage)
 		flags.PrintDefaults()
 	}
-	addr := flags.String("addr", "http://localhost:50051", "server `URL`; http:// speaks HTTP/2 without TLS")
+	addr := flags.String("addr", "localhost:50051",
+		"server `address`: HOST[:PORT], port "+defaultPort+" if none, or a URL; http:// speaks HTTP/2 without TLS")
 	protocolName := flags.String("protocol", "connect", "RPC `protocol`: connect, grpc or grpcweb")
 	useJSON := flags.Bool("json", false, "encode messages as JSON on the wire instead of binary protobuf")
-	if err := flags.Parse(args); err != nil {
+	caFile := flags.String("ca-cert", "", "trust the server certificates this CA `file` (PEM) signed, for an https:// address")
+	positional, err := parseArgs(flags, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
@@ -72,42 +79,50 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	target, err := baseURL(*addr)
+	if err != nil {
+		return err
+	}
 	options := []client.Option{client.WithProtocol(protocol)}
 	if *useJSON {
 		options = append(options, client.WithJSON())
 	}
-	rg, err := client.New(baseURL(*addr), options...)
+	if *caFile != "" {
+		httpClient, err := tlsClient(target, *caFile)
+		if err != nil {
+			return err
+		}
+		options = append(options, client.WithHTTPClient(httpClient))
+	}
+	rg, err := client.New(target, options...)
 	if err != nil {
 		return err
 	}
-	if flags.NArg() == 0 {
+	if len(positional) == 0 {
 		flags.Usage()
 		return errUsage
 	}
-	cmd := command{client: rg, stdin: stdin, out: stdout}
-	name, cmdArgs := flags.Arg(0), flags.Args()[1:]
+	cmd := command{client: rg, stdin: stdin, out: stdout, errOut: stderr}
+	name, cmdArgs := positional[0], positional[1:]
 	switch name {
 	case "get-feature":
-		return cmd.getFeature(ctx, cmdArgs)
+		err = cmd.getFeature(ctx, cmdArgs)
 	case "list-features":
-		return cmd.listFeatures(ctx, cmdArgs)
+		err = cmd.listFeatures(ctx, cmdArgs)
 	case "record-route":
-		return cmd.recordRoute(ctx, cmdArgs)
+		err = cmd.recordRoute(ctx, cmdArgs)
 	case "route-chat":
-		return cmd.routeChat(ctx, cmdArgs)
+		err = cmd.routeChat(ctx, cmdArgs)
 	case "tour":
-		return cmd.tour(ctx, cmdArgs)
+		err = cmd.tour(ctx, cmdArgs)
+	case "help":
+		flags.SetOutput(stdout)
+		flags.Usage()
+		return nil
+	default:
+		fmt.Fprintf(stderr, "routeguide: unknown command %q\n\n", name)
+		flags.Usage()
+		return errUsage
 	}
-	fmt.Fprintf(stderr, "routeguide: unknown command %q\n\n", name)
-	flags.Usage()
-	return errUsage
-}
-
-// baseURL lets users give a bare host:port, as grpcurl and the gRPC
-// examples take it.
-func baseURL(addr string) string {
-	if strings.Contains(addr, "://") {
-		return addr
-	}
-	return "http://" + addr
+	return withHint(err, target)
 }

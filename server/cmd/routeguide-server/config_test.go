@@ -44,6 +44,14 @@ func TestRunRejectsBadSettings(t *testing.T) {
 		args: []string{"--default-timeout=2h", "--max-timeout=1h"},
 		want: []string{"--default-timeout 2h0m0s must not be longer than --max-timeout 1h0m0s"},
 	}, {
+		name: "connection window below HTTP/2's",
+		env:  map[string]string{"ROUTEGUIDE_CONN_RECEIVE_WINDOW": "1000"},
+		want: []string{"ROUTEGUIDE_CONN_RECEIVE_WINDOW 1000: must be at least 65536"},
+	}, {
+		name: "stream window past the connection's",
+		args: []string{"--stream-receive-window=200000"},
+		want: []string{"--stream-receive-window 200000 must not be larger than --conn-receive-window 131072"},
+	}, {
 		name: "store smaller than a note",
 		env:  map[string]string{"ROUTEGUIDE_MAX_STORED_NOTE_BYTES": "1000"},
 		want: []string{"ROUTEGUIDE_MAX_STORED_NOTE_BYTES 1000 must hold at least one note", "--max-note-bytes 1024"},

@@ -38,12 +38,18 @@ func addLimitFlags(flags *flag.FlagSet) *limitFlags {
 		"deadline of a unary call that asks for none; at most --max-timeout")
 	flags.DurationVar(&s.MaxTimeout, "max-timeout", s.MaxTimeout,
 		"longest any call may run, whatever it asks; the deadline of streams that ask for none")
+	flags.DurationVar(&s.RequestReadTimeout, "request-read-timeout", s.RequestReadTimeout,
+		"time a unary call's request has to arrive after its headers, whatever its deadline: deadline_exceeded")
 	flags.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections,
 		"most connections open at once; more wait to be accepted")
 	flags.IntVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams,
 		"most calls in progress on one HTTP/2 connection")
 	flags.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes,
 		"largest request header block")
+	flags.IntVar(&c.ConnReceiveWindow, "conn-receive-window", c.ConnReceiveWindow,
+		"most unread request bytes one HTTP/2 connection may send (its flow-control window); at least 65536")
+	flags.IntVar(&c.StreamReceiveWindow, "stream-receive-window", c.StreamReceiveWindow,
+		"most unread request bytes one HTTP/2 stream may send; at most --conn-receive-window")
 	flags.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout,
 		"time a client has to send a request's headers")
 	flags.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout,
@@ -67,6 +73,7 @@ var limitFlagNames = map[string]string{
 	"WriteTimeout":        "write-timeout",
 	"DefaultTimeout":      "default-timeout",
 	"MaxTimeout":          "max-timeout",
+	"RequestReadTimeout":  "request-read-timeout",
 }
 
 // check rejects values that would switch a limit off or make no sense,
@@ -83,9 +90,12 @@ func (l *limitFlags) check(setting func(flagName string) string, explicit func(f
 		"write-timeout":          int64(l.service.WriteTimeout),
 		"default-timeout":        int64(l.service.DefaultTimeout),
 		"max-timeout":            int64(l.service.MaxTimeout),
+		"request-read-timeout":   int64(l.service.RequestReadTimeout),
 		"max-connections":        int64(l.conn.MaxConnections),
 		"max-concurrent-streams": int64(l.conn.MaxConcurrentStreams),
 		"max-header-bytes":       int64(l.conn.MaxHeaderBytes),
+		"conn-receive-window":    int64(l.conn.ConnReceiveWindow),
+		"stream-receive-window":  int64(l.conn.StreamReceiveWindow),
 		"read-header-timeout":    int64(l.conn.ReadHeaderTimeout),
 		"idle-timeout":           int64(l.conn.IdleTimeout),
 		"ping-interval":          int64(l.conn.PingInterval),
@@ -94,6 +104,15 @@ func (l *limitFlags) check(setting func(flagName string) string, explicit func(f
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive", setting(name))
 		}
+	}
+	// HTTP/2 allows no smaller connection window, and net/http would
+	// quietly take its 1 MiB default instead; HTTP/2 caps windows below 4 MiB.
+	if w := l.conn.ConnReceiveWindow; w < 64<<10 || w >= 4<<20 {
+		return fmt.Errorf("%s %d: must be at least 65536 and less than 4 MiB", setting("conn-receive-window"), w)
+	}
+	if w := l.conn.StreamReceiveWindow; w > l.conn.ConnReceiveWindow {
+		return fmt.Errorf("%s %d must not be larger than %s %d", setting("stream-receive-window"), w,
+			setting("conn-receive-window"), l.conn.ConnReceiveWindow)
 	}
 	if !explicit("default-timeout") && l.service.DefaultTimeout > l.service.MaxTimeout {
 		l.service.DefaultTimeout = l.service.MaxTimeout

@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
 	"github.com/routeguide/routeguide/server/observe"
@@ -54,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer logOut.Close()
 	logger := cfg.newLogger(logOut)
 
-	features, err := loadFeatures(cfg.featuresPath)
+	features, err := dataset.Open(cfg.featuresPath)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.setting("features"), err)
 	}
@@ -155,11 +154,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}
 	return serveErr
-}
-
-func loadFeatures(path string) ([]*routeguide.Feature, error) {
-	if path == "" {
-		return dataset.Default(), nil
-	}
-	return dataset.Load(path)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"maps"
 	"net"
 	"sync"
 	"testing"
@@ -31,7 +32,10 @@ type rawConn struct {
 	pingAcks int
 	goAway   *http2.ErrCode
 	resets   map[uint32]http2.ErrCode
-	statuses map[uint32]string // :status by stream
+	statuses map[uint32]string            // :status by stream
+	fields   map[uint32]map[string]string // header and trailer fields by stream
+	bodies   map[uint32][]byte            // DATA by stream
+	ended    map[uint32]time.Time         // when each stream's END_STREAM arrived
 	readErr  error
 }
 
@@ -50,6 +54,9 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 		closed:   make(chan struct{}),
 		resets:   make(map[uint32]http2.ErrCode),
 		statuses: make(map[uint32]string),
+		fields:   make(map[uint32]map[string]string),
+		bodies:   make(map[uint32][]byte),
+		ended:    make(map[uint32]time.Time),
 	}
 	c.framer = http2.NewFramer(c.w, conn)
 	c.framer.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -103,6 +110,20 @@ func (c *rawConn) read() {
 			if status := f.PseudoValue("status"); status != "" {
 				c.statuses[f.StreamID] = status
 			}
+			if c.fields[f.StreamID] == nil {
+				c.fields[f.StreamID] = make(map[string]string)
+			}
+			for _, field := range f.RegularFields() {
+				c.fields[f.StreamID][field.Name] = field.Value
+			}
+			if f.StreamEnded() {
+				c.ended[f.StreamID] = time.Now()
+			}
+		case *http2.DataFrame:
+			c.bodies[f.StreamID] = append(c.bodies[f.StreamID], f.Data()...)
+			if f.StreamEnded() {
+				c.ended[f.StreamID] = time.Now()
+			}
 		}
 		if err != nil {
 			c.readErr = err
@@ -151,6 +172,14 @@ func (c *rawConn) outcome(id uint32) (status string, reset *http2.ErrCode) {
 		reset = &code
 	}
 	return c.statuses[id], reset
+}
+
+// answer returns the header and trailer fields and the body of stream id,
+// and when it ended, if it has.
+func (c *rawConn) answer(id uint32) (fields map[string]string, body []byte, ended time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.fields[id]), bytes.Clone(c.bodies[id]), c.ended[id]
 }
 
 // headerBlock encodes fields with the connection's HPACK encoder.

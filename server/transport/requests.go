@@ -1,0 +1,222 @@
+package transport
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+)
+
+// checkRequests answers the caller's mistakes in the framing of a request
+// with invalid_argument, before connect-go sees them. connect-go reports a
+// truncated message, a compressed flag without an encoding, or data after
+// the end of the stream as internal errors (and one as a "corrupt
+// response"), which blame the server and are logged as its faults; and a
+// Connect GET whose message is not base64 as unknown.
+func checkRequests(next http.Handler, errorWriter *connect.ErrorWriter, unary func(path string) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && unary(r.URL.Path) {
+			if err := checkGetMessage(r); err != nil {
+				_ = errorWriter.Write(w, r, err)
+				return
+			}
+		}
+		if r.Method == http.MethodPost && r.Body != nil && r.Body != http.NoBody {
+			if encodingHeader, ok := envelopeEncoding(r.Header.Get("Content-Type")); ok {
+				encoding := r.Header.Get(encodingHeader)
+				r.Body = &framedBody{ReadCloser: r.Body, compressed: encoding != "" && encoding != "identity"}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// envelopeEncoding says whether requests of contentType carry their
+// messages in envelopes (gRPC, gRPC-Web and Connect streams), and which
+// header names the compression of the flagged ones.
+func envelopeEncoding(contentType string) (header string, ok bool) {
+	mediaType, _, _ := strings.Cut(strings.ToLower(contentType), ";")
+	mediaType = strings.TrimSpace(mediaType)
+	switch {
+	case mediaType == "application/grpc-web-text" || strings.HasPrefix(mediaType, "application/grpc-web-text+"):
+		return "", false // base64 on the wire: a translation in front decodes it
+	case mediaType == "application/grpc" || strings.HasPrefix(mediaType, "application/grpc+"),
+		mediaType == "application/grpc-web" || strings.HasPrefix(mediaType, "application/grpc-web+"):
+		return "Grpc-Encoding", true
+	case strings.HasPrefix(mediaType, "application/connect+"):
+		return "Connect-Content-Encoding", true
+	}
+	return "", false
+}
+
+// checkGetMessage checks that the message of a Connect GET decodes as
+// connect-go will decode it: URL-safe base64, padded or not, when the base64
+// parameter is 1.
+func checkGetMessage(r *http.Request) error {
+	query := r.URL.Query()
+	if query.Get("base64") != "1" {
+		return nil
+	}
+	message := query.Get("message")
+	encoding := base64.URLEncoding
+	if len(message)%4 != 0 {
+		encoding = base64.RawURLEncoding
+	}
+	if _, err := encoding.DecodeString(message); err != nil {
+		return connect.NewError(connect.CodeInvalidArgument,
+			fmt.Errorf("the message query parameter is not URL-safe base64, as base64=1 says: %w", err))
+	}
+	return nil
+}
+
+// framedBody checks the envelopes of a request's messages as they are read:
+// a five-byte prefix of flags and length, then the message. A request may
+// flag a message only as compressed, and only when it names an encoding,
+// and must not end inside an envelope.
+type framedBody struct {
+	io.ReadCloser
+	compressed bool // whether the request names an encoding
+
+	prefix    [5]byte
+	prefixLen int    // bytes of the current prefix read so far
+	remaining uint32 // bytes of the current message still to come
+	messages  int    // envelopes begun
+	err       error  // the error to return from the next Read
+}
+
+func (b *framedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.ReadCloser.Read(p)
+	for i := 0; i < n; {
+		if b.remaining > 0 {
+			skip := min(int(b.remaining), n-i)
+			i += skip
+			b.remaining -= uint32(skip)
+			continue
+		}
+		if b.prefixLen == 0 {
+			// The flags come first: a bad one is refused before it is
+			// handed over, with the messages before it.
+			b.messages++
+			if problem := b.check(p[i]); problem != nil {
+				b.err = problem
+				if i == 0 {
+					return 0, problem
+				}
+				return i, nil
+			}
+		}
+		for i < n && b.prefixLen < len(b.prefix) {
+			b.prefix[b.prefixLen] = p[i]
+			b.prefixLen++
+			i++
+		}
+		if b.prefixLen < len(b.prefix) {
+			break
+		}
+		b.prefixLen = 0
+		b.remaining = binary.BigEndian.Uint32(b.prefix[1:])
+	}
+	if errors.Is(err, io.EOF) && (b.prefixLen > 0 || b.remaining > 0) {
+		b.err = connect.NewError(connect.CodeInvalidArgument, fmt.Errorf(
+			"the request ended inside message %d: its envelope promised %d more bytes", b.messages, b.missing()))
+		if n > 0 {
+			return n, nil
+		}
+		return 0, b.err
+	}
+	return n, err
+}
+
+// missing says how many bytes the envelope in progress still needed.
+func (b *framedBody) missing() int {
+	if b.prefixLen > 0 {
+		return len(b.prefix) - b.prefixLen
+	}
+	return int(b.remaining)
+}
+
+func (b *framedBody) check(flags byte) error {
+	const compressedFlag = 1
+	switch {
+	case flags&^compressedFlag != 0:
+		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf(
+			"message %d of the request has flags %#02x: a request carries only messages, "+
+				"flagged at most as compressed (1), and nothing after its end", b.messages, flags))
+	case flags&compressedFlag != 0 && !b.compressed:
+		// internal, as the gRPC protocol prescribes and the Connect
+		// conformance suite checks, though the fault is the caller's.
+		return connect.NewError(connect.CodeInternal, callerFault{fmt.Errorf(
+			"message %d of the request is flagged as compressed, but the request names no encoding", b.messages)})
+	}
+	return nil
+}
+
+// callerFault is an error its caller made, whatever code the protocol
+// answers it with, so that it is not logged as the server's fault.
+type callerFault struct{ error }
+
+// CallerFault says the caller is at fault. The access log reads it.
+func (callerFault) CallerFault() bool { return true }
+
+func (f callerFault) Unwrap() error { return f.error }
+
+// AskedTimeout returns the timeout a call asks for in its request header,
+// if it asks for one that can be read; connect-go rejects the others. The
+// transport gives every unary call a deadline when its headers arrive,
+// whether or not it asks for one: this tells the two apart.
+func AskedTimeout(header http.Header) (time.Duration, bool) {
+	if strings.HasPrefix(strings.ToLower(header.Get("Content-Type")), "application/grpc") {
+		return grpcTimeout(header.Get("Grpc-Timeout"))
+	}
+	ms := header.Get("Connect-Timeout-Ms")
+	if ms == "" || len(ms) > 10 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return time.Duration(n) * time.Millisecond, true
+}
+
+// grpcTimeout reads a grpc-timeout header: up to 8 digits and a unit.
+func grpcTimeout(value string) (time.Duration, bool) {
+	if len(value) < 2 || len(value) > 9 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(value[:len(value)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	var unit time.Duration
+	switch value[len(value)-1] {
+	case 'H':
+		unit = time.Hour
+	case 'M':
+		unit = time.Minute
+	case 'S':
+		unit = time.Second
+	case 'm':
+		unit = time.Millisecond
+	case 'u':
+		unit = time.Microsecond
+	case 'n':
+		unit = time.Nanosecond
+	default:
+		return 0, false
+	}
+	if n > int64(max(time.Duration(1<<63-1)/unit, 0)) {
+		return 0, false // longer than any deadline: none
+	}
+	return time.Duration(n) * unit, true
+}
