@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server/dataset"
@@ -59,7 +60,7 @@ func TestHealth(t *testing.T) {
 	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
 	for _, protocol := range []connect.ClientOption{connect.WithGRPC(), connect.WithGRPCWeb()} {
 		health := grpchealth.NewClient(ts.Client(), ts.URL, protocol)
-		for _, service := range []string{"", routeguideconnect.RouteGuideName} {
+		for _, service := range []string{"", routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName} {
 			res, err := health.Check(t.Context(), &grpchealth.CheckRequest{Service: service})
 			if err != nil {
 				t.Fatalf("health check of %q: %v", service, err)
@@ -96,6 +97,7 @@ func TestReflection(t *testing.T) {
 			"grpc.reflection.v1.ServerReflection",
 			"grpc.reflection.v1alpha.ServerReflection",
 			"routeguide.RouteGuide",
+			"routeguide.notes.v1.NotesService",
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("reflection lists %q, want %q", got, want)

@@ -30,6 +30,7 @@ func FuzzHandler(f *testing.F) {
 		"/routeguide.RouteGuide/ListFeatures",
 		"/routeguide.RouteGuide/RecordRoute",
 		"/routeguide.RouteGuide/RouteChat",
+		"/routeguide.notes.v1.NotesService/PostNote",
 		"/grpc.health.v1.Health/Check",
 		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
 	}

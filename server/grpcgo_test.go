@@ -416,6 +416,7 @@ func TestGRPCGoReflection(t *testing.T) {
 		"grpc.reflection.v1.ServerReflection",
 		"grpc.reflection.v1alpha.ServerReflection",
 		"routeguide.RouteGuide",
+		"routeguide.notes.v1.NotesService",
 	}
 	if !slices.Equal(services, wantServices) {
 		t.Errorf("reflection lists services %q, want %q", services, wantServices)

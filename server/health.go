@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -25,7 +26,17 @@ type health struct {
 	mu       sync.Mutex // protects statuses and changed
 	statuses map[string]healthpb.HealthCheckResponse_ServingStatus
 	changed  chan struct{} // closed, and replaced, when a status changes
+
+	// dynamic, set before the health service is used and never after,
+	// holds for some services whether what they need is up, such as the
+	// notes store for NotesService; while it is not, they are NOT_SERVING
+	// whatever setStatus said. Their watchers look again every healthPoll.
+	dynamic map[string]func() bool
 }
+
+// healthPoll is how often a Watch of a service with a dynamic status looks
+// at it again.
+const healthPoll = time.Second
 
 // newHealth returns health checking that answers SERVING for the server as
 // a whole ("") and for each of services.
@@ -53,6 +64,9 @@ func (h *health) status(service string) (healthpb.HealthCheckResponse_ServingSta
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	status, ok := h.statuses[service]
+	if up := h.dynamic[service]; ok && status == healthpb.HealthCheckResponse_SERVING && up != nil && !up() {
+		status = healthpb.HealthCheckResponse_NOT_SERVING
+	}
 	return status, ok, h.changed
 }
 
@@ -70,6 +84,12 @@ func (h *health) check(_ context.Context, req *connect.Request[healthpb.HealthCh
 // unavailable, as every stream.
 func (h *health) watch(ctx context.Context, req *connect.Request[healthpb.HealthCheckRequest], stream *connect.ServerStream[healthpb.HealthCheckResponse]) error {
 	sent := healthpb.HealthCheckResponse_ServingStatus(-1)
+	var poll <-chan time.Time
+	if h.dynamic[req.Msg.GetService()] != nil {
+		ticker := time.NewTicker(healthPoll)
+		defer ticker.Stop()
+		poll = ticker.C
+	}
 	for {
 		status, ok, changed := h.status(req.Msg.GetService())
 		if !ok {
@@ -85,6 +105,7 @@ func (h *health) watch(ctx context.Context, req *connect.Request[healthpb.Health
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-changed:
+		case <-poll:
 		}
 	}
 }
@@ -94,6 +115,9 @@ func (h *health) list(context.Context, *connect.Request[healthpb.HealthListReque
 	defer h.mu.Unlock()
 	res := &healthpb.HealthListResponse{Statuses: make(map[string]*healthpb.HealthCheckResponse, len(h.statuses))}
 	for service, status := range h.statuses {
+		if up := h.dynamic[service]; status == healthpb.HealthCheckResponse_SERVING && up != nil && !up() {
+			status = healthpb.HealthCheckResponse_NOT_SERVING
+		}
 		res.Statuses[service] = &healthpb.HealthCheckResponse{Status: status}
 	}
 	return connect.NewResponse(res), nil

@@ -125,7 +125,12 @@ func (l Limits) transport() transport.Limits {
 
 // notes returns the limits of the notes store.
 func (l Limits) notes() notes.Limits {
-	return notes.Limits{MaxPerLocation: l.MaxNotesPerLocation, MaxBytes: l.MaxStoredNoteBytes}
+	return notes.Limits{
+		MaxPerLocation: l.MaxNotesPerLocation,
+		MaxBytes:       l.MaxStoredNoteBytes,
+		WatchBuffer:    notes.DefaultWatchBuffer,
+		MaxReplay:      notes.DefaultMaxReplay,
+	}
 }
 
 func setDefault[T int | int64 | time.Duration](field *T, value T) {

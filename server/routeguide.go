@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"connectrpc.com/connect"
@@ -23,8 +24,10 @@ type routeGuide struct {
 	features       *features.Index
 	notes          notes.Store
 	metrics        *observe.Metrics // nil records nothing
+	logger         *slog.Logger     // told what clients are not: why the notes store failed
 	maxRoutePoints int
 	maxNoteBytes   int
+	watchBuffer    int // notes a WatchNotes stream may fall behind
 }
 
 var _ routeguideconnect.RouteGuideHandler = (*routeGuide)(nil)
@@ -127,5 +130,9 @@ func (g *routeGuide) addNote(ctx context.Context, note *routeguide.RouteNote) ([
 		return nil, connect.NewError(connect.CodeInvalidArgument,
 			fmt.Errorf("message is %d bytes long: a note may have at most %d", n, g.maxNoteBytes))
 	}
-	return g.notes.Add(ctx, note)
+	replies, err := g.notes.Add(ctx, note)
+	if err != nil {
+		return nil, storeError(ctx, g.logger, err)
+	}
+	return replies, nil
 }

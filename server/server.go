@@ -9,6 +9,7 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/features"
@@ -34,6 +36,7 @@ import (
 // them, and the transport's table of procedures is derived from them.
 var services = []protoreflect.FullName{
 	routeguideconnect.RouteGuideName,
+	notesv1connect.NotesServiceName,
 	healthService,
 }
 
@@ -85,7 +88,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		store = notes.NewMemory(limits.notes())
 	}
 	metrics, err := observe.NewMetrics(cfg.observe.meterProvider,
-		observe.State{Features: index.Len(), Notes: store.Stats})
+		observe.State{Features: index.Len(), Notes: store.Stats, NotesUp: func() bool { return store.Available() == nil }})
 	if err != nil {
 		return nil, fmt.Errorf("service metrics: %w", err)
 	}
@@ -93,8 +96,13 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		features:       index,
 		notes:          store,
 		metrics:        metrics,
+		logger:         cfg.observe.logger,
 		maxRoutePoints: limits.MaxRoutePoints,
 		maxNoteBytes:   limits.MaxNoteBytes,
+		watchBuffer:    limits.notes().WatchBuffer,
+	}
+	if service.logger == nil {
+		service.logger = slog.New(slog.DiscardHandler)
 	}
 	procedures, err := procedures()
 	if err != nil {
@@ -123,7 +131,12 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		},
 		cfg.handlerOptions)...)
 
-	health := newHealth(routeguideconnect.RouteGuideName)
+	health := newHealth(routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
+	// NotesService is NOT_SERVING while the notes store cannot be reached,
+	// whatever its status otherwise.
+	health.dynamic = map[string]func() bool{
+		notesv1connect.NotesServiceName: func() bool { return store.Available() == nil },
+	}
 	mux, _, err := newMux(service, health, handlerOptions)
 	if err != nil {
 		return nil, err
@@ -170,6 +183,7 @@ func newMux(service *routeGuide, health *health, options connect.HandlerOption) 
 		mounted = append(mounted, prefix)
 	}
 	mount(routeguideconnect.NewRouteGuideHandler(service, options))
+	mount(notesv1connect.NewNotesServiceHandler(&notesService{guide: service}, options))
 	healthPrefix, healthHandler, err := health.handler(options)
 	if err != nil {
 		return nil, nil, err
@@ -203,5 +217,6 @@ func (s *Server) FeatureCount() int {
 func (s *Server) Drain() {
 	s.health.setStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	s.health.setStatus(routeguideconnect.RouteGuideName, healthpb.HealthCheckResponse_NOT_SERVING)
+	s.health.setStatus(notesv1connect.NotesServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	s.transport.Drain()
 }

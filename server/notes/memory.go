@@ -7,6 +7,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server/geo"
@@ -38,6 +39,11 @@ type Memory struct {
 	notes   int   // notes stored
 	bytes   int64 // their cost
 	evicted Evicted
+	closed  bool
+
+	// feed carries each note to the watchers as it is stored; Add
+	// publishes under mu, so in sequence order.
+	feed *feed
 }
 
 // locationNotes are one location's notes, oldest first.
@@ -47,6 +53,7 @@ type locationNotes struct {
 
 type storedNote struct {
 	seq  uint64
+	time time.Time // when it was stored
 	note *routeguide.RouteNote
 }
 
@@ -63,6 +70,7 @@ func NewMemory(limits Limits) *Memory {
 		maxPerLocation: limits.MaxPerLocation,
 		maxBytes:       limits.MaxBytes,
 		byLocation:     make(map[geo.Point]*locationNotes),
+		feed:           newFeed(limits.watchBuffer(), limits.maxReplay()),
 	}
 }
 
@@ -71,7 +79,7 @@ func Cost(note *routeguide.RouteNote) int64 {
 	return int64(len(note.GetMessage())) + OverheadBytes
 }
 
-// Add implements [Store]. It never fails. The returned slice belongs to the
+// Add implements [Store]. It fails only once the store is closed. The returned slice belongs to the
 // caller, so it can be sent without holding the lock; the notes in it are
 // never modified.
 func (s *Memory) Add(_ context.Context, note *routeguide.RouteNote) ([]*routeguide.RouteNote, error) {
@@ -86,15 +94,20 @@ func (s *Memory) Add(_ context.Context, note *routeguide.RouteNote) ([]*routegui
 	}
 	key := geo.PointOf(stored.Location)
 
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
 	loc := s.byLocation[key]
 	if loc == nil {
 		loc = &locationNotes{}
 		s.byLocation[key] = loc
 	}
 	s.nextSeq++
-	loc.notes = append(loc.notes, storedNote{seq: s.nextSeq, note: stored})
+	loc.notes = append(loc.notes, storedNote{seq: s.nextSeq, time: now, note: stored})
+	s.feed.publish(Event{Seq: s.nextSeq, Time: now, Note: stored})
 	s.queue = append(s.queue, queuedNote{at: key, seq: s.nextSeq})
 	s.notes++
 	s.bytes += Cost(stored)

@@ -7,18 +7,33 @@ import (
 )
 
 // Store is where notes live. Every replica of a service that shares one
-// Store sees the same notes in the same order.
+// Store sees the same notes in the same order. Every implementation passes
+// the same behaviour suite, suite_test.go.
 type Store interface {
 	// Add stores a copy of note, whose location must be valid, and returns
 	// every note stored at that location up to and including it, oldest
-	// first. It returns only once the note is stored: a note it returns
-	// without an error survives what the Store promises to survive.
+	// first, in the one order of the store. It returns only once the note
+	// is stored: a note it returns without an error survives what the
+	// Store promises to survive. An error wrapping [ErrUnavailable] means
+	// the store could not be reached, and the note may or may not be
+	// stored.
 	Add(ctx context.Context, note *routeguide.RouteNote) ([]*routeguide.RouteNote, error)
-	// Stats describes the store at one moment.
+	// Watch follows the notes stored from the call on, through any replica,
+	// each once, in store order, after a replay of stored notes if opts ask
+	// for one. The caller must close the watcher.
+	Watch(ctx context.Context, opts WatchOptions) (*Watcher, error)
+	// Stats describes the store at one moment. It does not block for long:
+	// a store that must ask elsewhere gives what it last knew.
 	Stats() Stats
+	// Available returns nil while the store can take notes, or an error
+	// wrapping [ErrUnavailable] that says why not. It does not block.
+	Available() error
+	// Close releases the store and ends its watchers with [ErrClosed].
+	Close() error
 }
 
-// Limits bound what a Store keeps.
+// Limits bound what a Store keeps, and what its watchers may ask of it.
+// Zero fields take their defaults.
 type Limits struct {
 	// MaxPerLocation is how many notes a location keeps; the oldest are
 	// evicted first.
@@ -26,17 +41,45 @@ type Limits struct {
 	// MaxBytes bounds all notes together, each counted by [Cost]; past it
 	// the oldest notes anywhere are evicted first.
 	MaxBytes int64
+	// WatchBuffer is how many notes a watcher may fall behind the store
+	// before it is cut off with [ErrTooSlow]. Default 256.
+	WatchBuffer int
+	// MaxReplay bounds a watcher's replay to the notes among the last
+	// MaxReplay sequence numbers before it started. Default 1,000.
+	MaxReplay int
+}
+
+// DefaultWatchBuffer and DefaultMaxReplay are the defaults of
+// [Limits.WatchBuffer] and [Limits.MaxReplay].
+const (
+	DefaultWatchBuffer = 256
+	DefaultMaxReplay   = 1000
+)
+
+func (l Limits) watchBuffer() int {
+	if l.WatchBuffer <= 0 {
+		return DefaultWatchBuffer
+	}
+	return l.WatchBuffer
+}
+
+func (l Limits) maxReplay() int {
+	if l.MaxReplay <= 0 {
+		return DefaultMaxReplay
+	}
+	return l.MaxReplay
 }
 
 // Stats describes a Store at one moment.
 type Stats struct {
 	Notes, Locations int
-	Bytes            int64 // the notes' cost, by [Cost]
+	Bytes            int64 // the notes' cost, by [Cost] in memory, as JetStream counts it there
 	Evicted          Evicted
 }
 
 // Evicted counts the notes a Store dropped to make room for newer ones since
-// it started, by reason.
+// it started, by reason. The JetStream store does not count them: the
+// stream discards them itself.
 type Evicted struct {
 	// LocationFull counts notes dropped because their location held
 	// MaxPerLocation newer ones.
@@ -49,3 +92,8 @@ type Evicted struct {
 func (e Evicted) Total() uint64 {
 	return e.LocationFull + e.StoreFull
 }
+
+var (
+	_ Store = (*Memory)(nil)
+	_ Store = (*JetStream)(nil)
+)

@@ -32,6 +32,9 @@ type State struct {
 	Features int
 	// Notes describes the notes store at the moment it is called.
 	Notes func() notes.Stats
+	// NotesUp reports whether the notes store can take notes; nil means
+	// always.
+	NotesUp func() bool
 }
 
 // NewMetrics creates the service's instruments with provider, reading state
@@ -78,6 +81,11 @@ func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	up, err := meter.Int64ObservableGauge("routeguide.notes.store.up",
+		metric.WithDescription("1 while the notes store can take notes, 0 while it cannot be reached."))
+	if err != nil {
+		return nil, err
+	}
 	locationFull := metric.WithAttributes(attribute.String("reason", "location_full"))
 	storeFull := metric.WithAttributes(attribute.String("reason", "store_full"))
 	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -87,8 +95,13 @@ func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
 		o.ObserveInt64(locations, int64(stats.Locations))
 		o.ObserveInt64(evicted, int64(stats.Evicted.LocationFull), locationFull)
 		o.ObserveInt64(evicted, int64(stats.Evicted.StoreFull), storeFull)
+		storeUp := int64(1)
+		if state.NotesUp != nil && !state.NotesUp() {
+			storeUp = 0
+		}
+		o.ObserveInt64(up, storeUp)
 		return nil
-	}, features, stored, locations, evicted)
+	}, features, stored, locations, evicted, up)
 	if err != nil {
 		return nil, err
 	}

@@ -227,27 +227,46 @@ type apiCall struct {
 // client, which the tests compare the page with, are left out.
 type apiLog struct {
 	mu    sync.Mutex
-	calls []apiCall // guarded by mu
+	calls []apiCall // of RouteGuide; guarded by mu
+	notes []apiCall // of NotesService; guarded by mu
 }
 
 func (l *apiLog) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		procedure, ok := strings.CutPrefix(r.URL.Path, "/routeguide.RouteGuide/")
-		if ok && strings.HasPrefix(r.UserAgent(), "Mozilla/") {
-			l.mu.Lock()
-			l.calls = append(l.calls, apiCall{
+		if !strings.HasPrefix(r.UserAgent(), "Mozilla/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		call := func(procedure string) apiCall {
+			return apiCall{
 				Method:      r.Method,
 				Procedure:   procedure,
 				ContentType: r.Header.Get("Content-Type"),
 				Encoding:    r.URL.Query().Get("encoding"),
-			})
-			l.mu.Unlock()
+			}
 		}
+		l.mu.Lock()
+		if procedure, ok := strings.CutPrefix(r.URL.Path, "/routeguide.RouteGuide/"); ok {
+			l.calls = append(l.calls, call(procedure))
+		} else if procedure, ok := strings.CutPrefix(r.URL.Path, "/routeguide.notes.v1.NotesService/"); ok {
+			l.notes = append(l.notes, call(procedure))
+		}
+		l.mu.Unlock()
 		h.ServeHTTP(w, r)
 	})
 }
 
-// take returns the calls recorded so far and forgets them.
+// takeNotes returns the calls of NotesService recorded so far and forgets
+// them.
+func (l *apiLog) takeNotes() []apiCall {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	calls := l.notes
+	l.notes = nil
+	return calls
+}
+
+// take returns the calls of RouteGuide recorded so far and forgets them.
 func (l *apiLog) take() []apiCall {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -51,6 +51,7 @@ func openPage(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
 	watchConsole(t, ctx)
 	run(t, ctx, chromedp.Navigate(url), waitState("count", "done"))
+	watchArrivals(t, ctx)
 }
 
 func watchConsole(t *testing.T, ctx context.Context) {
@@ -503,6 +504,25 @@ func TestScreenshot(t *testing.T) {
 	t.Parallel()
 	features := dataset.Default()
 	ts, _ := startServer(t, features)
+	// Notes from around the world, so that the map shows the live layer.
+	notes := notesClient(t, ts)
+	for _, n := range []struct {
+		latitude, longitude int32
+		message             string
+	}{
+		{488583700, 22944810, "Bonjour from RouteChat"},
+		{488583700, 22944810, "The queue for the lift is shorter after dark"},
+		{515007290, -1246250, "Cheers"},
+		{407484400, -739856600, "Hello from grpcurl"},
+		{-338567844, 1512152967, "G'day from the page"},
+		{356585805, 1397454329, "Konnichiwa from Tokyo"},
+		{-229068000, -431729000, "Olá"},
+	} {
+		postNote(t, notes, &routeguide.RouteNote{
+			Location: &routeguide.Point{Latitude: n.latitude, Longitude: n.longitude},
+			Message:  n.message,
+		})
+	}
 	for _, size := range []struct {
 		name          string
 		width, height int64
@@ -512,6 +532,10 @@ func TestScreenshot(t *testing.T) {
 	} {
 		ctx := newTab(t, size.width, size.height)
 		openPage(t, ctx, ts.URL)
+		run(t, ctx, waitState("notes-status", "live"))
+		if got := noteMarks(t, ctx); len(got) != 6 {
+			t.Errorf("at %dpx the map has %d note marks, want 6: %v", size.width, len(got), got)
+		}
 		// A rectangle over Europe and the Eiffel Tower looked up, so that
 		// the picture shows the page at work.
 		from := toScreen(t, ctx, 600000000, -120000000)

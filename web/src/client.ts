@@ -1,12 +1,21 @@
-// The RouteGuide client of the page, over the transport the user picks.
+// The clients of the page, RouteGuide and NotesService, over the transport
+// the user picks.
 
-import { ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 
+import { NotesService } from "./gen/routeguide/notes/v1/notes_pb";
 import { RouteGuide } from "./gen/routeguide/route_guide_pb";
 
 export type RouteGuideClient = Client<typeof RouteGuide>;
+export type NotesClient = Client<typeof NotesService>;
+
+// Clients are the page's clients of both services, sharing one transport.
+export interface Clients {
+  routeGuide: RouteGuideClient;
+  notes: NotesClient;
+}
 
 // TransportName names a choice of the transport switch, as its radio
 // buttons' values spell it.
@@ -29,11 +38,16 @@ export interface SentRequest {
   url: string;
 }
 
-// newClient returns a client of the server that served the page. Connect
+// newClients returns clients of the server that served the page. Connect
 // transports send GetFeature, which has no side effects, as an HTTP GET so
 // that caches may keep it; gRPC-Web has no such form. onRequest is told of
 // every request as it is sent.
-export function newClient(name: TransportName, onRequest: (r: SentRequest) => void): RouteGuideClient {
+export function newClients(name: TransportName, onRequest: (r: SentRequest) => void): Clients {
+  const transport = newTransport(name, onRequest);
+  return { routeGuide: createClient(RouteGuide, transport), notes: createClient(NotesService, transport) };
+}
+
+function newTransport(name: TransportName, onRequest: (r: SentRequest) => void): Transport {
   // The transports decide on GET only after interceptors have run, so the
   // request is watched at fetch, where its final form is known.
   const watchedFetch: typeof fetch = (input, init) => {
@@ -44,14 +58,11 @@ export function newClient(name: TransportName, onRequest: (r: SentRequest) => vo
   const baseUrl = location.origin;
   switch (name) {
     case "grpc-web":
-      return createClient(RouteGuide, createGrpcWebTransport({ baseUrl, fetch: watchedFetch }));
+      return createGrpcWebTransport({ baseUrl, fetch: watchedFetch });
     case "connect-json":
-      return createClient(RouteGuide, createConnectTransport({ baseUrl, fetch: watchedFetch, useHttpGet: true }));
+      return createConnectTransport({ baseUrl, fetch: watchedFetch, useHttpGet: true });
     case "connect-binary":
-      return createClient(
-        RouteGuide,
-        createConnectTransport({ baseUrl, fetch: watchedFetch, useHttpGet: true, useBinaryFormat: true }),
-      );
+      return createConnectTransport({ baseUrl, fetch: watchedFetch, useHttpGet: true, useBinaryFormat: true });
   }
 }
 

@@ -1,19 +1,23 @@
 // The RouteGuide page: every feature on a plot, point look-ups, rectangle
-// queries, all called from the browser with gRPC-Web or Connect against the
-// server that served the page.
+// queries and live notes, all called from the browser with gRPC-Web or
+// Connect against the server that served the page.
+
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 
 import {
   describeError,
   isTransportName,
-  newClient,
+  newClients,
   transportLabels,
-  type RouteGuideClient,
+  type Clients,
   type SentRequest,
   type TransportName,
 } from "./client";
 import { InputError, degrees, latLon, parseE7, world } from "./coords";
 import { byId, h } from "./dom";
-import type { Feature } from "./gen/routeguide/route_guide_pb";
+import type { WatchNotesResponse } from "./gen/routeguide/notes/v1/notes_pb";
+import type { Feature, RouteNote } from "./gen/routeguide/route_guide_pb";
+import { NotesFeed, type FeedState } from "./notes";
 import { Plot, type Area, type LatLng } from "./plot";
 
 const transportForm = byId("transport", HTMLFormElement);
@@ -23,15 +27,23 @@ const pointForm = byId("point-form", HTMLFormElement);
 const rectForm = byId("rect-form", HTMLFormElement);
 const listStatus = byId("list-status", HTMLParagraphElement);
 const list = byId("list", HTMLOListElement);
+const noteForm = byId("note-form", HTMLFormElement);
+const noteResult = byId("note-result", HTMLDivElement);
+const notesStatus = byId("notes-status", HTMLParagraphElement);
+const notesList = byId("notes", HTMLOListElement);
 
 // sent holds the last request of each method, to show how a call went over
 // the wire.
 const sent = new Map<string, SentRequest>();
 let transport: TransportName = checkedTransport();
-let client: RouteGuideClient = newClient(transport, remember);
+let clients: Clients = newClients(transport, remember);
 
 const plot = new Plot(byId("plot", SVGSVGElement), {
   select: (feature) => void lookUp(feature.location ?? { latitude: 0, longitude: 0 }),
+  pick: (point) => {
+    fill(noteForm, { latitude: point.latitude, longitude: point.longitude });
+    plot.showPick(point);
+  },
   area: (area) => {
     fill(rectForm, {
       "lo-latitude": area.lo.latitude,
@@ -74,7 +86,7 @@ async function loadPlot(): Promise<void> {
   count.textContent = "Streaming features…";
   const started = performance.now();
   try {
-    for await (const feature of client.listFeatures(world, { signal: call.signal })) {
+    for await (const feature of clients.routeGuide.listFeatures(world, { signal: call.signal })) {
       plot.add(feature);
       count.textContent = `${plot.count} features so far…`;
     }
@@ -102,7 +114,7 @@ async function lookUp(point: LatLng): Promise<void> {
   featureResult.dataset.state = "loading";
   featureResult.replaceChildren(h("p", {}, `Looking up ${latLon(point.latitude, point.longitude)}…`));
   try {
-    const feature = await client.getFeature(point, { signal: call.signal });
+    const feature = await clients.routeGuide.getFeature(point, { signal: call.signal });
     if (call.signal.aborted) {
       return;
     }
@@ -139,7 +151,7 @@ async function listArea(rect: Area): Promise<void> {
   listStatus.textContent = "Streaming…";
   let n = 0;
   try {
-    for await (const feature of client.listFeatures(rect, { signal: call.signal })) {
+    for await (const feature of clients.routeGuide.listFeatures(rect, { signal: call.signal })) {
       n++;
       list.append(listItem(feature));
       plot.highlight(feature);
@@ -176,6 +188,108 @@ function listItem(feature: Feature): HTMLLIElement {
     " ",
     h("span", { class: "coords" }, latLon(loc.latitude, loc.longitude)),
   );
+}
+
+// The notes list shows the newest notes first, and no more than this many:
+// the map keeps counting them all.
+const notesShown = 100;
+let notesSeen = 0;
+
+const feed = new NotesFeed({
+  note: showNote,
+  state: showFeedState,
+});
+
+function showNote(n: WatchNotesResponse): void {
+  const loc = n.note?.location ?? { latitude: 0, longitude: 0 };
+  const message = n.note?.message ?? "";
+  notesSeen++;
+  plot.addNote(loc, message);
+  const posted = n.postedTime ? timestampDate(n.postedTime) : undefined;
+  notesList.prepend(
+    h(
+      "li",
+      { "data-sequence": String(n.sequence), "data-latitude": loc.latitude, "data-longitude": loc.longitude },
+      h("span", { class: "message" }, message),
+      " ",
+      h("span", { class: "coords" }, latLon(loc.latitude, loc.longitude)),
+      ...(posted
+        ? [" ", h("time", { datetime: posted.toISOString(), title: posted.toString() }, posted.toLocaleTimeString())]
+        : []),
+    ),
+  );
+  while (notesList.children.length > notesShown) {
+    notesList.lastElementChild?.remove();
+  }
+  notesStatus.dataset.count = String(notesSeen);
+  if (notesStatus.dataset.state === "live") {
+    showFeedState("live");
+  }
+}
+
+function showFeedState(state: FeedState, err?: unknown, retryInMs?: number): void {
+  notesStatus.dataset.state = state;
+  notesStatus.setAttribute("aria-busy", String(state === "connecting"));
+  const over = `over ${transportLabels[transport]}`;
+  const seen = `${notesSeen} ${notesSeen === 1 ? "note" : "notes"} so far`;
+  switch (state) {
+    case "connecting":
+      notesStatus.textContent = `Opening the feed (WatchNotes ${over})…`;
+      break;
+    case "live":
+      notesStatus.textContent = `Live: every note posted anywhere shows up here, from one WatchNotes stream ${over}; ${seen}.`;
+      break;
+    case "retrying":
+      notesStatus.replaceChildren(
+        "The feed stopped: ",
+        errorView(err),
+        ` Trying again in ${Math.round((retryInMs ?? 0) / 1000)} s, from the last note received.`,
+      );
+      break;
+    case "off":
+      notesStatus.replaceChildren("This server has no live notes: ", errorView(err));
+      break;
+  }
+}
+
+// startNotes shows the notes afresh, from a new feed over the transport of
+// the moment: the server replays those it keeps, then new ones follow.
+function startNotes(): void {
+  notesSeen = 0;
+  notesStatus.dataset.count = "0";
+  notesList.replaceChildren();
+  plot.clearNotes();
+  feed.start(clients.notes);
+}
+
+let noteCall = new AbortController();
+
+// postNote posts a note with PostNote and shows the notes at its location
+// that the server answers with. The feed puts it on the map.
+async function postNote(note: { location: LatLng; message: string }): Promise<void> {
+  const call = (noteCall = renew(noteCall));
+  noteResult.dataset.state = "loading";
+  noteResult.replaceChildren(h("p", {}, `Posting at ${latLon(note.location.latitude, note.location.longitude)}…`));
+  try {
+    const res = await clients.notes.postNote({ note }, { signal: call.signal });
+    if (call.signal.aborted) {
+      return;
+    }
+    const n = res.notes.length;
+    noteResult.dataset.state = "done";
+    noteResult.dataset.count = String(n);
+    noteResult.replaceChildren(
+      h("p", {}, n === 1 ? "Posted, the first note at this point." : `Posted. The ${n} notes at this point, oldest first:`),
+      h("ol", { class: "replies" }, ...res.notes.map((r: RouteNote) => h("li", {}, r.message))),
+      via("PostNote"),
+    );
+  } catch (err) {
+    if (call.signal.aborted) {
+      return;
+    }
+    noteResult.dataset.state = "error";
+    noteResult.replaceChildren(errorView(err), via("PostNote"));
+  }
 }
 
 // errorView shows a failed call as the server reported it: its code, as the
@@ -226,6 +340,24 @@ function showDegrees(input: HTMLInputElement): void {
   }
 }
 
+noteForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  let location: LatLng;
+  try {
+    location = { latitude: read(noteForm, "latitude"), longitude: read(noteForm, "longitude") };
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    noteCall = renew(noteCall);
+    noteResult.dataset.state = "invalid";
+    noteResult.replaceChildren(inputErrorView(err));
+    return;
+  }
+  const input = noteForm.elements.namedItem("message");
+  const message = input instanceof HTMLInputElement ? input.value : "";
+  plot.showPick(inRange({ lo: location, hi: location }) ? location : undefined);
+  void postNote({ location, message });
+});
+
 pointForm.addEventListener("submit", (e) => {
   e.preventDefault();
   try {
@@ -260,7 +392,7 @@ rectForm.addEventListener("submit", (e) => {
   void listArea(rect);
 });
 
-for (const form of [pointForm, rectForm]) {
+for (const form of [pointForm, rectForm, noteForm]) {
   form.addEventListener("input", (e) => {
     if (e.target instanceof HTMLInputElement) showDegrees(e.target);
   });
@@ -280,17 +412,21 @@ function ordered(r: Area): Area {
 
 transportForm.addEventListener("change", () => {
   transport = checkedTransport();
-  client = newClient(transport, remember);
+  clients = newClients(transport, remember);
   sent.clear();
   // Start over, so that everything shown came over the chosen transport.
   featureCall = renew(featureCall);
   listCall = renew(listCall);
+  noteCall = renew(noteCall);
+  noteResult.dataset.state = "empty";
+  noteResult.replaceChildren(h("p", {}, "Click the map where the note goes, write it and post it."));
   featureResult.dataset.state = "empty";
   featureResult.replaceChildren(h("p", {}, "Pick a point on the map, or look one up below."));
   list.replaceChildren();
   listStatus.dataset.state = "empty";
   listStatus.textContent = "Drag a rectangle on the map, or give one below.";
   void loadPlot();
+  startNotes();
 });
 
 // The commands in the note name the server the page came from.
@@ -306,3 +442,4 @@ for (const el of document.querySelectorAll("[data-plaintext]")) {
 }
 
 void loadPlot();
+startNotes();

@@ -1,9 +1,10 @@
-// The plot of features: an equirectangular projection drawn in SVG, with
-// nothing but a graticule behind the points, so it needs no map data and
-// works offline.
+// The plot of features and notes: an equirectangular projection drawn in
+// SVG, with Natural Earth's land and a graticule behind the points. The land
+// is bundled with the script, so the map works offline.
 
 import { E7, clamp, latLon } from "./coords";
 import type { Feature } from "./gen/routeguide/route_guide_pb";
+import { landPath } from "./land";
 
 const svgNS = "http://www.w3.org/2000/svg";
 
@@ -31,8 +32,12 @@ export interface Area {
 }
 
 export interface PlotHandlers {
-  // select is called when the user picks a point, by pointer or keyboard.
+  // select is called when the user picks a feature, by pointer or keyboard.
   select(feature: Feature): void;
+  // pick is called for every point the user picks, by pointer or keyboard,
+  // before select if it is a feature's: the location of the feature or note
+  // under the pointer, or else the point clicked, to a hundredth of a degree.
+  pick(point: LatLng): void;
   // area is called when the user has dragged a rectangle.
   area(area: Area): void;
 }
@@ -44,9 +49,27 @@ interface Item {
   y: number;
 }
 
+// NoteMark is the mark of the notes at one location.
+interface NoteMark {
+  location: LatLng;
+  el: SVGGElement;
+  count: SVGTextElement;
+  title: SVGTitleElement;
+  n: number;
+  x: number;
+  y: number;
+}
+
+// notePin is the outline of a note's mark in screen pixels, a pin whose tip
+// is on the note's location, so that the feature there stays visible.
+export const notePin = "M0 0C-1.5-4-7-8-7-13.5a7 7 0 1 1 14 0C7-8 1.5-4 0 0Z";
+
 export class Plot {
   private readonly points: SVGGElement;
+  private readonly notes: SVGGElement;
+  private readonly pickMark: SVGGElement;
   private readonly box: SVGRectElement;
+  private readonly noteMarks = new Map<string, NoteMark>();
   private readonly items: Item[] = [];
   private readonly byElement = new Map<Element, Item>();
   private readonly byLocation = new Map<string, Item[]>();
@@ -62,8 +85,11 @@ export class Plot {
     svg.setAttribute("viewBox", `${-margin} ${-margin} ${width + 2 * margin} ${height + 2 * margin}`);
     svg.append(
       element("rect", { class: "sea", width, height }),
+      element("path", { class: "land", d: landPath(), "aria-hidden": "true" }),
       graticule(),
       (this.points = element("g", { class: "points" })),
+      (this.notes = element("g", { class: "notes" })),
+      (this.pickMark = pickMark()),
       (this.box = element("rect", { class: "area", visibility: "hidden" })),
     );
     svg.addEventListener("pointerdown", (e) => this.pointerDown(e));
@@ -89,8 +115,7 @@ export class Plot {
 
   add(feature: Feature): void {
     const loc = feature.location ?? { latitude: 0, longitude: 0 };
-    const x = (loc.longitude / E7 + 180) * 10;
-    const y = (90 - loc.latitude / E7) * 10;
+    const { x, y } = toMapUnits(loc);
     const name = feature.name || "Unnamed point";
     const el = element("circle", {
       class: feature.name ? "feature" : "feature unnamed",
@@ -129,6 +154,58 @@ export class Plot {
     for (const item of this.items) {
       item.el.classList.remove("hit");
     }
+  }
+
+  // addNote counts a note on the mark of its location, making the mark if it
+  // is the first there, and makes the mark stand out for a moment.
+  addNote(location: LatLng, message: string): void {
+    const key = locationKey(location);
+    let mark = this.noteMarks.get(key);
+    if (!mark) {
+      const { x, y } = toMapUnits(location);
+      const el = element("g", {
+        class: "note",
+        "data-latitude": location.latitude,
+        "data-longitude": location.longitude,
+      });
+      const count = element("text", { x: 0, y: -13.5 });
+      const title = element("title", {});
+      el.append(element("path", { d: notePin }), count, title);
+      mark = { location, el, count, title, n: 0, x, y };
+      this.placeNote(mark);
+      this.noteMarks.set(key, mark);
+    }
+    mark.n++;
+    mark.el.dataset.count = String(mark.n);
+    mark.count.textContent = mark.n > 1 ? (mark.n > 99 ? "99+" : String(mark.n)) : "";
+    mark.title.textContent = `${mark.n} ${mark.n === 1 ? "note" : "notes"} at ${latLon(location.latitude, location.longitude)}; the last: ${message}`;
+    // The newest mark is drawn last, over older ones, and flashes.
+    this.notes.append(mark.el);
+    mark.el.classList.remove("fresh");
+    void mark.el.getBoundingClientRect(); // restarts the animation
+    mark.el.classList.add("fresh");
+  }
+
+  clearNotes(): void {
+    this.notes.replaceChildren();
+    this.noteMarks.clear();
+  }
+
+  // showPick marks the point where a note would be posted, or hides it.
+  showPick(point: LatLng | undefined): void {
+    if (!point) {
+      this.pickMark.setAttribute("visibility", "hidden");
+      return;
+    }
+    const { x, y } = toMapUnits(point);
+    this.pickMark.dataset.latitude = String(point.latitude);
+    this.pickMark.dataset.longitude = String(point.longitude);
+    this.pickMark.setAttribute("transform", `translate(${x} ${y}) scale(${this.unitsPerPixel()})`);
+    this.pickMark.setAttribute("visibility", "visible");
+  }
+
+  private placeNote(mark: NoteMark): void {
+    mark.el.setAttribute("transform", `translate(${mark.x} ${mark.y}) scale(${this.unitsPerPixel()})`);
   }
 
   // markSelected marks the points at a location as the one looked up.
@@ -170,6 +247,15 @@ export class Plot {
     this.radius = (pointRadiusPx * (width + 2 * margin)) / shown;
     for (const item of this.items) {
       item.el.setAttribute("r", String(this.radius));
+    }
+    for (const mark of this.noteMarks.values()) {
+      this.placeNote(mark);
+    }
+    if (this.pickMark.getAttribute("visibility") === "visible") {
+      this.showPick({
+        latitude: Number(this.pickMark.dataset.latitude),
+        longitude: Number(this.pickMark.dataset.longitude),
+      });
     }
   }
 
@@ -219,16 +305,44 @@ export class Plot {
       this.handlers.area(area);
       return;
     }
-    const item = this.nearest(this.toMap(e), pickRadiusPx * this.unitsPerPixel());
+    const at = this.toMap(e);
+    const within = pickRadiusPx * this.unitsPerPixel();
+    const item = this.nearest(at, within);
+    const note = this.nearestNote(at, within);
+    // The nearer of a feature and a note wins; the pin of a note stands
+    // above its location, so a click on the pin counts as on the location.
+    if (note && (!item || Math.hypot(note.x - at.x, note.y - at.y) < Math.hypot(item.x - at.x, item.y - at.y))) {
+      this.handlers.pick(note.location);
+      return;
+    }
     if (item) {
       this.setRoving(item);
       item.el.focus({ preventScroll: true });
+      this.handlers.pick(item.feature.location ?? { latitude: 0, longitude: 0 });
       this.handlers.select(item.feature);
+      return;
     }
+    this.handlers.pick(pointAt(at));
   }
 
   private endDrag(): void {
     this.drag = undefined;
+  }
+
+  // nearestNote returns the note mark nearest p within a distance, measured
+  // from the middle of its pin as well as its tip.
+  private nearestNote(p: DOMPoint, within: number): NoteMark | undefined {
+    const pinMiddle = 12 * this.unitsPerPixel();
+    let best: NoteMark | undefined;
+    let bestDistance = within;
+    for (const mark of this.noteMarks.values()) {
+      const d = Math.min(Math.hypot(mark.x - p.x, mark.y - p.y), Math.hypot(mark.x - p.x, mark.y - pinMiddle - p.y));
+      if (d <= bestDistance) {
+        best = mark;
+        bestDistance = d;
+      }
+    }
+    return best;
   }
 
   private nearest(p: DOMPoint, within: number): Item | undefined {
@@ -253,6 +367,7 @@ export class Plot {
     }
     if (e.key === "Enter" || e.key === " ") {
       e.preventDefault();
+      this.handlers.pick(current.feature.location ?? { latitude: 0, longitude: 0 });
       this.handlers.select(current.feature);
       return;
     }
@@ -301,13 +416,22 @@ function step(list: Item[], item: Item, n: number): Item | undefined {
   return list[Math.max(0, Math.min(list.length - 1, list.indexOf(item) + n))];
 }
 
-// areaOf returns the rectangle between two map positions, its corners
-// rounded to a hundredth of a degree: a pixel is worth far more, and round
-// numbers read better in the form.
+function toMapUnits(p: LatLng): { x: number; y: number } {
+  return { x: (p.longitude / E7 + 180) * 10, y: (90 - p.latitude / E7) * 10 };
+}
+
+// Map positions are rounded to a hundredth of a degree: a pixel is worth far
+// more, and round numbers read better in the forms.
+const round = (degrees: number) => Math.round(degrees * 100) * (E7 / 100);
+const lon = (x: number) => clamp(round(x / 10 - 180), 180);
+const lat = (y: number) => clamp(round(90 - y / 10), 90);
+
+function pointAt(p: DOMPoint): LatLng {
+  return { latitude: lat(p.y), longitude: lon(p.x) };
+}
+
+// areaOf returns the rectangle between two map positions.
 function areaOf(a: DOMPoint, b: DOMPoint): Area {
-  const round = (degrees: number) => Math.round(degrees * 100) * (E7 / 100);
-  const lon = (x: number) => clamp(round(x / 10 - 180), 180);
-  const lat = (y: number) => clamp(round(90 - y / 10), 90);
   return {
     lo: { latitude: lat(Math.max(a.y, b.y)), longitude: lon(Math.min(a.x, b.x)) },
     hi: { latitude: lat(Math.min(a.y, b.y)), longitude: lon(Math.max(a.x, b.x)) },
@@ -336,6 +460,14 @@ function graticule(): SVGGElement {
       label(12, y - 12, `${Math.abs(lat)}°${lat < 0 ? "S" : lat > 0 ? "N" : ""}`),
     );
   }
+  return g;
+}
+
+// pickMark is the cross hair on the point picked for a note, drawn in
+// screen pixels like the note marks.
+function pickMark(): SVGGElement {
+  const g = element("g", { class: "pick", visibility: "hidden", "aria-hidden": "true" });
+  g.append(element("circle", { r: 6 }), element("path", { d: "M-12 0h7m10 0h7M0-12v7m0 10v7" }));
   return g;
 }
 

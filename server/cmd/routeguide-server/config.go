@@ -27,6 +27,7 @@ type config struct {
 	adminAddr        string
 	adminAllowRemote bool
 	limits           *limitFlags
+	notes            *notesFlags
 	corsOrigins      []string
 
 	// fromEnv holds the names of the flags set by the environment, so that
@@ -75,6 +76,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil
 	})
 	c.limits = addLimitFlags(flags)
+	c.notes = addNotesFlags(flags)
 	flags.VisitAll(func(f *flag.Flag) { f.Usage += " [$" + envName(f.Name) + "]" })
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: routeguide-server [flags]\n\n"+
@@ -121,6 +123,9 @@ func (c *config) validate() error {
 		return fmt.Errorf("%s and %s go together: give both or neither", c.setting("tls-cert"), c.setting("tls-key"))
 	}
 	if err := c.limits.check(c.setting, c.explicit); err != nil {
+		return err
+	}
+	if err := c.notes.check(c.setting); err != nil {
 		return err
 	}
 	if c.shutdownTimeout < 0 {

@@ -88,6 +88,26 @@ func TestRunRejectsBadSettings(t *testing.T) {
 		env:  map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
 		want: []string{`OTEL_EXPORTER_OTLP_PROTOCOL="http/json"`, "want http/protobuf or grpc"},
 	}, {
+		name: "notes store that is not a URL",
+		env:  map[string]string{"ROUTEGUIDE_NOTES": "redis"},
+		want: []string{`ROUTEGUIDE_NOTES: "redis" is neither memory nor a URL`},
+	}, {
+		name: "notes store with another scheme, password hidden",
+		args: []string{"--notes=http://user:secret@127.0.0.1:4222"},
+		want: []string{`--notes: "http://user:xxxxx@127.0.0.1:4222" has scheme "http"`},
+	}, {
+		name: "NATS credentials for the memory store",
+		args: []string{"--nats-creds=nats.creds"},
+		want: []string{"--nats-creds needs --notes to be NATS URLs"},
+	}, {
+		name: "missing NATS credentials file",
+		args: []string{"--notes=nats://127.0.0.1:4222", "--nats-creds=/nonexistent/nats.creds"},
+		want: []string{"--nats-creds", "/nonexistent/nats.creds"},
+	}, {
+		name: "too many notes replicas",
+		env:  map[string]string{"ROUTEGUIDE_NOTES": "nats://127.0.0.1:4222", "ROUTEGUIDE_NOTES_REPLICAS": "7"},
+		want: []string{"ROUTEGUIDE_NOTES_REPLICAS 7: JetStream keeps 1 to 5 replicas"},
+	}, {
 		name: "stray argument",
 		args: []string{"serve"},
 		want: []string{`unexpected argument "serve"`},

@@ -70,9 +70,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			logger.Warn("telemetry shutdown", "error", err)
 		}
 	}()
-	handler, err := server.New(features,
-		append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits.service),
-			server.WithCORSOrigins(cfg.corsOrigins...))...)
+	options := append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits.service),
+		server.WithCORSOrigins(cfg.corsOrigins...))
+	store, err := cfg.notes.open(ctx, cfg.limits.service, logger)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.setting("notes"), err)
+	}
+	if store != nil {
+		// Closed after the HTTP server has shut down, so that calls in
+		// progress can still store their notes.
+		defer store.Close()
+		options = append(options, server.WithNotesStore(store))
+	}
+	handler, err := server.New(features, options...)
 	if err != nil {
 		return err
 	}
@@ -119,7 +129,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	listener = transport.Listener(listener, cfg.limits.conn)
 	logger.Info("routeguide-server listening",
-		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount())
+		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount(),
+		"notes", redactURL(cfg.notes.store))
 	running++
 	go func() {
 		if httpServer.TLSConfig != nil {

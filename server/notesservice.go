@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/routeguide/routeguide/gen/routeguide"
+	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
+	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
+	"github.com/routeguide/routeguide/server/geo"
+	"github.com/routeguide/routeguide/server/notes"
+)
+
+// notesService implements NotesService over the store RouteChat uses.
+type notesService struct {
+	guide *routeGuide // whose notes these are
+}
+
+var _ notesv1connect.NotesServiceHandler = (*notesService)(nil)
+
+func (s *notesService) PostNote(ctx context.Context, req *connect.Request[notesv1.PostNoteRequest]) (*connect.Response[notesv1.PostNoteResponse], error) {
+	replies, err := s.guide.addNote(ctx, req.Msg.GetNote())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&notesv1.PostNoteResponse{Notes: replies}), nil
+}
+
+func (s *notesService) WatchNotes(ctx context.Context, req *connect.Request[notesv1.WatchNotesRequest], stream *connect.ServerStream[notesv1.WatchNotesResponse]) error {
+	var opts notes.WatchOptions
+	if area := req.Msg.GetArea(); area != nil {
+		if err := geo.CheckRectangle(area); err != nil {
+			return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("area: %w", err))
+		}
+		b := geo.BoundsOf(area)
+		opts.Match = func(n *routeguide.RouteNote) bool { return b.Contains(geo.PointOf(n.GetLocation())) }
+	}
+	if req.Msg.AfterSequence != nil {
+		after := req.Msg.GetAfterSequence()
+		opts.After = &after
+	}
+	w, err := s.guide.notes.Watch(ctx, opts)
+	if err != nil {
+		return storeError(ctx, s.guide.logger, err)
+	}
+	defer w.Close()
+	// The response headers tell the client that the watch is on: every note
+	// stored from now on will come. Without them, a client whose call
+	// returns only with the headers would wait for the first note.
+	if err := stream.Send(nil); err != nil {
+		return err
+	}
+	// Send marshals before it returns, so one response serves every note.
+	res := &notesv1.WatchNotesResponse{}
+	last := w.Start()
+	for {
+		ev, err := w.Next(ctx)
+		switch {
+		case errors.Is(err, notes.ErrTooSlow):
+			return connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
+				"this watcher fell more than %d notes behind and was cut off so as not to slow the others: "+
+					"read faster, or watch a smaller area; resume with after_sequence=%d", s.guide.watchBuffer, last))
+		case errors.Is(err, notes.ErrUnavailable), errors.Is(err, notes.ErrClosed):
+			s.guide.logger.WarnContext(ctx, "notes feed ended", "error", err)
+			return connect.NewError(connect.CodeUnavailable, fmt.Errorf(
+				"the notes store is unavailable on this replica; resume with after_sequence=%d, here later or on another replica", last))
+		case err != nil:
+			return err
+		}
+		res.Note, res.Sequence, res.PostedTime = ev.Note, ev.Seq, timestamppb.New(ev.Time)
+		if err := stream.Send(res); err != nil {
+			return err
+		}
+		last = ev.Seq
+	}
+}
+
+// storeError turns an error of the notes store into one for the client,
+// which learns what it can do but nothing of where the store is; the log
+// keeps the details.
+func storeError(ctx context.Context, logger *slog.Logger, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err() // connect gives it its code
+	}
+	if errors.Is(err, notes.ErrUnavailable) || errors.Is(err, notes.ErrClosed) {
+		logger.WarnContext(ctx, "notes store unavailable", "error", err)
+		return connect.NewError(connect.CodeUnavailable,
+			errors.New("the notes store is unavailable: try again shortly, or on another replica"))
+	}
+	logger.ErrorContext(ctx, "notes store", "error", err)
+	return connect.NewError(connect.CodeInternal, errors.New("the notes store failed"))
+}
