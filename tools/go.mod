@@ -9,6 +9,7 @@ tool (
 	github.com/fullstorydev/grpcurl/cmd/grpcurl
 	github.com/go-task/task/v3/cmd/task
 	github.com/nats-io/nats-server/v2
+	github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto
 	github.com/summerwind/h2spec/cmd/h2spec
 	google.golang.org/protobuf/cmd/protoc-gen-go
 )

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/net/netutil"
+
+	"github.com/routeguide/routeguide/server/transport/batchconn"
 )
 
 // ConnLimits bound what clients can make an [http.Server] hold at the level
@@ -109,8 +111,17 @@ func NewHTTPServer(handler http.Handler, l ConnLimits, tls bool) *http.Server {
 	return s
 }
 
-// LimitListener makes listener hold further connections in the kernel's
-// queue while l.MaxConnections are open.
-func LimitListener(listener net.Listener, l ConnLimits) net.Listener {
-	return netutil.LimitListener(listener, l.WithDefaults().MaxConnections)
+// Listener makes listener hold further connections in the kernel's queue
+// while l.MaxConnections are open, and gathers the writes to each
+// connection made while one is on its way to the socket into one system
+// call ([batchconn]), with l.WriteTimeout for each. net/http's HTTP/2
+// server flushes whenever its queue of frames runs dry, a system call or
+// more per response; through this listener, frames from many streams share
+// them, as in grpc-go's transport. The write deadlines that
+// [NewHTTPServer]'s WriteByteTimeout sets around every write then cost a
+// lock instead of a change to the socket's timer.
+func Listener(listener net.Listener, l ConnLimits) net.Listener {
+	l = l.WithDefaults()
+	limited := netutil.LimitListener(listener, l.MaxConnections)
+	return batchconn.NewListener(limited, batchconn.Options{WriteTimeout: l.WriteTimeout})
 }

@@ -1,8 +1,9 @@
 // Command ceiling-server measures the most any handler on Go's net/http
 // HTTP/2 server can do here: it answers GetFeature and ListFeatures over
 // h2c with gRPC responses built once at start, and never flushes, so all
-// that is left is net/http's own cost. It is a yardstick for BENCHMARKS.md,
-// not a server.
+// that is left is net/http's own cost. With -batch, its connections gather
+// their writes as routeguide-server's do (server/transport/batchconn): the
+// ceiling that raises. It is a yardstick for BENCHMARKS.md, not a server.
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/routeguide/routeguide/server/dataset"
+	"github.com/routeguide/routeguide/server/transport/batchconn"
 )
 
 func main() {
@@ -36,6 +38,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	flags.SetOutput(stderr)
 	addr := flags.String("addr", "127.0.0.1:0", "`address` to listen on")
 	featuresPath := flags.String("features", "", "JSON dataset `file`: ListFeatures answers with all of it")
+	batch := flags.Bool("batch", false, "gather each connection's writes into fewer system calls")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +68,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	listener, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *batch {
+		listener = batchconn.NewListener(listener, batchconn.Options{})
 	}
 	fmt.Fprintf(stderr, "ceiling-server listening addr=%s features=%d\n", listener.Addr(), len(features))
 	go func() {

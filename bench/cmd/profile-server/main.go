@@ -32,6 +32,7 @@ import (
 
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
+	"github.com/routeguide/routeguide/server/transport/batchconn"
 )
 
 func main() {
@@ -49,6 +50,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	profile := flags.String("cpuprofile", "cpu.pprof", "CPU profile `file` to write")
 	heapProfile := flags.String("heapprofile", "", "heap profile `file` to write when the time is up (default: none)")
 	logRPCs := flags.Bool("log", false, "log every RPC at info to standard error")
+	batch := flags.Bool("batch", true, "gather each connection's writes, as routeguide-server does")
 	d := flags.Duration("for", 10*time.Second, "how long to serve and profile")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -73,6 +75,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	listener, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *batch {
+		listener = batchconn.NewListener(listener, batchconn.Options{})
 	}
 	httpServer := &http.Server{Handler: handler, Protocols: new(http.Protocols)}
 	httpServer.Protocols.SetUnencryptedHTTP2(true)

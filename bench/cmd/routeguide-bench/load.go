@@ -31,12 +31,18 @@ type sample struct {
 	p50, p99 time.Duration // latency of a call, or of a reply for RouteChat
 	cpuPerOp time.Duration // server CPU time per operation
 	rss      int64         // server resident memory after the run
+
+	writesPerOp float64 // the server's write system calls per operation, sockets and log alike
 }
 
 // measure runs load against p and fills in the server's CPU per operation
 // and memory. load returns how many operations it completed.
 func measure(p *process, load func() (ops float64, s sample, err error)) (sample, error) {
 	before, err := p.cpuTime()
+	if err != nil {
+		return sample{}, err
+	}
+	writesBefore, err := p.writeCalls()
 	if err != nil {
 		return sample{}, err
 	}
@@ -48,8 +54,13 @@ func measure(p *process, load func() (ops float64, s sample, err error)) (sample
 	if err != nil {
 		return sample{}, err
 	}
+	writesAfter, err := p.writeCalls()
+	if err != nil {
+		return sample{}, err
+	}
 	if ops > 0 {
 		s.cpuPerOp = time.Duration(float64(after-before) / ops)
+		s.writesPerOp = float64(writesAfter-writesBefore) / ops
 	}
 	s.rss, err = p.rss()
 	return s, err

@@ -150,22 +150,27 @@ func (b *bench) dataset(n int) (string, error) {
 }
 
 // servers starts ours, the reference and, if ceiling, the ceiling server
-// over the dataset of n features. The caller must stop them.
+// with and without batched writes, over the dataset of n features, in that
+// order. The caller must stop them.
 func (b *bench) servers(ctx context.Context, n int, ceiling bool) ([]*process, error) {
 	path, err := b.dataset(n)
 	if err != nil {
 		return nil, err
 	}
 	var procs []*process
-	for _, s := range []struct{ name, bin string }{
-		{"ceiling", "ceiling-server"},
-		{"reference", "reference-server"},
-		{"routeguide", "routeguide-server"},
+	for _, s := range []struct {
+		name, bin string
+		args      []string
+	}{
+		{"ceiling", "ceiling-server", nil},
+		{"ceiling-batched", "ceiling-server", []string{"-batch"}},
+		{"reference", "reference-server", nil},
+		{"routeguide", "routeguide-server", nil},
 	} {
-		if s.name == "ceiling" && !ceiling {
+		if strings.HasPrefix(s.name, "ceiling") && !ceiling {
 			continue
 		}
-		p, err := start(ctx, s.name, b.bins.path(s.bin), "--features", path)
+		p, err := start(ctx, s.name, b.bins.path(s.bin), append([]string{"--features", path}, s.args...)...)
 		if err != nil {
 			stopAll(procs)
 			return nil, err
@@ -206,7 +211,7 @@ func (b *bench) headline(ctx context.Context, r *report) error {
 		return err
 	}
 	defer stopAll(procs)
-	ceiling, reference, ours := procs[0], procs[1], procs[2]
+	ceiling, ceilingBatched, reference, ours := procs[0], procs[1], procs[2], procs[3]
 	features := synthetic.Features(n, 1)
 	hit := features[n/2].GetLocation()
 	d := b.o.duration
@@ -241,6 +246,7 @@ func (b *bench) headline(ctx context.Context, r *report) error {
 	}
 	steps := []step{
 		{tGetH2, "ceiling (net/http, prebuilt)", ceiling, h2(ceiling, get("grpc"))},
+		{tGetH2, "ceiling, batched writes", ceilingBatched, h2(ceilingBatched, get("grpc"))},
 		{tGetH2, "grpc-go reference", reference, h2(reference, get("grpc"))},
 		{tGetH2, "routeguide gRPC", ours, h2(ours, get("grpc"))},
 		{tGetH2, "routeguide gRPC-Web", ours, h2(ours, get("grpcweb"))},
@@ -252,6 +258,7 @@ func (b *bench) headline(ctx context.Context, r *report) error {
 			return runGhz(ctx, b.bins.path("ghz"), b.o.protoDir, ours.addr, hit, 64, d)
 		}},
 		{tList, "ceiling (net/http, prebuilt, no flush)", ceiling, h2(ceiling, list("grpc"))},
+		{tList, "ceiling, batched writes", ceilingBatched, h2(ceilingBatched, list("grpc"))},
 		{tList, "grpc-go reference", reference, h2(reference, list("grpc"))},
 		{tList, "routeguide gRPC", ours, h2(ours, list("grpc"))},
 		{tList, "routeguide gRPC-Web", ours, h2(ours, list("grpcweb"))},

@@ -163,6 +163,21 @@ func (p *process) cpuTime() (time.Duration, error) {
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond, nil
 }
 
+// writeCalls returns the write system calls the server has made so far
+// (syscw in /proc/PID/io): what batched writes are for.
+func (p *process) writeCalls() (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "syscw:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+		}
+	}
+	return 0, errors.New("no syscw in /proc io")
+}
+
 // rss returns the server's resident memory in bytes.
 func (p *process) rss() (int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))

@@ -83,6 +83,8 @@ func median(samples []sample) sample {
 		p99:      time.Duration(pick(func(s sample) float64 { return float64(s.p99) })),
 		cpuPerOp: time.Duration(pick(func(s sample) float64 { return float64(s.cpuPerOp) })),
 		rss:      int64(pick(func(s sample) float64 { return float64(s.rss) })),
+
+		writesPerOp: pick(func(s sample) float64 { return s.writesPerOp }),
 	}
 }
 
@@ -96,12 +98,12 @@ func (r *report) write(w io.Writer) {
 			continue
 		}
 		fmt.Fprintf(w, "\n### %s\n\n", table)
-		fmt.Fprintln(w, "| server | rate | vs reference | vs ceiling | p50 | p99 | server CPU/op | server RSS |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "| server | rate | vs reference | vs ceiling | p50 | p99 | server CPU/op | server writes/op | server RSS |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 		ref, hasRef := r.samples[table]["grpc-go reference"]
 		var ceil []sample
 		for name, s := range r.samples[table] {
-			if strings.HasPrefix(name, "ceiling") {
+			if strings.HasPrefix(name, "ceiling (") { // the plain one
 				ceil = s
 			}
 		}
@@ -114,8 +116,8 @@ func (r *report) write(w io.Writer) {
 			if ceil != nil {
 				vsCeil = fmt.Sprintf("%.2f×", m.rate/median(ceil).rate)
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				name, rate(m.rate), vsRef, vsCeil, dur(m.p50), dur(m.p99), dur(m.cpuPerOp), mib(m.rss))
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.3g | %s |\n",
+				name, rate(m.rate), vsRef, vsCeil, dur(m.p50), dur(m.p99), dur(m.cpuPerOp), m.writesPerOp, mib(m.rss))
 		}
 	}
 	fmt.Fprintln(w, "\n## Scale sweep: cost against dataset size")

@@ -21,6 +21,7 @@ import (
 
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
+	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
 )
 
@@ -46,7 +47,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	logger := cfg.newLogger(stderr)
+	// Records, one per RPC at info, are written off the request path, in
+	// batches; Close writes the last of them before run returns.
+	logOut := observe.NewLogWriter(stderr)
+	defer logOut.Close()
+	logger := cfg.newLogger(logOut)
 
 	features, err := dataset.Open(cfg.featuresPath)
 	if err != nil {
@@ -122,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		running++
 		go func() { served <- adminServer.Serve(adminListener) }()
 	}
-	listener = transport.LimitListener(listener, cfg.limits.conn)
+	listener = transport.Listener(listener, cfg.limits.conn)
 	logger.Info("routeguide-server listening",
 		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount(),
 		"notes", redactURL(cfg.notes.store))

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
+)
+
+// TestConnectionWriteTimeout checks that a connection whose client stops
+// reading from the socket is closed once the server's writes to it make no
+// progress for --write-timeout, with flow control giving the server every
+// reason to write. The client opens streams that would bring it far more
+// than the sockets' buffers hold, reads nothing for a while, then reads
+// what is there: the connection must have ended, short of the whole.
+func TestConnectionWriteTimeout(t *testing.T) {
+	t.Parallel()
+	const count, nameBytes = 2000, 4000 // 8 MB a call: large writes, quick to make
+	type point struct {
+		Latitude  int32 `json:"latitude"`
+		Longitude int32 `json:"longitude"`
+	}
+	type feature struct {
+		Name     string `json:"name"`
+		Location point  `json:"location"`
+	}
+	features := make([]feature, count)
+	for i := range features {
+		features[i] = feature{Name: strings.Repeat("x", nameBytes), Location: point{int32(i), int32(i)}}
+	}
+	data, err := json.Marshal(features)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "features.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, "--features", path, "--write-timeout", "300ms")
+
+	conn, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	w := bufio.NewWriter(conn)
+	framer := http2.NewFramer(w, nil)
+	if _, err := w.WriteString(http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	const window = 1<<31 - 1
+	framer.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: window})
+	framer.WriteWindowUpdate(0, window-65535)
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	world, _ := proto.Marshal(&routeguide.Rectangle{
+		Lo: &routeguide.Point{Latitude: -900_000_000, Longitude: -1_800_000_000},
+		Hi: &routeguide.Point{Latitude: 900_000_000, Longitude: 1_800_000_000},
+	})
+	body := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(len(world))), world...)
+	const streams = 8 // 64 MB in all
+	for i := range streams {
+		block.Reset()
+		for _, f := range [][2]string{
+			{":method", "POST"}, {":scheme", "http"}, {":authority", p.addr},
+			{":path", routeguideconnect.RouteGuideListFeaturesProcedure},
+			{"content-type", "application/grpc"}, {"te", "trailers"},
+		} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		id := uint32(2*i + 1)
+		framer.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndHeaders: true})
+		framer.WriteData(id, true, body)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	time.Sleep(3 * time.Second) // reading nothing, for many times the write timeout
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	n, err := io.Copy(io.Discard, conn)
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		t.Fatalf("the connection was still open 20 s after the client resumed reading (%d bytes read)", n)
+	}
+	if n >= streams*count*nameBytes {
+		t.Fatalf("read %d bytes, everything asked for: the server never gave up", n)
+	}
+	t.Logf("connection ended after %d bytes: %v", n, err)
+}
