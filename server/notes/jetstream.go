@@ -87,7 +87,7 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 	// The feed starts with the next note stored; older ones are replayed on
 	// request.
 	s.feed.skipTo(info.State.LastSeq)
-	if err := s.follow(ctx, info.State.LastSeq+1); err != nil {
+	if err := s.followWhenPlaced(ctx, info.State.LastSeq+1); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -97,6 +97,23 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 // follow starts the one consumer of this replica that feeds its watchers:
 // an ordered consumer, which the client recreates from where it stopped
 // whenever it stalls, so notes reach the feed once each, in stream order.
+// followWhenPlaced follows the stream, looking again while a stream that
+// another replica has just created is not yet known to this one's NATS
+// server.
+func (s *JetStream) followWhenPlaced(ctx context.Context, from uint64) error {
+	for {
+		err := s.follow(ctx, from)
+		if err == nil || !streamNotFound(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
 func (s *JetStream) follow(ctx context.Context, from uint64) error {
 	stream, err := s.js.Stream(ctx, s.cfg.Stream)
 	if err != nil {
