@@ -12,37 +12,26 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/routeguide/routeguide/bench/internal/benchserver"
 	"github.com/routeguide/routeguide/server/dataset"
-	"github.com/routeguide/routeguide/server/transport/batchconn"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "ceiling-server:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchserver.Main("ceiling-server", run) }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	flags := flag.NewFlagSet("ceiling-server", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	addr := flags.String("addr", "127.0.0.1:0", "`address` to listen on")
-	featuresPath := flags.String("features", "", "JSON dataset `file`: ListFeatures answers with all of it")
+	var opts benchserver.Flags
+	opts.Define(flags, "JSON dataset `file`: ListFeatures answers with all of it")
 	batch := flags.Bool("batch", false, "gather each connection's writes into fewer system calls")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	features, err := dataset.Open(*featuresPath)
+	features, err := dataset.Open(opts.Features)
 	if err != nil {
 		return err
 	}
@@ -63,14 +52,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	mux := http.NewServeMux()
 	mux.Handle("/routeguide.RouteGuide/GetFeature", answer(one))
 	mux.Handle("/routeguide.RouteGuide/ListFeatures", answer(all))
-	httpServer := &http.Server{Handler: mux, Protocols: new(http.Protocols)}
-	httpServer.Protocols.SetUnencryptedHTTP2(true)
-	listener, err := net.Listen("tcp", *addr)
+	httpServer := benchserver.H2C(mux)
+	listener, err := benchserver.Listen(opts.Addr, *batch)
 	if err != nil {
 		return err
-	}
-	if *batch {
-		listener = batchconn.NewListener(listener, batchconn.Options{})
 	}
 	fmt.Fprintf(stderr, "ceiling-server listening addr=%s features=%d\n", listener.Addr(), len(features))
 	go func() {

@@ -23,16 +23,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"time"
 
+	"github.com/routeguide/routeguide/bench/internal/benchserver"
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
-	"github.com/routeguide/routeguide/server/transport/batchconn"
 )
 
 func main() {
@@ -45,8 +44,8 @@ func main() {
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	flags := flag.NewFlagSet("profile-server", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	addr := flags.String("addr", "127.0.0.1:0", "`address` to listen on")
-	featuresPath := flags.String("features", "", "JSON dataset `file` (default: the embedded dataset)")
+	var opts benchserver.Flags
+	opts.Define(flags, "JSON dataset `file` (default: the embedded dataset)")
 	profile := flags.String("cpuprofile", "cpu.pprof", "CPU profile `file` to write")
 	heapProfile := flags.String("heapprofile", "", "heap profile `file` to write when the time is up (default: none)")
 	logRPCs := flags.Bool("log", false, "log every RPC at info to standard error")
@@ -60,7 +59,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		// sampling.
 		runtime.MemProfileRate = 1
 	}
-	features, err := dataset.Open(*featuresPath)
+	features, err := dataset.Open(opts.Features)
 	if err != nil {
 		return err
 	}
@@ -72,15 +71,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	listener, err := net.Listen("tcp", *addr)
+	listener, err := benchserver.Listen(opts.Addr, *batch)
 	if err != nil {
 		return err
 	}
-	if *batch {
-		listener = batchconn.NewListener(listener, batchconn.Options{})
-	}
-	httpServer := &http.Server{Handler: handler, Protocols: new(http.Protocols)}
-	httpServer.Protocols.SetUnencryptedHTTP2(true)
+	httpServer := benchserver.H2C(handler)
 	f, err := os.Create(*profile)
 	if err != nil {
 		return err

@@ -11,42 +11,32 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/routeguide/routeguide/bench/internal/benchserver"
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server/dataset"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "reference-server:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchserver.Main("reference-server", run) }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	flags := flag.NewFlagSet("reference-server", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	addr := flags.String("addr", "127.0.0.1:0", "`address` to listen on")
-	featuresPath := flags.String("features", "", "JSON dataset `file` (default: the embedded dataset)")
+	var opts benchserver.Flags
+	opts.Define(flags, "JSON dataset `file` (default: the embedded dataset)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	features, err := dataset.Open(*featuresPath)
+	features, err := dataset.Open(opts.Features)
 	if err != nil {
 		return err
 	}
-	listener, err := net.Listen("tcp", *addr)
+	listener, err := benchserver.Listen(opts.Addr, false)
 	if err != nil {
 		return err
 	}
