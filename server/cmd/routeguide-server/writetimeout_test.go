@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -27,7 +26,7 @@ import (
 // progress for --write-timeout, with flow control giving the server every
 // reason to write. The client opens streams that would bring it far more
 // than the sockets' buffers hold, reads nothing for a while, then reads
-// what is there: the connection must have ended, short of the whole.
+// what is there: the server must have given up, short of the whole.
 func TestConnectionWriteTimeout(t *testing.T) {
 	t.Parallel()
 	const count, nameBytes = 2000, 4000 // 8 MB a call: large writes, quick to make
@@ -92,14 +91,30 @@ func TestConnectionWriteTimeout(t *testing.T) {
 	}
 
 	time.Sleep(3 * time.Second) // reading nothing, for many times the write timeout
-	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	n, err := io.Copy(io.Discard, conn)
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() {
-		t.Fatalf("the connection was still open 20 s after the client resumed reading (%d bytes read)", n)
+	// The server gives up in one of two ways, whichever timer fires first
+	// on a busy machine: the connection's write timeout closes it, or each
+	// stream's write-progress timeout resets its stream and the connection
+	// falls quiet. Either way the client must get far less than it asked
+	// for; with the timeouts off it would get everything.
+	var n int64
+	buf := make([]byte, 64<<10)
+	for {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var k int
+		k, err = conn.Read(buf)
+		n += int64(k)
+		if err != nil {
+			break
+		}
 	}
+	var netErr net.Error
+	quiet := errors.As(err, &netErr) && netErr.Timeout()
 	if n >= streams*count*nameBytes {
 		t.Fatalf("read %d bytes, everything asked for: the server never gave up", n)
+	}
+	if quiet {
+		t.Logf("streams reset, connection quiet after %d bytes", n)
+		return
 	}
 	t.Logf("connection ended after %d bytes: %v", n, err)
 }
