@@ -27,10 +27,10 @@ type health struct {
 	statuses map[string]healthpb.HealthCheckResponse_ServingStatus
 	changed  chan struct{} // closed, and replaced, when a status changes
 
-	// dynamic, set before the health service is used and never after,
-	// holds for some services whether what they need is up, such as the
-	// notes store for NotesService; while it is not, they are NOT_SERVING
-	// whatever setStatus said. Their watchers look again every healthPoll.
+	// dynamic holds for some services whether what they need is up, such
+	// as the notes store for NotesService; while it is not, they are
+	// NOT_SERVING whatever setStatus said. Their watchers look again every
+	// healthPoll. It never changes after newHealth.
 	dynamic map[string]func() bool
 }
 
@@ -39,10 +39,11 @@ type health struct {
 const healthPoll = time.Second
 
 // newHealth returns health checking that answers SERVING for the server as
-// a whole ("") and for each of services.
-func newHealth(services ...string) *health {
+// a whole ("") and for each of services, except that a service in dynamic
+// is NOT_SERVING while its function reports false.
+func newHealth(dynamic map[string]func() bool, services ...string) *health {
 	h := &health{statuses: map[string]healthpb.HealthCheckResponse_ServingStatus{"": healthpb.HealthCheckResponse_SERVING},
-		changed: make(chan struct{})}
+		changed: make(chan struct{}), dynamic: dynamic}
 	for _, s := range services {
 		h.statuses[s] = healthpb.HealthCheckResponse_SERVING
 	}

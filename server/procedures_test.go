@@ -24,7 +24,7 @@ func TestEveryMountedServiceIsClassified(t *testing.T) {
 		t.Fatal(err)
 	}
 	service := &routeGuide{features: index, notes: notes.NewMemory(DefaultLimits().notes())}
-	_, mounted, err := newMux(service, newHealth(), connect.WithHandlerOptions())
+	_, mounted, err := newMux(service, newHealth(nil), connect.WithHandlerOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

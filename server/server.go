@@ -83,9 +83,10 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	notesLimits := limits.notes()
 	store := cfg.notes
 	if store == nil {
-		store = notes.NewMemory(limits.notes())
+		store = notes.NewMemory(notesLimits)
 	}
 	metrics, err := observe.NewMetrics(cfg.observe.meterProvider,
 		observe.State{Features: index.Len(), Notes: store.Stats, NotesUp: func() bool { return store.Available() == nil }})
@@ -99,7 +100,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		logger:         cfg.observe.logger,
 		maxRoutePoints: limits.MaxRoutePoints,
 		maxNoteBytes:   limits.MaxNoteBytes,
-		watchBuffer:    limits.notes().WatchBuffer,
+		watchBuffer:    notesLimits.WatchBuffer,
 	}
 	if service.logger == nil {
 		service.logger = slog.New(slog.DiscardHandler)
@@ -131,12 +132,11 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		},
 		cfg.handlerOptions)...)
 
-	health := newHealth(routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
 	// NotesService is NOT_SERVING while the notes store cannot be reached,
 	// whatever its status otherwise.
-	health.dynamic = map[string]func() bool{
+	health := newHealth(map[string]func() bool{
 		notesv1connect.NotesServiceName: func() bool { return store.Available() == nil },
-	}
+	}, routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
 	mux, _, err := newMux(service, health, handlerOptions)
 	if err != nil {
 		return nil, err
