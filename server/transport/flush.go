@@ -14,9 +14,9 @@ import (
 // which bounds a stream of small messages, such as ListFeatures, to a tenth
 // of what the connection can carry. The types here take those flushes over.
 
-// flushWindow is the longest a message waits for company: a flush asked for
-// within flushWindow of the previous one is put off until flushWindow has
-// passed since it. A flush after a quiet spell happens at once, so a lone
+// flushWindow is the longest a message waits for company: after a flush,
+// those asked for within flushWindow are put off until it has passed, and
+// made as one. A flush after a quiet spell happens at once, so a lone
 // message is not delayed at all.
 const flushWindow = 500 * time.Microsecond
 
@@ -61,11 +61,14 @@ func (noFlushWriter) Flush() {}
 func (w noFlushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // flushCoalescer is a ResponseWriter whose flushes are coalesced: the first
-// after a quiet spell goes through, and later ones within the window are
-// merged into one made when the window closes. In between, messages gather
-// in net/http's buffer, which sends them on its own when it fills. Any
-// pending flush is also made before the handler reads the request, since
-// then it may wait for the client, who may be waiting for the replies.
+// after a quiet spell goes through and opens a window, and later ones
+// within it are merged into one made when it closes, which opens the next.
+// In between, messages gather in net/http's buffer, which sends them on its
+// own when it fills. Any pending flush is also made before the handler
+// reads the request, since then it may wait for the client, who may be
+// waiting for the replies. The window is a timer, not clock readings: a
+// stream of messages costs a timer a window instead of a clock reading a
+// message.
 //
 // The deferred flush runs on a timer's goroutine, so every use of the
 // underlying writer goes through mu; finish makes sure none happens after
@@ -81,12 +84,11 @@ type flushCoalescer struct {
 	window  time.Duration
 	ctx     context.Context // the request's
 
-	mu        sync.Mutex // protects the fields below and the use of ResponseWriter
-	lastFlush time.Time  // when the last flush went through
-	pending   bool       // whether a flush was asked for and not yet made
-	timer     *time.Timer
-	armed     bool // whether timer will fire
-	done      bool // whether the handler has returned
+	mu      sync.Mutex // protects the fields below and the use of ResponseWriter
+	open    bool       // whether a window is open: the timer will fire
+	pending bool       // whether a flush was asked for and not yet made
+	timer   *time.Timer
+	done    bool // whether the handler has returned
 }
 
 func (c *flushCoalescer) Write(p []byte) (int, error) {
@@ -101,29 +103,28 @@ func (c *flushCoalescer) WriteHeader(code int) {
 	c.ResponseWriter.WriteHeader(code)
 }
 
-// Flush flushes now if the window since the last flush has passed, and
-// otherwise arranges a flush for when it does.
+// Flush flushes now and opens a window, unless one is open: then the flush
+// waits for the window to close.
 func (c *flushCoalescer) Flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done || c.ctx.Err() != nil {
 		return
 	}
-	now := time.Now()
-	wait := c.window - now.Sub(c.lastFlush)
-	if wait <= 0 {
-		c.flushLocked(now)
+	if c.open {
+		c.pending = true
 		return
 	}
-	c.pending = true
-	if c.armed {
-		return
-	}
-	c.armed = true
+	c.flushLocked()
+	c.openWindowLocked()
+}
+
+func (c *flushCoalescer) openWindowLocked() {
+	c.open = true
 	if c.timer == nil {
-		c.timer = time.AfterFunc(wait, c.flushDeferred)
+		c.timer = time.AfterFunc(c.window, c.closeWindow)
 	} else {
-		c.timer.Reset(wait)
+		c.timer.Reset(c.window)
 	}
 }
 
@@ -138,12 +139,15 @@ func (c *flushCoalescer) FlushError() error {
 // deadlines and the like. Its flushes go through Flush.
 func (c *flushCoalescer) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
-func (c *flushCoalescer) flushDeferred() {
+// closeWindow makes the flush put off during the window, if any, and opens
+// the next window for the flushes after it.
+func (c *flushCoalescer) closeWindow() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.armed = false
+	c.open = false
 	if c.pending && !c.done {
-		c.flushLocked(time.Now())
+		c.flushLocked()
+		c.openWindowLocked()
 	}
 }
 
@@ -157,13 +161,12 @@ func (c *flushCoalescer) flushPending() {
 	}
 	defer c.mu.Unlock()
 	if c.pending && !c.done {
-		c.flushLocked(time.Now())
+		c.flushLocked()
 	}
 }
 
-func (c *flushCoalescer) flushLocked(now time.Time) {
+func (c *flushCoalescer) flushLocked() {
 	c.flusher.Flush()
-	c.lastFlush = now
 	c.pending = false
 }
 

@@ -12,10 +12,11 @@
 //
 //  1. The progress guard (progress.go), outermost of the HTTP handlers,
 //     wraps the request body and the response writer of every request. It
-//     watches reads and writes, each with one timer armed once a timeout
-//     period: a read that waits past the stream idle timeout, or a write
-//     that makes no progress for the write timeout, is cut off through the
-//     request's read or write deadline. For a stream it puts itself in the
+//     watches reads and writes, each with one timer that ticks four times a
+//     timeout period while they go on: a read that waits past the stream
+//     idle timeout, or a write that makes no progress for the write timeout,
+//     is cut off through the request's read or write deadline, at most a
+//     quarter of the timeout late. For a stream it puts itself in the
 //     request's context.
 //  2. The call guard (calls.go), a connect-go interceptor, gives the call
 //     its deadline: the one asked for, capped at the largest allowed, or the
