@@ -149,6 +149,8 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if handler, err = browser.CORS(handler, cfg.corsOrigins); err != nil {
 		return nil, err
 	}
+	// Above everything, so that the stack grows while it is shallow.
+	handler = transport.PresizeStacks(handler, procedures)
 	return &Server{
 		handler:   handler,
 		features:  len(features),

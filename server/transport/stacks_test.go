@@ -1,0 +1,66 @@
+package transport
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"connectrpc.com/connect"
+)
+
+var stackProcedures = Procedures{
+	"/test.Service/Unary":        connect.StreamTypeUnary,
+	"/test.Service/ServerStream": connect.StreamTypeServer,
+	"/test.Service/ClientStream": connect.StreamTypeClient,
+	"/test.Service/Bidi":         connect.StreamTypeBidi,
+}
+
+// TestPresizeStacksServesEverything checks that every request reaches the
+// handler, whatever its path.
+func TestPresizeStacksServesEverything(t *testing.T) {
+	t.Parallel()
+	served := 0
+	h := PresizeStacks(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served++ }), stackProcedures)
+	paths := []string{"/test.Service/Unary", "/test.Service/ServerStream", "/test.Service/ClientStream",
+		"/test.Service/Bidi", "/", "/no.Such/Procedure"}
+	for _, path := range paths {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, path, nil))
+	}
+	if served != len(paths) {
+		t.Fatalf("served %d of %d requests", served, len(paths))
+	}
+}
+
+// deepCall uses about depth × 300 bytes of stack, as a call through
+// connect-go does.
+//
+//go:noinline
+func deepCall(depth int) byte {
+	var frame [256]byte
+	frame[depth%len(frame)] = byte(depth)
+	if depth == 0 {
+		return frame[0]
+	}
+	return deepCall(depth-1) + frame[depth%7]
+}
+
+// BenchmarkHandlerGoroutine serves each request on a new goroutine, as
+// net/http does, through a handler that goes 12 KiB deep: presized (a unary
+// path) or growing by doubling (a client stream's path).
+func BenchmarkHandlerGoroutine(b *testing.B) {
+	for _, path := range []string{"/test.Service/Unary", "/test.Service/ClientStream"} {
+		b.Run(path[len("/test.Service/"):], func(b *testing.B) {
+			h := PresizeStacks(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { deepCall(40) }), stackProcedures)
+			r := httptest.NewRequest(http.MethodPost, path, nil)
+			w := httptest.NewRecorder()
+			done := make(chan struct{})
+			for b.Loop() {
+				go func() {
+					h.ServeHTTP(w, r)
+					done <- struct{}{}
+				}()
+				<-done
+			}
+		})
+	}
+}
