@@ -14,8 +14,12 @@ import (
 var errShuttingDown = errors.New("the server is shutting down: call again, another server will answer")
 
 // drainWriteGrace is how long a draining stream blocked on a client that
-// does not read gets to take its last message before it is reset.
-const drainWriteGrace = 500 * time.Millisecond
+// does not read gets to take its last message before it is reset. A client
+// that reads only slowly must get through what its flow-control window
+// holds in that time to see the stream end with unavailable: 500 ms was too
+// short on a loaded machine, where such clients were reset instead. It is
+// well within the default --shutdown-timeout of 10 s.
+const drainWriteGrace = 2 * time.Second
 
 // callGuard is a connect interceptor that gives every call a deadline
 // within the server's bounds, and keeps track of open streams so that they
