@@ -5,12 +5,10 @@
 package grpcwebtext
 
 import (
-	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
-
-	"connectrpc.com/connect"
 )
 
 // The media types of gRPC-Web. The text form names the same codecs as the
@@ -49,6 +47,12 @@ const (
 func Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		contentType := r.Header.Get("Content-Type")
+		// gRPC and Connect calls, nearly all of them, pass without their
+		// Content-Type being parsed. ToLower allocates only for upper case.
+		if !strings.Contains(strings.ToLower(contentType), binaryType) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		mediaType := baseType(contentType)
 		binary, known := binaryFor(mediaType)
 		switch {
@@ -111,20 +115,14 @@ func acceptsText(h http.Header) bool {
 }
 
 // unsupported answers a request in a text form this package does not
-// translate, naming the ones it does, with an error in the Connect
-// protocol's JSON, as the server answers other Content-Types it does not
-// read.
+// translate, naming the ones it does, in plain text, as the server answers
+// other Content-Types it does not read: every protocol's clients read 415
+// as unknown, and a body in one protocol's error format would make its
+// clients read another code from it.
 func unsupported(w http.ResponseWriter, contentType string) {
-	body, _ := json.Marshal(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{
-		Code: connect.CodeInvalidArgument.String(),
-		Message: "gRPC-Web text mode carries protobuf only: Content-Type " + strings.TrimSpace(contentType) +
-			" is not served; send " + textType + " or " + textType + "+proto, or JSON as binary " + binaryType + "+json",
-	})
 	w.Header().Set("Accept-Post", textType+", "+textType+"+proto")
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusUnsupportedMediaType)
-	_, _ = w.Write(body)
+	fmt.Fprintf(w, "gRPC-Web text mode carries protobuf only: Content-Type %q is not served; send %s or %s+proto, or JSON as binary %s+json\n",
+		strings.TrimSpace(contentType), textType, textType, binaryType)
 }

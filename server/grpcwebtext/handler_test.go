@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -467,11 +466,9 @@ func TestUnsupportedTextCodec(t *testing.T) {
 	defer client.CloseIdleConnections()
 	for _, contentType := range []string{textType + "+json", textType + "+thrift", textType + "-base64"} {
 		a := call(t, client, ts, getFeature, contentType, strings.NewReader(b64([]byte(`{}`))))
-		var e struct{ Code, Message string }
-		if err := json.Unmarshal([]byte(a.Body), &e); err != nil || a.HTTPStatus != http.StatusUnsupportedMediaType ||
-			a.ContentType != "application/json" || e.Code != "invalid_argument" ||
-			!strings.Contains(e.Message, "carries protobuf only") || !strings.Contains(e.Message, contentType) {
-			t.Errorf("%s: answer %v, want 415 with a Connect JSON error saying that text mode carries protobuf only", contentType, a)
+		if a.HTTPStatus != http.StatusUnsupportedMediaType || !strings.HasPrefix(a.ContentType, "text/plain") ||
+			!strings.Contains(a.Body, "carries protobuf only") || !strings.Contains(a.Body, contentType) {
+			t.Errorf("%s: answer %v, want 415 with plain text saying that text mode carries protobuf only", contentType, a)
 		}
 	}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.URL+getFeature, nil)
