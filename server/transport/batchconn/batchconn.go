@@ -11,6 +11,8 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -78,13 +80,25 @@ func NewConn(c net.Conn, o Options) net.Conn {
 	if o.MaxBuffered <= 0 {
 		o.MaxBuffered = DefaultMaxBuffered
 	}
-	return &conn{Conn: c, timeout: o.WriteTimeout, max: o.MaxBuffered}
+	bc := &conn{Conn: c, timeout: o.WriteTimeout, max: o.MaxBuffered}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			bc.reader = newReader(raw)
+		}
+	}
+	return bc
 }
 
 type conn struct {
 	net.Conn
 	timeout time.Duration
 	max     int
+
+	reader *reader // buffered reads from the socket; nil if c offers no SyscallConn
+
+	// readsEnded is set, with closed or err, when reads end: what the
+	// reader buffered is then not to be read.
+	readsEnded atomic.Bool
 
 	writeMu sync.Mutex // makes each Write's bytes contiguous, as a socket's are
 
@@ -229,6 +243,7 @@ func (c *conn) flush() {
 			c.Conn.Close() // a connection with a torn write is of no use
 			c.mu.Lock()
 			c.err = err
+			c.readsEnded.Store(true)
 			c.mu.Unlock()
 		}
 	}
@@ -283,10 +298,21 @@ func (c *conn) SetReadDeadline(t time.Time) error {
 	return c.Conn.SetReadDeadline(t)
 }
 
-// Read reads from the socket. Once the connection is closed, or a write to
-// it has failed, a failed read returns that.
+// Read reads from the socket, through the read buffer if the socket offers
+// its SyscallConn (see [NewConn]). Once the connection is closed, or a
+// write to it has failed, it returns that.
 func (c *conn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+	var n int
+	var err error
+	switch {
+	case c.reader == nil:
+		n, err = c.Conn.Read(p)
+	case c.readsEnded.Load():
+		c.reader.drop()
+		err = net.ErrClosed
+	default:
+		n, err = c.reader.read(c.Conn, p)
+	}
 	if err != nil {
 		c.mu.Lock()
 		switch {
@@ -300,6 +326,7 @@ func (c *conn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+
 // Close closes the connection. What is buffered is still written, on the
 // flush goroutine, before the socket is closed; reads end at once.
 func (c *conn) Close() error {
@@ -309,6 +336,7 @@ func (c *conn) Close() error {
 		return c.opError(net.ErrClosed)
 	}
 	c.closed = true
+	c.readsEnded.Store(true)
 	c.wakeAllLocked()
 	flushing, failed := c.flushing, c.err != nil
 	c.mu.Unlock()
