@@ -326,7 +326,6 @@ func (c *conn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-
 // Close closes the connection. What is buffered is still written, on the
 // flush goroutine, before the socket is closed; reads end at once.
 func (c *conn) Close() error {
