@@ -34,10 +34,10 @@ func frames(count int, size func(i int) int) []byte {
 
 // readFrames reads count frames as net/http's HTTP/2 framer does, the
 // header and then the payload, each with io.ReadFull, and checks that
-// they are whole and in order.
-func readFrames(r io.Reader, count int) error {
+// they are whole and in order. Payloads are read into payload, which must
+// hold the largest.
+func readFrames(r io.Reader, count int, payload []byte) error {
 	var head [9]byte
-	payload := make([]byte, 1<<20)
 	for i := range count {
 		if _, err := io.ReadFull(r, head[:]); err != nil {
 			return fmt.Errorf("frame %d header: %w", i, err)
@@ -72,7 +72,7 @@ func TestBurstIsReadInFewReads(t *testing.T) {
 			_, err := client.Write(burst)
 			errc <- err
 		}()
-		if err := readFrames(server, count); err != nil {
+		if err := readFrames(server, count, make([]byte, 64<<10)); err != nil {
 			t.Fatal(err)
 		}
 		if err := <-errc; err != nil {
@@ -110,7 +110,7 @@ func TestReadsArriveWholeAndInOrder(t *testing.T) {
 		t.Parallel()
 		server, _, client := pair(t, batchconn.Options{})
 		go writeChunked(client, stream, 1)
-		if err := readFrames(server, count); err != nil {
+		if err := readFrames(server, count, make([]byte, 64<<10)); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -378,8 +378,9 @@ func BenchmarkReadFrames(b *testing.B) {
 			}()
 			before := counted.reads.Load()
 			b.SetBytes(int64(len(burst)))
+			payload := make([]byte, 64)
 			for b.Loop() {
-				if err := readFrames(server, count); err != nil {
+				if err := readFrames(server, count, payload); err != nil {
 					b.Fatal(err)
 				}
 			}
