@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -282,6 +283,50 @@ func TestHTTP2Streams(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("1600 round trips: %d socket reads, %d socket writes", counted.reads.Load(), counted.writes.Load())
+}
+
+// TestHTTP2OverTLS checks that net/http's HTTP/2 server over TLS, which
+// reads through tls.Conn's own buffer, works over batched and buffered
+// connections.
+func TestHTTP2OverTLS(t *testing.T) {
+	t.Parallel()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := &countingListener{Listener: inner, rawReads: true}
+	s := httptest.NewUnstartedServer(http.HandlerFunc(echo))
+	s.Listener.Close()
+	s.Listener = batchconn.NewListener(counted, batchconn.Options{WriteTimeout: 10 * time.Second})
+	s.EnableHTTP2 = true
+	s.StartTLS()
+	defer s.Close()
+	c := s.Client()
+	defer c.CloseIdleConnections()
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			st, err := openStream(t.Context(), c, s.URL)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if st.res.ProtoMajor != 2 {
+				t.Errorf("served over %s, want HTTP/2", st.res.Proto)
+			}
+			for j := range 50 {
+				if err := st.roundTrip(fmt.Appendf(nil, "stream %d, note %d", i, j)); err != nil {
+					t.Error(err)
+					break
+				}
+			}
+			if err := st.close(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("800 round trips over TLS: %d socket reads, %d socket writes", counted.reads.Load(), counted.writes.Load())
 }
 
 // BenchmarkHTTP2Stream measures small messages echoed on 16 streams of
