@@ -2,7 +2,11 @@
 // ones are on their way to the socket into one system call, as grpc-go's
 // transport does, under a server that writes each frame as it goes, such as
 // net/http's HTTP/2 server, which flushes whenever its queue of frames runs
-// dry: about three write system calls per unary response.
+// dry: about three write system calls per unary response. It buffers reads
+// too, for the same server reads each frame in two system calls, its header
+// and then its payload: a burst of small frames is taken in with one. Both
+// buffers come from pools and go back as soon as they are empty, so an idle
+// connection, even one with a Read waiting, holds neither.
 package batchconn
 
 import (
@@ -76,6 +80,18 @@ func (l *listener) Accept() (net.Conn, error) {
 //
 // The buffer is taken from a pool when a write arrives and returned once
 // the socket has taken it, so an idle connection holds none.
+//
+// If c offers its socket's SyscallConn, as *net.TCPConn does, reads bypass
+// c's Read and go to the socket beneath: a Read for fewer than
+// [ReadBufferSize] bytes reads as many as the socket has, up to that many,
+// into a buffer from a pool, and later Reads take from it until it is
+// empty, when it goes back to the pool. A Read waits for the socket in the
+// runtime's poller, holding no buffer, and the socket's read deadline and
+// Close end the wait as they would its own Read's; a Read served from the
+// buffer does not look at the deadline, as one through a bufio.Reader does
+// not. Errors are those the socket's Read would return. A wrapper of the
+// socket that changes what its Read returns must not offer SyscallConn.
+// Without one, reads go through c's Read, unbuffered.
 func NewConn(c net.Conn, o Options) net.Conn {
 	if o.MaxBuffered <= 0 {
 		o.MaxBuffered = DefaultMaxBuffered
