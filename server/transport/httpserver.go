@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/net/netutil"
-
 	"github.com/routeguide/routeguide/server/transport/batchconn"
 )
 
@@ -119,9 +117,13 @@ func NewHTTPServer(handler http.Handler, l ConnLimits, tls bool) *http.Server {
 // more per response; through this listener, frames from many streams share
 // them, as in grpc-go's transport. The write deadlines that
 // [NewHTTPServer]'s WriteByteTimeout sets around every write then cost a
-// lock instead of a change to the socket's timer.
+// lock instead of a change to the socket's timer. Reads go through
+// batchconn's buffer too, which takes in a burst of small frames in one
+// system call where the server would make two for each; for that, the
+// connections of listener must offer their socket's SyscallConn, as
+// *net.TCPConn does, and the connection limit passes it on.
 func Listener(listener net.Listener, l ConnLimits) net.Listener {
 	l = l.WithDefaults()
-	limited := netutil.LimitListener(listener, l.MaxConnections)
+	limited := limitConnections(listener, l.MaxConnections)
 	return batchconn.NewListener(limited, batchconn.Options{WriteTimeout: l.WriteTimeout})
 }

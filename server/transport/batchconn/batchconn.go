@@ -2,7 +2,11 @@
 // ones are on their way to the socket into one system call, as grpc-go's
 // transport does, under a server that writes each frame as it goes, such as
 // net/http's HTTP/2 server, which flushes whenever its queue of frames runs
-// dry: about three write system calls per unary response.
+// dry: about three write system calls per unary response. It buffers reads
+// too, for the same server reads each frame in two system calls, its header
+// and then its payload: a burst of small frames is taken in with one. Both
+// buffers come from pools and go back as soon as they are empty, so an idle
+// connection, even one with a Read waiting, holds neither.
 package batchconn
 
 import (
@@ -11,6 +15,8 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -74,17 +80,41 @@ func (l *listener) Accept() (net.Conn, error) {
 //
 // The buffer is taken from a pool when a write arrives and returned once
 // the socket has taken it, so an idle connection holds none.
+//
+// If c offers its socket's SyscallConn, as *net.TCPConn does, reads bypass
+// c's Read and go to the socket beneath: a Read for fewer than
+// [ReadBufferSize] bytes reads as many as the socket has, up to that many,
+// into a buffer from a pool, and later Reads take from it until it is
+// empty, when it goes back to the pool. A Read waits for the socket in the
+// runtime's poller, holding no buffer, and the socket's read deadline and
+// Close end the wait as they would its own Read's; a Read served from the
+// buffer does not look at the deadline, as one through a bufio.Reader does
+// not. Errors are those the socket's Read would return. A wrapper of the
+// socket that changes what its Read returns must not offer SyscallConn.
+// Without one, reads go through c's Read, unbuffered.
 func NewConn(c net.Conn, o Options) net.Conn {
 	if o.MaxBuffered <= 0 {
 		o.MaxBuffered = DefaultMaxBuffered
 	}
-	return &conn{Conn: c, timeout: o.WriteTimeout, max: o.MaxBuffered}
+	bc := &conn{Conn: c, timeout: o.WriteTimeout, max: o.MaxBuffered}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			bc.reader = newReader(raw)
+		}
+	}
+	return bc
 }
 
 type conn struct {
 	net.Conn
 	timeout time.Duration
 	max     int
+
+	reader *reader // buffered reads from the socket; nil if c offers no SyscallConn
+
+	// readsEnded is set, with closed or err, when reads end: what the
+	// reader buffered is then not to be read.
+	readsEnded atomic.Bool
 
 	writeMu sync.Mutex // makes each Write's bytes contiguous, as a socket's are
 
@@ -229,6 +259,7 @@ func (c *conn) flush() {
 			c.Conn.Close() // a connection with a torn write is of no use
 			c.mu.Lock()
 			c.err = err
+			c.readsEnded.Store(true)
 			c.mu.Unlock()
 		}
 	}
@@ -283,10 +314,21 @@ func (c *conn) SetReadDeadline(t time.Time) error {
 	return c.Conn.SetReadDeadline(t)
 }
 
-// Read reads from the socket. Once the connection is closed, or a write to
-// it has failed, a failed read returns that.
+// Read reads from the socket, through the read buffer if the socket offers
+// its SyscallConn (see [NewConn]). Once the connection is closed, or a
+// write to it has failed, it returns that.
 func (c *conn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+	var n int
+	var err error
+	switch {
+	case c.reader == nil:
+		n, err = c.Conn.Read(p)
+	case c.readsEnded.Load():
+		c.reader.drop()
+		err = net.ErrClosed
+	default:
+		n, err = c.reader.read(c.Conn, p)
+	}
 	if err != nil {
 		c.mu.Lock()
 		switch {
@@ -309,6 +351,7 @@ func (c *conn) Close() error {
 		return c.opError(net.ErrClosed)
 	}
 	c.closed = true
+	c.readsEnded.Store(true)
 	c.wakeAllLocked()
 	flushing, failed := c.flushing, c.err != nil
 	c.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,15 +26,51 @@ func TestMain(m *testing.M) {
 }
 
 // countingConn counts the writes that reach the socket: on a TCP
-// connection each is at least one write system call.
+// connection each is at least one write system call. It counts the reads
+// too: each call of its Read, and each read made through the RawConn it
+// offers (see countingRawConn).
 type countingConn struct {
 	net.Conn
 	writes atomic.Int64
+	reads  atomic.Int64
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
 	c.writes.Add(1)
 	return c.Conn.Write(p)
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	c.reads.Add(1)
+	return c.Conn.Read(p)
+}
+
+func (c *countingConn) SyscallConn() (syscall.RawConn, error) {
+	raw, err := c.Conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return &countingRawConn{RawConn: raw, reads: &c.reads}, nil
+}
+
+// countingRawConn counts the reads made through it that found bytes, an
+// end of stream or an error: the read system calls that reached the
+// socket, less those that found nothing to read and left the poller to
+// wait. A socket's own Read makes those too, so this is how its calls
+// compare.
+type countingRawConn struct {
+	syscall.RawConn
+	reads *atomic.Int64
+}
+
+func (r *countingRawConn) Read(f func(fd uintptr) bool) error {
+	return r.RawConn.Read(func(fd uintptr) bool {
+		done := f(fd)
+		if done {
+			r.reads.Add(1)
+		}
+		return done
+	})
 }
 
 func (c *countingConn) CloseWrite() error {
@@ -43,6 +80,19 @@ func (c *countingConn) CloseWrite() error {
 // pair returns a loopback TCP connection, the server's side wrapped and
 // counted, and the client's side bare. Both are closed when the test ends.
 func pair(t testing.TB, o batchconn.Options) (server net.Conn, counted *countingConn, client *net.TCPConn) {
+	t.Helper()
+	return pairReading(t, o, true)
+}
+
+// plainReads hides the SyscallConn of the connection it wraps, so that
+// batchconn reads through its Read.
+type plainReads struct {
+	net.Conn
+}
+
+// pairReading is pair, with the server's side offering batchconn its
+// SyscallConn only if buffered.
+func pairReading(t testing.TB, o batchconn.Options, buffered bool) (server net.Conn, counted *countingConn, client *net.TCPConn) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,7 +117,14 @@ func pair(t testing.TB, o batchconn.Options) (server net.Conn, counted *counting
 		t.Fatal("accept failed")
 	}
 	counted = &countingConn{Conn: sc}
-	server = batchconn.NewConn(counted, o)
+	if buffered {
+		server = batchconn.NewConn(counted, o)
+	} else {
+		server = batchconn.NewConn(plainReads{counted}, o)
+	}
+	if batchconn.ReadsBuffered(server) != buffered {
+		t.Fatalf("reads buffered: %v, want %v", !buffered, buffered)
+	}
 	t.Cleanup(func() {
 		server.Close()
 		cc.Close()

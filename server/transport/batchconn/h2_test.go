@@ -1,23 +1,31 @@
 package batchconn_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/routeguide/routeguide/server/transport/batchconn"
 )
 
-// countingListener counts the writes to the sockets of the connections it
-// accepts, below any wrapping.
+// countingListener counts the writes and reads on the sockets of the
+// connections it accepts, below any wrapping. Its connections offer their
+// socket's SyscallConn, counting the reads made through it, if rawReads.
 type countingListener struct {
 	net.Listener
-	writes atomic.Int64
+	rawReads bool
+	writes   atomic.Int64
+	reads    atomic.Int64
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
@@ -25,7 +33,11 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &listenerConn{Conn: c, l: l}, nil
+	lc := &listenerConn{Conn: c, l: l}
+	if l.rawReads {
+		return rawListenerConn{lc}, nil
+	}
+	return lc, nil
 }
 
 type listenerConn struct {
@@ -38,25 +50,61 @@ func (c *listenerConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// h2cServer serves a small prebuilt response over HTTP/1.1 and unencrypted
-// HTTP/2, its connections wrapped by batchconn if batched, and returns its
-// URL and the count of its socket writes.
-func h2cServer(t testing.TB, batched bool) (string, *countingListener) {
+func (c *listenerConn) Read(p []byte) (int, error) {
+	c.l.reads.Add(1)
+	return c.Conn.Read(p)
+}
+
+// rawListenerConn is a listenerConn that offers its socket's SyscallConn.
+type rawListenerConn struct {
+	*listenerConn
+}
+
+func (c rawListenerConn) SyscallConn() (syscall.RawConn, error) {
+	raw, err := c.Conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return &countingRawConn{RawConn: raw, reads: &c.l.reads}, nil
+}
+
+// serverMode says how h2cServer's connections are wrapped.
+type serverMode struct {
+	name    string
+	batched bool // wrapped by batchconn
+	buffer  bool // and offering it the socket's SyscallConn, for buffered reads
+}
+
+var (
+	plain    = serverMode{"plain", false, false}
+	batched  = serverMode{"batched", true, false}
+	buffered = serverMode{"batched+buffered", true, true}
+)
+
+// h2cServer serves over HTTP/1.1 and unencrypted HTTP/2, its connections
+// wrapped as mode says, and returns its URL and the counts of its socket
+// writes and reads. At /echo it writes back what a request's body brings
+// as it arrives; anywhere else it answers with a small prebuilt body.
+func h2cServer(t testing.TB, mode serverMode) (string, *countingListener) {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	counted := &countingListener{Listener: inner}
+	counted := &countingListener{Listener: inner, rawReads: mode.buffer}
 	var l net.Listener = counted
-	if batched {
+	if mode.batched {
 		l = batchconn.NewListener(l, batchconn.Options{WriteTimeout: 10 * time.Second})
 	}
 	body := make([]byte, 64)
 	s := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.Copy(io.Discard, r.Body)
 			w.Header().Set("Content-Type", "application/octet-stream")
+			if r.URL.Path == "/echo" {
+				echo(w, r)
+				return
+			}
+			io.Copy(io.Discard, r.Body)
 			w.Write(body)
 		}),
 		Protocols: new(http.Protocols),
@@ -70,6 +118,66 @@ func h2cServer(t testing.TB, batched bool) (string, *countingListener) {
 		s.Shutdown(ctx)
 	})
 	return "http://" + inner.Addr().String(), counted
+}
+
+// echo writes back, flushed, each piece of the request's body as it is
+// read, as RouteChat answers each note.
+func echo(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.WriteHeader(http.StatusOK)
+	rc.Flush()
+	buf := make([]byte, 256)
+	for {
+		n, err := r.Body.Read(buf)
+		if n > 0 {
+			w.Write(buf[:n])
+			rc.Flush()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// stream is a call to /echo, sending and receiving as it goes.
+type stream struct {
+	send io.WriteCloser
+	res  *http.Response
+}
+
+func openStream(ctx context.Context, c *http.Client, url string) (*stream, error) {
+	pr, pw := io.Pipe()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/echo", pr)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	return &stream{send: pw, res: res}, nil
+}
+
+// roundTrip sends msg and reads its echo.
+func (s *stream) roundTrip(msg []byte) error {
+	if _, err := s.send.Write(msg); err != nil {
+		return err
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(s.res.Body, got); err != nil {
+		return err
+	}
+	if !bytes.Equal(got, msg) {
+		return fmt.Errorf("echo %q, want %q", got, msg)
+	}
+	return nil
+}
+
+func (s *stream) close() error {
+	s.send.Close()
+	_, err := io.Copy(io.Discard, s.res.Body)
+	s.res.Body.Close()
+	return err
 }
 
 func h2cClient(t testing.TB) *http.Client {
@@ -93,7 +201,7 @@ func get(c *http.Client, url string) error {
 // connections, HTTP/2 with many streams at once and HTTP/1.1.
 func TestHTTP2Server(t *testing.T) {
 	t.Parallel()
-	url, _ := h2cServer(t, true)
+	url, _ := h2cServer(t, buffered)
 	h2 := h2cClient(t)
 	var wg sync.WaitGroup
 	for range 32 {
@@ -122,18 +230,14 @@ func TestHTTP2Server(t *testing.T) {
 //
 //	go test -run '^$' -bench HTTP2Unary -benchmem ./server/transport/batchconn/
 func BenchmarkHTTP2Unary(b *testing.B) {
-	for _, batched := range []bool{false, true} {
-		name := "plain"
-		if batched {
-			name = "batched"
-		}
-		b.Run(name, func(b *testing.B) {
-			url, counted := h2cServer(b, batched)
+	for _, mode := range []serverMode{plain, batched, buffered} {
+		b.Run(mode.name, func(b *testing.B) {
+			url, counted := h2cServer(b, mode)
 			c := h2cClient(b)
 			if err := get(c, url); err != nil { // one connection, made now
 				b.Fatal(err)
 			}
-			before := counted.writes.Load()
+			writes, reads := counted.writes.Load(), counted.reads.Load()
 			b.SetParallelism(64)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -145,7 +249,121 @@ func BenchmarkHTTP2Unary(b *testing.B) {
 				}
 			})
 			b.StopTimer()
-			b.ReportMetric(float64(counted.writes.Load()-before)/float64(b.N), "socket-writes/op")
+			b.ReportMetric(float64(counted.writes.Load()-writes)/float64(b.N), "socket-writes/op")
+			b.ReportMetric(float64(counted.reads.Load()-reads)/float64(b.N), "socket-reads/op")
+		})
+	}
+}
+
+// TestHTTP2Streams checks that many streams on one HTTP/2 connection,
+// each sending small messages and reading their echoes, as RouteChat's
+// do, get every message back whole over batched and buffered connections.
+func TestHTTP2Streams(t *testing.T) {
+	t.Parallel()
+	url, counted := h2cServer(t, buffered)
+	c := h2cClient(t)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			s, err := openStream(t.Context(), c, url)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for j := range 100 {
+				if err := s.roundTrip(fmt.Appendf(nil, "stream %d, note %d", i, j)); err != nil {
+					t.Error(err)
+					break
+				}
+			}
+			if err := s.close(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("1600 round trips: %d socket reads, %d socket writes", counted.reads.Load(), counted.writes.Load())
+}
+
+// TestHTTP2OverTLS checks that net/http's HTTP/2 server over TLS, which
+// reads through tls.Conn's own buffer, works over batched and buffered
+// connections.
+func TestHTTP2OverTLS(t *testing.T) {
+	t.Parallel()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := &countingListener{Listener: inner, rawReads: true}
+	s := httptest.NewUnstartedServer(http.HandlerFunc(echo))
+	s.Listener.Close()
+	s.Listener = batchconn.NewListener(counted, batchconn.Options{WriteTimeout: 10 * time.Second})
+	s.EnableHTTP2 = true
+	s.StartTLS()
+	defer s.Close()
+	c := s.Client()
+	defer c.CloseIdleConnections()
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			st, err := openStream(t.Context(), c, s.URL)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if st.res.ProtoMajor != 2 {
+				t.Errorf("served over %s, want HTTP/2", st.res.Proto)
+			}
+			for j := range 50 {
+				if err := st.roundTrip(fmt.Appendf(nil, "stream %d, note %d", i, j)); err != nil {
+					t.Error(err)
+					break
+				}
+			}
+			if err := st.close(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("800 round trips over TLS: %d socket reads, %d socket writes", counted.reads.Load(), counted.writes.Load())
+}
+
+// BenchmarkHTTP2Stream measures small messages echoed on 16 streams of
+// one HTTP/2 connection, as RouteChat's notes, with plain connections,
+// batched writes, and batched writes with buffered reads, and reports the
+// reads and writes that reached the socket per message.
+//
+//	go test -run '^$' -bench HTTP2Stream -benchmem ./server/transport/batchconn/
+func BenchmarkHTTP2Stream(b *testing.B) {
+	for _, mode := range []serverMode{plain, batched, buffered} {
+		b.Run(mode.name, func(b *testing.B) {
+			url, counted := h2cServer(b, mode)
+			c := h2cClient(b)
+			if err := get(c, url); err != nil { // one connection, made now
+				b.Fatal(err)
+			}
+			writes, reads := counted.writes.Load(), counted.reads.Load()
+			b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				s, err := openStream(b.Context(), c, url)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer s.close()
+				msg := make([]byte, 40)
+				for pb.Next() {
+					if err := s.roundTrip(msg); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(counted.writes.Load()-writes)/float64(b.N), "socket-writes/op")
+			b.ReportMetric(float64(counted.reads.Load()-reads)/float64(b.N), "socket-reads/op")
 		})
 	}
 }
