@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"connectrpc.com/connect"
@@ -50,8 +51,12 @@ func (g *routeGuide) GetFeature(_ context.Context, req *connect.Request[routegui
 	res := connect.NewResponse(feature)
 	// The dataset never changes while the server runs, so an answer fetched
 	// with a Connect GET may be kept; restarts with other data are rare
-	// enough for five minutes.
-	res.Header().Set("Cache-Control", "public, max-age=300")
+	// enough for five minutes. Answers to POSTs, every gRPC call among
+	// them, are not kept by caches, and the header would only cost every
+	// client its decoding.
+	if req.HTTPMethod() == http.MethodGet {
+		res.Header().Set("Cache-Control", "public, max-age=300")
+	}
 	return res, nil
 }
 

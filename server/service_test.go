@@ -353,3 +353,28 @@ func TestNewRejectsInvalidFeatures(t *testing.T) {
 		t.Errorf("New with a feature without location = %v, want an error naming it", err)
 	}
 }
+
+// TestGetFeatureCacheControl checks that an answer fetched with a Connect
+// GET may be cached, and that other answers do not say so.
+func TestGetFeatureCacheControl(t *testing.T) {
+	t.Parallel()
+	ts := routeguidetest.NewRouteGuide(t, nil)
+	for name, options := range map[string][]connect.ClientOption{
+		"connect get":  {connect.WithHTTPGet()},
+		"connect post": nil,
+		"grpc":         {connect.WithGRPC()},
+		"grpc-web":     {connect.WithGRPCWeb()},
+	} {
+		res, err := newRawClient(ts.URL, options...).GetFeature(t.Context(), connect.NewRequest(pt(1, 1)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, want := res.Header().Get("Cache-Control"), ""
+		if name == "connect get" {
+			want = "public, max-age=300"
+		}
+		if got != want {
+			t.Errorf("%s: Cache-Control %q, want %q", name, got, want)
+		}
+	}
+}
