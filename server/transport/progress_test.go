@@ -50,16 +50,16 @@ func TestProgressWatchCutsOffAStalledOperation(t *testing.T) {
 // the timer ticks through them and must tell one from the next.
 func TestProgressWatchSparesShortOperations(t *testing.T) {
 	t.Parallel()
-	const timeout = 100 * time.Millisecond
+	const timeout = 300 * time.Millisecond
 	g := newWatchedGuard(t, timeout)
-	for end := time.Now().Add(6 * timeout); time.Now().Before(end); {
+	for end := time.Now().Add(4 * timeout); time.Now().Before(end); {
 		g.reads.begin()
-		time.Sleep(timeout / 5)
+		time.Sleep(timeout / 20)
 		g.reads.end()
-		time.Sleep(timeout / 10)
+		time.Sleep(timeout / 20)
 	}
 	if g.readCutOff.Load() {
-		t.Fatal("operations that each took a fifth of the timeout were cut off")
+		t.Fatal("operations that each took a twentieth of the timeout were cut off")
 	}
 	// The same watch still cuts off one that stalls, and not before the
 	// timeout, though the timer was ticking when it started.
@@ -85,7 +85,11 @@ func TestProgressWatchDeadline(t *testing.T) {
 		t.Parallel()
 		g := newWatchedGuard(t, time.Hour)
 		g.reads.setDeadline(time.Now().Add(20 * time.Millisecond))
-		time.Sleep(200 * time.Millisecond)
+		for start := time.Now(); !g.reads.pastDeadline.Load(); time.Sleep(time.Millisecond) {
+			if time.Since(start) > 5*time.Second {
+				t.Fatal("the deadline's timer did not fire within 5s")
+			}
+		}
 		if g.readCutOff.Load() {
 			t.Fatal("cut off with no operation in progress")
 		}
