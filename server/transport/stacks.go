@@ -2,8 +2,6 @@ package transport
 
 import (
 	"net/http"
-
-	"connectrpc.com/connect"
 )
 
 // presizedFrame is the stack frame that grows a handler's goroutine to
@@ -12,20 +10,20 @@ import (
 // double it to 32 KiB.
 const presizedFrame = 12 << 10
 
-// PresizeStacks runs the calls that do their work at once, unary calls and
-// server streams, on a stack grown to its size in one step. net/http
-// starts each request's handler on a new goroutine with a small stack (the
-// runtime's running average, a few KiB); the call path through these
-// layers, connect-go and protobuf is deeper, and a stack grows by doubling,
-// each time copying and adjusting every frame on it: 15% of the CPU of a
-// unary call in profiles, most of it in one growth deep in connect-go.
-// Growing it here, where only a few frames sit above, costs a copy of
-// those and the zeroing of the frame. Calls whose client sends a stream are
-// left alone: they wait for their client, and an idle stream would hold
-// the larger stack for as long as it is open.
+// PresizeStacks runs unary calls on a stack grown to its size in one step.
+// net/http starts each request's handler on a new goroutine with a small
+// stack (the runtime's running average, a few KiB); the call path through
+// these layers, connect-go and protobuf is deeper, and a stack grows by
+// doubling, each time copying and adjusting every frame on it: 15% of the
+// CPU of a unary call in profiles, most of it in one growth deep in
+// connect-go. Growing it here, where only a few frames sit above, costs a
+// copy of those and the zeroing of the frame. Streams are left alone: a
+// stream's growth is paid once for many messages (for ListFeatures,
+// presizing measured no gain), and a stream that waits, for its client or
+// for notes to watch, would hold the larger stack as long as it is open.
 func PresizeStacks(next http.Handler, procedures Procedures) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if t, ok := procedures[r.URL.Path]; ok && t&connect.StreamTypeClient == 0 {
+		if procedures.unaryCall(r.URL.Path) {
 			growStack()
 		}
 		next.ServeHTTP(w, r)

@@ -46,7 +46,7 @@ func deepCall(depth int) byte {
 
 // BenchmarkHandlerGoroutine serves each request on a new goroutine, as
 // net/http does, through a handler that goes 12 KiB deep: presized (a unary
-// path) or growing by doubling (a client stream's path).
+// path) or growing by doubling (a stream's path).
 func BenchmarkHandlerGoroutine(b *testing.B) {
 	for _, path := range []string{"/test.Service/Unary", "/test.Service/ClientStream"} {
 		b.Run(path[len("/test.Service/"):], func(b *testing.B) {
