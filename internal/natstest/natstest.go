@@ -1,6 +1,7 @@
 // Package natstest runs real NATS servers with JetStream inside a test
 // process, on loopback ports the kernel picks: one node, or a cluster of
-// them, each of which a test may stop and start again.
+// them, each of which a test may stop and start again; and single nodes
+// that demand what a production NATS may, TLS or credentials.
 package natstest
 
 import (
@@ -70,9 +71,14 @@ func (n *Node) start() {
 	n.srv = srv
 }
 
-// URL is where clients connect to the node.
+// URL is where clients connect to the node: a tls:// URL if the node
+// accepts only TLS clients.
 func (n *Node) URL() string {
-	return fmt.Sprintf("nats://127.0.0.1:%d", n.opts.Port)
+	scheme := "nats"
+	if n.opts.TLS {
+		scheme = "tls"
+	}
+	return fmt.Sprintf("%s://127.0.0.1:%d", scheme, n.opts.Port)
 }
 
 // Server is the running server, nil while the node is stopped.

@@ -39,9 +39,11 @@ type JetStream struct {
 
 // OpenJetStream connects to NATS and creates the notes stream, or checks
 // that the one there matches cfg; it refuses a stream that does not. It
-// waits for NATS until ctx is done, so give it a deadline. Once open, the
-// store reconnects by itself whenever the connection is lost; while it is,
-// its methods return errors wrapping [ErrUnavailable].
+// waits for NATS until ctx is done, so give it a deadline; it stops sooner
+// if the NATS client gives up, as it does when a server refuses the same
+// credentials twice. Once open, the store reconnects by itself whenever the
+// connection is lost; while it is, its methods return errors wrapping
+// [ErrUnavailable].
 func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error) {
 	cfg = cfg.withDefaults()
 	if cfg.URLs == "" {

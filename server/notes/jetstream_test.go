@@ -268,7 +268,8 @@ func killStreamLeader(t *testing.T, cluster natstest.Cluster) {
 }
 
 // TestJetStreamUserAndPassword connects with the user and password in the
-// URL, and names the failure, without the password, when they are wrong.
+// URL, and names the failure, without the password, when they are wrong; it
+// gives up once the NATS client has, not when ctx ends.
 func TestJetStreamUserAndPassword(t *testing.T) {
 	t.Parallel()
 	nats := natstest.Start(t, func(o *server.Options) { o.Username, o.Password = "routeguide", "s3cret" })
@@ -278,12 +279,19 @@ func TestJetStreamUserAndPassword(t *testing.T) {
 	s := openJetStreamAt(t, withUser("s3cret"), defaultSuiteLimits)
 	add(t, s, note(1, 1, "signed in"))
 
-	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
+	start := time.Now()
 	bad, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{URLs: withUser("wrong")})
 	if err == nil {
 		bad.Close()
 		t.Fatal("opened a store with a wrong password")
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %v to give up on a refused password", took)
+	}
+	if errors.Is(err, notes.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error %q says NATS is out of reach, not that it refused", err)
 	}
 	if !strings.Contains(strings.ToLower(err.Error()), "authorization violation") {
 		t.Errorf("error %q does not say authorization failed", err)

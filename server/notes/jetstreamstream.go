@@ -146,9 +146,18 @@ func (s *JetStream) ensureStream(ctx context.Context) (*jetstream.StreamInfo, er
 
 func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamConfig) (*jetstream.StreamInfo, error) {
 	if !s.nc.IsConnected() {
-		if err := s.nc.LastError(); err != nil {
-			// Such as an authorization violation: say so, not just that
-			// NATS is out of reach.
+		err := s.nc.LastError()
+		if s.nc.IsClosed() {
+			// The client has given up by itself, as it does when a server
+			// refuses the same credentials twice: waiting cannot help.
+			if err == nil {
+				err = nats.ErrConnectionClosed
+			}
+			return nil, fmt.Errorf("open notes store: NATS at %s refused the connection: %w", redact(s.cfg.URLs), err)
+		}
+		if err != nil {
+			// Such as an authorization violation or a certificate not
+			// trusted: say so, not just that NATS is out of reach.
 			return nil, fmt.Errorf("%w: NATS at %s not reachable: %w", ErrUnavailable, redact(s.cfg.URLs), err)
 		}
 		return nil, fmt.Errorf("%w: NATS at %s not reachable", ErrUnavailable, redact(s.cfg.URLs))

@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 	options := append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits.service),
 		server.WithCORSOrigins(cfg.corsOrigins...))
-	store, err := cfg.notes.open(ctx, cfg.limits.service, logger)
+	store, err := cfg.notes.open(ctx, cfg.limits.service, cfg.setting, logger)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.setting("notes"), err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/notes"
@@ -78,21 +82,55 @@ func (n *notesFlags) check(setting func(flagName string) string) error {
 	if n.openTimeout <= 0 {
 		return fmt.Errorf("%s %v: must be positive", setting("notes-open-timeout"), n.openTimeout)
 	}
-	for name, file := range map[string]string{"nats-creds": n.credsFile, "nats-ca": n.caFile} {
-		if file == "" {
-			continue
+	if n.caFile != "" {
+		if err := checkCAFile(n.caFile); err != nil {
+			return fmt.Errorf("%s: %w", setting("nats-ca"), err)
 		}
-		if _, err := os.Stat(file); err != nil {
-			return fmt.Errorf("%s: %w", setting(name), err)
+	}
+	if n.credsFile != "" {
+		if err := checkCredsFile(n.credsFile); err != nil {
+			return fmt.Errorf("%s: %w", setting("nats-creds"), err)
 		}
 	}
 	return nil
 }
 
+// checkCAFile reports whether file holds a PEM certificate, as nats.go
+// will want it, so that a wrong file is named as such before any
+// connection is tried.
+func checkCAFile(file string) error {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return fmt.Errorf("%s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", file)
+	}
+	return nil
+}
+
+// checkCredsFile reports whether file holds a user's NKey seed, as a NATS
+// credentials file does. nats.go reads it only when it connects, and then
+// fails each attempt until the open timeout, saying only that it could not
+// sign: better to say at once that the file is not what it should be.
+func checkCredsFile(file string) error {
+	contents, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	seed, err := nkeys.ParseDecoratedUserNKey(contents)
+	if err != nil {
+		return fmt.Errorf("%s is not a NATS credentials file (a user JWT and its NKey seed, as nsc writes it): %w", file, err)
+	}
+	seed.Wipe()
+	return nil
+}
+
 // open returns the store the flags ask for, with the service's limits, or
-// nil for the in-memory store the server makes itself. The caller must
-// close a store it gets.
-func (n *notesFlags) open(ctx context.Context, limits server.Limits, logger *slog.Logger) (*notes.JetStream, error) {
+// nil for the in-memory store the server makes itself; its errors name
+// the settings, as setting names them, that are likely to be at fault. The
+// caller must close a store it gets.
+func (n *notesFlags) open(ctx context.Context, limits server.Limits, setting func(flagName string) string, logger *slog.Logger) (*notes.JetStream, error) {
 	if n.isMemory() {
 		return nil, nil
 	}
@@ -111,10 +149,42 @@ func (n *notesFlags) open(ctx context.Context, limits server.Limits, logger *slo
 		MaxNoteBytes: limits.MaxNoteBytes,
 		Logger:       logger,
 	})
-	if errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%w; is NATS running with JetStream (-js) at %s?", err, redactURL(n.store))
+	if err != nil {
+		return nil, fmt.Errorf("%w%s", err, n.hint(err, setting))
 	}
-	return store, err
+	return store, nil
+}
+
+// hint says what to look at when the store would not open: the setting
+// behind a refusal that nats.go reports, or else whether NATS is there.
+func (n *notesFlags) hint(err error, setting func(flagName string) string) string {
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	switch {
+	case errors.As(err, &unknownCA) && n.caFile == "":
+		return fmt.Sprintf("; NATS's TLS certificate is not signed by an authority the system trusts: "+
+			"set %s to a PEM file of the one that signed it", setting("nats-ca"))
+	case errors.As(err, &unknownCA):
+		return fmt.Sprintf("; NATS's TLS certificate is not signed by an authority in %s %s", setting("nats-ca"), n.caFile)
+	case errors.As(err, &hostname):
+		return fmt.Sprintf("; name NATS in %s as its TLS certificate does", setting("notes"))
+	case isAuthError(err) && n.credsFile != "":
+		return fmt.Sprintf("; NATS refused the user of %s %s", setting("nats-creds"), n.credsFile)
+	case isAuthError(err) && strings.Contains(n.store, "@"):
+		return fmt.Sprintf("; NATS refused the user in %s", setting("notes"))
+	case isAuthError(err):
+		return fmt.Sprintf("; NATS wants credentials: set %s to a credentials file, "+
+			"or put a user and password in %s", setting("nats-creds"), setting("notes"))
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("; is NATS running with JetStream (-js) at %s?", redactURL(n.store))
+	}
+	return ""
+}
+
+// isAuthError reports whether err is NATS refusing a client's credentials.
+func isAuthError(err error) bool {
+	return errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
+		errors.Is(err, nats.ErrAuthRevoked) || errors.Is(err, nats.ErrAccountAuthExpired)
 }
 
 // redactURL hides the password in NATS URLs.
