@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/routeguide/routeguide/bench/internal/chatload"
 	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/gen/routeguide"
 )
@@ -85,61 +83,15 @@ func cmpOr(errs ...error) error {
 	return nil
 }
 
-// runRouteChat keeps streams chats busy for d, each sending notes at
-// locations of its own (so each note has one reply) while reading replies,
-// and reports replies a second.
+// runRouteChat keeps streams chats busy for d (see [chatload.Run]) and
+// reports replies a second.
 func runRouteChat(ctx context.Context, url string, streams int, d time.Duration) (float64, sample, error) {
-	c, err := client.New(url, client.WithProtocol(client.ProtocolGRPC))
+	replies, elapsed, err := chatload.Run(ctx, url, streams, d)
 	if err != nil {
 		return 0, sample{}, err
 	}
-	var replies atomic.Int64
-	var chatID atomic.Int32
-	ctx, cancel := context.WithTimeout(ctx, d+10*time.Second)
-	defer cancel()
-	deadline := time.Now().Add(d)
-	errs := make(chan error, 2*streams)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range streams {
-		id := chatID.Add(1) + 1000
-		chat := c.RouteChat(ctx)
-		wg.Go(func() {
-			seq := int32(0)
-			for time.Now().Before(deadline) {
-				seq++
-				note := &routeguide.RouteNote{Location: &routeguide.Point{Latitude: id, Longitude: seq}, Message: "bench"}
-				if err := chat.Send(note); err != nil {
-					errs <- err
-					return
-				}
-			}
-			errs <- chat.CloseSend()
-		})
-		wg.Go(func() {
-			for {
-				_, err := chat.Receive()
-				if errors.Is(err, io.EOF) {
-					errs <- nil
-					return
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-				replies.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return 0, sample{}, err
-		}
-	}
-	n := float64(replies.Load())
-	return n, sample{rate: n / time.Since(start).Seconds()}, nil
+	n := float64(replies)
+	return n, sample{rate: n / elapsed.Seconds()}, nil
 }
 
 // runPingPong sends one note at a time on a single chat and waits for its

@@ -20,7 +20,6 @@ func TestRunWithNotesOnNATS(t *testing.T) {
 	b := startRun(t, nil, map[string]string{
 		"ROUTEGUIDE_ADDR": "127.0.0.1:0", "ROUTEGUIDE_LOG_FORMAT": "json", "ROUTEGUIDE_NOTES": nats.URL(),
 	})
-	ctx := t.Context()
 	at := &routeguide.Point{Latitude: 7, Longitude: 7}
 	for _, step := range []struct {
 		s    *runningServer
@@ -30,19 +29,7 @@ func TestRunWithNotesOnNATS(t *testing.T) {
 		{a, "to a", []string{"to a"}},
 		{b, "to b", []string{"to a", "to b"}},
 	} {
-		chat := newRPCClient(t, step.s.addr).RouteChat(ctx)
-		if err := chat.Send(&routeguide.RouteNote{Location: at, Message: step.msg}); err != nil {
-			t.Fatal(err)
-		}
-		chat.CloseSend()
-		var got []string
-		for reply, err := range chat.Replies() {
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, reply.GetMessage())
-		}
-		if !slices.Equal(got, step.want) {
+		if got := chatReplies(t, step.s, at, step.msg); !slices.Equal(got, step.want) {
 			t.Errorf("chat %q: replies %q, want %q", step.msg, got, step.want)
 		}
 	}

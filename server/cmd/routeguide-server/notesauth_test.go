@@ -108,8 +108,17 @@ func TestRunRefusesCredsThatAreNot(t *testing.T) {
 // alone.
 func chatOnce(t *testing.T, s *runningServer, msg string) {
 	t.Helper()
+	got := chatReplies(t, s, &routeguide.Point{Latitude: 3, Longitude: 4}, msg)
+	if want := []string{msg}; !slices.Equal(got, want) {
+		t.Errorf("chat: replies %q, want %q", got, want)
+	}
+}
+
+// chatReplies sends one note to s at a chat of its own and returns the
+// messages of the replies.
+func chatReplies(t *testing.T, s *runningServer, at *routeguide.Point, msg string) []string {
+	t.Helper()
 	chat := newRPCClient(t, s.addr).RouteChat(t.Context())
-	at := &routeguide.Point{Latitude: 3, Longitude: 4}
 	if err := chat.Send(&routeguide.RouteNote{Location: at, Message: msg}); err != nil {
 		t.Fatal(err)
 	}
@@ -121,9 +130,7 @@ func chatOnce(t *testing.T, s *runningServer, msg string) {
 		}
 		got = append(got, reply.GetMessage())
 	}
-	if want := []string{msg}; !slices.Equal(got, want) {
-		t.Errorf("chat: replies %q, want %q", got, want)
-	}
+	return got
 }
 
 // storedNotes asks NATS at url, as a client of its own, how many notes the
