@@ -261,27 +261,7 @@ func BenchmarkHTTP2Unary(b *testing.B) {
 func TestHTTP2Streams(t *testing.T) {
 	t.Parallel()
 	url, counted := h2cServer(t, buffered)
-	c := h2cClient(t)
-	var wg sync.WaitGroup
-	for i := range 16 {
-		wg.Go(func() {
-			s, err := openStream(t.Context(), c, url)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			for j := range 100 {
-				if err := s.roundTrip(fmt.Appendf(nil, "stream %d, note %d", i, j)); err != nil {
-					t.Error(err)
-					break
-				}
-			}
-			if err := s.close(); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	echoOnStreams(t, h2cClient(t), url, 16, 100)
 	t.Logf("1600 round trips: %d socket reads, %d socket writes", counted.reads.Load(), counted.writes.Load())
 }
 
@@ -303,10 +283,18 @@ func TestHTTP2OverTLS(t *testing.T) {
 	defer s.Close()
 	c := s.Client()
 	defer c.CloseIdleConnections()
+	echoOnStreams(t, c, s.URL, 16, 50)
+	t.Logf("800 round trips over TLS: %d socket reads, %d socket writes", counted.reads.Load(), counted.writes.Load())
+}
+
+// echoOnStreams opens streams streams to url over HTTP/2 through c, and on
+// each sends notes messages, one at a time, checking each one's echo.
+func echoOnStreams(t *testing.T, c *http.Client, url string, streams, notes int) {
+	t.Helper()
 	var wg sync.WaitGroup
-	for i := range 16 {
+	for i := range streams {
 		wg.Go(func() {
-			st, err := openStream(t.Context(), c, s.URL)
+			st, err := openStream(t.Context(), c, url)
 			if err != nil {
 				t.Error(err)
 				return
@@ -314,7 +302,7 @@ func TestHTTP2OverTLS(t *testing.T) {
 			if st.res.ProtoMajor != 2 {
 				t.Errorf("served over %s, want HTTP/2", st.res.Proto)
 			}
-			for j := range 50 {
+			for j := range notes {
 				if err := st.roundTrip(fmt.Appendf(nil, "stream %d, note %d", i, j)); err != nil {
 					t.Error(err)
 					break
@@ -326,7 +314,6 @@ func TestHTTP2OverTLS(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	t.Logf("800 round trips over TLS: %d socket reads, %d socket writes", counted.reads.Load(), counted.writes.Load())
 }
 
 // BenchmarkHTTP2Stream measures small messages echoed on 16 streams of
