@@ -12,7 +12,8 @@ import (
 	"net/http"
 	"net/url"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
@@ -41,24 +42,25 @@ func New(baseURL string, options ...Option) (*Client, error) {
 	if c.httpClient == nil {
 		c.httpClient = newHTTP2Client(u.Scheme)
 	}
-	var connectOptions []connect.ClientOption
+	var connectOptions []connecthttp.Option
 	switch c.protocol {
 	case ProtocolConnect:
 	case ProtocolGRPC:
-		connectOptions = append(connectOptions, connect.WithGRPC())
+		connectOptions = append(connectOptions, connecthttp.WithGRPC())
 	case ProtocolGRPCWeb:
-		connectOptions = append(connectOptions, connect.WithGRPCWeb())
+		connectOptions = append(connectOptions, connecthttp.WithGRPCWeb())
 	default:
 		return nil, fmt.Errorf("unknown protocol %v", c.protocol)
 	}
 	if c.json {
-		connectOptions = append(connectOptions, connect.WithProtoJSON())
+		connectOptions = append(connectOptions, connecthttp.WithProtoJSON())
 	}
 	if c.httpGet {
-		connectOptions = append(connectOptions, connect.WithHTTPGet())
+		connectOptions = append(connectOptions, connecthttp.WithHTTPGet())
 	}
 	connectOptions = append(connectOptions, c.connectOptions...)
-	return &Client{rpc: routeguideconnect.NewRouteGuideClient(c.httpClient, baseURL, connectOptions...)}, nil
+	return &Client{rpc: routeguideconnect.NewRouteGuideClient(connect.NewClient(
+		connecthttp.NewTransport(c.httpClient, baseURL, connectOptions...)))}, nil
 }
 
 // newHTTP2Client returns a client that speaks only HTTP/2, as gRPC and
@@ -77,11 +79,7 @@ func newHTTP2Client(scheme string) *http.Client {
 // GetFeature returns the feature at p. A point with no feature gets a
 // Feature with an empty name.
 func (c *Client) GetFeature(ctx context.Context, p *routeguide.Point) (*routeguide.Feature, error) {
-	res, err := c.rpc.GetFeature(ctx, connect.NewRequest(p))
-	if err != nil {
-		return nil, err
-	}
-	return res.Msg, nil
+	return c.rpc.GetFeature(ctx, p)
 }
 
 // ListFeatures yields the features inside r as the server sends them. If
@@ -89,26 +87,30 @@ func (c *Client) GetFeature(ctx context.Context, p *routeguide.Point) (*routegui
 // early ends the call.
 func (c *Client) ListFeatures(ctx context.Context, r *routeguide.Rectangle) iter.Seq2[*routeguide.Feature, error] {
 	return func(yield func(*routeguide.Feature, error) bool) {
-		stream, err := c.rpc.ListFeatures(ctx, connect.NewRequest(r))
+		stream, err := c.rpc.ListFeatures(ctx, r)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
 		defer stream.Close()
-		for stream.Receive() {
-			if !yield(stream.Msg(), nil) {
+		for {
+			f, err := stream.Receive()
+			if errors.Is(err, io.EOF) {
 				return
 			}
-		}
-		if err := stream.Err(); err != nil {
-			yield(nil, err)
+			if !yield(f, err) || err != nil {
+				return
+			}
 		}
 	}
 }
 
 // RecordRoute sends every point of route and returns the server's summary.
 func (c *Client) RecordRoute(ctx context.Context, route iter.Seq[*routeguide.Point]) (*routeguide.RouteSummary, error) {
-	stream := c.rpc.RecordRoute(ctx)
+	stream, err := c.rpc.RecordRoute(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for p := range route {
 		// An error here means the server has ended the call; its reason
 		// comes from CloseAndReceive.
@@ -116,41 +118,48 @@ func (c *Client) RecordRoute(ctx context.Context, route iter.Seq[*routeguide.Poi
 			break
 		}
 	}
-	res, err := stream.CloseAndReceive()
-	if err != nil {
-		return nil, err
-	}
-	return res.Msg, nil
+	return stream.CloseAndReceive()
 }
 
 // RouteChat opens a chat: notes sent on it are stored at their locations, and
 // each one is answered with every note at its location so far. The caller
 // must call CloseSend when done sending and read replies until they end.
 func (c *Client) RouteChat(ctx context.Context) *Chat {
-	return &Chat{stream: c.rpc.RouteChat(ctx)}
+	stream, err := c.rpc.RouteChat(ctx)
+	return &Chat{stream: stream, err: err}
 }
 
 // Chat is an open RouteChat call. Send and CloseSend may be called from one
 // goroutine while Receive or Replies run in another.
 type Chat struct {
-	stream *connect.BidiStreamForClient[routeguide.RouteNote, routeguide.RouteNote]
+	stream routeguideconnect.RouteGuideRouteChatClientStream
+	err    error // why the call could not be opened, which every method returns
 }
 
 // Send sends a note. If the server has ended the call, Send returns an error
 // wrapping [io.EOF], and Receive returns the reason.
 func (c *Chat) Send(note *routeguide.RouteNote) error {
+	if c.err != nil {
+		return c.err
+	}
 	return c.stream.Send(note)
 }
 
 // CloseSend tells the server no more notes will come. Replies to the notes
 // already sent keep arriving.
 func (c *Chat) CloseSend() error {
-	return c.stream.CloseRequest()
+	if c.err != nil {
+		return c.err
+	}
+	return c.stream.CloseSend()
 }
 
 // Receive returns the next reply. Once the server has ended the call
 // successfully it returns an error for which errors.Is(err, io.EOF) is true.
 func (c *Chat) Receive() (*routeguide.RouteNote, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
 	return c.stream.Receive()
 }
 
@@ -159,7 +168,11 @@ func (c *Chat) Receive() (*routeguide.RouteNote, error) {
 // replies; cancel the context given to RouteChat to end the call.
 func (c *Chat) Replies() iter.Seq2[*routeguide.RouteNote, error] {
 	return func(yield func(*routeguide.RouteNote, error) bool) {
-		defer c.stream.CloseResponse()
+		if c.err != nil {
+			yield(nil, c.err)
+			return
+		}
+		defer c.stream.Close()
 		for {
 			note, err := c.stream.Receive()
 			if errors.Is(err, io.EOF) {

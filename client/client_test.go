@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	"go.uber.org/goleak"
 
 	"github.com/routeguide/routeguide/client"

@@ -3,7 +3,7 @@ package client
 import (
 	"fmt"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2/connecthttp"
 )
 
 // Protocol is the RPC protocol a Client speaks.
@@ -51,8 +51,8 @@ type config struct {
 	protocol       Protocol
 	json           bool
 	httpGet        bool
-	httpClient     connect.HTTPClient
-	connectOptions []connect.ClientOption
+	httpClient     connecthttp.HTTPClient
+	connectOptions []connecthttp.Option
 }
 
 type optionFunc func(*config)
@@ -81,12 +81,12 @@ func WithHTTPGet() Option {
 // HTTP/2 to every server: without TLS (h2c) for http:// URLs and through TLS
 // for https:// URLs. RouteChat needs HTTP/2; a client that speaks only
 // HTTP/1.1 gets an unimplemented error from it.
-func WithHTTPClient(client connect.HTTPClient) Option {
+func WithHTTPClient(client connecthttp.HTTPClient) Option {
 	return optionFunc(func(c *config) { c.httpClient = client })
 }
 
-// WithConnectOptions adds connect-go client options, such as interceptors,
-// to the ones the other options imply.
-func WithConnectOptions(options ...connect.ClientOption) Option {
+// WithConnectOptions adds connect-go's HTTP transport options, such as
+// compression or message size bounds, to the ones the other options imply.
+func WithConnectOptions(options ...connecthttp.Option) Option {
 	return optionFunc(func(c *config) { c.connectOptions = append(c.connectOptions, options...) })
 }

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/routeguide/routeguide/cluster"
@@ -63,8 +63,8 @@ func TestCluster(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GetFeature: %v", err)
 		}
-		if !strings.HasPrefix(res.Msg.GetName(), "Eiffel Tower") {
-			t.Errorf("GetFeature = %q, want the Eiffel Tower", res.Msg.GetName())
+		if !strings.HasPrefix(res.GetName(), "Eiffel Tower") {
+			t.Errorf("GetFeature = %q, want the Eiffel Tower", res.GetName())
 		}
 	})
 

@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 
 	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -249,7 +250,7 @@ func TestAccessLogErrors(t *testing.T) {
 		wantError: "latitude",
 	}, {
 		name:      "server fault",
-		option:    failing(connect.NewError(connect.CodeInternal, errors.New("feature index: corrupt"))),
+		option:    failing(connect.NewError(connect.CodeInternal, "feature index: corrupt")),
 		point:     eiffelTower,
 		wantCode:  connect.CodeInternal,
 		wantLevel: slog.LevelError,
@@ -263,7 +264,7 @@ func TestAccessLogErrors(t *testing.T) {
 		wantError: "disk on fire",
 	}, {
 		name:      "overloaded",
-		option:    failing(connect.NewError(connect.CodeUnavailable, errors.New("try later"))),
+		option:    failing(connect.NewError(connect.CodeUnavailable, "try later")),
 		point:     eiffelTower,
 		wantCode:  connect.CodeUnavailable,
 		wantLevel: slog.LevelWarn,
@@ -375,7 +376,7 @@ func TestAccessLogCancelledStreams(t *testing.T) {
 			started := make(chan struct{})
 			h, url := newLoggedServer(t, server.WithHandlerOptions(connect.WithInterceptors(streamStarted(started))))
 			ctx, cancel := context.WithCancel(t.Context())
-			chat := newRawClient(url, connect.WithGRPC()).RouteChat(ctx)
+			chat := newRawClient(url, connecthttp.WithGRPC()).RouteChat(ctx)
 			// Send(nil) sends the headers alone: the stream is open.
 			if err := chat.Send(nil); err != nil {
 				t.Fatal(err)

@@ -4,10 +4,11 @@ import (
 	"slices"
 	"testing"
 
-	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
-	"connectrpc.com/grpcreflect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/grpcreflect/v2"
 	"github.com/google/go-cmp/cmp"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -58,18 +59,18 @@ func TestTutorialResults(t *testing.T) {
 func TestHealth(t *testing.T) {
 	t.Parallel()
 	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
-	for _, protocol := range []connect.ClientOption{connect.WithGRPC(), connect.WithGRPCWeb()} {
-		health := grpchealth.NewClient(ts.Client(), ts.URL, protocol)
+	for _, protocol := range []connecthttp.Option{connecthttp.WithGRPC(), connecthttp.WithGRPCWeb()} {
+		client := routeguidetest.NewClient(ts.Client(), ts.URL, protocol)
 		for _, service := range []string{"", routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName} {
-			res, err := health.Check(t.Context(), &grpchealth.CheckRequest{Service: service})
+			status, err := routeguidetest.HealthCheck(t.Context(), client, service)
 			if err != nil {
 				t.Fatalf("health check of %q: %v", service, err)
 			}
-			if res.Status != grpchealth.StatusServing {
-				t.Errorf("health of %q = %v, want SERVING", service, res.Status)
+			if status != healthpb.HealthCheckResponse_SERVING {
+				t.Errorf("health of %q = %v, want SERVING", service, status)
 			}
 		}
-		_, err := health.Check(t.Context(), &grpchealth.CheckRequest{Service: "no.such.Service"})
+		_, err := routeguidetest.HealthCheck(t.Context(), client, "no.such.Service")
 		if connect.CodeOf(err) != connect.CodeNotFound {
 			t.Errorf("health of an unknown service = %v, want not_found", err)
 		}
@@ -80,8 +81,8 @@ func TestReflection(t *testing.T) {
 	t.Parallel()
 	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
 	// Reflection is a bidi stream, so it needs HTTP/2.
-	for _, protocol := range []connect.ClientOption{connect.WithGRPC(), connect.WithGRPCWeb()} {
-		reflection := grpcreflect.NewClient(routeguidetest.H2CClient(), ts.URL, protocol)
+	for _, protocol := range []connecthttp.Option{connecthttp.WithGRPC(), connecthttp.WithGRPCWeb()} {
+		reflection := grpcreflect.NewClient(routeguidetest.NewClient(routeguidetest.H2CClient(), ts.URL, protocol))
 		stream := reflection.NewStream(t.Context())
 		names, err := stream.ListServices()
 		if err != nil {

@@ -3,12 +3,10 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -71,28 +69,28 @@ func (h *health) status(service string) (healthpb.HealthCheckResponse_ServingSta
 	return status, ok, h.changed
 }
 
-func (h *health) check(_ context.Context, req *connect.Request[healthpb.HealthCheckRequest]) (*connect.Response[healthpb.HealthCheckResponse], error) {
-	status, ok, _ := h.status(req.Msg.GetService())
+func (h *health) check(_ context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	status, ok, _ := h.status(req.GetService())
 	if !ok {
-		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Msg.GetService()))
+		return nil, connect.Errorf(connect.CodeNotFound, "unknown service %q", req.GetService())
 	}
-	return connect.NewResponse(&healthpb.HealthCheckResponse{Status: status}), nil
+	return &healthpb.HealthCheckResponse{Status: status}, nil
 }
 
 // watch sends the status of the service at once and at every change, and
 // SERVICE_UNKNOWN for a service the server does not know. It runs until its
 // client or the server ends it: at drain, the transport ends it with
 // unavailable, as every stream.
-func (h *health) watch(ctx context.Context, req *connect.Request[healthpb.HealthCheckRequest], stream *connect.ServerStream[healthpb.HealthCheckResponse]) error {
+func (h *health) watch(ctx context.Context, req *healthpb.HealthCheckRequest, stream connect.ServerStream) error {
 	sent := healthpb.HealthCheckResponse_ServingStatus(-1)
 	var poll <-chan time.Time
-	if h.dynamic[req.Msg.GetService()] != nil {
+	if h.dynamic[req.GetService()] != nil {
 		ticker := time.NewTicker(healthPoll)
 		defer ticker.Stop()
 		poll = ticker.C
 	}
 	for {
-		status, ok, changed := h.status(req.Msg.GetService())
+		status, ok, changed := h.status(req.GetService())
 		if !ok {
 			status = healthpb.HealthCheckResponse_SERVICE_UNKNOWN
 		}
@@ -111,7 +109,7 @@ func (h *health) watch(ctx context.Context, req *connect.Request[healthpb.Health
 	}
 }
 
-func (h *health) list(context.Context, *connect.Request[healthpb.HealthListRequest]) (*connect.Response[healthpb.HealthListResponse], error) {
+func (h *health) list(context.Context, *healthpb.HealthListRequest) (*healthpb.HealthListResponse, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	res := &healthpb.HealthListResponse{Statuses: make(map[string]*healthpb.HealthCheckResponse, len(h.statuses))}
@@ -121,37 +119,58 @@ func (h *health) list(context.Context, *connect.Request[healthpb.HealthListReque
 		}
 		res.Statuses[service] = &healthpb.HealthCheckResponse{Status: status}
 	}
-	return connect.NewResponse(res), nil
+	return res, nil
 }
 
-// handler returns the path prefix of the health service and its handler.
-func (h *health) handler(options connect.HandlerOption) (string, http.Handler, error) {
+// register registers the health service on server.
+func (h *health) register(server *connect.Server) error {
 	methods := healthpb.File_grpc_health_v1_health_proto.Services().ByName(protoreflect.Name("Health")).Methods()
-	method := func(name protoreflect.Name) (string, connect.HandlerOption, error) {
+	spec := func(name protoreflect.Name, streamType connect.StreamType, idempotency connect.IdempotencyLevel) (connect.Spec, error) {
 		m := methods.ByName(name)
 		if m == nil {
-			return "", nil, errors.New("grpc-go's health schema has no method " + string(name))
+			return connect.Spec{}, errors.New("grpc-go's health schema has no method " + string(name))
 		}
-		return "/" + healthService + "/" + string(name), connect.WithSchema(m), nil
+		return connect.Spec{Procedure: "/" + healthService + "/" + string(name), StreamType: streamType,
+			Schema: m, IdempotencyLevel: idempotency}, nil
 	}
-	mux := http.NewServeMux()
-	checkPath, checkSchema, err := method("Check")
+	// Check and List have no side effects, so probes may use a Connect GET.
+	check, err := spec("Check", connect.StreamTypeUnary, connect.IdempotencyNoSideEffects)
 	if err != nil {
-		return "", nil, err
+		return err
 	}
-	watchPath, watchSchema, err := method("Watch")
+	watch, err := spec("Watch", connect.StreamTypeServer, connect.IdempotencyUnknown)
 	if err != nil {
-		return "", nil, err
+		return err
 	}
-	listPath, listSchema, err := method("List")
+	list, err := spec("List", connect.StreamTypeUnary, connect.IdempotencyNoSideEffects)
 	if err != nil {
-		return "", nil, err
+		return err
 	}
-	// Check has no side effects, so probes may use a Connect GET.
-	mux.Handle(checkPath, connect.NewUnaryHandler(checkPath, h.check, checkSchema, options,
-		connect.WithIdempotency(connect.IdempotencyNoSideEffects)))
-	mux.Handle(watchPath, connect.NewServerStreamHandler(watchPath, h.watch, watchSchema, options))
-	mux.Handle(listPath, connect.NewUnaryHandler(listPath, h.list, listSchema, options,
-		connect.WithIdempotency(connect.IdempotencyNoSideEffects)))
-	return "/" + healthService + "/", mux, nil
+	server.Register(
+		connect.Method{Spec: check, Handler: unary(h.check)},
+		connect.Method{Spec: watch, Handler: func(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+			var req healthpb.HealthCheckRequest
+			if err := stream.Receive(&req); err != nil {
+				return err
+			}
+			return h.watch(ctx, &req, stream)
+		}},
+		connect.Method{Spec: list, Handler: unary(h.list)},
+	)
+	return nil
+}
+
+// unary serves a unary method through fn, as generated code does.
+func unary[Req, Res any](fn func(context.Context, *Req) (*Res, error)) connect.ServerFunc {
+	return func(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+		var req Req
+		if err := stream.Receive(&req); err != nil {
+			return err
+		}
+		res, err := fn(ctx, &req)
+		if err != nil {
+			return err
+		}
+		return stream.Send(res)
+	}
 }

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/routeguide/routeguide/internal/routeguidetest"
@@ -53,17 +54,16 @@ func TestHealthWatchAtDrain(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := routeguidetest.NewServer(t, srv)
-	var watches []*connect.ServerStreamForClient[healthpb.HealthCheckResponse]
-	for _, option := range []connect.ClientOption{connect.WithGRPC(), connect.WithProtoJSON()} {
-		watch := connect.NewClient[healthpb.HealthCheckRequest, healthpb.HealthCheckResponse](
-			routeguidetest.H2CClient(), ts.URL+"/grpc.health.v1.Health/Watch", option)
-		stream, err := watch.CallServerStream(t.Context(), connect.NewRequest(&healthpb.HealthCheckRequest{Service: "routeguide.RouteGuide"}))
+	var watches []*routeguidetest.Watch
+	for _, option := range []connecthttp.Option{connecthttp.WithGRPC(), connecthttp.WithProtoJSON()} {
+		client := routeguidetest.NewClient(routeguidetest.H2CClient(), ts.URL, option)
+		stream, err := routeguidetest.HealthWatch(t.Context(), client, "routeguide.RouteGuide")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer stream.Close()
-		if !stream.Receive() || stream.Msg().GetStatus() != healthpb.HealthCheckResponse_SERVING {
-			t.Fatalf("first Watch answer: %v %v, want SERVING", stream.Msg(), stream.Err())
+		if status, err := stream.Receive(); err != nil || status != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("first Watch answer: %v %v, want SERVING", status, err)
 		}
 		watches = append(watches, stream)
 	}
@@ -71,12 +71,16 @@ func TestHealthWatchAtDrain(t *testing.T) {
 	for _, stream := range watches {
 		ended := make(chan error, 1)
 		go func() {
-			for stream.Receive() {
-				if status := stream.Msg().GetStatus(); status != healthpb.HealthCheckResponse_NOT_SERVING {
+			for {
+				status, err := stream.Receive()
+				if err != nil {
+					ended <- err
+					return
+				}
+				if status != healthpb.HealthCheckResponse_NOT_SERVING {
 					t.Errorf("Watch sent %v at drain, want NOT_SERVING or nothing", status)
 				}
 			}
-			ended <- stream.Err()
 		}()
 		select {
 		case err := <-ended:

@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 
 	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -30,8 +31,8 @@ func newLimitedServer(t *testing.T, limits server.Limits, options ...server.Opti
 	return routeguidetest.NewRouteGuide(t, testFeatures, append(options, server.WithLimits(limits))...).URL
 }
 
-func newRawClient(url string, options ...connect.ClientOption) routeguideconnect.RouteGuideClient {
-	return routeguideconnect.NewRouteGuideClient(routeguidetest.H2CClient(), url, options...)
+func newRawClient(url string, options ...connecthttp.Option) routeguideconnect.RouteGuideClient {
+	return routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(routeguidetest.H2CClient(), url, options...)))
 }
 
 // stillServes checks that the server answers a unary call and a chat.
@@ -189,9 +190,9 @@ func TestSlowReaderIsCutOff(t *testing.T) {
 	}}
 	transport.Protocols.SetUnencryptedHTTP2(true)
 	defer transport.CloseIdleConnections()
-	rpc := routeguideconnect.NewRouteGuideClient(&http.Client{Transport: transport}, ts.URL, connect.WithGRPC())
+	rpc := routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(&http.Client{Transport: transport}, ts.URL, connecthttp.WithGRPC())))
 	world := &routeguide.Rectangle{Lo: pt(-900_000_000, -1_800_000_000), Hi: pt(900_000_000, 1_800_000_000)}
-	stream, err := rpc.ListFeatures(t.Context(), connect.NewRequest(world))
+	stream, err := rpc.ListFeatures(t.Context(), world)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +354,7 @@ func TestDrain(t *testing.T) {
 	if status := health(); status != "NOT_SERVING" {
 		t.Errorf("health after Drain = %s, want NOT_SERVING", status)
 	}
-	if _, err := rpc.GetFeature(ctx, connect.NewRequest(pt(10, 10))); err != nil {
+	if _, err := rpc.GetFeature(ctx, pt(10, 10)); err != nil {
 		t.Errorf("a unary call after Drain failed: %v", err)
 	}
 	var lastErr error

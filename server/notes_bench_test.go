@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
 	"github.com/routeguide/routeguide/internal/natstest"
@@ -138,7 +138,7 @@ func BenchmarkNotesWatchAcrossReplicas(b *testing.B) {
 			received := make(chan struct{}, watchers)
 			var wg sync.WaitGroup
 			for range watchers {
-				stream, err := watched.notes.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{}))
+				stream, err := watched.notes.WatchNotes(ctx, &notesv1.WatchNotesRequest{})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -3,10 +3,9 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -23,25 +22,25 @@ type notesService struct {
 
 var _ notesv1connect.NotesServiceHandler = (*notesService)(nil)
 
-func (s *notesService) PostNote(ctx context.Context, req *connect.Request[notesv1.PostNoteRequest]) (*connect.Response[notesv1.PostNoteResponse], error) {
-	replies, err := s.guide.addNote(ctx, req.Msg.GetNote())
+func (s *notesService) PostNote(ctx context.Context, req *notesv1.PostNoteRequest) (*notesv1.PostNoteResponse, error) {
+	replies, err := s.guide.addNote(ctx, req.GetNote())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&notesv1.PostNoteResponse{Notes: replies}), nil
+	return &notesv1.PostNoteResponse{Notes: replies}, nil
 }
 
-func (s *notesService) WatchNotes(ctx context.Context, req *connect.Request[notesv1.WatchNotesRequest], stream *connect.ServerStream[notesv1.WatchNotesResponse]) error {
+func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRequest, stream notesv1connect.NotesServiceWatchNotesServerStream) error {
 	var opts notes.WatchOptions
-	if area := req.Msg.GetArea(); area != nil {
+	if area := req.GetArea(); area != nil {
 		if err := geo.CheckRectangle(area); err != nil {
-			return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("area: %w", err))
+			return connect.Errorf(connect.CodeInvalidArgument, "area: %v", err).WithCause(err)
 		}
 		b := geo.BoundsOf(area)
 		opts.Match = func(n *routeguide.RouteNote) bool { return b.Contains(geo.PointOf(n.GetLocation())) }
 	}
-	if req.Msg.AfterSequence != nil {
-		after := req.Msg.GetAfterSequence()
+	if req.AfterSequence != nil {
+		after := req.GetAfterSequence()
 		opts.After = &after
 	}
 	w, err := s.guide.notes.Watch(ctx, opts)
@@ -52,7 +51,7 @@ func (s *notesService) WatchNotes(ctx context.Context, req *connect.Request[note
 	// The response headers tell the client that the watch is on: every note
 	// stored from now on will come. Without them, a client whose call
 	// returns only with the headers would wait for the first note.
-	if err := stream.Send(nil); err != nil {
+	if err := stream.SendHeaders(); err != nil {
 		return err
 	}
 	// Send marshals before it returns, so one response serves every note.
@@ -62,13 +61,13 @@ func (s *notesService) WatchNotes(ctx context.Context, req *connect.Request[note
 		ev, err := w.Next(ctx)
 		switch {
 		case errors.Is(err, notes.ErrTooSlow):
-			return connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
+			return connect.Errorf(connect.CodeResourceExhausted,
 				"this watcher fell more than %d notes behind and was cut off so as not to slow the others: "+
-					"read faster, or watch a smaller area; resume with after_sequence=%d", s.guide.watchBuffer, last))
+					"read faster, or watch a smaller area; resume with after_sequence=%d", s.guide.watchBuffer, last)
 		case errors.Is(err, notes.ErrUnavailable), errors.Is(err, notes.ErrClosed):
 			s.guide.logger.WarnContext(ctx, "notes feed ended", "error", err)
-			return connect.NewError(connect.CodeUnavailable, fmt.Errorf(
-				"the notes store is unavailable on this replica; resume with after_sequence=%d, here later or on another replica", last))
+			return connect.Errorf(connect.CodeUnavailable,
+				"the notes store is unavailable on this replica; resume with after_sequence=%d, here later or on another replica", last)
 		case err != nil:
 			return err
 		}
@@ -90,8 +89,8 @@ func storeError(ctx context.Context, logger *slog.Logger, err error) error {
 	if errors.Is(err, notes.ErrUnavailable) || errors.Is(err, notes.ErrClosed) {
 		logger.WarnContext(ctx, "notes store unavailable", "error", err)
 		return connect.NewError(connect.CodeUnavailable,
-			errors.New("the notes store is unavailable: try again shortly, or on another replica"))
+			"the notes store is unavailable: try again shortly, or on another replica")
 	}
 	logger.ErrorContext(ctx, "notes store", "error", err)
-	return connect.NewError(connect.CodeInternal, errors.New("the notes store failed"))
+	return connect.NewError(connect.CodeInternal, "the notes store failed")
 }

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"connectrpc.com/grpchealth"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -65,7 +66,7 @@ func newReplica(t testing.TB, store notes.Store, options ...server.Option) *repl
 		ts:    ts,
 		store: store,
 		chat:  c,
-		notes: notesv1connect.NewNotesServiceClient(routeguidetest.H2CClient(), ts.URL, connect.WithGRPC()),
+		notes: notesv1connect.NewNotesServiceClient(connect.NewClient(connecthttp.NewTransport(routeguidetest.H2CClient(), ts.URL, connecthttp.WithGRPC()))),
 	}
 }
 
@@ -89,12 +90,12 @@ func chatOnce(ctx context.Context, c *client.Client, n *routeguide.RouteNote) ([
 }
 
 func post(ctx context.Context, r *replica, n *routeguide.RouteNote) ([]string, error) {
-	res, err := r.notes.PostNote(ctx, connect.NewRequest(&notesv1.PostNoteRequest{Note: n}))
+	res, err := r.notes.PostNote(ctx, &notesv1.PostNoteRequest{Note: n})
 	if err != nil {
 		return nil, err
 	}
 	var got []string
-	for _, n := range res.Msg.GetNotes() {
+	for _, n := range res.GetNotes() {
 		got = append(got, n.GetMessage())
 	}
 	return got, nil
@@ -133,7 +134,7 @@ func TestNotesAcrossReplicas(t *testing.T) {
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	watch, err := b.notes.WatchNotes(watchCtx, connect.NewRequest(&notesv1.WatchNotesRequest{}))
+	watch, err := b.notes.WatchNotes(watchCtx, &notesv1.WatchNotesRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +262,7 @@ func TestWatchNotesContinuesOnAnotherReplica(t *testing.T) {
 	b := newReplica(t, openJetStream(t, nats.URL(), 1))
 	ctx := t.Context()
 
-	watch, err := a.notes.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{}))
+	watch, err := a.notes.WatchNotes(ctx, &notesv1.WatchNotesRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +295,7 @@ func TestWatchNotesContinuesOnAnotherReplica(t *testing.T) {
 	watch.Close()
 	t.Logf("watch on a ended after %d notes: %v", len(got), watch.Err())
 
-	resumed, err := b.notes.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{AfterSequence: &last}))
+	resumed, err := b.notes.WatchNotes(ctx, &notesv1.WatchNotesRequest{AfterSequence: &last})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +321,7 @@ func TestNotesStoreUnavailable(t *testing.T) {
 	nats := natstest.Start(t)
 	r := newReplica(t, openJetStream(t, nats.URL(), 1))
 	ctx := t.Context()
-	health := grpchealth.NewClient(r.ts.Client(), r.ts.URL, connect.WithGRPC())
+	health := grpchealth.NewClient(r.ts.Client(), r.ts.URL, connecthttp.WithGRPC())
 	notesHealth := func() grpchealth.Status {
 		res, err := health.Check(ctx, &grpchealth.CheckRequest{Service: notesv1connect.NotesServiceName})
 		if err != nil {
@@ -359,7 +360,7 @@ func TestNotesStoreUnavailable(t *testing.T) {
 	wantCode(t, err, connect.CodeUnavailable, "notes store")
 	_, err = post(ctx, r, note(3, 3, "down"))
 	wantCode(t, err, connect.CodeUnavailable, "notes store")
-	notesWatch, err := r.notes.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{}))
+	notesWatch, err := r.notes.WatchNotes(ctx, &notesv1.WatchNotesRequest{})
 	if err == nil {
 		notesWatch.Receive()
 		err = notesWatch.Err()
@@ -472,7 +473,7 @@ func TestWatchNotesCutsOffASlowWatcher(t *testing.T) {
 	store := notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 30})
 	r := newReplica(t, store)
 	ctx := t.Context()
-	slow, err := r.notes.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{}))
+	slow, err := r.notes.WatchNotes(ctx, &notesv1.WatchNotesRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,8 @@ package server
 import (
 	"log/slog"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -17,22 +18,39 @@ type Option interface {
 }
 
 type config struct {
-	handlerOptions []connect.HandlerOption
-	limits         Limits
-	observe        observability
-	corsOrigins    []string
-	notes          notes.Store
+	interceptors []connect.ServerInterceptor
+	httpOptions  []connecthttp.Option
+	services     []func(*connect.Server)
+	limits       Limits
+	observe      observability
+	corsOrigins  []string
+	notes        notes.Store
 }
 
 type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
-// WithHandlerOptions adds connect-go handler options, such as interceptors,
-// to every service the Server mounts. They apply after the Server's own, so
-// they may override its limits.
-func WithHandlerOptions(options ...connect.HandlerOption) Option {
-	return optionFunc(func(c *config) { c.handlerOptions = append(c.handlerOptions, options...) })
+// WithInterceptors adds connect-go interceptors to every service the Server
+// serves, inside its own: they see each call with its deadline set, and
+// before panic recovery. By default the Server has only its own.
+func WithInterceptors(interceptors ...connect.ServerInterceptor) Option {
+	return optionFunc(func(c *config) { c.interceptors = append(c.interceptors, interceptors...) })
+}
+
+// WithHTTPOptions adds connect-go options to those with which the Server
+// reads and writes messages over HTTP ([MessageOptions]). They apply after
+// the Server's own, so they may override its limits.
+func WithHTTPOptions(options ...connecthttp.Option) Option {
+	return optionFunc(func(c *config) { c.httpOptions = append(c.httpOptions, options...) })
+}
+
+// WithServices serves, beside RouteGuide, the services that register
+// registers, through the same stack: the same transport protections,
+// interceptors and message options. By default the Server serves only its
+// own services.
+func WithServices(register func(*connect.Server)) Option {
+	return optionFunc(func(c *config) { c.services = append(c.services, register) })
 }
 
 // observability is what the options of this file configure. Its zero value
@@ -93,8 +111,8 @@ func WithNotesStore(store notes.Store) Option {
 // interceptors returns the interceptors that observe every RPC, outermost
 // first: the span is open while the access log and the stream gauge look at
 // the call, so log records carry the trace id.
-func (o *observability) interceptors(metrics *observe.Metrics) ([]connect.Interceptor, error) {
-	var interceptors []connect.Interceptor
+func (o *observability) interceptors(metrics *observe.Metrics) ([]connect.ServerInterceptor, error) {
+	var interceptors []connect.ServerInterceptor
 	if o.meterProvider != nil || o.tracerProvider != nil {
 		telemetry, err := observe.Telemetry(o.meterProvider, o.tracerProvider)
 		if err != nil {
@@ -106,7 +124,7 @@ func (o *observability) interceptors(metrics *observe.Metrics) ([]connect.Interc
 		interceptors = append(interceptors, observe.AccessLog(o.logger))
 	}
 	if metrics != nil {
-		interceptors = append(interceptors, metrics)
+		interceptors = append(interceptors, metrics.Intercept)
 	}
 	return interceptors, nil
 }

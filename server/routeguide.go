@@ -3,13 +3,13 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
@@ -33,41 +33,42 @@ type routeGuide struct {
 
 var _ routeguideconnect.RouteGuideHandler = (*routeGuide)(nil)
 
-func (g *routeGuide) GetFeature(_ context.Context, req *connect.Request[routeguide.Point]) (*connect.Response[routeguide.Feature], error) {
-	if err := geo.CheckPoint("", req.Msg); err != nil {
-		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+func (g *routeGuide) GetFeature(ctx context.Context, req *routeguide.Point) (*routeguide.Feature, error) {
+	if err := geo.CheckPoint("", req); err != nil {
+		return nil, connect.NewError(connect.CodeInvalidArgument, err.Error()).WithCause(err)
 	}
 	var feature *routeguide.Feature
-	if i, ok := g.features.At(geo.PointOf(req.Msg)); ok {
+	if i, ok := g.features.At(geo.PointOf(req)); ok {
 		feature = g.features.Feature(i)
 	} else {
 		// No feature: an unnamed one at the requested point, as the
 		// tutorial says.
 		feature = &routeguide.Feature{Location: &routeguide.Point{
-			Latitude:  req.Msg.GetLatitude(),
-			Longitude: req.Msg.GetLongitude(),
+			Latitude:  req.GetLatitude(),
+			Longitude: req.GetLongitude(),
 		}}
 	}
-	res := connect.NewResponse(feature)
 	// The dataset never changes while the server runs, so an answer fetched
 	// with a Connect GET may be kept; restarts with other data are rare
 	// enough for five minutes. Answers to POSTs, every gRPC call among
 	// them, are not kept by caches, and the header would only cost every
 	// client its decoding.
-	if req.HTTPMethod() == http.MethodGet {
-		res.Header().Set("Cache-Control", "public, max-age=300")
+	if info, ok := connecthttp.ServerInfoForContext(ctx); ok && info.HTTPMethod() == http.MethodGet {
+		if call, ok := connect.CallInfoForServerContext(ctx); ok {
+			call.ResponseHeader().Set("Cache-Control", "public, max-age=300")
+		}
 	}
-	return res, nil
+	return feature, nil
 }
 
-func (g *routeGuide) ListFeatures(ctx context.Context, req *connect.Request[routeguide.Rectangle], stream *connect.ServerStream[routeguide.Feature]) error {
-	if err := geo.CheckRectangle(req.Msg); err != nil {
-		return connect.NewError(connect.CodeInvalidArgument, err)
+func (g *routeGuide) ListFeatures(ctx context.Context, req *routeguide.Rectangle, stream routeguideconnect.RouteGuideListFeaturesServerStream) error {
+	if err := geo.CheckRectangle(req); err != nil {
+		return connect.NewError(connect.CodeInvalidArgument, err.Error()).WithCause(err)
 	}
 	// Send marshals the message before it returns, so one message serves
 	// for every feature.
 	f := &routeguide.Feature{Location: &routeguide.Point{}}
-	for i := range g.features.Within(geo.BoundsOf(req.Msg)) {
+	for i := range g.features.Within(geo.BoundsOf(req)) {
 		// Sends are buffered, so a call that has ended may not learn it
 		// from Send for a while.
 		if err := ctx.Err(); err != nil {
@@ -81,29 +82,33 @@ func (g *routeGuide) ListFeatures(ctx context.Context, req *connect.Request[rout
 	return nil
 }
 
-func (g *routeGuide) RecordRoute(_ context.Context, stream *connect.ClientStream[routeguide.Point]) (*connect.Response[routeguide.RouteSummary], error) {
+func (g *routeGuide) RecordRoute(_ context.Context, stream routeguideconnect.RouteGuideRecordRouteServerStream) (*routeguide.RouteSummary, error) {
 	start := time.Now()
 	var route routeTally
-	for stream.Receive() {
+	for {
+		point, err := stream.Receive()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 		if int(route.points) >= g.maxRoutePoints {
-			return nil, connect.NewError(connect.CodeResourceExhausted,
-				fmt.Errorf("a route may have at most %d points", g.maxRoutePoints))
+			return nil, connect.Errorf(connect.CodeResourceExhausted,
+				"a route may have at most %d points", g.maxRoutePoints)
 		}
-		if err := geo.CheckPoint("", stream.Msg()); err != nil {
-			return nil, connect.NewError(connect.CodeInvalidArgument,
-				fmt.Errorf("point %d: %w", int64(route.points)+1, err))
+		if err := geo.CheckPoint("", point); err != nil {
+			return nil, connect.Errorf(connect.CodeInvalidArgument,
+				"point %d: %v", int64(route.points)+1, err).WithCause(err)
 		}
-		p := geo.PointOf(stream.Msg())
+		p := geo.PointOf(point)
 		_, known := g.features.At(p)
 		route.add(p, known)
 	}
-	if err := stream.Err(); err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(route.summary(time.Since(start))), nil
+	return route.summary(time.Since(start)), nil
 }
 
-func (g *routeGuide) RouteChat(ctx context.Context, stream *connect.BidiStream[routeguide.RouteNote, routeguide.RouteNote]) error {
+func (g *routeGuide) RouteChat(ctx context.Context, stream routeguideconnect.RouteGuideRouteChatServerStream) error {
 	for {
 		note, err := stream.Receive()
 		if errors.Is(err, io.EOF) {
@@ -128,12 +133,12 @@ func (g *routeGuide) RouteChat(ctx context.Context, stream *connect.BidiStream[r
 // so far, the new one last.
 func (g *routeGuide) addNote(ctx context.Context, note *routeguide.RouteNote) ([]*routeguide.RouteNote, error) {
 	if err := geo.CheckPoint("location", note.GetLocation()); err != nil {
-		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+		return nil, connect.NewError(connect.CodeInvalidArgument, err.Error()).WithCause(err)
 	}
 	if n := len(note.GetMessage()); n > g.maxNoteBytes {
 		g.metrics.NoteRejected("message_too_long")
-		return nil, connect.NewError(connect.CodeInvalidArgument,
-			fmt.Errorf("message is %d bytes long: a note may have at most %d", n, g.maxNoteBytes))
+		return nil, connect.Errorf(connect.CodeInvalidArgument,
+			"message is %d bytes long: a note may have at most %d", n, g.maxNoteBytes)
 	}
 	replies, err := g.notes.Add(ctx, note)
 	if err != nil {

@@ -10,14 +10,13 @@ package server
 import (
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"slices"
 
-	"connectrpc.com/connect"
-	"connectrpc.com/grpcreflect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/grpcreflect/v2"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
@@ -30,33 +29,6 @@ import (
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
 )
-
-// services are the services a Server implements, by the full names of
-// their descriptors, which their generated code registers. Reflection lists
-// them, and the transport's table of procedures is derived from them.
-var services = []protoreflect.FullName{
-	routeguideconnect.RouteGuideName,
-	notesv1connect.NotesServiceName,
-	healthService,
-}
-
-// standardProcedures are those of server reflection, whose descriptors
-// grpcreflect keeps to itself; their shapes are fixed by the gRPC protocol
-// that defines them.
-var standardProcedures = transport.Procedures{
-	"/" + grpcreflect.ReflectV1ServiceName + "/ServerReflectionInfo":      connect.StreamTypeBidi,
-	"/" + grpcreflect.ReflectV1AlphaServiceName + "/ServerReflectionInfo": connect.StreamTypeBidi,
-}
-
-// procedures returns the table of every procedure a Server mounts.
-func procedures() (transport.Procedures, error) {
-	table, err := transport.ProceduresOf(services...)
-	if err != nil {
-		return nil, err
-	}
-	maps.Copy(table, standardProcedures)
-	return table, nil
-}
 
 // Server serves RouteGuide, health checking, reflection and the browser
 // page. Create one with [New]; it is safe for concurrent use.
@@ -105,43 +77,37 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if service.logger == nil {
 		service.logger = slog.New(slog.DiscardHandler)
 	}
-	procedures, err := procedures()
-	if err != nil {
-		return nil, err
-	}
-	stack := transport.New(procedures, limits.transport())
+	stack := transport.New(limits.transport())
 	interceptors, err := cfg.observe.interceptors(metrics)
 	if err != nil {
 		return nil, err
 	}
-	// Calls that connect-go or the transport refuse before the
-	// interceptors see them are replayed through them.
-	calls := observe.NewCalls(procedures.Lookup, interceptors...)
-	handlerOptions := connect.WithHandlerOptions(slices.Concat(
-		[]connect.HandlerOption{
-			MessageOptions(limits),
-			// Telemetry outermost, so that it sees the codes the
-			// transport gives drained, idle and late calls; before it
-			// only the mark that keeps calls from being replayed.
-			connect.WithInterceptors(slices.Concat(
-				[]connect.Interceptor{calls.Interceptor()}, interceptors,
-				[]connect.Interceptor{stack.Interceptor()})...),
-			// Innermost, so that every interceptor sees the internal error a
-			// panic turns into.
-			connect.WithRecover(observe.RecoverPanic(cfg.observe.logger)),
-		},
-		cfg.handlerOptions)...)
+	rpc := connect.NewServer(slices.Concat(
+		// Telemetry outermost, so that it sees the codes the transport
+		// gives drained, idle and late calls.
+		interceptors,
+		[]connect.ServerInterceptor{stack.Interceptor()},
+		cfg.interceptors,
+		// Innermost, so that every interceptor sees the internal error a
+		// panic turns into.
+		[]connect.ServerInterceptor{observe.RecoverPanic(cfg.observe.logger)},
+	)...)
 
 	// NotesService is NOT_SERVING while the notes store cannot be reached,
 	// whatever its status otherwise.
 	health := newHealth(map[string]func() bool{
 		notesv1connect.NotesServiceName: func() bool { return store.Available() == nil },
 	}, routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
-	mux, _, err := newMux(service, health, handlerOptions)
+	httpOptions := slices.Concat(MessageOptions(limits), cfg.httpOptions)
+	mux, err := newMux(rpc, service, health, cfg.services, httpOptions...)
 	if err != nil {
 		return nil, err
 	}
-	handler := calls.Handler(stack.Handler(mux, connect.NewErrorWriter(handlerOptions)))
+	procedures := transport.ProceduresOf(rpc)
+	// Calls that the transport refuses before connect-go serves them are
+	// recorded, where they are refused, through the same interceptors.
+	stack.RecordRefusals(observe.NewRefusals(procedures, interceptors...))
+	handler := stack.Handler(mux, procedures, connecthttp.NewErrorWriter(httpOptions...))
 	// gRPC-Web's text form, which connect-go does not speak, becomes its
 	// binary form before any other layer sees the call.
 	handler = grpcwebtext.Handler(handler)
@@ -168,37 +134,27 @@ func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
 	return features.New(fs)
 }
 
-// newMux mounts the services and the browser page, and returns the path
-// prefix of each service it mounted.
-func newMux(service *routeGuide, health *health, options connect.HandlerOption) (*http.ServeMux, []string, error) {
-	var names []string
-	for _, s := range services {
-		names = append(names, string(s))
+// newMux registers the services on rpc and mounts it, with the browser
+// page, on a mux.
+func newMux(rpc *connect.Server, service *routeGuide, health *health, more []func(*connect.Server), options ...connecthttp.Option) (*http.ServeMux, error) {
+	routeguideconnect.RegisterRouteGuideHandler(rpc, service)
+	notesv1connect.RegisterNotesServiceHandler(rpc, &notesService{guide: service})
+	if err := health.register(rpc); err != nil {
+		return nil, err
 	}
-	reflector := grpcreflect.NewStaticReflector(append(names,
-		grpcreflect.ReflectV1ServiceName,
-		grpcreflect.ReflectV1AlphaServiceName)...)
+	for _, register := range more {
+		register(rpc)
+	}
+	// Last, so that it lists every service.
+	grpcreflect.Register(rpc)
 	mux := http.NewServeMux()
-	var mounted []string
-	mount := func(prefix string, h http.Handler) {
-		mux.Handle(prefix, h)
-		mounted = append(mounted, prefix)
-	}
-	mount(routeguideconnect.NewRouteGuideHandler(service, options))
-	mount(notesv1connect.NewNotesServiceHandler(&notesService{guide: service}, options))
-	healthPrefix, healthHandler, err := health.handler(options)
-	if err != nil {
-		return nil, nil, err
-	}
-	mount(healthPrefix, healthHandler)
-	mount(grpcreflect.NewHandlerV1(reflector, options))
-	mount(grpcreflect.NewHandlerV1Alpha(reflector, options))
+	connecthttp.Mount(mux, rpc, options...)
 	page, err := browser.Page()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	mux.Handle("/", page)
-	return mux, mounted, nil
+	return mux, nil
 }
 
 // ServeHTTP implements [http.Handler].

@@ -7,7 +7,8 @@ import (
 	"sync"
 	"testing"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 
@@ -359,13 +360,13 @@ func TestNewRejectsInvalidFeatures(t *testing.T) {
 func TestGetFeatureCacheControl(t *testing.T) {
 	t.Parallel()
 	ts := routeguidetest.NewRouteGuide(t, nil)
-	for name, options := range map[string][]connect.ClientOption{
-		"connect get":  {connect.WithHTTPGet()},
+	for name, options := range map[string][]connecthttp.Option{
+		"connect get":  {connecthttp.WithHTTPGet()},
 		"connect post": nil,
-		"grpc":         {connect.WithGRPC()},
-		"grpc-web":     {connect.WithGRPCWeb()},
+		"grpc":         {connecthttp.WithGRPC()},
+		"grpc-web":     {connecthttp.WithGRPCWeb()},
 	} {
-		res, err := newRawClient(ts.URL, options...).GetFeature(t.Context(), connect.NewRequest(pt(1, 1)))
+		res, err := newRawClient(ts.URL, options...).GetFeature(t.Context(), pt(1, 1))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/routeguide/routeguide/client"
@@ -166,8 +167,8 @@ func TestAPIBesidePage(t *testing.T) {
 
 	t.Run("unknown service", func(t *testing.T) {
 		t.Parallel()
-		unknown := connect.NewClient[emptypb.Empty, emptypb.Empty](ts.Client(), ts.URL+"/no.such.Service/Method", connect.WithGRPCWeb())
-		_, err := unknown.CallUnary(t.Context(), connect.NewRequest(&emptypb.Empty{}))
+		unknown := connect.NewClient[emptypb.Empty, emptypb.Empty](ts.Client(), ts.URL+"/no.such.Service/Method", connecthttp.WithGRPCWeb())
+		_, err := unknown.CallUnary(t.Context(), &emptypb.Empty{})
 		if got := connect.CodeOf(err); got != connect.CodeUnimplemented {
 			t.Errorf("call of an unknown service: %v, want code unimplemented", err)
 		}

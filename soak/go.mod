@@ -3,7 +3,7 @@ module github.com/routeguide/routeguide/soak
 go 1.26.0
 
 require (
-	connectrpc.com/connect v1.21.1
+	connectrpc.com/connect/v2 v2.0.2
 	github.com/routeguide/routeguide v0.0.0
 	go.uber.org/goleak v1.3.0
 	google.golang.org/protobuf v1.36.12

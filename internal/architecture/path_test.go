@@ -16,7 +16,7 @@ import (
 	"sync"
 	"testing"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/routeguide/routeguide/client"
@@ -29,7 +29,7 @@ import (
 // of a request names, by the name the page uses.
 var foreignPackages = map[string]string{
 	"http":        "net/http",
-	"connect":     "connectrpc.com/connect",
+	"connect":     "connectrpc.com/connect/v2",
 	"otelconnect": "connectrpc.com/otelconnect",
 	"cors":        "github.com/rs/cors",
 }

@@ -6,7 +6,8 @@ import (
 	"net/url"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 
 	"github.com/routeguide/routeguide/server/transport"
 )
@@ -17,8 +18,6 @@ import (
 type askedDeadline struct{}
 
 type askedDeadlineKey struct{}
-
-type queryKey struct{}
 
 func withAskedDeadline(ctx context.Context, header http.Header) context.Context {
 	deadline, ok := ctx.Deadline()
@@ -41,36 +40,28 @@ func timeoutMillis(ctx context.Context) *int64 {
 	return &ms
 }
 
-func (askedDeadline) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		return next(withAskedDeadline(ctx, req.Header()), req)
+// intercept records the deadline of every call.
+func (askedDeadline) intercept(next connect.ServerFunc) connect.ServerFunc {
+	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+		return next(withAskedDeadline(ctx, requestHeader(ctx)), spec, stream)
 	}
 }
 
-func (askedDeadline) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (askedDeadline) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		return next(withAskedDeadline(ctx, conn.RequestHeader()), conn)
-	}
-}
-
-// withQuery puts the query parameters of Connect GET requests in their
-// context: connect-go does not show them to handlers, and the service
-// echoes them.
-func withQuery(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
-			r = r.WithContext(context.WithValue(r.Context(), queryKey{}, r.URL.Query()))
+// requestHeader returns the request headers of the call of ctx.
+func requestHeader(ctx context.Context) http.Header {
+	h := make(http.Header)
+	if info, ok := connect.CallInfoForServerContext(ctx); ok {
+		for name, values := range info.RequestHeader().All() {
+			h[name] = values
 		}
-		next.ServeHTTP(w, r)
-	})
+	}
+	return h
 }
 
 // queryFrom returns the query parameters of a Connect GET request, or nil.
 func queryFrom(ctx context.Context) url.Values {
-	q, _ := ctx.Value(queryKey{}).(url.Values)
-	return q
+	if info, ok := connecthttp.ServerInfoForContext(ctx); ok && info.HTTPMethod() == http.MethodGet {
+		return info.HTTPGetQueryParams()
+	}
+	return nil
 }

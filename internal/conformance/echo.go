@@ -2,12 +2,12 @@ package conformance
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"sort"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connectproto"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -16,9 +16,9 @@ import (
 
 // requestInfo describes what the service saw of a call: its headers, the
 // timeout it asked for, the query of a Connect GET, and the requests.
-func requestInfo(ctx context.Context, header http.Header, requests []*anypb.Any) *v1.ConformancePayload_RequestInfo {
+func requestInfo(ctx context.Context, requests []*anypb.Any) *v1.ConformancePayload_RequestInfo {
 	info := &v1.ConformancePayload_RequestInfo{
-		RequestHeaders: toProtoHeaders(header),
+		RequestHeaders: toProtoHeaders(requestHeader(ctx)),
 		TimeoutMs:      timeoutMillis(ctx),
 		Requests:       requests,
 	}
@@ -32,7 +32,7 @@ func requestInfo(ctx context.Context, header http.Header, requests []*anypb.Any)
 func asAny(msg proto.Message) (*anypb.Any, error) {
 	a, err := anypb.New(msg)
 	if err != nil {
-		return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("echo request: %w", err))
+		return nil, connect.Errorf(connect.CodeInternal, "echo request: %v", err)
 	}
 	return a, nil
 }
@@ -51,8 +51,18 @@ func toProtoHeaders(h http.Header) []*v1.Header {
 	return headers
 }
 
+// setMetadata sets the response headers and trailers a definition asks for.
+func setMetadata(ctx context.Context, headers, trailers []*v1.Header) {
+	info, ok := connect.CallInfoForServerContext(ctx)
+	if !ok {
+		return
+	}
+	addHeaders(info.ResponseHeader(), headers)
+	addHeaders(info.ResponseTrailer(), trailers)
+}
+
 // addHeaders adds the headers a response definition asks for to h.
-func addHeaders(h http.Header, headers []*v1.Header) {
+func addHeaders(h *connect.Header, headers []*v1.Header) {
 	for _, header := range headers {
 		for _, v := range header.GetValue() {
 			h.Add(header.GetName(), v)
@@ -68,9 +78,9 @@ func newError(def *v1.Error, info *v1.ConformancePayload_RequestInfo) error {
 	// The code is the enum's number, which is the Connect code's.
 	code := connect.Code(def.GetCode())
 	if def.Message != nil {
-		err = connect.NewError(code, errorMessage(def.GetMessage()))
+		err = connect.NewError(code, def.GetMessage())
 	} else {
-		err = connect.NewError(code, nil)
+		err = connect.NewError(code, "")
 	}
 	details := def.GetDetails()
 	if info != nil {
@@ -81,16 +91,11 @@ func newError(def *v1.Error, info *v1.ConformancePayload_RequestInfo) error {
 		details = append(slices.Clip(details), a)
 	}
 	for _, d := range details {
-		detail, dErr := connect.NewErrorDetail(d)
+		detail, dErr := connectproto.NewErrorDetail(d)
 		if dErr != nil {
-			return connect.NewError(connect.CodeInternal, fmt.Errorf("error detail: %w", dErr))
+			return connect.Errorf(connect.CodeInternal, "error detail: %v", dErr)
 		}
-		err.AddDetail(detail)
+		err = err.WithDetail(detail)
 	}
 	return err
 }
-
-// errorMessage is an error whose text is exactly the message asked for.
-type errorMessage string
-
-func (m errorMessage) Error() string { return string(m) }

@@ -5,9 +5,7 @@
 package conformance
 
 import (
-	"net/http"
-
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 
 	"github.com/routeguide/routeguide/gen/connectrpc/conformance/v1/conformancev1connect"
 )
@@ -19,15 +17,15 @@ type service struct {
 	conformancev1connect.UnimplementedConformanceServiceHandler
 }
 
-// NewHandler returns the path and the handler of the ConformanceService,
-// served with options. Whatever deadline the options' interceptors give a
-// call, the service echoes the timeout its client asked for, as the suite
-// checks.
-func NewHandler(options ...connect.HandlerOption) (string, http.Handler) {
-	path, h := conformancev1connect.NewConformanceServiceHandler(&service{},
-		// First, so that it sees the deadline before any other interceptor
-		// bounds it or sets a default.
-		connect.WithInterceptors(askedDeadline{}),
-		connect.WithHandlerOptions(options...))
-	return path, withQuery(h)
+// Register registers the ConformanceService on server. Whatever deadline
+// server's interceptors give a call, the service echoes the timeout its
+// client asked for, as the suite checks: put [AskedDeadline] before them.
+func Register(server *connect.Server) {
+	conformancev1connect.RegisterConformanceServiceHandler(server, &service{})
+}
+
+// AskedDeadline is the interceptor that notes the deadline a call arrived
+// with, before any other interceptor bounds it or sets a default.
+func AskedDeadline() connect.ServerInterceptor {
+	return askedDeadline{}.intercept
 }

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -21,13 +22,13 @@ import (
 
 // newClient serves the ConformanceService over HTTP/2 with TLS on loopback
 // and returns a client of it.
-func newClient(t *testing.T, options ...connect.ClientOption) conformancev1connect.ConformanceServiceClient {
+func newClient(t *testing.T, options ...connecthttp.Option) conformancev1connect.ConformanceServiceClient {
 	t.Helper()
 	return newClientOf(t, nil, options...)
 }
 
 // newClientOf is newClient with the service served with handlerOptions.
-func newClientOf(t *testing.T, handlerOptions []connect.HandlerOption, options ...connect.ClientOption) conformancev1connect.ConformanceServiceClient {
+func newClientOf(t *testing.T, handlerOptions []connect.HandlerOption, options ...connecthttp.Option) conformancev1connect.ConformanceServiceClient {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle(conformance.NewHandler(handlerOptions...))
@@ -35,7 +36,7 @@ func newClientOf(t *testing.T, handlerOptions []connect.HandlerOption, options .
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return conformancev1connect.NewConformanceServiceClient(srv.Client(), srv.URL, options...)
+	return conformancev1connect.NewConformanceServiceClient(connect.NewClient(connecthttp.NewTransport(srv.Client(), srv.URL, options...)))
 }
 
 func mustAny(t *testing.T, m proto.Message) *anypb.Any {
@@ -62,13 +63,13 @@ func TestUnaryAnswersAsDefinedAndEchoesTheRequest(t *testing.T) {
 			Response:         &v1.UnaryResponseDefinition_ResponseData{ResponseData: []byte("pong")},
 		},
 	}
-	req := connect.NewRequest(msg)
+	req := msg
 	req.Header().Set("X-Asked", "yes")
 	res, err := c.Unary(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(res.Msg.GetPayload().GetData()), "pong"; got != want {
+	if got, want := string(res.GetPayload().GetData()), "pong"; got != want {
 		t.Errorf("data = %q, want %q", got, want)
 	}
 	if got, want := res.Header().Values("X-Head"), []string{"a", "b"}; !cmp.Equal(got, want) {
@@ -77,7 +78,7 @@ func TestUnaryAnswersAsDefinedAndEchoesTheRequest(t *testing.T) {
 	if got, want := res.Trailer().Values("X-Tail"), []string{"c"}; !cmp.Equal(got, want) {
 		t.Errorf("trailer x-tail = %q, want %q", got, want)
 	}
-	info := res.Msg.GetPayload().GetRequestInfo()
+	info := res.GetPayload().GetRequestInfo()
 	if diff := cmp.Diff([]*anypb.Any{mustAny(t, msg)}, info.GetRequests(), protocmp.Transform()); diff != "" {
 		t.Errorf("echoed requests (-want +got):\n%s", diff)
 	}
@@ -112,21 +113,21 @@ func TestUnaryEchoesTheAskedTimeout(t *testing.T) {
 	})
 	c := newClientOf(t, []connect.HandlerOption{connect.WithInterceptors(shorten)})
 
-	res, err := c.Unary(context.Background(), connect.NewRequest(&v1.UnaryRequest{}))
+	res, err := c.Unary(context.Background(), &v1.UnaryRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Msg.GetPayload().GetRequestInfo().TimeoutMs; got != nil {
+	if got := res.GetPayload().GetRequestInfo().TimeoutMs; got != nil {
 		t.Errorf("timeout_ms = %d, want none: the client asked for none", *got)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
-	res, err = c.Unary(ctx, connect.NewRequest(&v1.UnaryRequest{}))
+	res, err = c.Unary(ctx, &v1.UnaryRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := res.Msg.GetPayload().GetRequestInfo()
+	info := res.GetPayload().GetRequestInfo()
 	if info.TimeoutMs == nil || info.GetTimeoutMs() > 50_000 || info.GetTimeoutMs() < 49_000 {
 		t.Errorf("timeout_ms = %v, want within a second below 50000", info.TimeoutMs)
 	}
@@ -144,7 +145,7 @@ func TestUnaryErrorCarriesTheRequestInfo(t *testing.T) {
 			Details: []*anypb.Any{mustAny(t, detail)},
 		}},
 	}}
-	_, err := c.Unary(context.Background(), connect.NewRequest(msg))
+	_, err := c.Unary(context.Background(), msg)
 	var connectErr *connect.Error
 	if !errors.As(err, &connectErr) {
 		t.Fatalf("err = %v, want a connect error", err)
@@ -184,9 +185,9 @@ func TestUnaryDelayEndsAtTheDeadline(t *testing.T) {
 	c := newClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := c.Unary(ctx, connect.NewRequest(&v1.UnaryRequest{ResponseDefinition: &v1.UnaryResponseDefinition{
+	_, err := c.Unary(ctx, &v1.UnaryRequest{ResponseDefinition: &v1.UnaryResponseDefinition{
 		ResponseDelayMs: 10_000,
-	}}))
+	}})
 	if got, want := connect.CodeOf(err), connect.CodeDeadlineExceeded; got != want {
 		t.Errorf("code = %v (%v), want %v", got, err, want)
 	}
@@ -194,19 +195,19 @@ func TestUnaryDelayEndsAtTheDeadline(t *testing.T) {
 
 func TestIdempotentUnaryOverGETEchoesTheQuery(t *testing.T) {
 	t.Parallel()
-	c := newClient(t, connect.WithHTTPGet())
-	res, err := c.IdempotentUnary(context.Background(), connect.NewRequest(&v1.IdempotentUnaryRequest{
+	c := newClient(t, connecthttp.WithHTTPGet())
+	res, err := c.IdempotentUnary(context.Background(), &v1.IdempotentUnaryRequest{
 		ResponseDefinition: &v1.UnaryResponseDefinition{
 			Response: &v1.UnaryResponseDefinition_ResponseData{ResponseData: []byte("got")},
 		},
-	}))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(res.Msg.GetPayload().GetData()), "got"; got != want {
+	if got, want := string(res.GetPayload().GetData()), "got"; got != want {
 		t.Errorf("data = %q, want %q", got, want)
 	}
-	params := res.Msg.GetPayload().GetRequestInfo().GetConnectGetInfo().GetQueryParams()
+	params := res.GetPayload().GetRequestInfo().GetConnectGetInfo().GetQueryParams()
 	names := map[string]bool{}
 	for _, p := range params {
 		names[p.GetName()] = true
@@ -221,7 +222,7 @@ func TestIdempotentUnaryOverGETEchoesTheQuery(t *testing.T) {
 func TestUnimplementedAnswersUnimplemented(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
-	_, err := c.Unimplemented(context.Background(), connect.NewRequest(&v1.UnimplementedRequest{}))
+	_, err := c.Unimplemented(context.Background(), &v1.UnimplementedRequest{})
 	if got, want := connect.CodeOf(err), connect.CodeUnimplemented; got != want {
 		t.Errorf("code = %v, want %v", got, want)
 	}
@@ -251,10 +252,10 @@ func TestClientStreamEchoesEveryRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(res.Msg.GetPayload().GetData()); got != "first" {
+	if got := string(res.GetPayload().GetData()); got != "first" {
 		t.Errorf("data = %q, want the first definition's", got)
 	}
-	if diff := cmp.Diff(want, res.Msg.GetPayload().GetRequestInfo().GetRequests(), protocmp.Transform()); diff != "" {
+	if diff := cmp.Diff(want, res.GetPayload().GetRequestInfo().GetRequests(), protocmp.Transform()); diff != "" {
 		t.Errorf("echoed requests (-want +got):\n%s", diff)
 	}
 }

@@ -5,37 +5,35 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 
-	"connectrpc.com/connect"
+	"github.com/routeguide/routeguide/gen/connectrpc/conformance/v1/conformancev1connect"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	v1 "github.com/routeguide/routeguide/gen/connectrpc/conformance/v1"
 )
 
-func (s *service) ServerStream(ctx context.Context, req *connect.Request[v1.ServerStreamRequest], stream *connect.ServerStream[v1.ServerStreamResponse]) error {
-	a, err := asAny(req.Msg)
+func (s *service) ServerStream(ctx context.Context, req *v1.ServerStreamRequest, stream conformancev1connect.ConformanceServiceServerStreamServerStream) error {
+	a, err := asAny(req)
 	if err != nil {
 		return err
 	}
 	requests := []*anypb.Any{a}
-	def := req.Msg.GetResponseDefinition()
+	def := req.GetResponseDefinition()
 	if def == nil {
 		return nil
 	}
-	addHeaders(stream.ResponseHeader(), def.GetResponseHeaders())
-	addHeaders(stream.ResponseTrailer(), def.GetResponseTrailers())
+	setMetadata(ctx, def.GetResponseHeaders(), def.GetResponseTrailers())
 	if len(def.GetResponseData()) > 0 {
 		// Headers first, so that the client need not wait out the delay
 		// to see them.
-		if err := sendHeaders(stream.Send(nil)); err != nil {
+		if err := sendHeaders(stream.SendHeaders()); err != nil {
 			return err
 		}
 	}
 	for i, data := range def.GetResponseData() {
 		payload := &v1.ConformancePayload{Data: data}
 		if i == 0 {
-			payload.RequestInfo = requestInfo(ctx, req.Header(), requests)
+			payload.RequestInfo = requestInfo(ctx, requests)
 		}
 		if err := pause(ctx, def.GetResponseDelayMs()); err != nil {
 			return err
@@ -44,10 +42,10 @@ func (s *service) ServerStream(ctx context.Context, req *connect.Request[v1.Serv
 			return fmt.Errorf("send: %w", err)
 		}
 	}
-	return streamError(ctx, def, len(def.GetResponseData()), req.Header(), requests)
+	return streamError(ctx, def, len(def.GetResponseData()), requests)
 }
 
-func (s *service) BidiStream(ctx context.Context, stream *connect.BidiStream[v1.BidiStreamRequest, v1.BidiStreamResponse]) error {
+func (s *service) BidiStream(ctx context.Context, stream conformancev1connect.ConformanceServiceBidiStreamServerStream) error {
 	var (
 		def        *v1.StreamResponseDefinition
 		fullDuplex bool
@@ -59,7 +57,7 @@ func (s *service) BidiStream(ctx context.Context, stream *connect.BidiStream[v1.
 		payload := &v1.ConformancePayload{Data: def.GetResponseData()[sent]}
 		switch {
 		case sent == 0:
-			payload.RequestInfo = requestInfo(ctx, stream.RequestHeader(), requests)
+			payload.RequestInfo = requestInfo(ctx, requests)
 		case fullDuplex:
 			payload.RequestInfo = &v1.ConformancePayload_RequestInfo{Requests: requests}
 		}
@@ -89,12 +87,11 @@ func (s *service) BidiStream(ctx context.Context, stream *connect.BidiStream[v1.
 		if first {
 			first = false
 			def, fullDuplex = msg.GetResponseDefinition(), msg.GetFullDuplex()
-			addHeaders(stream.ResponseHeader(), def.GetResponseHeaders())
-			addHeaders(stream.ResponseTrailer(), def.GetResponseTrailers())
+			setMetadata(ctx, def.GetResponseHeaders(), def.GetResponseTrailers())
 			// A half-duplex client sends everything before it reads, so
 			// its headers wait until then.
 			if fullDuplex && len(def.GetResponseData()) > 0 {
-				if err := sendHeaders(stream.Send(nil)); err != nil {
+				if err := sendHeaders(stream.SendHeaders()); err != nil {
 					return err
 				}
 			}
@@ -111,7 +108,7 @@ func (s *service) BidiStream(ctx context.Context, stream *connect.BidiStream[v1.
 		}
 	}
 	if !fullDuplex && len(def.GetResponseData()) > 0 {
-		if err := sendHeaders(stream.Send(nil)); err != nil {
+		if err := sendHeaders(stream.SendHeaders()); err != nil {
 			return err
 		}
 	}
@@ -120,18 +117,18 @@ func (s *service) BidiStream(ctx context.Context, stream *connect.BidiStream[v1.
 			return err
 		}
 	}
-	return streamError(ctx, def, sent, stream.RequestHeader(), requests)
+	return streamError(ctx, def, sent, requests)
 }
 
 // streamError returns the error a stream's definition asks for, if any,
 // with the request info when no response carried it.
-func streamError(ctx context.Context, def *v1.StreamResponseDefinition, sent int, header http.Header, requests []*anypb.Any) error {
+func streamError(ctx context.Context, def *v1.StreamResponseDefinition, sent int, requests []*anypb.Any) error {
 	if def.GetError() == nil {
 		return nil
 	}
 	var info *v1.ConformancePayload_RequestInfo
 	if sent == 0 {
-		info = requestInfo(ctx, header, requests)
+		info = requestInfo(ctx, requests)
 	}
 	return newError(def.GetError(), info)
 }

@@ -3,11 +3,16 @@
 package routeguidetest
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server"
@@ -90,4 +95,52 @@ func CanonicalFeatures(t testing.TB) []*routeguide.Feature {
 		t.Fatalf("load canonical dataset: %v", err)
 	}
 	return features
+}
+
+// HealthCheckProcedure and HealthWatchProcedure are the procedures of gRPC
+// health checking that tests call.
+const (
+	HealthCheckProcedure = "/grpc.health.v1.Health/Check"
+	HealthWatchProcedure = "/grpc.health.v1.Health/Watch"
+)
+
+// HealthCheck asks client for the status of service, through gRPC health
+// checking.
+func HealthCheck(ctx context.Context, client *connect.Client, service string) (healthpb.HealthCheckResponse_ServingStatus, error) {
+	var res healthpb.HealthCheckResponse
+	err := client.CallUnary(ctx, connect.Spec{Procedure: HealthCheckProcedure, StreamType: connect.StreamTypeUnary},
+		&healthpb.HealthCheckRequest{Service: service}, &res)
+	return res.GetStatus(), err
+}
+
+// HealthWatch opens a Watch of the status of service on client. The
+// caller should Close the stream when done.
+func HealthWatch(ctx context.Context, client *connect.Client, service string) (*Watch, error) {
+	stream, err := client.CallServerStream(ctx, connect.Spec{Procedure: HealthWatchProcedure, StreamType: connect.StreamTypeServer},
+		&healthpb.HealthCheckRequest{Service: service})
+	if err != nil {
+		return nil, err
+	}
+	return &Watch{stream: stream}, nil
+}
+
+// Watch is an open health Watch.
+type Watch struct {
+	stream connect.ClientStream
+}
+
+// Receive returns the next status, or an error matching io.EOF once the
+// server ended the watch.
+func (w *Watch) Receive() (healthpb.HealthCheckResponse_ServingStatus, error) {
+	var res healthpb.HealthCheckResponse
+	err := w.stream.Receive(&res)
+	return res.GetStatus(), err
+}
+
+// Close ends the watch.
+func (w *Watch) Close() error { return w.stream.Close() }
+
+// NewClient returns a connect-go client of baseURL over httpClient.
+func NewClient(httpClient connecthttp.HTTPClient, baseURL string, options ...connecthttp.Option) *connect.Client {
+	return connect.NewClient(connecthttp.NewTransport(httpClient, baseURL, options...))
 }

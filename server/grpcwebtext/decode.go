@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 )
 
 // decodeChunk is how much base64 a decoder reads from its source at a time:
@@ -116,7 +116,7 @@ func (d *decoder) decode(b []byte) error {
 // invalid makes err the caller's mistake, so that connect-go, which passes
 // on a *connect.Error from a read as it is, answers invalid_argument.
 func invalid(err error) error {
-	return connect.NewError(connect.CodeInvalidArgument, err)
+	return connect.NewError(connect.CodeInvalidArgument, err.Error()).WithCause(err)
 }
 
 func (d *decoder) Close() error {

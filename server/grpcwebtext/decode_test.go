@@ -11,7 +11,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 )
 
 // decodeAll decodes src, reading through p of the given size.

@@ -17,10 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
@@ -204,7 +205,7 @@ func unmarshal[T any, P interface {
 // answer the translation must give too.
 func reference(t *testing.T, ts *httptest.Server) routeguideconnect.RouteGuideClient {
 	t.Helper()
-	return routeguideconnect.NewRouteGuideClient(ts.Client(), ts.URL, connect.WithGRPCWeb())
+	return routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(ts.Client(), ts.URL, connecthttp.WithGRPCWeb())))
 }
 
 var clients = map[string]func() *http.Client{
@@ -215,7 +216,7 @@ var clients = map[string]func() *http.Client{
 func TestGetFeature(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
-	want, err := reference(t, ts).GetFeature(t.Context(), connect.NewRequest(eiffelTower))
+	want, err := reference(t, ts).GetFeature(t.Context(), eiffelTower)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestGetFeature(t *testing.T) {
 					t.Fatalf("answer %v, want 200, Content-Type %s and grpc-status 0", a, wantType)
 				}
 				got := unmarshal[routeguide.Feature](t, a)
-				if diff := cmp.Diff([]*routeguide.Feature{want.Msg}, got, protocmp.Transform()); diff != "" {
+				if diff := cmp.Diff([]*routeguide.Feature{want}, got, protocmp.Transform()); diff != "" {
 					t.Errorf("features (-want +got):\n%s", diff)
 				}
 			})
@@ -271,7 +272,7 @@ func chunkedBody(data []byte, sep string, cuts ...int) io.Reader {
 func TestChunkedRequest(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
-	want, err := reference(t, ts).GetFeature(t.Context(), connect.NewRequest(eiffelTower))
+	want, err := reference(t, ts).GetFeature(t.Context(), eiffelTower)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,8 +294,8 @@ func TestChunkedRequest(t *testing.T) {
 				defer client.CloseIdleConnections()
 				a := call(t, client, ts, getFeature, textType, chunkedBody(data, tc.sep, tc.cuts...))
 				got := unmarshal[routeguide.Feature](t, a)
-				if a.Status != "0" || len(got) != 1 || !proto.Equal(got[0], want.Msg) {
-					t.Fatalf("answer %v, want grpc-status 0 and %v", a, want.Msg)
+				if a.Status != "0" || len(got) != 1 || !proto.Equal(got[0], want) {
+					t.Fatalf("answer %v, want grpc-status 0 and %v", a, want)
 				}
 			})
 		}
@@ -308,13 +309,17 @@ func TestListFeatures(t *testing.T) {
 		Lo: &routeguide.Point{Latitude: -900000000, Longitude: -1800000000},
 		Hi: &routeguide.Point{Latitude: 900000000, Longitude: 1800000000},
 	}
-	stream, err := reference(t, ts).ListFeatures(t.Context(), connect.NewRequest(rect))
+	stream, err := reference(t, ts).ListFeatures(t.Context(), rect)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var want []*routeguide.Feature
-	for stream.Receive() {
-		want = append(want, stream.Msg())
+	for {
+		f, err := stream.Receive()
+		if err != nil {
+			break
+		}
+		want = append(want, f)
 	}
 	if err := stream.Close(); err != nil || len(want) < 2 {
 		t.Fatalf("reference ListFeatures: %d features, %v", len(want), err)
@@ -434,8 +439,19 @@ func TestTextMatchesBinary(t *testing.T) {
 // its own, health checking, with nothing else around it.
 func TestHandlerAlone(t *testing.T) {
 	t.Parallel()
+	rpc := connect.NewServer()
+	rpc.Register(connect.Method{
+		Spec: connect.Spec{Procedure: "/grpc.health.v1.Health/Check", StreamType: connect.StreamTypeUnary},
+		Handler: func(_ context.Context, _ connect.Spec, stream connect.ServerStream) error {
+			var req healthpb.HealthCheckRequest
+			if err := stream.Receive(&req); err != nil {
+				return err
+			}
+			return stream.Send(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING})
+		},
+	})
 	mux := http.NewServeMux()
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker("routeguide.RouteGuide")))
+	connecthttp.Mount(mux, rpc)
 	ts := routeguidetest.NewServer(t, grpcwebtext.Handler(mux))
 	client := routeguidetest.HTTP1Client()
 	defer client.CloseIdleConnections()
@@ -507,10 +523,10 @@ func TestOtherProtocolsUntouched(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
 	for _, accept := range []string{"", textType} {
-		c := routeguideconnect.NewRouteGuideClient(ts.Client(), ts.URL,
-			connect.WithInterceptors(acceptHeader(accept)))
-		res, err := c.GetFeature(t.Context(), connect.NewRequest(eiffelTower))
-		if err != nil || res.Msg.GetName() == "" {
+		c := routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(ts.Client(), ts.URL),
+			acceptHeader(accept)))
+		res, err := c.GetFeature(t.Context(), eiffelTower)
+		if err != nil || res.GetName() == "" {
 			t.Errorf("Connect call with Accept %q: %v, %v", accept, res, err)
 		}
 	}
@@ -524,13 +540,13 @@ func TestOtherProtocolsUntouched(t *testing.T) {
 	}
 }
 
-func acceptHeader(accept string) connect.UnaryInterceptorFunc {
-	return func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if accept != "" {
-				req.Header().Set("Accept", accept)
+func acceptHeader(accept string) connect.ClientInterceptor {
+	return func(next connect.ClientFunc) connect.ClientFunc {
+		return func(ctx context.Context, spec connect.Spec) (connect.ClientStream, error) {
+			if info, ok := connect.CallInfoForClientContext(ctx); ok && accept != "" {
+				info.RequestHeader().Set("Accept", accept)
 			}
-			return next(ctx, req)
+			return next(ctx, spec)
 		}
 	}
 }

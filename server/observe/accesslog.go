@@ -1,64 +1,48 @@
 // Package observe records what a server does: one access record per RPC,
 // the service's own metrics beside the RPC metrics of OpenTelemetry, traces,
-// and the panics of handlers. Each part is a connect-go interceptor or
-// option that the server is built with, and costs nothing when it is off.
+// and the panics of handlers. Each part is a connect-go interceptor that the
+// server is built with, and costs nothing when it is off; [Refusals] puts
+// the calls the transport refuses before connect-go serves them through the
+// same interceptors.
 package observe
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// accessLog is an interceptor that logs one record per RPC once it ends.
-type accessLog struct {
-	logger *slog.Logger
-}
-
-// AccessLog returns an interceptor that logs one record per RPC to logger
-// once it ends, at a level that follows who is at fault: calls that succeed
-// or fail through the client's mistake at info (health checks at debug),
-// deadline_exceeded, unavailable and unimplemented at warn, and unknown,
-// internal and data_loss at error.
-func AccessLog(logger *slog.Logger) connect.Interceptor {
-	return &accessLog{logger: logger}
-}
-
-var _ connect.Interceptor = (*accessLog)(nil)
-
-func (a *accessLog) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		start := startOf(ctx)
-		res, err := next(ctx, req)
-		a.log(ctx, req.Spec(), req.Peer(), req.Header(), start, err, nil)
-		return res, err
+// AccessLog returns the connect-go interceptor that logs one record per
+// RPC to logger once it ends, at a level that follows who is at fault:
+// calls that succeed or fail through the client's mistake at info (health
+// checks at debug), deadline_exceeded, unavailable and unimplemented at
+// warn, and unknown, internal and data_loss at error.
+func AccessLog(logger *slog.Logger) connect.ServerInterceptor {
+	return func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			start := startOf(ctx)
+			if spec.StreamType == connect.StreamTypeUnary {
+				err := next(ctx, spec, stream)
+				logCall(ctx, logger, spec, start, err, nil)
+				return err
+			}
+			counted := &countingStream{ServerStream: stream}
+			err := next(ctx, spec, counted)
+			logCall(ctx, logger, spec, start, err, counted)
+			return err
+		}
 	}
 }
 
-func (a *accessLog) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (a *accessLog) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		start := startOf(ctx)
-		counted := &countingConn{StreamingHandlerConn: conn}
-		err := next(ctx, counted)
-		a.log(ctx, conn.Spec(), conn.Peer(), conn.RequestHeader(), start, err, counted)
-		return err
-	}
-}
-
-// log writes the record of an RPC that started at start and ended with err.
-// Streams pass the count of their messages; unary calls pass nil.
-func (a *accessLog) log(ctx context.Context, spec connect.Spec, peer connect.Peer, header http.Header, start time.Time, err error, stream *countingConn) {
+// logCall writes the record of an RPC that started at start and ended with
+// err. Streams pass the count of their messages; unary calls pass nil.
+func logCall(ctx context.Context, logger *slog.Logger, spec connect.Spec, start time.Time, err error, stream *countingStream) {
 	code := "ok"
 	if err != nil {
 		code = connect.CodeOf(err).String()
@@ -69,19 +53,22 @@ func (a *accessLog) log(ctx context.Context, spec connect.Spec, peer connect.Pee
 		stream.received.Load() == 0 && stream.sent.Load() == 0 {
 		// A call its client cancelled before a single message, as a
 		// rapid-reset attack does thousands of times a second, is worth
-		// a record only when debugging: streams, and unary calls whose
-		// request never arrived, which Calls replays as streams.
+		// a record only when debugging.
 		level = slog.LevelDebug
 	}
-	if !a.logger.Enabled(ctx, level) {
+	if !logger.Enabled(ctx, level) {
 		return
+	}
+	var info connect.CallInfo
+	if i, ok := connect.CallInfoForServerContext(ctx); ok {
+		info = *i
 	}
 	attrs := make([]slog.Attr, 0, 10)
 	attrs = append(attrs,
 		slog.String("procedure", spec.Procedure),
-		slog.String("protocol", peer.Protocol),
-		slog.String("codec", codecOf(peer, header)),
-		slog.String("peer", peer.Addr),
+		slog.String("protocol", info.Protocol),
+		slog.String("codec", info.Codec),
+		slog.String("peer", info.PeerAddr),
 		slog.String("code", code),
 		slog.Duration("duration", time.Since(start)),
 	)
@@ -96,7 +83,7 @@ func (a *accessLog) log(ctx context.Context, spec connect.Spec, peer connect.Pee
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
 	}
-	a.logger.LogAttrs(ctx, level, "rpc", attrs...)
+	logger.LogAttrs(ctx, level, "rpc", attrs...)
 }
 
 // accessLevel says how loudly to log an RPC that ended with err: error when
@@ -137,44 +124,22 @@ func accessLevel(ctx context.Context, procedure string, err error) slog.Level {
 	return slog.LevelInfo
 }
 
-// codecOf returns the name of the codec a call's messages are encoded with,
-// such as proto or json, from its Content-Type, or for a Connect GET from
-// its query.
-func codecOf(peer connect.Peer, header http.Header) string {
-	contentType := header.Get("Content-Type")
-	if contentType == "" {
-		return peer.Query.Get("encoding")
-	}
-	mediaType, _, _ := strings.Cut(contentType, ";")
-	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
-	switch mediaType {
-	case "application/grpc", "application/grpc-web":
-		return "proto" // gRPC's default
-	}
-	for _, prefix := range []string{"application/grpc+", "application/grpc-web+", "application/connect+", "application/"} {
-		if codec, ok := strings.CutPrefix(mediaType, prefix); ok {
-			return codec
-		}
-	}
-	return mediaType
-}
-
-// countingConn counts the messages a stream receives and sends.
-type countingConn struct {
-	connect.StreamingHandlerConn
+// countingStream counts the messages a stream receives and sends.
+type countingStream struct {
+	connect.ServerStream
 	received, sent atomic.Int64 // atomic: Send and Receive may run on different goroutines
 }
 
-func (c *countingConn) Receive(msg any) error {
-	err := c.StreamingHandlerConn.Receive(msg)
+func (c *countingStream) Receive(msg any) error {
+	err := c.ServerStream.Receive(msg)
 	if err == nil {
 		c.received.Add(1)
 	}
 	return err
 }
 
-func (c *countingConn) Send(msg any) error {
-	err := c.StreamingHandlerConn.Send(msg)
+func (c *countingStream) Send(msg any) error {
+	err := c.ServerStream.Send(msg)
 	if err == nil {
 		c.sent.Add(1)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"sync"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -28,8 +28,6 @@ type Metrics struct {
 	// Only mounted procedures reach an interceptor, so it stays small.
 	methods sync.Map
 }
-
-var _ connect.Interceptor = (*Metrics)(nil)
 
 // State is what the service's gauges read, each time the provider collects
 // and never in between, so they cost nothing between scrapes.
@@ -124,16 +122,6 @@ func (m *Metrics) NoteRejected(reason string) {
 		metric.WithAttributes(attribute.String("reason", reason)))
 }
 
-// WrapUnary implements [connect.Interceptor].
-func (m *Metrics) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return next
-}
-
-// WrapStreamingClient implements [connect.Interceptor].
-func (m *Metrics) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
 // method returns the attributes of procedure's streams. The method label
 // has the form of otelconnect's rpc.method, so the two join.
 func (m *Metrics) method(procedure string) metric.MeasurementOption {
@@ -146,16 +134,16 @@ func (m *Metrics) method(procedure string) metric.MeasurementOption {
 	return set
 }
 
-// WrapStreamingHandler implements [connect.Interceptor]: it counts the
-// streams open, by method.
-func (m *Metrics) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		if conn.Spec().StreamType == connect.StreamTypeUnary {
-			return next(ctx, conn) // a refused unary call, replayed by Calls
+// Intercept is the connect-go interceptor that counts the streams open, by
+// method.
+func (m *Metrics) Intercept(next connect.ServerFunc) connect.ServerFunc {
+	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+		if spec.StreamType == connect.StreamTypeUnary || refusalFrom(ctx) != nil {
+			return next(ctx, spec, stream)
 		}
-		method := m.method(conn.Spec().Procedure)
+		method := m.method(spec.Procedure)
 		m.openStreams.Add(ctx, 1, method)
 		defer m.openStreams.Add(context.WithoutCancel(ctx), -1, method)
-		return next(ctx, conn)
+		return next(ctx, spec, stream)
 	}
 }

@@ -2,13 +2,12 @@ package observe
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	"connectrpc.com/otelconnect"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -21,14 +20,14 @@ import (
 // metrics of the OpenTelemetry semantic conventions with meterProvider and
 // a server span per call with tracerProvider, continuing the trace of a W3C
 // traceparent header. Either provider may be nil to record none of its kind.
-func Telemetry(meterProvider metric.MeterProvider, tracerProvider trace.TracerProvider) (connect.Interceptor, error) {
+func Telemetry(meterProvider metric.MeterProvider, tracerProvider trace.TracerProvider) (connect.ServerInterceptor, error) {
 	if meterProvider == nil {
 		meterProvider = metricnoop.NewMeterProvider()
 	}
 	if tracerProvider == nil {
 		tracerProvider = tracenoop.NewTracerProvider()
 	}
-	otel, err := otelconnect.NewInterceptor(
+	otel, err := otelconnect.NewServerInterceptor(
 		otelconnect.WithMeterProvider(meterProvider),
 		otelconnect.WithTracerProvider(tracerProvider),
 		otelconnect.WithPropagator(propagation.TraceContext{}),
@@ -40,19 +39,32 @@ func Telemetry(meterProvider metric.MeterProvider, tracerProvider trace.TracerPr
 	return otel, nil
 }
 
-// RecoverPanic returns a connect-go recover function that turns a panic in a
+// RecoverPanic returns the connect-go interceptor that turns a panic in a
 // handler into an internal error for that call alone; the details go to
-// logger (the default logger when nil), never to the caller.
-func RecoverPanic(logger *slog.Logger) func(context.Context, connect.Spec, http.Header, any) error {
-	return func(ctx context.Context, spec connect.Spec, _ http.Header, value any) error {
-		l := logger
-		if l == nil {
-			l = slog.Default()
+// logger (the default logger when nil), never to the caller. It goes
+// innermost, so that every other interceptor sees the error.
+func RecoverPanic(logger *slog.Logger) connect.ServerInterceptor {
+	return func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) (err error) {
+			defer func() {
+				value := recover()
+				if value == nil {
+					return
+				}
+				if value == http.ErrAbortHandler {
+					panic(value) // net/http's own way to abort a response
+				}
+				l := logger
+				if l == nil {
+					l = slog.Default()
+				}
+				l.LogAttrs(ctx, slog.LevelError, "rpc handler panicked",
+					slog.String("procedure", spec.Procedure),
+					slog.Any("panic", value),
+					slog.String("stack", string(debug.Stack())))
+				err = connect.NewError(connect.CodeInternal, "internal error")
+			}()
+			return next(ctx, spec, stream)
 		}
-		l.LogAttrs(ctx, slog.LevelError, "rpc handler panicked",
-			slog.String("procedure", spec.Procedure),
-			slog.Any("panic", value),
-			slog.String("stack", string(debug.Stack())))
-		return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 	}
 }

@@ -3,15 +3,14 @@ package transport
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 )
 
-var errShuttingDown = errors.New("the server is shutting down: call again, another server will answer")
+const errShuttingDown = "the server is shutting down: call again, another server will answer"
 
 // drainWriteGrace is how long a draining stream blocked on a client that
 // does not read gets to take its last message before it is reset. A client
@@ -60,15 +59,15 @@ func (g *callGuard) withDeadline(ctx context.Context, defaultTimeout time.Durati
 	return context.WithTimeout(ctx, timeout)
 }
 
-func (g *callGuard) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if req.Spec().IsClient {
-			return next(ctx, req)
+// intercept is the call guard as a connect-go interceptor.
+func (g *callGuard) intercept(next connect.ServerFunc) connect.ServerFunc {
+	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+		if spec.StreamType == connect.StreamTypeUnary {
+			ctx, cancel := g.withDeadline(ctx, g.defaultTimeout)
+			defer cancel()
+			return withContextCode(next(ctx, spec, stream))
 		}
-		ctx, cancel := g.withDeadline(ctx, g.defaultTimeout)
-		defer cancel()
-		res, err := next(ctx, req)
-		return res, withContextCode(err)
+		return g.guardStream(ctx, spec, stream, next)
 	}
 }
 
@@ -82,55 +81,49 @@ func withContextCode(err error) error {
 	case err == nil || errors.As(err, &connectErr):
 		return err
 	case errors.Is(err, context.DeadlineExceeded):
-		return connect.NewError(connect.CodeDeadlineExceeded, err)
+		return connect.NewError(connect.CodeDeadlineExceeded, err.Error()).WithCause(err)
 	case errors.Is(err, context.Canceled):
-		return connect.NewError(connect.CodeCanceled, err)
+		return connect.NewError(connect.CodeCanceled, err.Error()).WithCause(err)
 	}
 	return err
 }
 
-func (g *callGuard) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (g *callGuard) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		// One context with the deadline, which drain cancels too, and no
-		// context.AfterFunc: an idle stream holds every context made for
-		// it, and each costs its parent an entry in a map of children.
-		deadline := time.Now().Add(g.maxTimeout)
-		if asked, ok := ctx.Deadline(); ok && asked.Before(deadline) {
-			deadline = asked
-		}
-		ctx, cancel := context.WithDeadline(ctx, deadline)
-		defer cancel()
-		progress := progressGuardFrom(ctx)
-		stream := &openStream{cancel: cancel, progress: progress}
-		if !g.open(stream) {
-			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
-		}
-		defer g.close(stream)
-
-		// A handler waiting for a message would not notice its deadline
-		// pass: cut its reads off then. drain cuts them off itself.
-		if progress != nil {
-			progress.endReadsAt(deadline)
-		}
-		err := next(ctx, conn)
-		if err == nil {
-			return nil
-		}
-		switch {
-		case stream.drained.Load():
-			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
-		case progress != nil && progress.idleTimedOut():
-			return connect.NewError(connect.CodeDeadlineExceeded,
-				fmt.Errorf("the client sent nothing for %v while the server waited for a message", g.idleTimeout))
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ran past its deadline"))
-		}
-		return withContextCode(err)
+func (g *callGuard) guardStream(ctx context.Context, spec connect.Spec, conn connect.ServerStream, next connect.ServerFunc) error {
+	// One context with the deadline, which drain cancels too, and no
+	// context.AfterFunc: an idle stream holds every context made for
+	// it, and each costs its parent an entry in a map of children.
+	deadline := time.Now().Add(g.maxTimeout)
+	if asked, ok := ctx.Deadline(); ok && asked.Before(deadline) {
+		deadline = asked
 	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	progress := progressGuardFrom(ctx)
+	stream := &openStream{cancel: cancel, progress: progress}
+	if !g.open(stream) {
+		return connect.NewError(connect.CodeUnavailable, errShuttingDown)
+	}
+	defer g.close(stream)
+
+	// A handler waiting for a message would not notice its deadline
+	// pass: cut its reads off then. drain cuts them off itself.
+	if progress != nil {
+		progress.endReadsAt(deadline)
+	}
+	err := next(ctx, spec, conn)
+	if err == nil {
+		return nil
+	}
+	switch {
+	case stream.drained.Load():
+		return connect.NewError(connect.CodeUnavailable, errShuttingDown)
+	case progress != nil && progress.idleTimedOut():
+		return connect.Errorf(connect.CodeDeadlineExceeded,
+			"the client sent nothing for %v while the server waited for a message", g.idleTimeout)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, "the call ran past its deadline")
+	}
+	return withContextCode(err)
 }
 
 // open registers a stream, unless the server is draining.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -72,7 +72,7 @@ func TestContextErrorsGetTheirCodes(t *testing.T) {
 		}
 		// A connect error keeps its code.
 		unary = g.WrapUnary(func(context.Context, connect.AnyRequest) (connect.AnyResponse, error) {
-			return nil, connect.NewError(connect.CodeAborted, context.Canceled)
+			return nil, connect.NewError(connect.CodeAborted, context.Canceled.Error()).WithCause(context.Canceled)
 		})
 		if _, err := unary(ctx, connect.NewRequest(&emptypb.Empty{})); connect.CodeOf(err) != connect.CodeAborted {
 			t.Errorf("unary, %s: a connect error's code became %v", tt.name, connect.CodeOf(err))

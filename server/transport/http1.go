@@ -1,20 +1,19 @@
 package transport
 
 import (
-	"errors"
 	"net/http"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 )
 
-var errBidiNeedsHTTP2 = errors.New("this method is a bidirectional stream, which needs HTTP/2: " +
+const errBidiNeedsHTTP2 = ("this method is a bidirectional stream, which needs HTTP/2: " +
 	"call it over HTTP/2, without TLS (h2c, prior knowledge) or with TLS; HTTP/1.1 cannot carry it")
 
 // requireHTTP2ForBidi answers bidirectional-stream calls made over HTTP/1.x
 // with an unimplemented error in the caller's own protocol. connect-go
 // answers them with a bare 505 status, which most clients can only report as
 // "unknown", leaving the caller to guess why.
-func requireHTTP2ForBidi(next http.Handler, errorWriter *connect.ErrorWriter, bidi func(path string) bool) http.Handler {
+func requireHTTP2ForBidi(next http.Handler, refuser *refuser, bidi func(path string) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor >= 2 || !bidi(r.URL.Path) {
 			next.ServeHTTP(w, r)
@@ -23,6 +22,6 @@ func requireHTTP2ForBidi(next http.Handler, errorWriter *connect.ErrorWriter, bi
 		// The client may still be sending; closing the connection unblocks
 		// it, as connect-go does.
 		w.Header().Set("Connection", "close")
-		_ = errorWriter.Write(w, r, connect.NewError(connect.CodeUnimplemented, errBidiNeedsHTTP2))
+		refuser.refuse(w, r, connect.NewError(connect.CodeUnimplemented, errBidiNeedsHTTP2))
 	})
 }

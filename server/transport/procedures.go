@@ -35,62 +35,20 @@
 package transport
 
 import (
-	"fmt"
-
-	"connectrpc.com/connect"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
+	"connectrpc.com/connect/v2"
 )
 
 // Procedures maps the path of every procedure a server mounts, such as
 // "/routeguide.RouteGuide/GetFeature", to its stream type.
 type Procedures map[string]connect.StreamType
 
-// ProceduresOf returns the table of every method of the named services,
-// whose descriptors must be registered in [protoregistry.GlobalFiles], as the
-// generated code of a service does when it is imported.
-func ProceduresOf(services ...protoreflect.FullName) (Procedures, error) {
+// ProceduresOf returns the table of every procedure registered on server.
+func ProceduresOf(server *connect.Server) Procedures {
 	table := make(Procedures)
-	for _, name := range services {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(name)
-		if err != nil {
-			return nil, fmt.Errorf("service %s: %w", name, err)
-		}
-		service, ok := d.(protoreflect.ServiceDescriptor)
-		if !ok {
-			return nil, fmt.Errorf("%s is not a service", name)
-		}
-		table.Add(service)
+	for spec := range server.Specs() {
+		table[spec.Procedure] = spec.StreamType
 	}
-	return table, nil
-}
-
-// Add puts every method of service in the table.
-func (p Procedures) Add(service protoreflect.ServiceDescriptor) {
-	methods := service.Methods()
-	for i := range methods.Len() {
-		m := methods.Get(i)
-		path := fmt.Sprintf("/%s/%s", service.FullName(), m.Name())
-		p[path] = streamType(m)
-	}
-}
-
-func streamType(m protoreflect.MethodDescriptor) connect.StreamType {
-	var t connect.StreamType
-	if m.IsStreamingClient() {
-		t |= connect.StreamTypeClient
-	}
-	if m.IsStreamingServer() {
-		t |= connect.StreamTypeServer
-	}
-	return t
-}
-
-// unary reports whether path is a unary procedure. A path the table does
-// not know is not a call at all (a page, or a 404), and counts as unary:
-// nothing streams on it.
-func (p Procedures) unary(path string) bool {
-	return p[path] == connect.StreamTypeUnary
+	return table
 }
 
 // Lookup returns the stream type of the procedure at path, and whether the

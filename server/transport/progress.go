@@ -3,14 +3,13 @@ package transport
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 )
 
 // progressGuard ends a call whose client stops taking part: a read that
@@ -332,18 +331,18 @@ func (g *progressGuard) readError(err error) error {
 	case errors.As(err, &connectErr):
 		return err
 	case g.readCutOff.Load() && g.idle.Load():
-		return connect.NewError(connect.CodeDeadlineExceeded,
-			fmt.Errorf("the client sent nothing for %v while the server waited for its request", g.reads.timeout))
+		return connect.Errorf(connect.CodeDeadlineExceeded,
+			"the client sent nothing for %v while the server waited for its request", g.reads.timeout)
 	case g.readCutOff.Load() && g.byReadTimeout:
-		return connect.NewError(connect.CodeDeadlineExceeded,
-			fmt.Errorf("the request did not arrive within %v of its headers", g.readTimeout))
+		return connect.Errorf(connect.CodeDeadlineExceeded,
+			"the request did not arrive within %v of its headers", g.readTimeout)
 	case g.readCutOff.Load() && g.unary:
-		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the request did not arrive before the call's deadline"))
+		return connect.NewError(connect.CodeDeadlineExceeded, "the request did not arrive before the call's deadline")
 	case g.readCutOff.Load():
 		// Drain, or a stream's deadline: the call guard says which.
-		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ended while the server waited for its request"))
+		return connect.NewError(connect.CodeDeadlineExceeded, "the call ended while the server waited for its request")
 	}
-	return connect.NewError(connect.CodeCanceled, fmt.Errorf("the client stopped sending its request: %w", err))
+	return connect.Errorf(connect.CodeCanceled, "the client stopped sending its request: %v", err).WithCause(err)
 }
 
 type guardedWriter struct {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 )
 
 // checkRequests answers the caller's mistakes in the framing of a request
@@ -20,11 +20,11 @@ import (
 // the end of the stream as internal errors (and one as a "corrupt
 // response"), which blame the server and are logged as its faults; and a
 // Connect GET whose message is not base64 as unknown.
-func checkRequests(next http.Handler, errorWriter *connect.ErrorWriter, unary func(path string) bool) http.Handler {
+func checkRequests(next http.Handler, refuser *refuser, unary func(path string) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && unary(r.URL.Path) {
 			if err := checkGetMessage(r); err != nil {
-				_ = errorWriter.Write(w, r, err)
+				refuser.refuse(w, r, err)
 				return
 			}
 		}
@@ -70,8 +70,8 @@ func checkGetMessage(r *http.Request) error {
 		encoding = base64.RawURLEncoding
 	}
 	if _, err := encoding.DecodeString(message); err != nil {
-		return connect.NewError(connect.CodeInvalidArgument,
-			fmt.Errorf("the message query parameter is not URL-safe base64, as base64=1 says: %w", err))
+		return connect.Errorf(connect.CodeInvalidArgument,
+			"the message query parameter is not URL-safe base64, as base64=1 says: %v", err).WithCause(err)
 	}
 	return nil
 }
@@ -127,8 +127,8 @@ func (b *framedBody) Read(p []byte) (int, error) {
 		b.remaining = binary.BigEndian.Uint32(b.prefix[1:])
 	}
 	if errors.Is(err, io.EOF) && (b.prefixLen > 0 || b.remaining > 0) {
-		b.err = connect.NewError(connect.CodeInvalidArgument, fmt.Errorf(
-			"the request ended inside message %d: its envelope promised %d more bytes", b.messages, b.missing()))
+		b.err = connect.Errorf(connect.CodeInvalidArgument,
+			"the request ended inside message %d: its envelope promised %d more bytes", b.messages, b.missing())
 		if n > 0 {
 			return n, nil
 		}
@@ -149,14 +149,14 @@ func (b *framedBody) check(flags byte) error {
 	const compressedFlag = 1
 	switch {
 	case flags&^compressedFlag != 0:
-		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf(
+		return connect.Errorf(connect.CodeInvalidArgument,
 			"message %d of the request has flags %#02x: a request carries only messages, "+
-				"flagged at most as compressed (1), and nothing after its end", b.messages, flags))
+				"flagged at most as compressed (1), and nothing after its end", b.messages, flags)
 	case flags&compressedFlag != 0 && !b.compressed:
 		// internal, as the gRPC protocol prescribes and the Connect
 		// conformance suite checks, though the fault is the caller's.
-		return connect.NewError(connect.CodeInternal, callerFault{fmt.Errorf(
-			"message %d of the request is flagged as compressed, but the request names no encoding", b.messages)})
+		msg := fmt.Sprintf("message %d of the request is flagged as compressed, but the request names no encoding", b.messages)
+		return connect.NewError(connect.CodeInternal, msg).WithCause(callerFault{errors.New(msg)})
 	}
 	return nil
 }

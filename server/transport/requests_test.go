@@ -10,7 +10,7 @@ import (
 	"testing/iotest"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 )
 
 func frame(flags byte, message string) string {

@@ -4,7 +4,10 @@ import (
 	"net/http"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
+
+	"github.com/routeguide/routeguide/server/observe"
 )
 
 // Limits are the timeouts the transport enforces on every call. Each must be
@@ -21,21 +24,21 @@ type Limits struct {
 // together: [Stack.Interceptor] goes into the connect-go handler options of
 // every service, and [Stack.Handler] wraps the handler that serves them.
 type Stack struct {
-	procedures Procedures
-	calls      *callGuard
-	limits     Limits
+	calls    *callGuard
+	limits   Limits
+	refusals *observe.Refusals
 }
 
-// New returns the protections for a server that mounts procedures.
-func New(procedures Procedures, limits Limits) *Stack {
-	return &Stack{procedures: procedures, calls: newCallGuard(limits), limits: limits}
+// New returns the protections for a server under limits.
+func New(limits Limits) *Stack {
+	return &Stack{calls: newCallGuard(limits), limits: limits}
 }
 
 // Interceptor gives every call a deadline within bounds and ends streams
 // that their client abandons or that outlive a drain, with the code that
 // says why.
-func (s *Stack) Interceptor() connect.Interceptor {
-	return s.calls
+func (s *Stack) Interceptor() connect.ServerInterceptor {
+	return s.calls.intercept
 }
 
 // Handler wraps next, which serves the procedures through handlers that use
@@ -43,12 +46,20 @@ func (s *Stack) Interceptor() connect.Interceptor {
 // HTTP/1 rule for bidirectional streams and clear answers to calls of
 // procedures that do not exist or with a Content-Type no protocol uses. errorWriter answers in the
 // caller's protocol; build it from the same handler options.
-func (s *Stack) Handler(next http.Handler, errorWriter *connect.ErrorWriter) http.Handler {
-	h := coalesceFlushes(next, s.procedures.streamsResponses)
-	h = answerMistakes(h, s.procedures, errorWriter)
-	h = requireHTTP2ForBidi(h, errorWriter, s.procedures.bidi)
-	h = checkRequests(h, errorWriter, s.procedures.unaryCall)
-	return guardProgress(h, s.limits, s.procedures)
+func (s *Stack) Handler(next http.Handler, procedures Procedures, errorWriter *connecthttp.ErrorWriter) http.Handler {
+	refuser := &refuser{errorWriter: errorWriter, refusals: s.refusals, procedures: procedures}
+	h := coalesceFlushes(next, procedures.streamsResponses)
+	h = answerMistakes(h, procedures, refuser)
+	h = requireHTTP2ForBidi(h, refuser, procedures.bidi)
+	h = checkRequests(h, refuser, procedures.unaryCall)
+	return guardProgress(h, s.limits, procedures)
+}
+
+// RecordRefusals records the calls the transport refuses before connect-go
+// serves them through refusals. Call it before [Stack.Handler]. By default
+// they are not recorded.
+func (s *Stack) RecordRefusals(refusals *observe.Refusals) {
+	s.refusals = refusals
 }
 
 // Drain refuses new streams and ends the open ones with unavailable, cutting

@@ -8,7 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 )
 
 // acceptedContentTypes are the request Content-Types the server reads, for
@@ -24,7 +25,7 @@ const acceptedContentTypes = "application/proto or application/json (Connect una
 // a POST to a procedure with a Content-Type no protocol uses gets 415 with a
 // Connect JSON error that names the ones it could use. Everything else,
 // the browser page included, goes to next.
-func answerMistakes(next http.Handler, procedures Procedures, errorWriter *connect.ErrorWriter) http.Handler {
+func answerMistakes(next http.Handler, procedures Procedures, refuser *refuser) http.Handler {
 	var services []string
 	for path := range procedures {
 		service, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
@@ -35,7 +36,7 @@ func answerMistakes(next http.Handler, procedures Procedures, errorWriter *conne
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, known := procedures[r.URL.Path]
 		switch {
-		case known && r.Method == http.MethodPost && !readableContentType(r, errorWriter):
+		case known && r.Method == http.MethodPost && !readableContentType(r, refuser.errorWriter):
 			// The hint is plain text: every protocol's clients read 415 as
 			// unknown, as the Connect conformance suite checks, and a
 			// Connect JSON error would make Connect clients read another
@@ -44,8 +45,10 @@ func answerMistakes(next http.Handler, procedures Procedures, errorWriter *conne
 				"application/connect+json, application/grpc, application/grpc-web, application/grpc-web-text")
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusUnsupportedMediaType)
-			fmt.Fprintf(w, "Content-Type %q is not one this server reads: send %s\n",
+			message := fmt.Sprintf("Content-Type %q is not one this server reads: send %s",
 				r.Header.Get("Content-Type"), acceptedContentTypes)
+			fmt.Fprintln(w, message)
+			refuser.record(r, connect.NewError(connect.CodeUnknown, message).WithCause(callerFault{errors.New(message)}))
 		case !known && looksLikeCall(r) && connectProtocol(r):
 			// Connect clients expect 404 from a server without the
 			// procedure (the Connect conformance suite checks it); the
@@ -66,8 +69,8 @@ func answerMistakes(next http.Handler, procedures Procedures, errorWriter *conne
 			if r.ProtoMajor < 2 {
 				w.Header().Set("Connection", "close")
 			}
-			_ = errorWriter.Write(w, r, connect.NewError(connect.CodeUnimplemented,
-				errors.New(noProcedure(r.URL.Path, served))))
+			_ = refuser.errorWriter.Write(w, r, connect.NewError(connect.CodeUnimplemented,
+				noProcedure(r.URL.Path, served)))
 		default:
 			next.ServeHTTP(w, r)
 		}
@@ -78,7 +81,7 @@ func answerMistakes(next http.Handler, procedures Procedures, errorWriter *conne
 // Content-Type. connect-go's ErrorWriter takes any application/* type for
 // Connect unary, but the server reads only the proto and json codecs, so
 // plain curl's application/x-www-form-urlencoded would get a bare 415.
-func readableContentType(r *http.Request, errorWriter *connect.ErrorWriter) bool {
+func readableContentType(r *http.Request, errorWriter *connecthttp.ErrorWriter) bool {
 	if !errorWriter.IsSupported(r) {
 		return false
 	}

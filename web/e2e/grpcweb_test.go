@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 
@@ -108,7 +108,7 @@ func postNote(t *testing.T, notes notesv1connect.NotesServiceClient, note *route
 		t.Fatalf("PostNote(%v): %v", note, err)
 	}
 	var messages []string
-	for _, n := range res.Msg.GetNotes() {
+	for _, n := range res.GetNotes() {
 		messages = append(messages, n.GetMessage())
 	}
 	return messages

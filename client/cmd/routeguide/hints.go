@@ -7,7 +7,7 @@ import (
 	"strings"
 	"syscall"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
 )
 
 // hintedError is a failed call's error with what the user most likely has to
@@ -25,7 +25,7 @@ func (e *hintedError) Unwrap() error { return e.err }
 // on one side only, an untrusted certificate, a server without HTTP/2.
 // Other errors, including every error a server sent, come back as they are.
 func withHint(err error, target string) error {
-	if err == nil || connect.IsWireError(err) {
+	if cerr, ok := errors.AsType[*connect.Error](err); err == nil || ok && cerr.IsRemote() {
 		return err
 	}
 	// connect-go calls a reset connection canceled, not unavailable.

@@ -9,206 +9,339 @@
 package routeguideconnect
 
 import (
-	connect "connectrpc.com/connect"
+	connect "connectrpc.com/connect/v2"
 	context "context"
-	errors "errors"
 	routeguide "github.com/routeguide/routeguide/gen/routeguide"
-	http "net/http"
-	strings "strings"
+	sync "sync"
 )
-
-// This is a compile-time assertion to ensure that this generated file and the connect package are
-// compatible. If you get a compiler error that this constant is not defined, this code was
-// generated with a version of connect newer than the one compiled into your binary. You can fix the
-// problem by either regenerating this code with an older version of connect or updating the connect
-// version compiled into your binary.
-const _ = connect.IsAtLeastVersion1_13_0
 
 const (
 	// RouteGuideName is the fully-qualified name of the RouteGuide service.
 	RouteGuideName = "routeguide.RouteGuide"
 )
 
-// These constants are the fully-qualified names of the RPCs defined in this package. They're
-// exposed at runtime as Spec.Procedure and as the final two segments of the HTTP route.
+// These constants are the procedure names of the RPCs defined in this package. They're exposed at
+// runtime as Spec.Procedure and as the final two segments of the HTTP route.
 //
 // Note that these are different from the fully-qualified method names used by
 // google.golang.org/protobuf/reflect/protoreflect. To convert from these constants to
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
-	// RouteGuideGetFeatureProcedure is the fully-qualified name of the RouteGuide's GetFeature RPC.
+	// RouteGuideGetFeatureProcedure is the procedure name of the RouteGuide's GetFeature RPC.
 	RouteGuideGetFeatureProcedure = "/routeguide.RouteGuide/GetFeature"
-	// RouteGuideListFeaturesProcedure is the fully-qualified name of the RouteGuide's ListFeatures RPC.
+	// RouteGuideListFeaturesProcedure is the procedure name of the RouteGuide's ListFeatures RPC.
 	RouteGuideListFeaturesProcedure = "/routeguide.RouteGuide/ListFeatures"
-	// RouteGuideRecordRouteProcedure is the fully-qualified name of the RouteGuide's RecordRoute RPC.
+	// RouteGuideRecordRouteProcedure is the procedure name of the RouteGuide's RecordRoute RPC.
 	RouteGuideRecordRouteProcedure = "/routeguide.RouteGuide/RecordRoute"
-	// RouteGuideRouteChatProcedure is the fully-qualified name of the RouteGuide's RouteChat RPC.
+	// RouteGuideRouteChatProcedure is the procedure name of the RouteGuide's RouteChat RPC.
 	RouteGuideRouteChatProcedure = "/routeguide.RouteGuide/RouteChat"
+)
+
+var (
+	routeGuideGetFeatureSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType:       connect.StreamTypeUnary,
+			Schema:           routeguide.File_routeguide_route_guide_proto.Services().ByName("RouteGuide").Methods().ByName("GetFeature"),
+			Procedure:        RouteGuideGetFeatureProcedure,
+			IdempotencyLevel: connect.IdempotencyNoSideEffects,
+		}
+	})
+	routeGuideListFeaturesSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeServer,
+			Schema:     routeguide.File_routeguide_route_guide_proto.Services().ByName("RouteGuide").Methods().ByName("ListFeatures"),
+			Procedure:  RouteGuideListFeaturesProcedure,
+		}
+	})
+	routeGuideRecordRouteSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeClient,
+			Schema:     routeguide.File_routeguide_route_guide_proto.Services().ByName("RouteGuide").Methods().ByName("RecordRoute"),
+			Procedure:  RouteGuideRecordRouteProcedure,
+		}
+	})
+	routeGuideRouteChatSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeBidi,
+			Schema:     routeguide.File_routeguide_route_guide_proto.Services().ByName("RouteGuide").Methods().ByName("RouteChat"),
+			Procedure:  RouteGuideRouteChatProcedure,
+		}
+	})
 )
 
 // RouteGuideClient is a client for the routeguide.RouteGuide service.
 type RouteGuideClient interface {
 	// GetFeature returns the feature at the given point. A point with no feature
 	// gets a Feature with an empty name whose location echoes the request.
-	GetFeature(context.Context, *connect.Request[routeguide.Point]) (*connect.Response[routeguide.Feature], error)
+	GetFeature(context.Context, *routeguide.Point) (*routeguide.Feature, error)
 	// ListFeatures streams every feature inside the rectangle, bounds included,
 	// in dataset order as they are found.
-	ListFeatures(context.Context, *connect.Request[routeguide.Rectangle]) (*connect.ServerStreamForClient[routeguide.Feature], error)
+	ListFeatures(context.Context, *routeguide.Rectangle) (RouteGuideListFeaturesClientStream, error)
 	// RecordRoute takes a stream of points on a route and answers, once the
 	// client has finished sending, with a summary of the whole route.
-	RecordRoute(context.Context) *connect.ClientStreamForClient[routeguide.Point, routeguide.RouteSummary]
+	RecordRoute(context.Context) (RouteGuideRecordRouteClientStream, error)
 	// RouteChat stores each note it receives at the note's location and answers
 	// it with every note at that location so far, the new one included.
-	RouteChat(context.Context) *connect.BidiStreamForClient[routeguide.RouteNote, routeguide.RouteNote]
+	RouteChat(context.Context) (RouteGuideRouteChatClientStream, error)
 }
 
-// NewRouteGuideClient constructs a client for the routeguide.RouteGuide service. By default, it
-// uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses, and sends
-// uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the connect.WithGRPC() or
-// connect.WithGRPCWeb() options.
-//
-// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
-// http://api.acme.com or https://acme.com/grpc).
-func NewRouteGuideClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) RouteGuideClient {
-	baseURL = strings.TrimRight(baseURL, "/")
-	routeGuideMethods := routeguide.File_routeguide_route_guide_proto.Services().ByName("RouteGuide").Methods()
-	return &routeGuideClient{
-		getFeature: connect.NewClient[routeguide.Point, routeguide.Feature](
-			httpClient,
-			baseURL+RouteGuideGetFeatureProcedure,
-			connect.WithSchema(routeGuideMethods.ByName("GetFeature")),
-			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
-			connect.WithClientOptions(opts...),
-		),
-		listFeatures: connect.NewClient[routeguide.Rectangle, routeguide.Feature](
-			httpClient,
-			baseURL+RouteGuideListFeaturesProcedure,
-			connect.WithSchema(routeGuideMethods.ByName("ListFeatures")),
-			connect.WithClientOptions(opts...),
-		),
-		recordRoute: connect.NewClient[routeguide.Point, routeguide.RouteSummary](
-			httpClient,
-			baseURL+RouteGuideRecordRouteProcedure,
-			connect.WithSchema(routeGuideMethods.ByName("RecordRoute")),
-			connect.WithClientOptions(opts...),
-		),
-		routeChat: connect.NewClient[routeguide.RouteNote, routeguide.RouteNote](
-			httpClient,
-			baseURL+RouteGuideRouteChatProcedure,
-			connect.WithSchema(routeGuideMethods.ByName("RouteChat")),
-			connect.WithClientOptions(opts...),
-		),
+// NewRouteGuideClient constructs a client for the routeguide.RouteGuide service. Multiple service
+// clients may share a single connect.Client.
+func NewRouteGuideClient(client *connect.Client) RouteGuideClient {
+	return &routeGuideClient{client: client}
+}
+
+// RouteGuideListFeaturesClientStream is the client stream for the RouteGuide's ListFeatures RPC.
+type RouteGuideListFeaturesClientStream struct {
+	stream connect.ClientStream
+}
+
+// Receive returns the next response message from the server.
+func (s RouteGuideListFeaturesClientStream) Receive() (*routeguide.Feature, error) {
+	var res routeguide.Feature
+	if err := s.stream.Receive(&res); err != nil {
+		return nil, err
 	}
+	return &res, nil
 }
 
-// routeGuideClient implements RouteGuideClient.
-type routeGuideClient struct {
-	getFeature   *connect.Client[routeguide.Point, routeguide.Feature]
-	listFeatures *connect.Client[routeguide.Rectangle, routeguide.Feature]
-	recordRoute  *connect.Client[routeguide.Point, routeguide.RouteSummary]
-	routeChat    *connect.Client[routeguide.RouteNote, routeguide.RouteNote]
+// Close releases the stream's resources. It is idempotent and is typically deferred to clean up a
+// stream abandoned before io.EOF.
+func (s RouteGuideListFeaturesClientStream) Close() error {
+	return s.stream.Close()
 }
 
-// GetFeature calls routeguide.RouteGuide.GetFeature.
-func (c *routeGuideClient) GetFeature(ctx context.Context, req *connect.Request[routeguide.Point]) (*connect.Response[routeguide.Feature], error) {
-	return c.getFeature.CallUnary(ctx, req)
+// RouteGuideRecordRouteClientStream is the client stream for the RouteGuide's RecordRoute RPC.
+type RouteGuideRecordRouteClientStream struct {
+	stream connect.ClientStream
 }
 
-// ListFeatures calls routeguide.RouteGuide.ListFeatures.
-func (c *routeGuideClient) ListFeatures(ctx context.Context, req *connect.Request[routeguide.Rectangle]) (*connect.ServerStreamForClient[routeguide.Feature], error) {
-	return c.listFeatures.CallServerStream(ctx, req)
+// SendHeaders opens the stream and flushes the request headers without a message. The first Send or
+// Receive does this implicitly.
+func (s RouteGuideRecordRouteClientStream) SendHeaders() error {
+	return s.stream.SendHeaders()
 }
 
-// RecordRoute calls routeguide.RouteGuide.RecordRoute.
-func (c *routeGuideClient) RecordRoute(ctx context.Context) *connect.ClientStreamForClient[routeguide.Point, routeguide.RouteSummary] {
-	return c.recordRoute.CallClientStream(ctx)
+// Send sends a request message to the server.
+func (s RouteGuideRecordRouteClientStream) Send(req *routeguide.Point) error {
+	return s.stream.Send(req)
 }
 
-// RouteChat calls routeguide.RouteGuide.RouteChat.
-func (c *routeGuideClient) RouteChat(ctx context.Context) *connect.BidiStreamForClient[routeguide.RouteNote, routeguide.RouteNote] {
-	return c.routeChat.CallBidiStream(ctx)
+// CloseAndReceive closes the request side of the stream and returns the single response message. It
+// reads the stream to completion to release its resources.
+func (s RouteGuideRecordRouteClientStream) CloseAndReceive() (*routeguide.RouteSummary, error) {
+	if err := s.stream.CloseSend(); err != nil {
+		return nil, err
+	}
+	var res routeguide.RouteSummary
+	if err := s.stream.Receive(&res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// RouteGuideRouteChatClientStream is the client stream for the RouteGuide's RouteChat RPC.
+type RouteGuideRouteChatClientStream struct {
+	stream connect.ClientStream
+}
+
+// SendHeaders opens the stream and flushes the request headers without a message. The first Send or
+// Receive does this implicitly.
+func (s RouteGuideRouteChatClientStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a request message to the server.
+func (s RouteGuideRouteChatClientStream) Send(req *routeguide.RouteNote) error {
+	return s.stream.Send(req)
+}
+
+// CloseSend closes the request side of the stream.
+func (s RouteGuideRouteChatClientStream) CloseSend() error {
+	return s.stream.CloseSend()
+}
+
+// Receive returns the next response message from the server.
+func (s RouteGuideRouteChatClientStream) Receive() (*routeguide.RouteNote, error) {
+	var res routeguide.RouteNote
+	if err := s.stream.Receive(&res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Close releases the stream's resources. It is idempotent and is typically deferred to clean up a
+// stream abandoned before io.EOF.
+func (s RouteGuideRouteChatClientStream) Close() error {
+	return s.stream.Close()
 }
 
 // RouteGuideHandler is an implementation of the routeguide.RouteGuide service.
 type RouteGuideHandler interface {
 	// GetFeature returns the feature at the given point. A point with no feature
 	// gets a Feature with an empty name whose location echoes the request.
-	GetFeature(context.Context, *connect.Request[routeguide.Point]) (*connect.Response[routeguide.Feature], error)
+	GetFeature(context.Context, *routeguide.Point) (*routeguide.Feature, error)
 	// ListFeatures streams every feature inside the rectangle, bounds included,
 	// in dataset order as they are found.
-	ListFeatures(context.Context, *connect.Request[routeguide.Rectangle], *connect.ServerStream[routeguide.Feature]) error
+	ListFeatures(context.Context, *routeguide.Rectangle, RouteGuideListFeaturesServerStream) error
 	// RecordRoute takes a stream of points on a route and answers, once the
 	// client has finished sending, with a summary of the whole route.
-	RecordRoute(context.Context, *connect.ClientStream[routeguide.Point]) (*connect.Response[routeguide.RouteSummary], error)
+	RecordRoute(context.Context, RouteGuideRecordRouteServerStream) (*routeguide.RouteSummary, error)
 	// RouteChat stores each note it receives at the note's location and answers
 	// it with every note at that location so far, the new one included.
-	RouteChat(context.Context, *connect.BidiStream[routeguide.RouteNote, routeguide.RouteNote]) error
+	RouteChat(context.Context, RouteGuideRouteChatServerStream) error
 }
 
-// NewRouteGuideHandler builds an HTTP handler from the service implementation. It returns the path
-// on which to mount the handler and the handler itself.
-//
-// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
-// and JSON codecs. They also support gzip compression.
-func NewRouteGuideHandler(svc RouteGuideHandler, opts ...connect.HandlerOption) (string, http.Handler) {
-	routeGuideMethods := routeguide.File_routeguide_route_guide_proto.Services().ByName("RouteGuide").Methods()
-	routeGuideGetFeatureHandler := connect.NewUnaryHandler(
-		RouteGuideGetFeatureProcedure,
-		svc.GetFeature,
-		connect.WithSchema(routeGuideMethods.ByName("GetFeature")),
-		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
-		connect.WithHandlerOptions(opts...),
+// RegisterRouteGuideHandler registers svc as the routeguide.RouteGuide implementation on server.
+func RegisterRouteGuideHandler(server *connect.Server, svc RouteGuideHandler) {
+	adapter := routeGuideHandler{svc: svc}
+	server.Register(
+		connect.Method{Spec: routeGuideGetFeatureSpec(), Handler: adapter.getFeature},
+		connect.Method{Spec: routeGuideListFeaturesSpec(), Handler: adapter.listFeatures},
+		connect.Method{Spec: routeGuideRecordRouteSpec(), Handler: adapter.recordRoute},
+		connect.Method{Spec: routeGuideRouteChatSpec(), Handler: adapter.routeChat},
 	)
-	routeGuideListFeaturesHandler := connect.NewServerStreamHandler(
-		RouteGuideListFeaturesProcedure,
-		svc.ListFeatures,
-		connect.WithSchema(routeGuideMethods.ByName("ListFeatures")),
-		connect.WithHandlerOptions(opts...),
-	)
-	routeGuideRecordRouteHandler := connect.NewClientStreamHandler(
-		RouteGuideRecordRouteProcedure,
-		svc.RecordRoute,
-		connect.WithSchema(routeGuideMethods.ByName("RecordRoute")),
-		connect.WithHandlerOptions(opts...),
-	)
-	routeGuideRouteChatHandler := connect.NewBidiStreamHandler(
-		RouteGuideRouteChatProcedure,
-		svc.RouteChat,
-		connect.WithSchema(routeGuideMethods.ByName("RouteChat")),
-		connect.WithHandlerOptions(opts...),
-	)
-	return "/routeguide.RouteGuide/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case RouteGuideGetFeatureProcedure:
-			routeGuideGetFeatureHandler.ServeHTTP(w, r)
-		case RouteGuideListFeaturesProcedure:
-			routeGuideListFeaturesHandler.ServeHTTP(w, r)
-		case RouteGuideRecordRouteProcedure:
-			routeGuideRecordRouteHandler.ServeHTTP(w, r)
-		case RouteGuideRouteChatProcedure:
-			routeGuideRouteChatHandler.ServeHTTP(w, r)
-		default:
-			http.NotFound(w, r)
-		}
-	})
+}
+
+// RouteGuideListFeaturesServerStream is the server stream for the RouteGuide's ListFeatures RPC.
+type RouteGuideListFeaturesServerStream struct {
+	stream connect.ServerStream
+}
+
+// SendHeaders flushes the response headers without a message. The first Send does this implicitly.
+func (s RouteGuideListFeaturesServerStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a response message to the client.
+func (s RouteGuideListFeaturesServerStream) Send(res *routeguide.Feature) error {
+	return s.stream.Send(res)
+}
+
+// RouteGuideRecordRouteServerStream is the server stream for the RouteGuide's RecordRoute RPC.
+type RouteGuideRecordRouteServerStream struct {
+	stream connect.ServerStream
+}
+
+// Receive returns the next request message from the client.
+func (s RouteGuideRecordRouteServerStream) Receive() (*routeguide.Point, error) {
+	var req routeguide.Point
+	if err := s.stream.Receive(&req); err != nil {
+		return nil, err
+	}
+	return &req, nil
+}
+
+// RouteGuideRouteChatServerStream is the server stream for the RouteGuide's RouteChat RPC.
+type RouteGuideRouteChatServerStream struct {
+	stream connect.ServerStream
+}
+
+// Receive returns the next request message from the client.
+func (s RouteGuideRouteChatServerStream) Receive() (*routeguide.RouteNote, error) {
+	var req routeguide.RouteNote
+	if err := s.stream.Receive(&req); err != nil {
+		return nil, err
+	}
+	return &req, nil
+}
+
+// SendHeaders flushes the response headers without a message. The first Send does this implicitly.
+func (s RouteGuideRouteChatServerStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a response message to the client.
+func (s RouteGuideRouteChatServerStream) Send(res *routeguide.RouteNote) error {
+	return s.stream.Send(res)
 }
 
 // UnimplementedRouteGuideHandler returns CodeUnimplemented from all methods.
 type UnimplementedRouteGuideHandler struct{}
 
-func (UnimplementedRouteGuideHandler) GetFeature(context.Context, *connect.Request[routeguide.Point]) (*connect.Response[routeguide.Feature], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("routeguide.RouteGuide.GetFeature is not implemented"))
+func (UnimplementedRouteGuideHandler) GetFeature(context.Context, *routeguide.Point) (*routeguide.Feature, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "routeguide.RouteGuide.GetFeature is not implemented")
 }
 
-func (UnimplementedRouteGuideHandler) ListFeatures(context.Context, *connect.Request[routeguide.Rectangle], *connect.ServerStream[routeguide.Feature]) error {
-	return connect.NewError(connect.CodeUnimplemented, errors.New("routeguide.RouteGuide.ListFeatures is not implemented"))
+func (UnimplementedRouteGuideHandler) ListFeatures(context.Context, *routeguide.Rectangle, RouteGuideListFeaturesServerStream) error {
+	return connect.NewError(connect.CodeUnimplemented, "routeguide.RouteGuide.ListFeatures is not implemented")
 }
 
-func (UnimplementedRouteGuideHandler) RecordRoute(context.Context, *connect.ClientStream[routeguide.Point]) (*connect.Response[routeguide.RouteSummary], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("routeguide.RouteGuide.RecordRoute is not implemented"))
+func (UnimplementedRouteGuideHandler) RecordRoute(context.Context, RouteGuideRecordRouteServerStream) (*routeguide.RouteSummary, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "routeguide.RouteGuide.RecordRoute is not implemented")
 }
 
-func (UnimplementedRouteGuideHandler) RouteChat(context.Context, *connect.BidiStream[routeguide.RouteNote, routeguide.RouteNote]) error {
-	return connect.NewError(connect.CodeUnimplemented, errors.New("routeguide.RouteGuide.RouteChat is not implemented"))
+func (UnimplementedRouteGuideHandler) RouteChat(context.Context, RouteGuideRouteChatServerStream) error {
+	return connect.NewError(connect.CodeUnimplemented, "routeguide.RouteGuide.RouteChat is not implemented")
+}
+
+type routeGuideClient struct {
+	client *connect.Client
+}
+
+func (c *routeGuideClient) GetFeature(ctx context.Context, req *routeguide.Point) (*routeguide.Feature, error) {
+	var res routeguide.Feature
+	if err := c.client.CallUnary(ctx, routeGuideGetFeatureSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *routeGuideClient) ListFeatures(ctx context.Context, req *routeguide.Rectangle) (RouteGuideListFeaturesClientStream, error) {
+	stream, err := c.client.CallServerStream(ctx, routeGuideListFeaturesSpec(), req)
+	if err != nil {
+		return RouteGuideListFeaturesClientStream{}, err
+	}
+	return RouteGuideListFeaturesClientStream{stream: stream}, nil
+}
+
+func (c *routeGuideClient) RecordRoute(ctx context.Context) (RouteGuideRecordRouteClientStream, error) {
+	stream, err := c.client.CallClientStream(ctx, routeGuideRecordRouteSpec())
+	if err != nil {
+		return RouteGuideRecordRouteClientStream{}, err
+	}
+	return RouteGuideRecordRouteClientStream{stream: stream}, nil
+}
+
+func (c *routeGuideClient) RouteChat(ctx context.Context) (RouteGuideRouteChatClientStream, error) {
+	stream, err := c.client.CallClientStream(ctx, routeGuideRouteChatSpec())
+	if err != nil {
+		return RouteGuideRouteChatClientStream{}, err
+	}
+	return RouteGuideRouteChatClientStream{stream: stream}, nil
+}
+
+type routeGuideHandler struct{ svc RouteGuideHandler }
+
+func (h routeGuideHandler) getFeature(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req routeguide.Point
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.GetFeature(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h routeGuideHandler) listFeatures(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req routeguide.Rectangle
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	return h.svc.ListFeatures(ctx, &req, RouteGuideListFeaturesServerStream{stream: stream})
+}
+
+func (h routeGuideHandler) recordRoute(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	res, err := h.svc.RecordRoute(ctx, RouteGuideRecordRouteServerStream{stream: stream})
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h routeGuideHandler) routeChat(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	return h.svc.RouteChat(ctx, RouteGuideRouteChatServerStream{stream: stream})
 }

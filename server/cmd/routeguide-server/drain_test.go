@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
@@ -41,7 +42,7 @@ func TestShutdownDrains(t *testing.T) {
 	transport.Protocols.SetUnencryptedHTTP2(true)
 	defer transport.CloseIdleConnections()
 	url := "http://" + p.addr
-	rpc := routeguideconnect.NewRouteGuideClient(&http.Client{Transport: transport}, url, connect.WithGRPC())
+	rpc := routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(&http.Client{Transport: transport}, url, connecthttp.WithGRPC())))
 	ctx := t.Context()
 
 	// One stream of each shape, open when the shutdown starts.
@@ -58,7 +59,7 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	world := &routeguide.Rectangle{Lo: &routeguide.Point{Latitude: -900_000_000, Longitude: -1_800_000_000},
 		Hi: &routeguide.Point{Latitude: 900_000_000, Longitude: 1_800_000_000}}
-	list, err := rpc.ListFeatures(ctx, connect.NewRequest(world))
+	list, err := rpc.ListFeatures(ctx, world)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +100,9 @@ func TestShutdownDrains(t *testing.T) {
 			h2c := &http.Transport{Protocols: new(http.Protocols)}
 			h2c.Protocols.SetUnencryptedHTTP2(true)
 			defer h2c.CloseIdleConnections()
-			unary := routeguideconnect.NewRouteGuideClient(&http.Client{Transport: h2c}, url)
+			unary := routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(&http.Client{Transport: h2c}, url)))
 			for loadCtx.Err() == nil {
-				_, err := unary.GetFeature(loadCtx, connect.NewRequest(&routeguide.Point{Latitude: 5, Longitude: 5}))
+				_, err := unary.GetFeature(loadCtx, &routeguide.Point{Latitude: 5, Longitude: 5})
 				switch {
 				case err == nil:
 					accepted.Add(1)

@@ -7,16 +7,22 @@
 package vtcodec
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/connect/v2/connectproto"
 	"google.golang.org/protobuf/proto"
 )
 
 // Option returns the handler and client option that puts the codec in
-// place of connect-go's own "proto" codec. JSON is left as it is.
-func Option() connect.Option {
-	return connect.WithCodec(Codec{})
+// place of connect-go's own "proto" codec, beside connect-go's JSON codec,
+// which is left as it is.
+func Option() connecthttp.Option {
+	return connecthttp.WithCodecs(Codec{}, connectproto.NewJSONCodec())
 }
 
 // vtMessage is what vtprotobuf generates for a message.
@@ -30,7 +36,7 @@ type vtMessage interface {
 // where a message has it. The zero Codec is ready to use.
 type Codec struct{}
 
-var _ connect.Codec = Codec{}
+var _ connect.StableCodec = Codec{}
 
 // Name returns "proto", the name of the codec it replaces.
 func (Codec) Name() string { return "proto" }
@@ -68,6 +74,54 @@ func growLen(dst []byte, n int) []byte {
 		dst = grown
 	}
 	return dst[:len(dst)+n]
+}
+
+// appender is what connect-go's writers offer beyond io.Writer: the room
+// left in their buffer, so that a message is encoded in place.
+type appender interface {
+	AvailableBuffer() []byte
+	Grow(int)
+}
+
+// MarshalWrite writes the wire form of message to dst, encoded straight
+// into dst's buffer where dst has one, as connect-go's writers do.
+func (c Codec) MarshalWrite(_ context.Context, dst io.Writer, message any) error {
+	var buf []byte
+	if a, ok := dst.(appender); ok {
+		if m, ok := message.(vtMessage); ok {
+			a.Grow(m.SizeVT())
+		}
+		buf = a.AvailableBuffer()
+	}
+	out, err := c.MarshalAppend(buf, message)
+	if err != nil {
+		return err
+	}
+	_, err = dst.Write(out)
+	return err
+}
+
+// UnmarshalRead decodes the message src holds into message.
+func (c Codec) UnmarshalRead(_ context.Context, src io.Reader, message any) error {
+	if b, ok := src.(*bytes.Buffer); ok {
+		return c.Unmarshal(b.Bytes(), message)
+	}
+	data, err := io.ReadAll(src)
+	if err != nil {
+		return err
+	}
+	return c.Unmarshal(data, message)
+}
+
+// MarshalWriteStable writes the deterministic wire form of message to dst,
+// for connect-go's GET requests.
+func (c Codec) MarshalWriteStable(_ context.Context, dst io.Writer, message any) error {
+	data, err := c.MarshalStable(message)
+	if err != nil {
+		return err
+	}
+	_, err = dst.Write(data)
+	return err
 }
 
 // Unmarshal decodes data into message, which must be a proto.Message, with

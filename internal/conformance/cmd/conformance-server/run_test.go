@@ -19,7 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 
 	v1 "github.com/routeguide/routeguide/gen/connectrpc/conformance/v1"
 	"github.com/routeguide/routeguide/gen/connectrpc/conformance/v1/conformancev1connect"
@@ -107,16 +108,16 @@ func TestRunServesHTTP1AndH2CWithTheMessageLimit(t *testing.T) {
 		t.Error("a certificate without TLS")
 	}
 	// Connect over HTTP/1.1, and gRPC, which needs HTTP/2, over h2c.
-	for http2, protocol := range map[bool]connect.ClientOption{false: connect.WithProtoJSON(), true: connect.WithGRPC()} {
-		c := conformancev1connect.NewConformanceServiceClient(clientOver(t, http2, nil), s.url("http"), protocol)
-		res, err := c.Unary(context.Background(), connect.NewRequest(&v1.UnaryRequest{RequestData: []byte("small")}))
+	for http2, protocol := range map[bool]connecthttp.Option{false: connecthttp.WithProtoJSON(), true: connecthttp.WithGRPC()} {
+		c := conformancev1connect.NewConformanceServiceClient(connect.NewClient(connecthttp.NewTransport(clientOver(t, http2, nil), s.url("http"), protocol)))
+		res, err := c.Unary(context.Background(), &v1.UnaryRequest{RequestData: []byte("small")})
 		if err != nil {
 			t.Fatalf("http2=%v: %v", http2, err)
 		}
-		if got := len(res.Msg.GetPayload().GetRequestInfo().GetRequests()); got != 1 {
+		if got := len(res.GetPayload().GetRequestInfo().GetRequests()); got != 1 {
 			t.Errorf("http2=%v: %d requests echoed, want 1", http2, got)
 		}
-		_, err = c.Unary(context.Background(), connect.NewRequest(&v1.UnaryRequest{RequestData: make([]byte, 2<<10)}))
+		_, err = c.Unary(context.Background(), &v1.UnaryRequest{RequestData: make([]byte, 2<<10)})
 		if got, want := connect.CodeOf(err), connect.CodeResourceExhausted; got != want {
 			t.Errorf("http2=%v: a message over the limit: code %v (%v), want %v", http2, got, err, want)
 		}
@@ -140,8 +141,8 @@ func TestRunServesTLSWithTheRunnersCertificate(t *testing.T) {
 		t.Fatal("the response's certificate does not parse")
 	}
 	for _, http2 := range []bool{false, true} {
-		c := conformancev1connect.NewConformanceServiceClient(clientOver(t, http2, roots), s.url("https"), connect.WithGRPCWeb())
-		if _, err := c.Unary(context.Background(), connect.NewRequest(&v1.UnaryRequest{})); err != nil {
+		c := conformancev1connect.NewConformanceServiceClient(connect.NewClient(connecthttp.NewTransport(clientOver(t, http2, roots), s.url("https"), connecthttp.WithGRPCWeb())))
+		if _, err := c.Unary(context.Background(), &v1.UnaryRequest{}); err != nil {
 			t.Errorf("http2=%v: %v", http2, err)
 		}
 	}

@@ -9,38 +9,46 @@
 package notesv1connect
 
 import (
-	connect "connectrpc.com/connect"
+	connect "connectrpc.com/connect/v2"
 	context "context"
-	errors "errors"
 	v1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
-	http "net/http"
-	strings "strings"
+	sync "sync"
 )
-
-// This is a compile-time assertion to ensure that this generated file and the connect package are
-// compatible. If you get a compiler error that this constant is not defined, this code was
-// generated with a version of connect newer than the one compiled into your binary. You can fix the
-// problem by either regenerating this code with an older version of connect or updating the connect
-// version compiled into your binary.
-const _ = connect.IsAtLeastVersion1_13_0
 
 const (
 	// NotesServiceName is the fully-qualified name of the NotesService service.
 	NotesServiceName = "routeguide.notes.v1.NotesService"
 )
 
-// These constants are the fully-qualified names of the RPCs defined in this package. They're
-// exposed at runtime as Spec.Procedure and as the final two segments of the HTTP route.
+// These constants are the procedure names of the RPCs defined in this package. They're exposed at
+// runtime as Spec.Procedure and as the final two segments of the HTTP route.
 //
 // Note that these are different from the fully-qualified method names used by
 // google.golang.org/protobuf/reflect/protoreflect. To convert from these constants to
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
-	// NotesServicePostNoteProcedure is the fully-qualified name of the NotesService's PostNote RPC.
+	// NotesServicePostNoteProcedure is the procedure name of the NotesService's PostNote RPC.
 	NotesServicePostNoteProcedure = "/routeguide.notes.v1.NotesService/PostNote"
-	// NotesServiceWatchNotesProcedure is the fully-qualified name of the NotesService's WatchNotes RPC.
+	// NotesServiceWatchNotesProcedure is the procedure name of the NotesService's WatchNotes RPC.
 	NotesServiceWatchNotesProcedure = "/routeguide.notes.v1.NotesService/WatchNotes"
+)
+
+var (
+	notesServicePostNoteSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeUnary,
+			Schema:     v1.File_routeguide_notes_v1_notes_proto.Services().ByName("NotesService").Methods().ByName("PostNote"),
+			Procedure:  NotesServicePostNoteProcedure,
+		}
+	})
+	notesServiceWatchNotesSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeServer,
+			Schema:     v1.File_routeguide_notes_v1_notes_proto.Services().ByName("NotesService").Methods().ByName("WatchNotes"),
+			Procedure:  NotesServiceWatchNotesProcedure,
+		}
+	})
 )
 
 // NotesServiceClient is a client for the routeguide.notes.v1.NotesService service.
@@ -48,53 +56,37 @@ type NotesServiceClient interface {
 	// PostNote stores a note at its location and answers with every note stored
 	// there up to and including it, oldest first: one RouteChat exchange as a
 	// unary call, for clients that cannot stream requests (browsers, curl).
-	PostNote(context.Context, *connect.Request[v1.PostNoteRequest]) (*connect.Response[v1.PostNoteResponse], error)
+	PostNote(context.Context, *v1.PostNoteRequest) (*v1.PostNoteResponse, error)
 	// WatchNotes streams every note posted inside the area from the call on,
 	// exactly once each, in the order of the store. A watcher that cannot keep
 	// up is cut off with resource_exhausted rather than slowing anyone else.
-	WatchNotes(context.Context, *connect.Request[v1.WatchNotesRequest]) (*connect.ServerStreamForClient[v1.WatchNotesResponse], error)
+	WatchNotes(context.Context, *v1.WatchNotesRequest) (NotesServiceWatchNotesClientStream, error)
 }
 
-// NewNotesServiceClient constructs a client for the routeguide.notes.v1.NotesService service. By
-// default, it uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses,
-// and sends uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the
-// connect.WithGRPC() or connect.WithGRPCWeb() options.
-//
-// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
-// http://api.acme.com or https://acme.com/grpc).
-func NewNotesServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) NotesServiceClient {
-	baseURL = strings.TrimRight(baseURL, "/")
-	notesServiceMethods := v1.File_routeguide_notes_v1_notes_proto.Services().ByName("NotesService").Methods()
-	return &notesServiceClient{
-		postNote: connect.NewClient[v1.PostNoteRequest, v1.PostNoteResponse](
-			httpClient,
-			baseURL+NotesServicePostNoteProcedure,
-			connect.WithSchema(notesServiceMethods.ByName("PostNote")),
-			connect.WithClientOptions(opts...),
-		),
-		watchNotes: connect.NewClient[v1.WatchNotesRequest, v1.WatchNotesResponse](
-			httpClient,
-			baseURL+NotesServiceWatchNotesProcedure,
-			connect.WithSchema(notesServiceMethods.ByName("WatchNotes")),
-			connect.WithClientOptions(opts...),
-		),
+// NewNotesServiceClient constructs a client for the routeguide.notes.v1.NotesService service.
+// Multiple service clients may share a single connect.Client.
+func NewNotesServiceClient(client *connect.Client) NotesServiceClient {
+	return &notesServiceClient{client: client}
+}
+
+// NotesServiceWatchNotesClientStream is the client stream for the NotesService's WatchNotes RPC.
+type NotesServiceWatchNotesClientStream struct {
+	stream connect.ClientStream
+}
+
+// Receive returns the next response message from the server.
+func (s NotesServiceWatchNotesClientStream) Receive() (*v1.WatchNotesResponse, error) {
+	var res v1.WatchNotesResponse
+	if err := s.stream.Receive(&res); err != nil {
+		return nil, err
 	}
+	return &res, nil
 }
 
-// notesServiceClient implements NotesServiceClient.
-type notesServiceClient struct {
-	postNote   *connect.Client[v1.PostNoteRequest, v1.PostNoteResponse]
-	watchNotes *connect.Client[v1.WatchNotesRequest, v1.WatchNotesResponse]
-}
-
-// PostNote calls routeguide.notes.v1.NotesService.PostNote.
-func (c *notesServiceClient) PostNote(ctx context.Context, req *connect.Request[v1.PostNoteRequest]) (*connect.Response[v1.PostNoteResponse], error) {
-	return c.postNote.CallUnary(ctx, req)
-}
-
-// WatchNotes calls routeguide.notes.v1.NotesService.WatchNotes.
-func (c *notesServiceClient) WatchNotes(ctx context.Context, req *connect.Request[v1.WatchNotesRequest]) (*connect.ServerStreamForClient[v1.WatchNotesResponse], error) {
-	return c.watchNotes.CallServerStream(ctx, req)
+// Close releases the stream's resources. It is idempotent and is typically deferred to clean up a
+// stream abandoned before io.EOF.
+func (s NotesServiceWatchNotesClientStream) Close() error {
+	return s.stream.Close()
 }
 
 // NotesServiceHandler is an implementation of the routeguide.notes.v1.NotesService service.
@@ -102,51 +94,87 @@ type NotesServiceHandler interface {
 	// PostNote stores a note at its location and answers with every note stored
 	// there up to and including it, oldest first: one RouteChat exchange as a
 	// unary call, for clients that cannot stream requests (browsers, curl).
-	PostNote(context.Context, *connect.Request[v1.PostNoteRequest]) (*connect.Response[v1.PostNoteResponse], error)
+	PostNote(context.Context, *v1.PostNoteRequest) (*v1.PostNoteResponse, error)
 	// WatchNotes streams every note posted inside the area from the call on,
 	// exactly once each, in the order of the store. A watcher that cannot keep
 	// up is cut off with resource_exhausted rather than slowing anyone else.
-	WatchNotes(context.Context, *connect.Request[v1.WatchNotesRequest], *connect.ServerStream[v1.WatchNotesResponse]) error
+	WatchNotes(context.Context, *v1.WatchNotesRequest, NotesServiceWatchNotesServerStream) error
 }
 
-// NewNotesServiceHandler builds an HTTP handler from the service implementation. It returns the
-// path on which to mount the handler and the handler itself.
-//
-// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
-// and JSON codecs. They also support gzip compression.
-func NewNotesServiceHandler(svc NotesServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
-	notesServiceMethods := v1.File_routeguide_notes_v1_notes_proto.Services().ByName("NotesService").Methods()
-	notesServicePostNoteHandler := connect.NewUnaryHandler(
-		NotesServicePostNoteProcedure,
-		svc.PostNote,
-		connect.WithSchema(notesServiceMethods.ByName("PostNote")),
-		connect.WithHandlerOptions(opts...),
+// RegisterNotesServiceHandler registers svc as the routeguide.notes.v1.NotesService implementation
+// on server.
+func RegisterNotesServiceHandler(server *connect.Server, svc NotesServiceHandler) {
+	adapter := notesServiceHandler{svc: svc}
+	server.Register(
+		connect.Method{Spec: notesServicePostNoteSpec(), Handler: adapter.postNote},
+		connect.Method{Spec: notesServiceWatchNotesSpec(), Handler: adapter.watchNotes},
 	)
-	notesServiceWatchNotesHandler := connect.NewServerStreamHandler(
-		NotesServiceWatchNotesProcedure,
-		svc.WatchNotes,
-		connect.WithSchema(notesServiceMethods.ByName("WatchNotes")),
-		connect.WithHandlerOptions(opts...),
-	)
-	return "/routeguide.notes.v1.NotesService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case NotesServicePostNoteProcedure:
-			notesServicePostNoteHandler.ServeHTTP(w, r)
-		case NotesServiceWatchNotesProcedure:
-			notesServiceWatchNotesHandler.ServeHTTP(w, r)
-		default:
-			http.NotFound(w, r)
-		}
-	})
+}
+
+// NotesServiceWatchNotesServerStream is the server stream for the NotesService's WatchNotes RPC.
+type NotesServiceWatchNotesServerStream struct {
+	stream connect.ServerStream
+}
+
+// SendHeaders flushes the response headers without a message. The first Send does this implicitly.
+func (s NotesServiceWatchNotesServerStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a response message to the client.
+func (s NotesServiceWatchNotesServerStream) Send(res *v1.WatchNotesResponse) error {
+	return s.stream.Send(res)
 }
 
 // UnimplementedNotesServiceHandler returns CodeUnimplemented from all methods.
 type UnimplementedNotesServiceHandler struct{}
 
-func (UnimplementedNotesServiceHandler) PostNote(context.Context, *connect.Request[v1.PostNoteRequest]) (*connect.Response[v1.PostNoteResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("routeguide.notes.v1.NotesService.PostNote is not implemented"))
+func (UnimplementedNotesServiceHandler) PostNote(context.Context, *v1.PostNoteRequest) (*v1.PostNoteResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "routeguide.notes.v1.NotesService.PostNote is not implemented")
 }
 
-func (UnimplementedNotesServiceHandler) WatchNotes(context.Context, *connect.Request[v1.WatchNotesRequest], *connect.ServerStream[v1.WatchNotesResponse]) error {
-	return connect.NewError(connect.CodeUnimplemented, errors.New("routeguide.notes.v1.NotesService.WatchNotes is not implemented"))
+func (UnimplementedNotesServiceHandler) WatchNotes(context.Context, *v1.WatchNotesRequest, NotesServiceWatchNotesServerStream) error {
+	return connect.NewError(connect.CodeUnimplemented, "routeguide.notes.v1.NotesService.WatchNotes is not implemented")
+}
+
+type notesServiceClient struct {
+	client *connect.Client
+}
+
+func (c *notesServiceClient) PostNote(ctx context.Context, req *v1.PostNoteRequest) (*v1.PostNoteResponse, error) {
+	var res v1.PostNoteResponse
+	if err := c.client.CallUnary(ctx, notesServicePostNoteSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *notesServiceClient) WatchNotes(ctx context.Context, req *v1.WatchNotesRequest) (NotesServiceWatchNotesClientStream, error) {
+	stream, err := c.client.CallServerStream(ctx, notesServiceWatchNotesSpec(), req)
+	if err != nil {
+		return NotesServiceWatchNotesClientStream{}, err
+	}
+	return NotesServiceWatchNotesClientStream{stream: stream}, nil
+}
+
+type notesServiceHandler struct{ svc NotesServiceHandler }
+
+func (h notesServiceHandler) postNote(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.PostNoteRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.PostNote(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h notesServiceHandler) watchNotes(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.WatchNotesRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	return h.svc.WatchNotes(ctx, &req, NotesServiceWatchNotesServerStream{stream: stream})
 }

@@ -1,0 +1,100 @@
+package observe
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect/v2"
+)
+
+// Refusals records the calls that the transport refuses before connect-go
+// serves them (a Content-Type or timeout connect-go would turn away, a
+// bidirectional stream over HTTP/1.1), so that they are observed as the
+// calls connect-go serves are: the layer that refuses a call records it, with
+// the error its client is sent, through the same interceptors.
+type Refusals struct {
+	server *connect.Server
+}
+
+// NewRefusals returns Refusals for the procedures the map gives the stream
+// type of, which records refused calls through interceptors, outermost
+// first: the same that observe the calls connect-go serves. With no
+// interceptors there is nothing to observe: it returns nil, whose methods
+// cost nothing.
+func NewRefusals(procedures map[string]connect.StreamType, interceptors ...connect.ServerInterceptor) *Refusals {
+	if len(interceptors) == 0 {
+		return nil
+	}
+	server := connect.NewServer(interceptors...)
+	for path, streamType := range procedures {
+		server.Register(connect.Method{Spec: connect.Spec{Procedure: path, StreamType: streamType}, Handler: refuse})
+	}
+	return &Refusals{server: server}
+}
+
+// refuse ends a recorded call with the error its client was sent.
+func refuse(ctx context.Context, _ connect.Spec, _ connect.ServerStream) error {
+	return refusalFrom(ctx)
+}
+
+// Refusal is what the refusing layer knows of a call it refused.
+type Refusal struct {
+	Procedure string      // such as /routeguide.RouteGuide/GetFeature
+	Protocol  string      // connect, grpc or grpcweb
+	Codec     string      // such as proto or json
+	Peer      string      // the client's address
+	Header    http.Header // the request's header
+	Start     time.Time   // when the request's headers arrived
+}
+
+// Record records call, which ended with err before connect-go served it.
+// Calls of procedures the Refusals does not know are not recorded: their
+// paths are whatever clients make up.
+func (r *Refusals) Record(ctx context.Context, call Refusal, err error) {
+	if r == nil || err == nil {
+		return
+	}
+	info := &connect.CallInfo{PeerAddr: call.Peer, Protocol: call.Protocol, Codec: call.Codec,
+		RequestEncoding: connect.CompressionNameIdentity, ResponseEncoding: connect.CompressionNameIdentity}
+	for key, values := range call.Header {
+		info.RequestHeader().SetValues(key, values)
+	}
+	// The call is over, and its context may have ended with it: what ended
+	// it is err.
+	ctx = context.WithValue(context.WithoutCancel(ctx), refusalKey{}, refusal{err: err, start: call.Start})
+	_ = r.server.Call(ctx, call.Procedure, info, refusedStream{})
+}
+
+// refusalKey holds the refusal of a call being recorded.
+type refusalKey struct{}
+
+type refusal struct {
+	err   error
+	start time.Time
+}
+
+func refusalFrom(ctx context.Context) error {
+	r, _ := ctx.Value(refusalKey{}).(refusal)
+	return r.err
+}
+
+// startOf returns when the call of ctx began: when its headers arrived for
+// a refused call, and otherwise now.
+func startOf(ctx context.Context) time.Time {
+	if r, ok := ctx.Value(refusalKey{}).(refusal); ok && !r.start.IsZero() {
+		return r.start
+	}
+	return time.Now()
+}
+
+// refusedStream stands for a refused call: it has no messages.
+type refusedStream struct{}
+
+func (refusedStream) Receive(any) error  { return io.EOF }
+func (refusedStream) SendHeaders() error { return errCallOver }
+func (refusedStream) Send(any) error     { return errCallOver }
+
+var errCallOver = errors.New("the call is over")

@@ -1,0 +1,42 @@
+package transport
+
+import (
+	"net/http"
+
+	"connectrpc.com/connect/v2/connecthttp"
+
+	"github.com/routeguide/routeguide/server/observe"
+)
+
+// refuser answers the calls the transport refuses before connect-go serves
+// them, in the caller's protocol, and records each through the
+// interceptors that observe the calls connect-go serves.
+type refuser struct {
+	errorWriter *connecthttp.ErrorWriter
+	refusals    *observe.Refusals // nil records nothing
+	procedures  Procedures
+}
+
+// refuse answers r with err and records it.
+func (f *refuser) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	_ = f.errorWriter.Write(w, r, err)
+	f.record(r, err)
+}
+
+// record records r, which its client was answered with err.
+func (f *refuser) record(r *http.Request, err error) {
+	if f.refusals == nil {
+		return
+	}
+	if _, known := f.procedures[r.URL.Path]; !known {
+		return
+	}
+	protocol, codec := protocolAndCodec(r.Method, r.Header.Get("Content-Type"), r.URL.Query().Get("encoding"))
+	f.refusals.Record(r.Context(), observe.Refusal{
+		Procedure: r.URL.Path,
+		Protocol:  protocol,
+		Codec:     codec,
+		Peer:      r.RemoteAddr,
+		Header:    r.Header,
+	}, err)
+}
