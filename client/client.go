@@ -60,7 +60,7 @@ func New(baseURL string, options ...Option) (*Client, error) {
 	}
 	connectOptions = append(connectOptions, c.connectOptions...)
 	return &Client{rpc: routeguideconnect.NewRouteGuideClient(connect.NewClient(
-		connecthttp.NewTransport(c.httpClient, baseURL, connectOptions...)))}, nil
+		connecthttp.NewTransport(c.httpClient, baseURL, connectOptions...), c.interceptors...))}, nil
 }
 
 // newHTTP2Client returns a client that speaks only HTTP/2, as gRPC and

@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 
+	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
 )
 
@@ -53,6 +54,7 @@ type config struct {
 	httpGet        bool
 	httpClient     connecthttp.HTTPClient
 	connectOptions []connecthttp.Option
+	interceptors   []connect.ClientInterceptor
 }
 
 type optionFunc func(*config)
@@ -89,4 +91,11 @@ func WithHTTPClient(client connecthttp.HTTPClient) Option {
 // compression or message size bounds, to the ones the other options imply.
 func WithConnectOptions(options ...connecthttp.Option) Option {
 	return optionFunc(func(c *config) { c.connectOptions = append(c.connectOptions, options...) })
+}
+
+// WithInterceptors adds connect-go client interceptors, such as
+// otelconnect's, to every call, the first outermost. By default there are
+// none.
+func WithInterceptors(interceptors ...connect.ClientInterceptor) Option {
+	return optionFunc(func(c *config) { c.interceptors = append(c.interceptors, interceptors...) })
 }

@@ -227,12 +227,11 @@ func TestAccessLogErrors(t *testing.T) {
 	// failing fails every unary call with err, as if the handler had, from
 	// inside the interceptors the server installs.
 	failing := func(err error) server.Option {
-		return server.WithHandlerOptions(connect.WithInterceptors(connect.UnaryInterceptorFunc(
-			func(connect.UnaryFunc) connect.UnaryFunc {
-				return func(context.Context, connect.AnyRequest) (connect.AnyResponse, error) {
-					return nil, err
-				}
-			})))
+		return server.WithInterceptors(func(connect.ServerFunc) connect.ServerFunc {
+			return func(context.Context, connect.Spec, connect.ServerStream) error {
+				return err
+			}
+		})
 	}
 	offTheMap := &routeguide.Point{Latitude: 910000000}
 	tests := []struct {
@@ -298,12 +297,11 @@ func TestAccessLogErrors(t *testing.T) {
 
 func TestAccessLogPanicHasStack(t *testing.T) {
 	t.Parallel()
-	h, url := newLoggedServer(t, server.WithHandlerOptions(connect.WithInterceptors(connect.UnaryInterceptorFunc(
-		func(connect.UnaryFunc) connect.UnaryFunc {
-			return func(context.Context, connect.AnyRequest) (connect.AnyResponse, error) {
-				panic("feature index corrupt")
-			}
-		}))))
+	h, url := newLoggedServer(t, server.WithInterceptors(func(connect.ServerFunc) connect.ServerFunc {
+		return func(context.Context, connect.Spec, connect.ServerStream) error {
+			panic("feature index corrupt")
+		}
+	}))
 	_, err := newProtocolClient(t, url).GetFeature(t.Context(), eiffelTower)
 	if connect.CodeOf(err) != connect.CodeInternal {
 		t.Fatalf("GetFeature: %v, want internal", err)
@@ -374,11 +372,14 @@ func TestAccessLogCancelledStreams(t *testing.T) {
 			// started is closed once the server runs the stream's handler,
 			// so that the cancellation comes after it.
 			started := make(chan struct{})
-			h, url := newLoggedServer(t, server.WithHandlerOptions(connect.WithInterceptors(streamStarted(started))))
+			h, url := newLoggedServer(t, server.WithInterceptors(streamStarted(started)))
 			ctx, cancel := context.WithCancel(t.Context())
-			chat := newRawClient(url, connecthttp.WithGRPC()).RouteChat(ctx)
-			// Send(nil) sends the headers alone: the stream is open.
-			if err := chat.Send(nil); err != nil {
+			chat, err := newRawClient(url, connecthttp.WithGRPC()).RouteChat(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The headers alone: the stream is open.
+			if err := chat.SendHeaders(); err != nil {
 				t.Fatal(err)
 			}
 			<-started
@@ -391,7 +392,7 @@ func TestAccessLogCancelledStreams(t *testing.T) {
 				}
 			}
 			cancel()
-			_ = chat.CloseResponse()
+			_ = chat.Close()
 			var records []slog.Record
 			for range 200 {
 				if records, _ = h.logged("rpc"); len(records) > 0 {
@@ -409,19 +410,15 @@ func TestAccessLogCancelledStreams(t *testing.T) {
 	}
 }
 
-// streamStarted is an interceptor that closes started when a stream's
-// handler begins.
-type streamStarted chan struct{}
-
-func (s streamStarted) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc { return next }
-
-func (s streamStarted) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (s streamStarted) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		close(s)
-		return next(ctx, conn)
+// streamStarted returns an interceptor that closes started when a
+// stream's handler begins.
+func streamStarted(started chan struct{}) connect.ServerInterceptor {
+	return func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			if spec.StreamType != connect.StreamTypeUnary {
+				close(started)
+			}
+			return next(ctx, spec, stream)
+		}
 	}
 }

@@ -110,7 +110,7 @@ func TestReflection(t *testing.T) {
 		if len(files) == 0 || files[0].GetPackage() != "routeguide" {
 			t.Errorf("FileContainingSymbol(routeguide.RouteGuide) = %v, want the routeguide file", files)
 		}
-		if _, err := stream.Close(); err != nil {
+		if err := stream.Close(); err != nil {
 			t.Error(err)
 		}
 	}

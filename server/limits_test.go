@@ -104,7 +104,7 @@ func TestSilentStreamsEnd(t *testing.T) {
 	url := newLimitedServer(t, server.Limits{StreamIdleTimeout: idle})
 	rpc := newRawClient(url)
 
-	chatStream := rpc.RouteChat(t.Context())
+	chatStream := routeguidetest.Must(rpc.RouteChat(t.Context()))
 	if err := chatStream.Send(&routeguide.RouteNote{Location: pt(3, 3), Message: "then silence"}); err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +113,9 @@ func TestSilentStreamsEnd(t *testing.T) {
 	}
 	_, err := chatStream.Receive() // waits for the server to give up
 	wantCode(t, err, connect.CodeDeadlineExceeded, "sent nothing for 200ms")
-	_ = chatStream.CloseResponse()
+	_ = chatStream.Close()
 
-	route := rpc.RecordRoute(t.Context())
+	route := routeguidetest.Must(rpc.RecordRoute(t.Context()))
 	if err := route.Send(pt(1, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestBusyStreamOutlivesIdleTimeout(t *testing.T) {
 	t.Parallel()
 	const idle = 300 * time.Millisecond
 	url := newLimitedServer(t, server.Limits{StreamIdleTimeout: idle})
-	chatStream := newRawClient(url).RouteChat(t.Context())
+	chatStream := routeguidetest.Must(newRawClient(url).RouteChat(t.Context()))
 	// A note every idle/10 for 4 idle timeouts.
 	for i := range 40 {
 		if err := chatStream.Send(&routeguide.RouteNote{Location: pt(5, int32(i)), Message: "busy"}); err != nil {
@@ -145,13 +145,13 @@ func TestBusyStreamOutlivesIdleTimeout(t *testing.T) {
 		}
 		time.Sleep(idle / 10)
 	}
-	if err := chatStream.CloseRequest(); err != nil {
+	if err := chatStream.CloseSend(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chatStream.Receive(); !errors.Is(err, io.EOF) {
 		t.Fatalf("after the last note: %v, want the stream to end cleanly", err)
 	}
-	_ = chatStream.CloseResponse()
+	_ = chatStream.Close()
 }
 
 // TestDeadlineCap checks that a stream cannot outlive the server's largest
@@ -161,7 +161,7 @@ func TestDeadlineCap(t *testing.T) {
 	url := newLimitedServer(t, server.Limits{MaxTimeout: 300 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
 	defer cancel()
-	stream := newRawClient(url).RouteChat(ctx)
+	stream := routeguidetest.Must(newRawClient(url).RouteChat(ctx))
 	if err := stream.Send(&routeguide.RouteNote{Location: pt(3, 3), Message: "hello"}); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestDeadlineCap(t *testing.T) {
 	}
 	_, err := stream.Receive()
 	wantCode(t, err, connect.CodeDeadlineExceeded, "deadline")
-	_ = stream.CloseResponse()
+	_ = stream.Close()
 }
 
 // TestSlowReaderIsCutOff checks that a ListFeatures stream to a client that
@@ -305,14 +305,14 @@ func TestDrain(t *testing.T) {
 	rpc := newRawClient(ts.URL)
 	ctx := t.Context()
 
-	chatStream := rpc.RouteChat(ctx)
+	chatStream := routeguidetest.Must(rpc.RouteChat(ctx))
 	if err := chatStream.Send(&routeguide.RouteNote{Location: pt(8, 8), Message: "open"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chatStream.Receive(); err != nil {
 		t.Fatal(err)
 	}
-	route := rpc.RecordRoute(ctx)
+	route := routeguidetest.Must(rpc.RecordRoute(ctx))
 	if err := route.Send(pt(1, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestDrain(t *testing.T) {
 		}
 	}
 	t.Logf("open streams ended %v after Drain", time.Since(start))
-	_ = chatStream.CloseResponse()
+	_ = chatStream.Close()
 
 	if status := health(); status != "NOT_SERVING" {
 		t.Errorf("health after Drain = %s, want NOT_SERVING", status)

@@ -14,7 +14,6 @@ import (
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
-	"connectrpc.com/grpchealth"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -106,16 +105,23 @@ func note(lat, lng int32, msg string) *routeguide.RouteNote {
 }
 
 // receiveWithin returns the next note of a watch, failing after d.
-func receiveWithin(t *testing.T, stream *connect.ServerStreamForClient[notesv1.WatchNotesResponse], d time.Duration) *notesv1.WatchNotesResponse {
+func receiveWithin(t *testing.T, stream notesv1connect.NotesServiceWatchNotesClientStream, d time.Duration) *notesv1.WatchNotesResponse {
 	t.Helper()
-	got := make(chan bool, 1)
-	go func() { got <- stream.Receive() }()
+	type received struct {
+		res *notesv1.WatchNotesResponse
+		err error
+	}
+	got := make(chan received, 1)
+	go func() {
+		res, err := stream.Receive()
+		got <- received{res, err}
+	}()
 	select {
-	case ok := <-got:
-		if !ok {
-			t.Fatalf("watch ended: %v", stream.Err())
+	case r := <-got:
+		if r.err != nil {
+			t.Fatalf("watch ended: %v", r.err)
 		}
-		return stream.Msg()
+		return r.res
 	case <-time.After(d):
 		t.Fatalf("no note within %v", d)
 		return nil
@@ -280,9 +286,15 @@ func TestWatchNotesContinuesOnAnotherReplica(t *testing.T) {
 
 	var got []string
 	var last uint64
-	for watch.Receive() {
-		got = append(got, watch.Msg().GetNote().GetMessage())
-		last = watch.Msg().GetSequence()
+	var watchErr error
+	for {
+		res, err := watch.Receive()
+		if err != nil {
+			watchErr = err
+			break
+		}
+		got = append(got, res.GetNote().GetMessage())
+		last = res.GetSequence()
 		if len(got) == total/4 {
 			// Kill replica a: its connections drop, its store closes.
 			a.ts.CloseClientConnections()
@@ -293,7 +305,7 @@ func TestWatchNotesContinuesOnAnotherReplica(t *testing.T) {
 		t.Fatal("the watch outlived its replica")
 	}
 	watch.Close()
-	t.Logf("watch on a ended after %d notes: %v", len(got), watch.Err())
+	t.Logf("watch on a ended after %d notes: %v", len(got), watchErr)
 
 	resumed, err := b.notes.WatchNotes(ctx, &notesv1.WatchNotesRequest{AfterSequence: &last})
 	if err != nil {
@@ -321,18 +333,18 @@ func TestNotesStoreUnavailable(t *testing.T) {
 	nats := natstest.Start(t)
 	r := newReplica(t, openJetStream(t, nats.URL(), 1))
 	ctx := t.Context()
-	health := grpchealth.NewClient(r.ts.Client(), r.ts.URL, connecthttp.WithGRPC())
-	notesHealth := func() grpchealth.Status {
-		res, err := health.Check(ctx, &grpchealth.CheckRequest{Service: notesv1connect.NotesServiceName})
+	health := routeguidetest.NewClient(r.ts.Client(), r.ts.URL, connecthttp.WithGRPC())
+	notesHealth := func() healthpb.HealthCheckResponse_ServingStatus {
+		status, err := routeguidetest.HealthCheck(ctx, health, notesv1connect.NotesServiceName)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return res.Status
+		return status
 	}
 	if _, err := post(ctx, r, note(3, 3, "before")); err != nil {
 		t.Fatal(err)
 	}
-	if got := notesHealth(); got != grpchealth.StatusServing {
+	if got := notesHealth(); got != healthpb.HealthCheckResponse_SERVING {
 		t.Errorf("notes health with NATS up = %v", got)
 	}
 	// A health Watch, as a balancer may keep open, hears each change.
@@ -362,20 +374,19 @@ func TestNotesStoreUnavailable(t *testing.T) {
 	wantCode(t, err, connect.CodeUnavailable, "notes store")
 	notesWatch, err := r.notes.WatchNotes(ctx, &notesv1.WatchNotesRequest{})
 	if err == nil {
-		notesWatch.Receive()
-		err = notesWatch.Err()
+		_, err = notesWatch.Receive()
 		notesWatch.Close()
 	}
 	wantCode(t, err, connect.CodeUnavailable, "notes store")
 	if _, err := r.chat.GetFeature(ctx, pt(30, 30)); err != nil {
 		t.Errorf("GetFeature while NATS is down: %v", err)
 	}
-	if got := notesHealth(); got != grpchealth.StatusNotServing {
+	if got := notesHealth(); got != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Errorf("notes health with NATS down = %v, want NOT_SERVING", got)
 	}
 	for _, service := range []string{"", "routeguide.RouteGuide"} {
-		if res, err := health.Check(ctx, &grpchealth.CheckRequest{Service: service}); err != nil || res.Status != grpchealth.StatusServing {
-			t.Errorf("health of %q with NATS down = %v, %v; want SERVING", service, res, err)
+		if status, err := routeguidetest.HealthCheck(ctx, health, service); err != nil || status != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("health of %q with NATS down = %v, %v; want SERVING", service, status, err)
 		}
 	}
 
@@ -394,7 +405,7 @@ func TestNotesStoreUnavailable(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if got := notesHealth(); got != grpchealth.StatusServing {
+	if got := notesHealth(); got != healthpb.HealthCheckResponse_SERVING {
 		t.Errorf("notes health once NATS is back = %v", got)
 	}
 	nextStatus(healthpb.HealthCheckResponse_SERVING)
@@ -434,7 +445,7 @@ func TestWatchNotesArea(t *testing.T) {
 	r := newReplica(t, notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 20}))
 	ctx := t.Context()
 	// The corners in either order, edges included.
-	watch, err := r.notes.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{Area: rect(pt(20, 20), pt(10, 10))}))
+	watch, err := r.notes.WatchNotes(ctx, &notesv1.WatchNotesRequest{Area: rect(pt(20, 20), pt(10, 10))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,12 +465,11 @@ func TestWatchNotesArea(t *testing.T) {
 func TestWatchNotesRejectsBadArea(t *testing.T) {
 	t.Parallel()
 	r := newReplica(t, notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 20}))
-	watch, err := r.notes.WatchNotes(t.Context(), connect.NewRequest(&notesv1.WatchNotesRequest{
+	watch, err := r.notes.WatchNotes(t.Context(), &notesv1.WatchNotesRequest{
 		Area: rect(pt(0, 0), pt(1_000_000_000, 0)),
-	}))
+	})
 	if err == nil {
-		watch.Receive()
-		err = watch.Err()
+		_, err = watch.Receive()
 		watch.Close()
 	}
 	wantCode(t, err, connect.CodeInvalidArgument, "area")
@@ -482,8 +492,8 @@ func TestWatchNotesCutsOffASlowWatcher(t *testing.T) {
 	if _, err := store.Add(ctx, note(0, 0, "first")); err != nil {
 		t.Fatal(err)
 	}
-	if !slow.Receive() {
-		t.Fatal(slow.Err())
+	if _, err := slow.Receive(); err != nil {
+		t.Fatal(err)
 	}
 	// Enough to fill the connection's flow-control windows and the
 	// watcher's buffer many times over.
@@ -492,9 +502,10 @@ func TestWatchNotesCutsOffASlowWatcher(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for slow.Receive() {
+	for err == nil {
+		_, err = slow.Receive()
 	}
-	wantCode(t, slow.Err(), connect.CodeResourceExhausted, "resume with after_sequence=")
+	wantCode(t, err, connect.CodeResourceExhausted, "resume with after_sequence=")
 }
 
 // longNote fills flow-control windows quickly.

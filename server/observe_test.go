@@ -85,7 +85,7 @@ func TestTracingContinuesClientTrace(t *testing.T) {
 			// The client traces its calls too, and sends a traceparent header.
 			clientSpans := tracetest.NewInMemoryExporter()
 			clientTracing := sdktrace.NewTracerProvider(sdktrace.WithSyncer(clientSpans))
-			clientOtel, err := otelconnect.NewInterceptor(
+			clientOtel, err := otelconnect.NewClientInterceptor(
 				otelconnect.WithTracerProvider(clientTracing),
 				otelconnect.WithPropagator(propagation.TraceContext{}),
 				otelconnect.WithoutMetrics())
@@ -93,7 +93,7 @@ func TestTracingContinuesClientTrace(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := newProtocolClient(t, ts.URL, client.WithProtocol(tt.protocol),
-				client.WithConnectOptions(connect.WithInterceptors(clientOtel)))
+				client.WithInterceptors(clientOtel))
 			if err := tt.call(t.Context(), c); err != nil {
 				t.Fatalf("call: %v", err)
 			}

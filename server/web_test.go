@@ -167,8 +167,8 @@ func TestAPIBesidePage(t *testing.T) {
 
 	t.Run("unknown service", func(t *testing.T) {
 		t.Parallel()
-		unknown := connect.NewClient[emptypb.Empty, emptypb.Empty](ts.Client(), ts.URL+"/no.such.Service/Method", connecthttp.WithGRPCWeb())
-		_, err := unknown.CallUnary(t.Context(), &emptypb.Empty{})
+		unknown := routeguidetest.NewClient(ts.Client(), ts.URL, connecthttp.WithGRPCWeb())
+		err := unknown.CallUnary(t.Context(), connect.Spec{Procedure: "/no.such.Service/Method"}, &emptypb.Empty{}, &emptypb.Empty{})
 		if got := connect.CodeOf(err); got != connect.CodeUnimplemented {
 			t.Errorf("call of an unknown service: %v, want code unimplemented", err)
 		}

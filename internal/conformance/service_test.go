@@ -337,8 +337,8 @@ func TestBidiStreamFullDuplexAnswersEachRequest(t *testing.T) {
 		t.Errorf("code = %v (%v), want %v", got, err, want)
 	}
 	// The server has ended the stream: closing our side may find it gone.
-	_ = stream.CloseRequest()
-	if err := stream.CloseResponse(); err != nil {
+	_ = stream.CloseSend()
+	if err := stream.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -358,7 +358,7 @@ func TestBidiStreamHalfDuplexAnswersOnceTheClientIsDone(t *testing.T) {
 		}
 		want = append(want, mustAny(t, r))
 	}
-	if err := stream.CloseRequest(); err != nil {
+	if err := stream.CloseSend(); err != nil {
 		t.Fatal(err)
 	}
 	first, err := stream.Receive()
@@ -375,7 +375,7 @@ func TestBidiStreamHalfDuplexAnswersOnceTheClientIsDone(t *testing.T) {
 	if second.GetPayload().GetRequestInfo() != nil || string(second.GetPayload().GetData()) != "y" {
 		t.Errorf("second response = %v, want data y alone", second.GetPayload())
 	}
-	if err := stream.CloseResponse(); err != nil {
+	if err := stream.Close(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -144,3 +144,13 @@ func (w *Watch) Close() error { return w.stream.Close() }
 func NewClient(httpClient connecthttp.HTTPClient, baseURL string, options ...connecthttp.Option) *connect.Client {
 	return connect.NewClient(connecthttp.NewTransport(httpClient, baseURL, options...))
 }
+
+// Must returns the stream s, which a generated client opened, or panics
+// with err: opening a stream sends nothing, so it fails only when the client
+// is misconfigured.
+func Must[S any](s S, err error) S {
+	if err != nil {
+		panic(err)
+	}
+	return s
+}

@@ -154,6 +154,6 @@ func TestShutdownDrains(t *testing.T) {
 		t.Errorf("an accepted unary call failed: %v", k)
 		return true
 	})
-	_ = chat.CloseResponse()
+	_ = chat.Close()
 	_ = list.Close()
 }
