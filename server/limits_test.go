@@ -197,34 +197,34 @@ func TestSlowReaderIsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stream.Close()
-	if !stream.Receive() {
-		t.Fatalf("no first feature: %v", stream.Err())
+	if _, err := stream.Receive(); err != nil {
+		t.Fatalf("no first feature: %v", err)
 	}
 	time.Sleep(2 * time.Second) // 10× the write timeout: the server gives up
 	received := 1
-	for stream.Receive() {
-		received++
+	var streamErr error
+	for streamErr == nil {
+		if _, streamErr = stream.Receive(); streamErr == nil {
+			received++
+		}
 	}
-	if stream.Err() == nil || received == len(features) {
-		t.Fatalf("a reader that paused got all %d features (error %v); want the stream cut off", received, stream.Err())
+	if errors.Is(streamErr, io.EOF) || received == len(features) {
+		t.Fatalf("a reader that paused got all %d features (error %v); want the stream cut off", received, streamErr)
 	}
-	t.Logf("stream cut off after %d of %d features: %v", received, len(features), stream.Err())
+	t.Logf("stream cut off after %d of %d features: %v", received, len(features), streamErr)
 	stillServes(t, ts.URL)
 }
 
 func TestPanicBecomesInternal(t *testing.T) {
 	t.Parallel()
-	panicky := connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if p, ok := req.Any().(*routeguide.Point); ok && p.GetLatitude() == 13 {
-				panic("unlucky")
-			}
-			return next(ctx, req)
+	panicky := func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			return next(ctx, spec, unluckyStream{stream})
 		}
-	})
+	}
 	quiet := slog.New(slog.DiscardHandler) // the stack would flood the test output
 	url := newLimitedServer(t, server.Limits{}, server.WithLogger(quiet),
-		server.WithHandlerOptions(connect.WithInterceptors(panicky)))
+		server.WithInterceptors(panicky))
 	c, _ := client.New(url)
 	_, err := c.GetFeature(t.Context(), pt(13, 0))
 	wantCode(t, err, connect.CodeInternal, "internal error")
@@ -388,4 +388,16 @@ func newHealthWatch(t *testing.T, url string) func() string {
 		}
 		return fmt.Sprintf("%s %s", res.Status, body)
 	}
+}
+
+// unluckyStream panics when it receives a point at latitude 13, as a
+// handler with a bug might.
+type unluckyStream struct{ connect.ServerStream }
+
+func (s unluckyStream) Receive(msg any) error {
+	err := s.ServerStream.Receive(msg)
+	if p, ok := msg.(*routeguide.Point); ok && p.GetLatitude() == 13 {
+		panic("unlucky")
+	}
+	return err
 }

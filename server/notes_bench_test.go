@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect/v2"
 
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
 	"github.com/routeguide/routeguide/internal/natstest"
@@ -144,10 +143,14 @@ func BenchmarkNotesWatchAcrossReplicas(b *testing.B) {
 				}
 				wg.Go(func() {
 					defer stream.Close()
-					for stream.Receive() {
+					for {
+						res, err := stream.Receive()
+						if err != nil {
+							return
+						}
 						at := time.Now()
 						mu.Lock()
-						delays = append(delays, at.Sub(sent[stream.Msg().GetNote().GetMessage()]))
+						delays = append(delays, at.Sub(sent[res.GetNote().GetMessage()]))
 						mu.Unlock()
 						received <- struct{}{}
 					}

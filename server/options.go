@@ -32,8 +32,9 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithInterceptors adds connect-go interceptors to every service the Server
-// serves, inside its own: they see each call with its deadline set, and
-// before panic recovery. By default the Server has only its own.
+// serves, inside its own: they see each call with its deadline set, and a
+// panic in them, as in a handler, fails only that call. By default the
+// Server has only its own.
 func WithInterceptors(interceptors ...connect.ServerInterceptor) Option {
 	return optionFunc(func(c *config) { c.interceptors = append(c.interceptors, interceptors...) })
 }

@@ -87,10 +87,11 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		// gives drained, idle and late calls.
 		interceptors,
 		[]connect.ServerInterceptor{stack.Interceptor()},
-		cfg.interceptors,
-		// Innermost, so that every interceptor sees the internal error a
-		// panic turns into.
+		// Inside the others, so that every one of them sees the internal
+		// error a panic turns into; outside the caller's own, so that a
+		// panic in those is recovered too.
 		[]connect.ServerInterceptor{observe.RecoverPanic(cfg.observe.logger)},
+		cfg.interceptors,
 	)...)
 
 	// NotesService is NOT_SERVING while the notes store cannot be reached,
