@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
 	"github.com/routeguide/routeguide/internal/natstest"
 	"github.com/routeguide/routeguide/server/notes"

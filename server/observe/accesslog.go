@@ -27,11 +27,6 @@ func AccessLog(logger *slog.Logger) connect.ServerInterceptor {
 	return func(next connect.ServerFunc) connect.ServerFunc {
 		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
 			start := startOf(ctx)
-			if spec.StreamType == connect.StreamTypeUnary {
-				err := next(ctx, spec, stream)
-				logCall(ctx, logger, spec, start, err, nil)
-				return err
-			}
 			counted := &countingStream{ServerStream: stream}
 			err := next(ctx, spec, counted)
 			logCall(ctx, logger, spec, start, err, counted)
@@ -41,19 +36,20 @@ func AccessLog(logger *slog.Logger) connect.ServerInterceptor {
 }
 
 // logCall writes the record of an RPC that started at start and ended with
-// err. Streams pass the count of their messages; unary calls pass nil.
+// err, with the count of its messages.
 func logCall(ctx context.Context, logger *slog.Logger, spec connect.Spec, start time.Time, err error, stream *countingStream) {
 	code := "ok"
 	if err != nil {
 		code = connect.CodeOf(err).String()
 	}
 	level := accessLevel(ctx, spec.Procedure, err)
-	if level == slog.LevelInfo && stream != nil &&
+	if level == slog.LevelInfo &&
 		(errors.Is(ctx.Err(), context.Canceled) || connect.CodeOf(err) == connect.CodeCanceled) &&
 		stream.received.Load() == 0 && stream.sent.Load() == 0 {
 		// A call its client cancelled before a single message, as a
 		// rapid-reset attack does thousands of times a second, is worth
-		// a record only when debugging.
+		// a record only when debugging: a stream, or a unary call whose
+		// request never arrived.
 		level = slog.LevelDebug
 	}
 	if !logger.Enabled(ctx, level) {
@@ -72,7 +68,7 @@ func logCall(ctx context.Context, logger *slog.Logger, spec connect.Spec, start 
 		slog.String("code", code),
 		slog.Duration("duration", time.Since(start)),
 	)
-	if stream != nil {
+	if spec.StreamType != connect.StreamTypeUnary {
 		attrs = append(attrs,
 			slog.Int64("received", stream.received.Load()),
 			slog.Int64("sent", stream.sent.Load()))
@@ -101,6 +97,9 @@ func accessLevel(ctx context.Context, procedure string, err error) slog.Level {
 	// Once the client has gone away or its deadline has passed, whatever
 	// the handler saw is no fault of the server's.
 	switch {
+	case connect.CodeOf(err) == connect.CodeDeadlineExceeded:
+		// Whether the client's connection went first or not.
+		return slog.LevelWarn
 	case errors.Is(ctx.Err(), context.Canceled):
 		return slog.LevelInfo
 	case ctx.Err() != nil:

@@ -63,6 +63,11 @@ func (g *callGuard) withDeadline(ctx context.Context, defaultTimeout time.Durati
 func (g *callGuard) intercept(next connect.ServerFunc) connect.ServerFunc {
 	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
 		if spec.StreamType == connect.StreamTypeUnary {
+			// A call whose deadline has passed before it starts, as one
+			// that asks for a timeout of 0 has, is not served.
+			if ctx.Err() != nil {
+				return withContextCode(ctx.Err())
+			}
 			ctx, cancel := g.withDeadline(ctx, g.defaultTimeout)
 			defer cancel()
 			return withContextCode(next(ctx, spec, stream))

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
-	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 func TestWithDeadline(t *testing.T) {
@@ -62,19 +61,22 @@ func TestContextErrorsGetTheirCodes(t *testing.T) {
 	for _, tt := range tests {
 		ctx, cancel := tt.ctx()
 		defer cancel()
-		unary := g.WrapUnary(func(ctx context.Context, _ connect.AnyRequest) (connect.AnyResponse, error) {
+		unarySpec := connect.Spec{StreamType: connect.StreamTypeUnary}
+		unary := g.intercept(func(ctx context.Context, _ connect.Spec, _ connect.ServerStream) error {
 			<-ctx.Done()
-			return nil, fmt.Errorf("wait: %w", ctx.Err())
+			return fmt.Errorf("wait: %w", ctx.Err())
 		})
-		_, err := unary(ctx, connect.NewRequest(&emptypb.Empty{}))
+		err := unary(ctx, unarySpec, nil)
 		if got := connect.CodeOf(err); got != tt.want {
 			t.Errorf("unary, %s: code %v (%v), want %v", tt.name, got, err, tt.want)
 		}
-		// A connect error keeps its code.
-		unary = g.WrapUnary(func(context.Context, connect.AnyRequest) (connect.AnyResponse, error) {
-			return nil, connect.NewError(connect.CodeAborted, context.Canceled.Error()).WithCause(context.Canceled)
+		// A connect error keeps its code, even one that wraps a context
+		// error. (A call whose context has ended before it starts is not
+		// served at all.)
+		unary = g.intercept(func(context.Context, connect.Spec, connect.ServerStream) error {
+			return connect.NewError(connect.CodeAborted, tt.name).WithCause(context.Canceled)
 		})
-		if _, err := unary(ctx, connect.NewRequest(&emptypb.Empty{})); connect.CodeOf(err) != connect.CodeAborted {
+		if err := unary(t.Context(), unarySpec, nil); connect.CodeOf(err) != connect.CodeAborted {
 			t.Errorf("unary, %s: a connect error's code became %v", tt.name, connect.CodeOf(err))
 		}
 	}

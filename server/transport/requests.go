@@ -22,6 +22,18 @@ import (
 // Connect GET whose message is not base64 as unknown.
 func checkRequests(next http.Handler, refuser *refuser, unary func(path string) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// What connect-go would refuse before it serves the call, refused
+		// here, where the refusal is recorded.
+		if _, known := refuser.procedures[r.URL.Path]; known {
+			if err := checkTimeout(r.Header); err != nil {
+				refuser.refuse(w, r, err)
+				return
+			}
+			if err := checkEncoding(r); err != nil {
+				refuser.refuse(w, r, err)
+				return
+			}
+		}
 		if r.Method == http.MethodGet && unary(r.URL.Path) {
 			if err := checkGetMessage(r); err != nil {
 				refuser.refuse(w, r, err)
@@ -219,4 +231,60 @@ func grpcTimeout(value string) (time.Duration, bool) {
 		return 0, false // longer than any deadline: none
 	}
 	return time.Duration(n) * unit, true
+}
+
+// supportedEncodings are the request compressions the server reads.
+const supportedEncodings = "gzip"
+
+// checkEncoding answers a request compressed with an encoding the server
+// does not read with unimplemented, as connect-go would.
+func checkEncoding(r *http.Request) error {
+	header := "Content-Encoding" // Connect unary
+	if envelopeHeader, ok := envelopeEncoding(r.Header.Get("Content-Type")); ok {
+		header = envelopeHeader
+	} else if r.Method == http.MethodGet {
+		return nil
+	}
+	switch encoding := r.Header.Get(header); encoding {
+	case "", "identity", "gzip":
+		return nil
+	default:
+		return connect.Errorf(connect.CodeUnimplemented,
+			"unknown compression %q: supported encodings are %s", encoding, supportedEncodings)
+	}
+}
+
+// checkTimeout answers a call whose timeout header cannot be read with
+// invalid_argument, as connect-go would.
+func checkTimeout(header http.Header) error {
+	if strings.HasPrefix(strings.ToLower(header.Get("Content-Type")), "application/grpc") {
+		value := header.Get("Grpc-Timeout")
+		if value == "" {
+			return nil
+		}
+		if _, ok := grpcTimeout(value); ok || grpcTimeoutTooLong(value) {
+			return nil
+		}
+		return connect.Errorf(connect.CodeInvalidArgument,
+			"grpc-timeout %q cannot be read: send at most 8 digits and a unit, one of H, M, S, m, u or n", value)
+	}
+	value := header.Get("Connect-Timeout-Ms")
+	if value == "" {
+		return nil
+	}
+	if _, ok := AskedTimeout(header); ok {
+		return nil
+	}
+	return connect.Errorf(connect.CodeInvalidArgument,
+		"connect-timeout-ms %q cannot be read: send at most 10 digits, a whole number of milliseconds", value)
+}
+
+// grpcTimeoutTooLong reports whether value is a well-formed grpc-timeout
+// longer than any deadline, which connect-go reads as none.
+func grpcTimeoutTooLong(value string) bool {
+	if len(value) < 2 || len(value) > 9 || !strings.ContainsRune("HMSmun", rune(value[len(value)-1])) {
+		return false
+	}
+	n, err := strconv.ParseInt(value[:len(value)-1], 10, 64)
+	return err == nil && n >= 0
 }

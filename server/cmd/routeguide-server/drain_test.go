@@ -17,6 +17,7 @@ import (
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
+	"github.com/routeguide/routeguide/internal/routeguidetest"
 )
 
 // TestShutdownDrains stops the server, as SIGTERM does, with a stream of
@@ -46,14 +47,14 @@ func TestShutdownDrains(t *testing.T) {
 	ctx := t.Context()
 
 	// One stream of each shape, open when the shutdown starts.
-	chat := rpc.RouteChat(ctx)
+	chat := routeguidetest.Must(rpc.RouteChat(ctx))
 	if err := chat.Send(&routeguide.RouteNote{Location: &routeguide.Point{}, Message: "open"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chat.Receive(); err != nil {
 		t.Fatal(err)
 	}
-	route := rpc.RecordRoute(ctx)
+	route := routeguidetest.Must(rpc.RecordRoute(ctx))
 	if err := route.Send(&routeguide.Point{}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +64,8 @@ func TestShutdownDrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !list.Receive() { // then stop reading until the shutdown
-		t.Fatal(list.Err())
+	if _, err := list.Receive(); err != nil { // then stop reading until the shutdown
+		t.Fatal(err)
 	}
 
 	shutdown := make(chan struct{})
@@ -82,9 +83,11 @@ func TestShutdownDrains(t *testing.T) {
 	}()
 	go func() {
 		<-shutdown
-		for list.Receive() {
+		var err error
+		for err == nil {
+			_, err = list.Receive()
 		}
-		streamErrs <- list.Err()
+		streamErrs <- err
 	}()
 
 	// Unary load on its own HTTP/2 connections, whose GOAWAY tells the
