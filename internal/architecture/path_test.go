@@ -30,6 +30,7 @@ import (
 var foreignPackages = map[string]string{
 	"http":        "net/http",
 	"connect":     "connectrpc.com/connect/v2",
+	"connecthttp": "connectrpc.com/connect/v2/connecthttp",
 	"otelconnect": "connectrpc.com/otelconnect",
 	"cors":        "github.com/rs/cors",
 }
@@ -95,8 +96,8 @@ func TestRequestPath(t *testing.T) {
 		server.WithCORSOrigins("http://example.com"),
 		server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		server.WithMeterProvider(noop.NewMeterProvider()),
-		// After the server's own options, so innermost.
-		server.WithHandlerOptions(connect.WithInterceptors(probe)))
+		// Inside the server's own interceptors.
+		server.WithInterceptors(probe.intercept))
 	c, err := client.New(ts.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -310,15 +311,11 @@ func callers() []runtime.Frame {
 // reaches it.
 type streamProbe func()
 
-func (p streamProbe) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc { return next }
-
-func (p streamProbe) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (p streamProbe) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		p()
-		return next(ctx, conn)
+func (p streamProbe) intercept(next connect.ServerFunc) connect.ServerFunc {
+	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+		if spec.StreamType != connect.StreamTypeUnary {
+			p()
+		}
+		return next(ctx, spec, stream)
 	}
 }
