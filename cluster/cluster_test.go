@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/routeguide/routeguide/cluster"
@@ -43,7 +44,7 @@ func TestCluster(t *testing.T) {
 	h2c := routeguidetest.H2CClient()
 	t.Cleanup(h2c.CloseIdleConnections) // or HAProxy waits for it to stop
 	chat := &chatter{
-		client:   routeguideconnect.NewRouteGuideClient(h2c, front, connect.WithGRPC()),
+		client:   routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(h2c, front, connecthttp.WithGRPC()))),
 		location: &routeguide.Point{Latitude: 515007290, Longitude: -1246250},
 	}
 	replicas := []string{"routeguide-1", "routeguide-2", "routeguide-3"}
@@ -58,8 +59,8 @@ func TestCluster(t *testing.T) {
 	t.Run("HTTP/1.1", func(t *testing.T) {
 		// Connect JSON over HTTP/1.1, as curl sends it; HAProxy speaks
 		// HTTP/2 to the replica.
-		rg := routeguideconnect.NewRouteGuideClient(routeguidetest.HTTP1Client(), front, connect.WithProtoJSON())
-		res, err := rg.GetFeature(ctx, connect.NewRequest(&routeguide.Point{Latitude: 488583700, Longitude: 22944810}))
+		rg := routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(routeguidetest.HTTP1Client(), front, connecthttp.WithProtoJSON())))
+		res, err := rg.GetFeature(ctx, &routeguide.Point{Latitude: 488583700, Longitude: 22944810})
 		if err != nil {
 			t.Fatalf("GetFeature: %v", err)
 		}
@@ -208,12 +209,16 @@ func (ch *chatter) chat(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	msg := fmt.Sprintf("note %d", len(ch.sent)+1)
-	stream := ch.client.RouteChat(ctx)
-	defer stream.CloseResponse()
+	ctx, info := connect.NewClientContext(ctx)
+	stream, err := ch.client.RouteChat(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer stream.Close()
 	if err := stream.Send(&routeguide.RouteNote{Location: ch.location, Message: msg}); err != nil && !errors.Is(err, io.EOF) {
 		return "", err
 	}
-	if err := stream.CloseRequest(); err != nil {
+	if err := stream.CloseSend(); err != nil {
 		return "", err
 	}
 	var got []string
@@ -227,7 +232,7 @@ func (ch *chatter) chat(ctx context.Context) (string, error) {
 		}
 		got = append(got, note.GetMessage())
 	}
-	replica := stream.ResponseHeader().Get("X-Routeguide-Replica")
+	replica := info.ResponseHeader().Get("X-Routeguide-Replica")
 	ch.sent = append(ch.sent, msg)
 	if diff := cmp.Diff(ch.sent, got); diff != "" {
 		return replica, fmt.Errorf("%s answered %q with (-want +got):\n%s", replica, msg, diff)
@@ -242,9 +247,9 @@ func watchAcrossReplicas(t *testing.T, c *cluster.Cluster) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	replicaURL := func(i int) string { return "http://" + c.Replicas()[i].Addr() }
-	watcher := notesv1connect.NewNotesServiceClient(routeguidetest.H2CClient(), replicaURL(0), connect.WithGRPC())
-	poster := notesv1connect.NewNotesServiceClient(routeguidetest.HTTP1Client(), replicaURL(1), connect.WithProtoJSON())
-	chatter := routeguideconnect.NewRouteGuideClient(routeguidetest.H2CClient(), replicaURL(2), connect.WithGRPC())
+	watcher := notesv1connect.NewNotesServiceClient(connect.NewClient(connecthttp.NewTransport(routeguidetest.H2CClient(), replicaURL(0), connecthttp.WithGRPC())))
+	poster := notesv1connect.NewNotesServiceClient(connect.NewClient(connecthttp.NewTransport(routeguidetest.HTTP1Client(), replicaURL(1), connecthttp.WithProtoJSON())))
+	chatter := routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(routeguidetest.H2CClient(), replicaURL(2), connecthttp.WithGRPC())))
 	where := &routeguide.Point{Latitude: 407838351, Longitude: -746143763}
 
 	// Not waited for: the call returns with the first note, or the
@@ -253,20 +258,26 @@ func watchAcrossReplicas(t *testing.T, c *cluster.Cluster) {
 	var watchErr error
 	go func() {
 		defer close(seen)
-		stream, err := watcher.WatchNotes(ctx, connect.NewRequest(&notesv1.WatchNotesRequest{}))
+		stream, err := watcher.WatchNotes(ctx, &notesv1.WatchNotesRequest{})
 		if err != nil {
 			watchErr = err
 			return
 		}
 		defer stream.Close()
-		for stream.Receive() {
-			seen <- stream.Msg().GetNote().GetMessage()
+		for {
+			res, err := stream.Receive()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					watchErr = err
+				}
+				return
+			}
+			seen <- res.GetNote().GetMessage()
 		}
-		watchErr = stream.Err()
 	}()
 	post := func(msg string) {
 		note := &routeguide.RouteNote{Location: where, Message: msg}
-		if _, err := poster.PostNote(ctx, connect.NewRequest(&notesv1.PostNoteRequest{Note: note})); err != nil {
+		if _, err := poster.PostNote(ctx, &notesv1.PostNoteRequest{Note: note}); err != nil {
 			t.Fatalf("PostNote %q on %s: %v", msg, c.Replicas()[1].Name(), err)
 		}
 	}
@@ -310,7 +321,10 @@ func watchAcrossReplicas(t *testing.T, c *cluster.Cluster) {
 	await("posted", "a note posted with PostNote on "+c.Replicas()[1].Name(), sent)
 
 	sent = time.Now()
-	chat := chatter.RouteChat(ctx)
+	chat, err := chatter.RouteChat(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := chat.Send(&routeguide.RouteNote{Location: where, Message: "chatted"}); err != nil {
 		t.Fatalf("RouteChat on %s: %v", c.Replicas()[2].Name(), err)
 	}
@@ -318,8 +332,8 @@ func watchAcrossReplicas(t *testing.T, c *cluster.Cluster) {
 		t.Fatalf("RouteChat on %s: %v", c.Replicas()[2].Name(), err)
 	}
 	await("chatted", "a note sent with RouteChat on "+c.Replicas()[2].Name(), sent)
-	chat.CloseRequest()
-	chat.CloseResponse()
+	chat.CloseSend()
+	chat.Close()
 }
 
 // streamLeader returns the NATS node that leads the notes stream, as the

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -149,21 +150,24 @@ func TestHAProxyHealthChecks(t *testing.T) {
 	}
 	front := "http://" + haproxy.Addr()
 	note := &routeguide.RouteNote{Location: &routeguide.Point{Latitude: 1, Longitude: 1}, Message: "hi"}
-	post := func(client *http.Client, options ...connect.ClientOption) error {
-		_, err := notesv1connect.NewNotesServiceClient(client, front, options...).
-			PostNote(ctx, connect.NewRequest(&notesv1.PostNoteRequest{Note: note}))
+	post := func(client *http.Client, options ...connecthttp.Option) error {
+		_, err := notesv1connect.NewNotesServiceClient(connect.NewClient(connecthttp.NewTransport(client, front, options...))).
+			PostNote(ctx, &notesv1.PostNoteRequest{Note: note})
 		return err
 	}
 	chat := func() error {
-		stream := routeguideconnect.NewRouteGuideClient(client, front, connect.WithGRPC()).RouteChat(ctx)
-		defer stream.CloseResponse()
+		stream, err := routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(client, front, connecthttp.WithGRPC()))).RouteChat(ctx)
+		if err != nil {
+			return err
+		}
+		defer stream.Close()
 		if err := stream.Send(note); err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
-		if err := stream.CloseRequest(); err != nil {
+		if err := stream.CloseSend(); err != nil {
 			return err
 		}
-		_, err := stream.Receive()
+		_, err = stream.Receive()
 		return err
 	}
 	for _, tt := range []struct {
@@ -171,9 +175,9 @@ func TestHAProxyHealthChecks(t *testing.T) {
 		err  error
 	}{
 		{"RouteChat, gRPC", chat()},
-		{"PostNote, gRPC", post(client, connect.WithGRPC())},
-		{"PostNote, gRPC-Web over HTTP/1.1", post(routeguidetest.HTTP1Client(), connect.WithGRPCWeb())},
-		{"PostNote, Connect JSON over HTTP/1.1", post(routeguidetest.HTTP1Client(), connect.WithProtoJSON())},
+		{"PostNote, gRPC", post(client, connecthttp.WithGRPC())},
+		{"PostNote, gRPC-Web over HTTP/1.1", post(routeguidetest.HTTP1Client(), connecthttp.WithGRPCWeb())},
+		{"PostNote, Connect JSON over HTTP/1.1", post(routeguidetest.HTTP1Client(), connecthttp.WithProtoJSON())},
 		{"PostNote, Connect binary", post(client)},
 	} {
 		if connect.CodeOf(tt.err) != connect.CodeUnavailable || !strings.Contains(tt.err.Error(), noNotesMessage) {

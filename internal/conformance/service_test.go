@@ -10,6 +10,7 @@ import (
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/connect/v2/connectproto"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -27,11 +28,13 @@ func newClient(t *testing.T, options ...connecthttp.Option) conformancev1connect
 	return newClientOf(t, nil, options...)
 }
 
-// newClientOf is newClient with the service served with handlerOptions.
-func newClientOf(t *testing.T, handlerOptions []connect.HandlerOption, options ...connecthttp.Option) conformancev1connect.ConformanceServiceClient {
+// newClientOf is newClient with the service served through interceptors.
+func newClientOf(t *testing.T, interceptors []connect.ServerInterceptor, options ...connecthttp.Option) conformancev1connect.ConformanceServiceClient {
 	t.Helper()
+	rpc := connect.NewServer(append([]connect.ServerInterceptor{conformance.AskedDeadline()}, interceptors...)...)
+	conformance.Register(rpc)
 	mux := http.NewServeMux()
-	mux.Handle(conformance.NewHandler(handlerOptions...))
+	connecthttp.Mount(mux, rpc)
 	srv := httptest.NewUnstartedServer(mux)
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
@@ -63,19 +66,19 @@ func TestUnaryAnswersAsDefinedAndEchoesTheRequest(t *testing.T) {
 			Response:         &v1.UnaryResponseDefinition_ResponseData{ResponseData: []byte("pong")},
 		},
 	}
-	req := msg
-	req.Header().Set("X-Asked", "yes")
-	res, err := c.Unary(context.Background(), req)
+	ctx, call := connect.NewClientContext(context.Background())
+	call.RequestHeader().Set("X-Asked", "yes")
+	res, err := c.Unary(ctx, msg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := string(res.GetPayload().GetData()), "pong"; got != want {
 		t.Errorf("data = %q, want %q", got, want)
 	}
-	if got, want := res.Header().Values("X-Head"), []string{"a", "b"}; !cmp.Equal(got, want) {
+	if got, want := call.ResponseHeader().Values("X-Head"), []string{"a", "b"}; !cmp.Equal(got, want) {
 		t.Errorf("header x-head = %q, want %q", got, want)
 	}
-	if got, want := res.Trailer().Values("X-Tail"), []string{"c"}; !cmp.Equal(got, want) {
+	if got, want := call.ResponseTrailer().Values("X-Tail"), []string{"c"}; !cmp.Equal(got, want) {
 		t.Errorf("trailer x-tail = %q, want %q", got, want)
 	}
 	info := res.GetPayload().GetRequestInfo()
@@ -104,14 +107,14 @@ func hasHeader(headers []*v1.Header, name, value string) bool {
 // server's own interceptors set, as the call guard of our stack does.
 func TestUnaryEchoesTheAskedTimeout(t *testing.T) {
 	t.Parallel()
-	shorten := connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+	shorten := func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
 			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			return next(ctx, req)
+			return next(ctx, spec, stream)
 		}
-	})
-	c := newClientOf(t, []connect.HandlerOption{connect.WithInterceptors(shorten)})
+	}
+	c := newClientOf(t, []connect.ServerInterceptor{shorten})
 
 	res, err := c.Unary(context.Background(), &v1.UnaryRequest{})
 	if err != nil {
@@ -145,7 +148,8 @@ func TestUnaryErrorCarriesTheRequestInfo(t *testing.T) {
 			Details: []*anypb.Any{mustAny(t, detail)},
 		}},
 	}}
-	_, err := c.Unary(context.Background(), msg)
+	ctx, call := connect.NewClientContext(context.Background())
+	_, err := c.Unary(ctx, msg)
 	var connectErr *connect.Error
 	if !errors.As(err, &connectErr) {
 		t.Fatalf("err = %v, want a connect error", err)
@@ -156,21 +160,21 @@ func TestUnaryErrorCarriesTheRequestInfo(t *testing.T) {
 	if got, want := connectErr.Message(), "too much"; got != want {
 		t.Errorf("message = %q, want %q", got, want)
 	}
-	if got, want := connectErr.Meta().Get("X-Head"), "a"; got != want {
+	if got, want := call.ResponseHeader().Get("X-Head"), "a"; got != want {
 		t.Errorf("metadata x-head = %q, want %q", got, want)
 	}
 	details := connectErr.Details()
 	if len(details) != 2 {
 		t.Fatalf("%d details, want the one asked for and the request info", len(details))
 	}
-	first, err := details[0].Value()
+	first, err := connectproto.UnmarshalErrorDetail(details[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(detail, first, protocmp.Transform()); diff != "" {
 		t.Errorf("first detail (-want +got):\n%s", diff)
 	}
-	last, err := details[1].Value()
+	last, err := connectproto.UnmarshalErrorDetail(details[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +235,10 @@ func TestUnimplementedAnswersUnimplemented(t *testing.T) {
 func TestClientStreamEchoesEveryRequest(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
-	stream := c.ClientStream(context.Background())
+	stream, err := c.ClientStream(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	msgs := []*v1.ClientStreamRequest{
 		{RequestData: []byte("1"), ResponseDefinition: &v1.UnaryResponseDefinition{
 			Response: &v1.UnaryResponseDefinition_ResponseData{ResponseData: []byte("first")},
@@ -263,7 +270,8 @@ func TestClientStreamEchoesEveryRequest(t *testing.T) {
 func TestServerStreamSendsEachResponseThenTheError(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
-	stream, err := c.ServerStream(context.Background(), connect.NewRequest(&v1.ServerStreamRequest{
+	ctx, call := connect.NewClientContext(context.Background())
+	stream, err := c.ServerStream(ctx, &v1.ServerStreamRequest{
 		ResponseDefinition: &v1.StreamResponseDefinition{
 			ResponseHeaders:  []*v1.Header{header("x-head", "a")},
 			ResponseTrailers: []*v1.Header{header("x-tail", "b")},
@@ -271,14 +279,20 @@ func TestServerStreamSendsEachResponseThenTheError(t *testing.T) {
 			ResponseDelayMs:  10,
 			Error:            &v1.Error{Code: v1.Code_CODE_ABORTED, Message: proto.String("stop")},
 		},
-	}))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stream.Close()
 	var got []string
-	for stream.Receive() {
-		p := stream.Msg().GetPayload()
+	var streamErr error
+	for {
+		res, err := stream.Receive()
+		if err != nil {
+			streamErr = err
+			break
+		}
+		p := res.GetPayload()
 		if (p.GetRequestInfo() != nil) != (len(got) == 0) {
 			t.Errorf("response %d: request info %v, want it in the first response only", len(got)+1, p.GetRequestInfo())
 		}
@@ -287,13 +301,13 @@ func TestServerStreamSendsEachResponseThenTheError(t *testing.T) {
 	if diff := cmp.Diff([]string{"1", "2", "3"}, got); diff != "" {
 		t.Errorf("data (-want +got):\n%s", diff)
 	}
-	if got, want := connect.CodeOf(stream.Err()), connect.CodeAborted; got != want {
+	if got, want := connect.CodeOf(streamErr), connect.CodeAborted; got != want {
 		t.Errorf("code = %v, want %v", got, want)
 	}
-	if got := stream.ResponseHeader().Get("X-Head"); got != "a" {
+	if got := call.ResponseHeader().Get("X-Head"); got != "a" {
 		t.Errorf("header x-head = %q, want a", got)
 	}
-	if got := stream.ResponseTrailer().Get("X-Tail"); got != "b" {
+	if got := call.ResponseTrailer().Get("X-Tail"); got != "b" {
 		t.Errorf("trailer x-tail = %q, want b", got)
 	}
 }
@@ -301,7 +315,10 @@ func TestServerStreamSendsEachResponseThenTheError(t *testing.T) {
 func TestBidiStreamFullDuplexAnswersEachRequest(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
-	stream := c.BidiStream(context.Background())
+	stream, err := c.BidiStream(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	def := &v1.StreamResponseDefinition{
 		ResponseData: [][]byte{[]byte("a"), []byte("b")},
 		Error:        &v1.Error{Code: v1.Code_CODE_FAILED_PRECONDITION},
@@ -332,7 +349,7 @@ func TestBidiStreamFullDuplexAnswersEachRequest(t *testing.T) {
 	if err := stream.Send(&v1.BidiStreamRequest{RequestData: []byte("c")}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := stream.Receive()
+	_, err = stream.Receive()
 	if got, want := connect.CodeOf(err), connect.CodeFailedPrecondition; got != want {
 		t.Errorf("code = %v (%v), want %v", got, err, want)
 	}
@@ -346,7 +363,10 @@ func TestBidiStreamFullDuplexAnswersEachRequest(t *testing.T) {
 func TestBidiStreamHalfDuplexAnswersOnceTheClientIsDone(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
-	stream := c.BidiStream(context.Background())
+	stream, err := c.BidiStream(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	reqs := []*v1.BidiStreamRequest{
 		{ResponseDefinition: &v1.StreamResponseDefinition{ResponseData: [][]byte{[]byte("x"), []byte("y")}}},
 		{RequestData: []byte("more")},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 
@@ -68,7 +69,7 @@ func notesClient(t *testing.T, ts *httptest.Server) notesv1connect.NotesServiceC
 	t.Helper()
 	hc := routeguidetest.H2CClient()
 	t.Cleanup(hc.CloseIdleConnections)
-	return notesv1connect.NewNotesServiceClient(hc, ts.URL)
+	return notesv1connect.NewNotesServiceClient(connect.NewClient(connecthttp.NewTransport(hc, ts.URL)))
 }
 
 // chat sends one note with RouteChat through the Go client, and returns
@@ -103,7 +104,7 @@ func chat(t *testing.T, ts *httptest.Server, note *routeguide.RouteNote) []strin
 // messages of the notes at its location, oldest first.
 func postNote(t *testing.T, notes notesv1connect.NotesServiceClient, note *routeguide.RouteNote) []string {
 	t.Helper()
-	res, err := notes.PostNote(t.Context(), connect.NewRequest(&notesv1.PostNoteRequest{Note: note}))
+	res, err := notes.PostNote(t.Context(), &notesv1.PostNoteRequest{Note: note})
 	if err != nil {
 		t.Fatalf("PostNote(%v): %v", note, err)
 	}
@@ -328,7 +329,7 @@ func TestPostNoteShowsServerError(t *testing.T) {
 	openPage(t, ctx, ts.URL)
 
 	bad := &routeguide.RouteNote{Location: &routeguide.Point{Latitude: 950000000}, Message: "too far north"}
-	_, err := notes.PostNote(t.Context(), connect.NewRequest(&notesv1.PostNoteRequest{Note: bad}))
+	_, err := notes.PostNote(t.Context(), &notesv1.PostNoteRequest{Note: bad})
 	wantCode, wantMessage := codeAndMessage(t, err)
 	run(t, ctx,
 		markStale("note-result"),
