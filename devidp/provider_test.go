@@ -1,0 +1,55 @@
+package devidp
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// serve starts a provider configured by cfg on a loopback port the kernel
+// picks, with the issuer set to its address.
+func serve(t *testing.T, cfg Config) (*Provider, string) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	cfg.Issuer = "http://" + srv.Listener.Addr().String()
+	p, err := New(cfg)
+	if err != nil {
+		srv.Listener.Close()
+		t.Fatal(err)
+	}
+	srv.Config.Handler = p
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return p, cfg.Issuer
+}
+
+// getJSON decodes the JSON answer to a GET of url into v.
+func getJSON(t *testing.T, ctx context.Context, url, bearer string, v any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
