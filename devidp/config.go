@@ -3,6 +3,7 @@ package devidp
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"slices"
@@ -47,6 +48,9 @@ type Config struct {
 	// older; the old key stays in the JWKS until the tokens it signed have
 	// expired. The default, zero, keeps the key made at start.
 	RotateKeysEvery time.Duration
+	// Logger receives a line per sign-in and per refusal. The default is
+	// [slog.Default]; zitadel's own warnings always go there.
+	Logger *slog.Logger
 }
 
 // A Client is a browser page registered at the provider: a public client
@@ -79,6 +83,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("issuer %q: want no path, query or fragment", c.Issuer)
 	}
 	c.Issuer = u.Scheme + "://" + u.Host
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 	if c.Audience == "" {
 		c.Audience = DefaultAudience
 	}

@@ -21,6 +21,7 @@ type loginForm struct {
 	storage  *storage
 	callback func(context.Context, string) string // URL that finishes request ID
 	issuer   string
+	log      *slog.Logger
 }
 
 // loginPage is what the form shows; the field names are what [Login] and
@@ -91,7 +92,7 @@ func (f *loginForm) show(w http.ResponseWriter, id, username, problem string, st
 	w.WriteHeader(status)
 	page := loginPage{RequestID: a.id, ClientID: a.clientID, Username: username, Error: problem}
 	if err := loginTemplate.Execute(w, page); err != nil {
-		slog.Warn("write login form", "err", err)
+		f.log.Warn("write login form", "err", err)
 	}
 }
 
@@ -104,7 +105,7 @@ func (f *loginForm) submit(w http.ResponseWriter, r *http.Request) {
 	id, username := r.PostForm.Get("id"), r.PostForm.Get("username")
 	u, ok := f.storage.checkPassword(username, r.PostForm.Get("password"))
 	if !ok {
-		slog.Info("sign-in refused", "username", username)
+		f.log.Info("sign-in refused", "username", username)
 		f.show(w, id, username, "Wrong username or password.", http.StatusUnauthorized)
 		return
 	}
@@ -112,7 +113,7 @@ func (f *loginForm) submit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this sign-in has expired or is finished: go back to the page and sign in again", http.StatusBadRequest)
 		return
 	}
-	slog.Info("signed in", "username", u.Username)
+	f.log.Info("signed in", "username", u.Username)
 	http.Redirect(w, r, f.callback(op.ContextWithIssuer(r.Context(), f.issuer), id), http.StatusSeeOther)
 }
 

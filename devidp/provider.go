@@ -100,7 +100,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(loginPath, &loginForm{storage: s, callback: op.AuthCallbackURL(provider), issuer: cfg.Issuer})
+	mux.Handle(loginPath, &loginForm{storage: s, callback: op.AuthCallbackURL(provider), issuer: cfg.Issuer, log: cfg.Logger})
 	mux.HandleFunc(signedOutPath, signedOut)
 	mux.Handle("/", provider)
 	return &Provider{cfg: cfg, storage: s, handler: mux}, nil

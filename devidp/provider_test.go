@@ -3,6 +3,7 @@ package devidp
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -20,6 +21,9 @@ func serve(t *testing.T, cfg Config) (*Provider, string) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.Issuer = "http://" + srv.Listener.Addr().String()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
 	p, err := New(cfg)
 	if err != nil {
 		srv.Listener.Close()
