@@ -1,0 +1,100 @@
+package devidp
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+)
+
+// signInByHand walks the authorize endpoint and the login form as alice with
+// the given extra authorize parameters and returns the code the provider
+// redirects with.
+func signInByHand(t *testing.T, issuer string, extra url.Values) string {
+	t.Helper()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	q := url.Values{
+		"client_id":     {CLIClientID},
+		"redirect_uri":  {CLIRedirectURI},
+		"response_type": {"code"},
+		"scope":         {"openid"},
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	resp, err := noFollow.Get(issuer + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	form, err := resp.Location()
+	if err != nil {
+		t.Fatalf("authorize: %s without a Location: %v", resp.Status, err)
+	}
+	resp, err = noFollow.PostForm(issuer+"/login", url.Values{"id": {form.Query().Get("id")}, "username": {"alice"}, "password": {"alice-dev-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// On to the callback, which redirects to the client with the code.
+	callback, err := resp.Location()
+	if err != nil {
+		t.Fatalf("login: %s without a Location: %v", resp.Status, err)
+	}
+	resp, err = noFollow.Get(callback.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := resp.Location()
+	if err != nil {
+		t.Fatalf("callback: %s without a Location: %v", resp.Status, err)
+	}
+	code := back.Query().Get("code")
+	if code == "" {
+		t.Fatalf("callback redirected to %s, want a code", back)
+	}
+	return code
+}
+
+func cliConfig(issuer string) oauth2.Config {
+	return oauth2.Config{
+		ClientID:    CLIClientID,
+		RedirectURL: CLIRedirectURI,
+		Endpoint:    oauth2.Endpoint{AuthURL: issuer + "/authorize", TokenURL: issuer + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams},
+	}
+}
+
+func TestCodeNeedsPKCE(t *testing.T) {
+	t.Parallel()
+	_, issuer := serve(t, Config{})
+	conf := cliConfig(issuer)
+
+	code := signInByHand(t, issuer, nil)
+	if _, err := conf.Exchange(t.Context(), code); err == nil || !strings.Contains(err.Error(), "PKCE required") {
+		t.Errorf("exchange a code issued without a challenge: err = %v, want PKCE required", err)
+	}
+
+	verifier := oauth2.GenerateVerifier()
+	challenge := url.Values{"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
+	code = signInByHand(t, issuer, challenge)
+	if _, err := conf.Exchange(t.Context(), code, oauth2.VerifierOption(oauth2.GenerateVerifier())); err == nil || !strings.Contains(err.Error(), "code_verifier") {
+		t.Errorf("exchange with another verifier: err = %v, want the verifier refused", err)
+	}
+}
+
+func TestCodeIsSingleUse(t *testing.T) {
+	t.Parallel()
+	_, issuer := serve(t, Config{})
+	conf := cliConfig(issuer)
+	verifier := oauth2.GenerateVerifier()
+	code := signInByHand(t, issuer, url.Values{"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}})
+	if _, err := conf.Exchange(t.Context(), code, oauth2.VerifierOption(verifier)); err != nil {
+		t.Fatalf("first exchange: %v", err)
+	}
+	if _, err := conf.Exchange(t.Context(), code, oauth2.VerifierOption(verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Errorf("second exchange of one code: err = %v, want invalid_grant", err)
+	}
+}
