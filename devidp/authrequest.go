@@ -10,6 +10,11 @@ import (
 // the flow, and how long the code is then valid.
 const authRequestLifetime = 10 * time.Minute
 
+// maxPendingRequests bounds the unfinished authorization requests held in
+// memory; a request is held from the authorize endpoint until its code is
+// exchanged or it expires.
+const maxPendingRequests = 10_000
+
 // authRequest is one authorization request, from the authorize endpoint
 // through the login form to the token endpoint. The storage hands out
 // copies, so a value is never changed once shared.

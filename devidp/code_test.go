@@ -98,3 +98,61 @@ func TestCodeIsSingleUse(t *testing.T) {
 		t.Errorf("second exchange of one code: err = %v, want invalid_grant", err)
 	}
 }
+
+func TestPendingSignInsAreBounded(t *testing.T) {
+	t.Parallel()
+	_, issuer := serve(t, Config{}, func(p *Provider) { p.storage.pending = 1 })
+	verifier := oauth2.GenerateVerifier()
+	challenge := url.Values{"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	authorize := func() *url.URL {
+		t.Helper()
+		q := url.Values{"client_id": {CLIClientID}, "redirect_uri": {CLIRedirectURI}, "response_type": {"code"}, "scope": {"openid"}}
+		for k, v := range challenge {
+			q[k] = v
+		}
+		resp, err := noFollow.Get(issuer + "/authorize?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := resp.Location()
+		if err != nil {
+			t.Fatalf("authorize: %s without a Location: %v", resp.Status, err)
+		}
+		return loc
+	}
+	first := authorize()
+	if first.Path != loginPath {
+		t.Fatalf("first sign-in redirected to %s, want the login form", first)
+	}
+	second := authorize()
+	if got := second.Query().Get("error"); got != "server_error" || !strings.Contains(second.Query().Get("error_description"), "in progress") {
+		t.Errorf("second sign-in while one is pending redirected to %s, want server_error saying sign-ins are in progress", second)
+	}
+	// Finishing the first makes room.
+	resp, err := noFollow.PostForm(issuer+"/login", url.Values{"id": {first.Query().Get("id")}, "username": {"alice"}, "password": {"alice-dev-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	callback, err := resp.Location()
+	if err != nil {
+		t.Fatalf("login: %s without a Location: %v", resp.Status, err)
+	}
+	if resp, err = noFollow.Get(callback.String()); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := resp.Location()
+	if err != nil {
+		t.Fatalf("callback: %s without a Location: %v", resp.Status, err)
+	}
+	conf := cliConfig(issuer)
+	if _, err := conf.Exchange(t.Context(), back.Query().Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+		t.Fatal(err)
+	}
+	if third := authorize(); third.Path != loginPath {
+		t.Errorf("sign-in after the pending one finished redirected to %s, want the login form", third)
+	}
+}

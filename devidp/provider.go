@@ -50,6 +50,7 @@ func New(cfg Config) (*Provider, error) {
 		bySubject: make(map[string]User, len(cfg.Users)),
 		clients:   make(map[string]*client, len(cfg.Clients)+1),
 		keys:      keys,
+		pending:   maxPendingRequests,
 		requests:  make(map[string]*authRequest),
 		codes:     make(map[string]string),
 		tokens:    make(map[string]accessToken),

@@ -16,8 +16,9 @@ func TestMain(m *testing.M) {
 }
 
 // serve starts a provider configured by cfg on a loopback port the kernel
-// picks, with the issuer set to its address.
-func serve(t *testing.T, cfg Config) (*Provider, string) {
+// picks, with the issuer set to its address; before it starts, each tweak
+// may change what New made.
+func serve(t *testing.T, cfg Config, tweaks ...func(*Provider)) (*Provider, string) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.Issuer = "http://" + srv.Listener.Addr().String()
@@ -28,6 +29,9 @@ func serve(t *testing.T, cfg Config) (*Provider, string) {
 	if err != nil {
 		srv.Listener.Close()
 		t.Fatal(err)
+	}
+	for _, tweak := range tweaks {
+		tweak(p)
 	}
 	srv.Config.Handler = p
 	srv.Start()

@@ -28,6 +28,7 @@ type storage struct {
 	bySubject map[string]User    // by subject
 	clients   map[string]*client // by ID
 	keys      *keyRing
+	pending   int // most unfinished authorization requests held at once
 
 	mu       sync.Mutex              // protects requests, codes and tokens
 	requests map[string]*authRequest // by ID
@@ -122,6 +123,9 @@ func (s *storage) CreateAuthRequest(_ context.Context, r *oidc.AuthRequest, _ st
 			delete(s.requests, id)
 			delete(s.codes, old.code)
 		}
+	}
+	if len(s.requests) >= s.pending {
+		return nil, oidc.ErrServerError().WithDescription("%d sign-ins are in progress, the most this provider holds: finish one or wait %v", s.pending, authRequestLifetime)
 	}
 	s.requests[a.id] = a
 	c := *a
