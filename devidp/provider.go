@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -88,9 +89,11 @@ func New(cfg Config) (*Provider, error) {
 	// all it protects, as access tokens are JWTs.
 	rand.Read(opConfig.CryptoKey[:])
 	opts := []op.Option{op.WithCORSOptions(&cors.Options{
-		AllowedOrigins: cfg.CORSOrigins,
-		AllowedMethods: []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders: []string{"Accept", "Authorization", "Content-Type"},
+		// A function, not AllowedOrigins, which rs/cors reads as "*" when
+		// it is empty.
+		AllowOriginFunc: func(origin string) bool { return slices.Contains(cfg.CORSOrigins, origin) },
+		AllowedMethods:  []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:  []string{"Accept", "Authorization", "Content-Type"},
 	})}
 	if insecure {
 		opts = append(opts, op.WithAllowInsecure())

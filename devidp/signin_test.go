@@ -239,6 +239,25 @@ func TestBrowserClient(t *testing.T) {
 	}
 }
 
+func TestNoCORSWithoutBrowserClients(t *testing.T) {
+	t.Parallel()
+	_, issuer := serve(t, Config{})
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodOptions, issuer+"/oauth/token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", "http://127.0.0.1:8080")
+	req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("preflight with no browser client registered: Access-Control-Allow-Origin = %q, want none", got)
+	}
+}
+
 func TestKeyRotation(t *testing.T) {
 	t.Parallel()
 	p, issuer := serve(t, Config{})
