@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +80,16 @@ func verify(t *testing.T, issuer, audience, token string) map[string]any {
 func TestTokenForBuiltInModerator(t *testing.T) {
 	t.Parallel()
 	issuer := start(t)
+	// What the cluster waits for.
+	resp, err := http.Get(issuer + "/ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /ready: %s, want 200", resp.Status)
+	}
+
 	tok, err := token(t, "--issuer", issuer, "--user", "mod")
 	if err != nil {
 		t.Fatal(err)
