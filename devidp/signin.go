@@ -36,7 +36,8 @@ type Login struct {
 	// Scopes are requested. The default is openid and profile.
 	Scopes []string
 	// HTTPClient makes the requests; its redirect policy is replaced. The
-	// default is [http.DefaultClient]'s transport.
+	// default uses [http.DefaultTransport] with a 30-second timeout per
+	// request.
 	HTTPClient *http.Client
 }
 
