@@ -156,3 +156,27 @@ func TestPendingSignInsAreBounded(t *testing.T) {
 		t.Errorf("sign-in after the pending one finished redirected to %s, want the login form", third)
 	}
 }
+
+func TestPromptNoneNeedsLogin(t *testing.T) {
+	t.Parallel()
+	_, issuer := serve(t, Config{})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	q := url.Values{
+		"client_id": {CLIClientID}, "redirect_uri": {CLIRedirectURI}, "response_type": {"code"}, "scope": {"openid"},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"},
+		"prompt": {"none"}, "state": {"s1"},
+	}
+	resp, err := noFollow.Get(issuer + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := resp.Location()
+	if err != nil {
+		t.Fatalf("authorize: %s without a Location: %v", resp.Status, err)
+	}
+	// There are no sessions, so a silent sign-in always needs the form.
+	if got := back.Query().Get("error"); got != "login_required" || back.Query().Get("state") != "s1" {
+		t.Errorf("prompt=none redirected to %s, want the client's redirect URI with error login_required and the state", back)
+	}
+}
