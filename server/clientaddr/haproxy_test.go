@@ -30,6 +30,7 @@ func TestBehindHAProxy(t *testing.T) {
 	server := serve(t, trusted)
 	for _, mode := range []struct{ name, server string }{
 		{"send-proxy-v2", "send-proxy-v2"},
+		{"send-proxy-v2 over h2", "proto h2 send-proxy-v2"},
 		{"forwardfor", ""},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
@@ -70,17 +71,21 @@ backend b
 					t.Logf("haproxy:\n%s", out.Bytes())
 				}
 			})
-			c := dialWhenListening(t, "127.0.0.3", front)
-			got, err := get(t, c, nil, "X-Forwarded-For: 6.6.6.6\r\n")
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := "peer=127.0.0.3 client=127.0.0.3"
-			if mode.server == "" {
-				want = "peer=127.0.0.1 client=127.0.0.3"
-			}
-			if got != want {
-				t.Errorf("got %q, want %q", got, want)
+			// Two clients in turn: HAProxy must not hand the second's
+			// calls to a connection opened for the first.
+			for _, client := range []string{"127.0.0.3", "127.0.0.4", "127.0.0.3"} {
+				c := dialWhenListening(t, client, front)
+				got, err := get(t, c, nil, "X-Forwarded-For: 6.6.6.6\r\n")
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := "peer=" + client + " client=" + client
+				if mode.server == "" {
+					want = "peer=127.0.0.1 client=" + client
+				}
+				if got != want {
+					t.Errorf("got %q, want %q", got, want)
+				}
 			}
 		})
 	}

@@ -37,7 +37,11 @@ func serve(t *testing.T, trusted *clientaddr.Trusted) string {
 			fmt.Fprintf(w, "peer=%s client=%s", parseHost(r.RemoteAddr), trusted.ClientAddr(r.RemoteAddr, r.Header))
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
+		Protocols:         new(http.Protocols),
 	}
+	// HTTP/1 and HTTP/2 without TLS, as the RouteGuide server serves them.
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(trusted.Listener(l)) }()
 	t.Cleanup(func() {
