@@ -85,3 +85,12 @@ func tokenSafe(s string) bool {
 	}
 	return s != ""
 }
+
+// KeyFor is the key a write is charged to: the author ID of a signed-in
+// caller, or, with none, its address.
+func KeyFor(authorID string, addr netip.Addr) Key {
+	if authorID != "" {
+		return AuthorKey(authorID)
+	}
+	return AddrKey(addr)
+}

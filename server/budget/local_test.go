@@ -3,6 +3,8 @@ package budget_test
 import (
 	"context"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,5 +106,29 @@ func TestLocalBoundsClients(t *testing.T) {
 	}
 	if got, want := l.Clients(), 1; got != want {
 		t.Errorf("after a refill: %d clients remembered, want %d", got, want)
+	}
+}
+
+// TestLocalConcurrent: writes of one client from many goroutines at once
+// get its burst, no more and no less.
+func TestLocalConcurrent(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	l := budget.NewLocal(budget.LocalConfig{Policy: budget.Policy{Rate: 1, Burst: 100}, Now: c.Now})
+	key := budget.KeyFor("", netip.MustParseAddr("2001:db8::1"))
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			n, _ := spend(t.Context(), l, key, 50)
+			allowed.Add(int64(n))
+		})
+	}
+	wg.Wait()
+	if got, want := allowed.Load(), int64(100); got != want {
+		t.Errorf("800 writes from 16 goroutines: %d allowed, want %d", got, want)
+	}
+	if budget.KeyFor("author", netip.MustParseAddr("2001:db8::1")) == key {
+		t.Error("a signed-in caller is charged to its address")
 	}
 }
