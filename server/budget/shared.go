@@ -23,7 +23,8 @@ type SharedConfig struct {
 	Replicas int
 	// MaxBytes bounds the bucket; when it is full, budgets of clients it
 	// does not hold are kept by each replica alone, as when NATS is
-	// unreachable. Each client takes about 100 bytes. Default 16 MiB.
+	// unreachable. Each client takes about 110 bytes (TestSharedBucketFull),
+	// so the default holds about 150,000. Default 16 MiB.
 	MaxBytes int64
 	// Timeout bounds one check; past it, the replica decides alone.
 	// Default 1 second.
@@ -168,14 +169,18 @@ var errDisconnected = fmt.Errorf("%w: not connected to NATS", ErrUnshared)
 
 // Allow charges one write to key's budget, shared by every replica. It
 // waits for at most the configured timeout, or ctx.
-func (s *Shared) Allow(ctx context.Context, key Key) Decision {
+func (s *Shared) Allow(parent context.Context, key Key) Decision {
 	if !s.nc.IsConnected() {
-		return s.alone(ctx, key, errDisconnected)
+		return s.alone(parent, key, errDisconnected)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(parent, s.timeout)
 	defer cancel()
 	d, err := s.allow(ctx, key.String())
 	if err != nil {
+		if parent.Err() != nil {
+			// The caller is gone: not the bucket's fault, nothing to report.
+			return s.local.Allow(ctx, key)
+		}
 		return s.alone(ctx, key, err)
 	}
 	return d

@@ -159,6 +159,51 @@ func TestSharedWithoutNATS(t *testing.T) {
 	}
 }
 
+// TestSharedBucketFull: past the bucket's bound, clients it cannot hold
+// are decided by the replica alone, and the reason is reported.
+func TestSharedBucketFull(t *testing.T) {
+	t.Parallel()
+	node := natstest.Start(t)
+	var mu sync.Mutex
+	var reported []error
+	s := openShared(t, connect(t, node.URL()), budget.SharedConfig{
+		Policy: budget.Policy{Rate: 1, Burst: 2}, MaxBytes: 4 << 10,
+		Unshared: func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			reported = append(reported, err)
+		},
+	})
+	allowed := 0
+	for i := range 200 {
+		if s.Allow(t.Context(), budget.AuthorKey(fmt.Sprintf("client-%d", i))).Allowed {
+			allowed++
+		}
+	}
+	if allowed != 200 {
+		t.Errorf("%d of 200 first writes of distinct clients allowed, want all", allowed)
+	}
+	mu.Lock()
+	alone := len(reported)
+	first := errors.New("none")
+	if alone > 0 {
+		first = reported[0]
+	}
+	mu.Unlock()
+	if alone == 0 || alone == 200 {
+		t.Fatalf("%d of 200 checks decided alone, want those past the bucket's 4 KiB", alone)
+	}
+	if !errors.Is(first, budget.ErrUnshared) {
+		t.Errorf("reported %v, want an error wrapping ErrUnshared", first)
+	}
+	t.Logf("the bucket held %d clients in 4 KiB; the first refusal: %v", 200-alone, first)
+	// A client past the bound still has a budget, its replica's own.
+	late := budget.AuthorKey("client-199")
+	if n, _ := spend(t.Context(), s, late, 5); n != 1 {
+		t.Errorf("a client past the bound: %d of 5 more writes allowed, want 1 (burst 2, one spent)", n)
+	}
+}
+
 func TestSharedBucket(t *testing.T) {
 	t.Parallel()
 	node := natstest.Start(t)
