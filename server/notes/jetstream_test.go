@@ -94,7 +94,7 @@ func TestJetStreamUnavailableThenBack(t *testing.T) {
 	if err := s.Available(); !errors.Is(err, notes.ErrUnavailable) {
 		t.Errorf("Available() = %v, want ErrUnavailable", err)
 	}
-	if _, err := s.Add(t.Context(), note(2, 2, "lost")); !errors.Is(err, notes.ErrUnavailable) {
+	if _, err := s.Add(t.Context(), note(2, 2, "lost"), notes.Author{}); !errors.Is(err, notes.ErrUnavailable) {
 		t.Errorf("Add = %v, want ErrUnavailable", err)
 	}
 	if _, err := s.Watch(t.Context(), notes.WatchOptions{}); !errors.Is(err, notes.ErrUnavailable) {
@@ -190,7 +190,7 @@ func TestJetStreamClusterLosesNoAcknowledgedNote(t *testing.T) {
 					close(killed)
 				}
 				msg := fmt.Sprintf("%d-%d", i, j)
-				if _, err := s.Add(t.Context(), note(9, 9, msg)); err != nil {
+				if _, err := s.Add(t.Context(), note(9, 9, msg), notes.Author{}); err != nil {
 					t.Logf("note %s not acknowledged: %v", msg, err)
 					continue
 				}

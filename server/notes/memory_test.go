@@ -14,19 +14,19 @@ func note(lat, lon int32, message string) *routeguide.RouteNote {
 }
 
 // add adds note to s, which must not fail.
-func add(t testing.TB, s Store, note *routeguide.RouteNote) []*routeguide.RouteNote {
+func add(t testing.TB, s Store, note *routeguide.RouteNote) []Note {
 	t.Helper()
-	replies, err := s.Add(t.Context(), note)
+	replies, err := s.Add(t.Context(), note, Author{})
 	if err != nil {
 		t.Fatalf("Add: %v", err)
 	}
 	return replies
 }
 
-func messages(notes []*routeguide.RouteNote) []string {
+func messages(notes []Note) []string {
 	out := make([]string, len(notes))
 	for i, n := range notes {
-		out[i] = n.GetMessage()
+		out[i] = n.Note.GetMessage()
 	}
 	return out
 }
