@@ -114,4 +114,3 @@ func TestJetStreamGrowsAnOldStreamsMessageSize(t *testing.T) {
 		t.Fatalf("the longest note by the longest author: %v", err)
 	}
 }
-
