@@ -211,7 +211,7 @@ func (f *feed) deliver(ev Event, gen uint64) {
 		return
 	}
 	for w := range f.watchers {
-		if w.match != nil && !w.match(ev.Note) {
+		if ev.Seq <= w.floor || (w.match != nil && !w.match(ev.Note)) {
 			continue
 		}
 		if !w.push(ev, f.buffer) {
@@ -227,16 +227,21 @@ func (f *feed) skip(seq uint64) {
 	f.publish(Event{Seq: seq, noop: true})
 }
 
-// register adds w and returns the sequence of the last event delivered
-// before it: w receives every later one.
+// register adds w and returns the sequence of the last event queued
+// before it: w receives every later one. Those queued but not yet
+// delivered are the store's already, so w reads them in its replay rather
+// than in its buffer.
 func (f *feed) register(w *Watcher) (uint64, error) {
+	f.queueMu.Lock()
+	defer f.queueMu.Unlock()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down != nil {
 		return 0, f.down
 	}
+	w.floor = f.accepted
 	f.watchers[w] = struct{}{}
-	return f.last, nil
+	return f.accepted, nil
 }
 
 func (f *feed) remove(w *Watcher) {

@@ -36,6 +36,10 @@ type JetStream struct {
 	consume   jetstream.ConsumeContext
 
 	skipped atomic.Uint64 // messages the feed found not to be notes
+	// connected and closed follow the connection without taking its lock,
+	// which the client holds for seconds while it reconnects: Available
+	// must not wait.
+	connected, closed atomic.Bool
 
 	stateMu sync.Mutex // protects the fields below
 	stats   Stats      // as the probe last learnt
@@ -82,6 +86,7 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 		return nil, fmt.Errorf("open notes store: connect to NATS at %s: %w", redact(cfg.URLs), err)
 	}
 	s.nc = nc
+	s.connected.Store(nc.IsConnected())
 	if s.replies, s.repliesSub, err = newReplies(nc); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("open notes store: %w", err)
@@ -206,12 +211,17 @@ func (s *JetStream) deliver(msg jetstream.Msg) {
 	s.feed.publish(ev)
 }
 
-func (s *JetStream) disconnected(_ *nats.Conn, err error) {
+func (s *JetStream) disconnected(nc *nats.Conn, err error) {
+	s.connected.Store(false)
+	if s.closed.Load() {
+		return // Close ends the watchers itself
+	}
 	s.cfg.Logger.Warn("notes store: lost the connection to NATS; reconnecting", "error", err)
 	s.feed.cutAll(fmt.Errorf("%w: lost the connection to NATS", ErrUnavailable))
 }
 
 func (s *JetStream) reconnected(nc *nats.Conn) {
+	s.connected.Store(true)
 	s.cfg.Logger.Info("notes store: reconnected to NATS", "server", nc.ConnectedUrlRedacted())
 }
 
@@ -240,10 +250,10 @@ func (s *JetStream) Stats() Stats {
 // Available returns nil while the store can take notes, or why not: not
 // connected to NATS, or NATS not answering the probe.
 func (s *JetStream) Available() error {
-	if s.nc.IsClosed() {
+	if s.closed.Load() {
 		return ErrClosed
 	}
-	if !s.nc.IsConnected() {
+	if !s.connected.Load() {
 		return fmt.Errorf("%w: not connected to NATS at %s", ErrUnavailable, redact(s.cfg.URLs))
 	}
 	return s.down()
@@ -259,6 +269,7 @@ func (s *JetStream) down() error {
 // Close stops following the stream, ends every watcher with [ErrClosed],
 // and closes the connection.
 func (s *JetStream) Close() error {
+	s.closed.Store(true)
 	if s.stopProbe != nil {
 		select {
 		case <-s.stopProbe:

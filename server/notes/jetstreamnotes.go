@@ -53,13 +53,13 @@ func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote, author 
 func (s *JetStream) publish(ctx context.Context, msg *nats.Msg, id string) (uint64, error) {
 	start := time.Now()
 	for {
-		if s.nc.IsClosed() {
+		if s.closed.Load() {
 			return 0, ErrClosed
 		}
 		if err := s.down(); err != nil {
 			return 0, err
 		}
-		if !s.nc.IsConnected() {
+		if !s.connected.Load() {
 			// A replica that lost its server reconnects to another within
 			// moments; one that lost them all should say so now.
 			if time.Since(start) > reconnectGrace || wait(ctx, 50*time.Millisecond) != nil {
@@ -124,7 +124,7 @@ func (s *JetStream) readLocation(ctx context.Context, subject string, sent Note)
 		}
 		// A follower behind the leader, or a connection moving to another
 		// server: ask again.
-		if s.nc.IsClosed() {
+		if s.closed.Load() {
 			return nil, ErrClosed
 		}
 		if wait(ctx, 5*time.Millisecond) != nil {
@@ -212,9 +212,6 @@ func isAPIErrorCode(err error, code jetstream.ErrorCode) bool {
 // opts.After asks for. It fails with [ErrUnavailable] while NATS is out of
 // reach.
 func (s *JetStream) Watch(ctx context.Context, opts WatchOptions) (*Watcher, error) {
-	if s.nc.IsClosed() {
-		return nil, ErrClosed
-	}
 	if err := s.Available(); err != nil {
 		return nil, err
 	}

@@ -12,8 +12,8 @@ import (
 // probe asks NATS, every ProbeInterval until Close, whether it answers and
 // whether the stream is still the one the store follows, so that a NATS
 // that stops answering without closing the connection (a stopped process,
-// a partition, a full disk) is noticed within ProbeInterval+ProbeTimeout
-// rather than at the client's next ping, minutes later.
+// a partition) is noticed within ProbeInterval+2×ProbeTimeout (4 s by
+// default) rather than at the client's next ping, minutes later.
 func (s *JetStream) probe() {
 	t := time.NewTicker(s.cfg.ProbeInterval)
 	defer t.Stop()
@@ -29,18 +29,10 @@ func (s *JetStream) probe() {
 
 // check probes once and acts on what it learns.
 func (s *JetStream) check() {
-	if !s.nc.IsConnected() {
+	if !s.connected.Load() {
 		return // the client is reconnecting; Available says so already
 	}
-	// A round trip to the NATS server: it fails only when the server does
-	// not answer at all, not while a stream elects a leader, which Add
-	// rides out by itself.
-	if err := s.nc.FlushTimeout(s.cfg.ProbeTimeout); err != nil {
-		s.setDown(fmt.Errorf("%w: NATS at %s did not answer within %v: %w",
-			ErrUnavailable, redact(s.cfg.URLs), s.cfg.ProbeTimeout, err))
-		// Another server of the cluster may answer: move to it. Alone,
-		// the client keeps trying this one until it answers again.
-		s.nc.ForceReconnect()
+	if !s.answers() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ProbeTimeout)
@@ -57,7 +49,10 @@ func (s *JetStream) check() {
 		}
 		s.restartFeed(info)
 	case err != nil:
-		return // the stream may be electing a leader; Add and Watch say so if it lasts
+		// The stream may be electing a leader, which Add rides out by
+		// itself; or NATS stopped answering since the round trip above.
+		s.answers()
+		return
 	default:
 		info := stream.CachedInfo()
 		if diffs := conflicts(info.Config, want); len(diffs) > 0 {
@@ -73,6 +68,25 @@ func (s *JetStream) check() {
 		s.learn(info)
 	}
 	s.setUp()
+}
+
+// answers makes a round trip to the NATS server, and marks the store
+// unavailable if it gets no answer: that fails only when the server does
+// not answer at all, not while a stream elects a leader.
+func (s *JetStream) answers() bool {
+	err := s.nc.FlushTimeout(s.cfg.ProbeTimeout)
+	if err == nil {
+		return true
+	}
+	s.setDown(fmt.Errorf("%w: NATS at %s did not answer within %v: %w",
+		ErrUnavailable, redact(s.cfg.URLs), s.cfg.ProbeTimeout, err))
+	// Another server of the cluster may answer: move to it. Alone, stay:
+	// the connection goes on as it was once the server answers again,
+	// where a new one would take seconds.
+	if len(s.nc.Servers()) > 1 {
+		s.nc.ForceReconnect()
+	}
+	return false
 }
 
 // setDown marks the store unavailable, cutting its watchers off the first

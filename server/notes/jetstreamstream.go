@@ -50,7 +50,7 @@ type JetStreamConfig struct {
 	ProbeInterval time.Duration
 	// ProbeTimeout is how long a probe waits for NATS before the store
 	// calls itself unavailable. Default 2 s: a NATS that stops answering
-	// is noticed within 3 s.
+	// is noticed within 4 s, ProbeInterval and two probe timeouts.
 	ProbeTimeout time.Duration
 	// Name is the NATS connection's name, shown by the server's monitoring.
 	// Default "routeguide-server".

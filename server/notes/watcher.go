@@ -21,6 +21,10 @@ type Watcher struct {
 	skip uint64
 	// start is the sequence after which the watcher's events begin.
 	start uint64
+	// floor is the last event the feed had queued when the watcher
+	// registered: the feed delivers it only later ones. Set under the
+	// feed's mu.
+	floor uint64
 
 	// The replay still to read: events with sequence in (replayFrom,
 	// replayTo], and the page of them read but not yet returned. Only
