@@ -64,7 +64,7 @@ func locationText(p *routeguide.Point) string {
 }
 
 // parseLocation reads a location as locationText writes it, and nothing
-// else: two tokens, each an int32 in range.
+// else: two tokens, each an int32 in range, in their shortest form.
 func parseLocation(s string) (*routeguide.Point, error) {
 	latText, lngText, ok := strings.Cut(s, ".")
 	if !ok {
@@ -81,7 +81,13 @@ func parseLocation(s string) (*routeguide.Point, error) {
 	if lat < -90e7 || lat > 90e7 || lng < -180e7 || lng > 180e7 {
 		return nil, fmt.Errorf("%q is out of range", s)
 	}
-	return &routeguide.Point{Latitude: int32(lat), Longitude: int32(lng)}, nil
+	p := &routeguide.Point{Latitude: int32(lat), Longitude: int32(lng)}
+	if locationText(p) != s {
+		// "+1.02" is 1.2, but the store would never write it so, and
+		// reading the notes at 1.2 would never find it.
+		return nil, fmt.Errorf("%q is not a location as the store writes one", s)
+	}
+	return p, nil
 }
 
 // decode turns the stream message with sequence seq into its event: a note
