@@ -46,6 +46,11 @@ type Watcher struct {
 // ctx's error.
 func (w *Watcher) Next(ctx context.Context) (Event, error) {
 	for {
+		if err := w.cutErr(); err != nil && (len(w.page) > 0 || w.replayFrom < w.replayTo) {
+			// The store may have begun again: the rest of the replay
+			// would be of another life.
+			return Event{}, err
+		}
 		if len(w.page) > 0 {
 			ev := w.page[0]
 			w.page[0] = Event{}
@@ -88,6 +93,16 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 			return Event{}, ctx.Err()
 		}
 	}
+}
+
+// cutErr returns the error that ended the watcher, if it was cut off.
+func (w *Watcher) cutErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		return nil
+	}
+	return &ResumeError{Err: w.err, After: w.last, Epoch: w.epoch}
 }
 
 // readPage reads the next page of the replay, keeping the events the
