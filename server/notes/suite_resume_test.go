@@ -108,3 +108,35 @@ func testLongReplayIsPaged(t *testing.T, open opener) {
 	}
 	nothingMore(t, w)
 }
+
+// testEventIsEncodedOnce has two watchers encode the same note: the
+// encoding is made once per format and shared.
+func testEventIsEncodedOnce(t *testing.T, open opener) {
+	s := open(t, defaultSuiteLimits)
+	var ws []*notes.Watcher
+	for range 2 {
+		w, err := s.Watch(t.Context(), notes.WatchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		ws = append(ws, w)
+	}
+	add(t, s, note(1, 1, "once"))
+	encoded := 0
+	encode := func() ([]byte, error) {
+		encoded++
+		return []byte("bytes"), nil
+	}
+	for _, w := range ws {
+		ev := next(t, w)
+		for _, format := range []string{"proto", "json"} {
+			if got, err := ev.Encoded(format, encode); err != nil || string(got) != "bytes" {
+				t.Errorf("Encoded(%q) = %q, %v", format, got, err)
+			}
+		}
+	}
+	if encoded != 2 {
+		t.Errorf("encoded %d times for two watchers in two formats, want 2", encoded)
+	}
+}

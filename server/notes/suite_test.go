@@ -83,6 +83,7 @@ func runSuite(t *testing.T, open opener) {
 		{"StaleResumeIsRefused", testStaleResumeIsRefused},
 		{"CutWatcherSaysWhereToResume", testCutWatcherSaysWhereToResume},
 		{"LongReplayIsPaged", testLongReplayIsPaged},
+		{"EventIsEncodedOnce", testEventIsEncodedOnce},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
