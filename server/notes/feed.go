@@ -128,6 +128,11 @@ type WatchOptions struct {
 // range is read.
 type replayFunc func(ctx context.Context, from, to uint64, limit int) (events []Event, upTo uint64, err error)
 
+// maxPending is how many events a feed holds for delivery: past it, it
+// drops them and cuts every watcher off, since delivery is that far behind
+// the store. 65,536 events of notes up to 1 KiB take up to about 80 MiB.
+const maxPending = 1 << 16
+
 // replayPage is how many events a replaying watcher reads from the store
 // at a time: a watcher whose reader stops holds at most a page of its
 // replay.
@@ -147,6 +152,7 @@ type feed struct {
 	pending  []Event    // queued, not yet delivered
 	running  bool       // a goroutine is delivering pending
 	queueGen uint64     // generation of the events queued
+	overrun  bool       // pending was dropped for being maxPending long
 
 	mu       sync.Mutex // protects the fields below; taken after queueMu, never before
 	last     uint64     // sequence of the last event delivered
@@ -168,6 +174,13 @@ func (f *feed) publish(ev Event) {
 		return // delivered already
 	}
 	f.accepted = ev.Seq
+	if len(f.pending) >= maxPending {
+		// Delivery fell far behind the store: rather than hold more,
+		// drop the backlog and cut every watcher off; they resume from
+		// the store by sequence.
+		f.pending = f.pending[:0]
+		f.overrun = true
+	}
 	f.pending = append(f.pending, ev)
 	if !f.running {
 		f.running = true
@@ -187,6 +200,8 @@ func (f *feed) deliverPending(gen uint64) {
 		}
 		batch := f.pending
 		f.pending = nil
+		overrun := f.overrun
+		f.overrun = false
 		if len(batch) == 0 {
 			f.running = false
 			f.queueMu.Unlock()
@@ -194,6 +209,9 @@ func (f *feed) deliverPending(gen uint64) {
 		}
 		f.queueMu.Unlock()
 		f.mu.Lock()
+		if overrun {
+			f.cutAllLocked(fmt.Errorf("%w: this replica's feed fell more than %d events behind the store", ErrTooSlow, maxPending))
+		}
 		for _, ev := range batch {
 			f.deliver(ev, gen)
 		}
