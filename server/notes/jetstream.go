@@ -232,6 +232,8 @@ func (s *JetStream) subject(p *routeguide.Point) string {
 
 // Stats describes the stream as its leader sees it, asking for at most a
 // second; while NATS does not answer, it gives what the store last learnt.
+// The deletion markers count among the notes, and their subject among the
+// locations.
 func (s *JetStream) Stats() Stats {
 	if s.Available() == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
