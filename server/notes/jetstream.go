@@ -203,8 +203,12 @@ func (s *JetStream) deliver(msg jetstream.Msg) {
 	}
 	ev, err := s.decode(meta.Sequence.Stream, meta.Timestamp, msg.Subject(), msg.Headers(), msg.Data())
 	if err != nil {
-		s.skipped.Add(1)
-		s.cfg.Logger.Warn("notes feed: skipping a message that is not a note", "sequence", meta.Sequence.Stream, "error", err)
+		// Log the 1st, 2nd, 4th, 8th… so that a flood of them costs a
+		// few lines, not one each.
+		if n := s.skipped.Add(1); n&(n-1) == 0 {
+			s.cfg.Logger.Warn("notes feed: skipping a message that is not a note",
+				"sequence", meta.Sequence.Stream, "error", err, "skipped", n)
+		}
 		s.feed.skip(meta.Sequence.Stream)
 		return
 	}

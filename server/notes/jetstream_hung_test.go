@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -116,7 +115,7 @@ func TestJetStreamHungNATSIsNoticedAndRecovers(t *testing.T) {
 		ev := next(t, again)
 		if m := ev.Note.GetMessage(); m == "after" {
 			break
-		} else if !strings.Contains("refused", m) {
+		} else if m != "refused" { // stored, perhaps, before its call failed
 			t.Errorf("resumed watcher got %q", m)
 		}
 	}

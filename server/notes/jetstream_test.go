@@ -102,13 +102,7 @@ func TestJetStreamUnavailableThenBack(t *testing.T) {
 	}
 
 	nats.Restart()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Available() != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("store not back 10s after NATS")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	eventually(t, 10*time.Second, "back after NATS", func() bool { return s.Available() == nil })
 	w, err = s.Watch(t.Context(), notes.WatchOptions{})
 	if err != nil {
 		t.Fatal(err)
