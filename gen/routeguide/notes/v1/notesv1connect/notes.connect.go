@@ -41,6 +41,8 @@ const (
 	NotesServicePostNoteProcedure = "/routeguide.notes.v1.NotesService/PostNote"
 	// NotesServiceWatchNotesProcedure is the fully-qualified name of the NotesService's WatchNotes RPC.
 	NotesServiceWatchNotesProcedure = "/routeguide.notes.v1.NotesService/WatchNotes"
+	// NotesServiceDeleteNoteProcedure is the fully-qualified name of the NotesService's DeleteNote RPC.
+	NotesServiceDeleteNoteProcedure = "/routeguide.notes.v1.NotesService/DeleteNote"
 )
 
 // NotesServiceClient is a client for the routeguide.notes.v1.NotesService service.
@@ -53,6 +55,10 @@ type NotesServiceClient interface {
 	// exactly once each, in the order of the store. A watcher that cannot keep
 	// up is cut off with resource_exhausted rather than slowing anyone else.
 	WatchNotes(context.Context, *connect.Request[v1.WatchNotesRequest]) (*connect.ServerStreamForClient[v1.WatchNotesResponse], error)
+	// DeleteNote removes a stored note, by its sequence, from every replica:
+	// from the answers at its location, from replays, and live from every open
+	// feed, which carries the deletion. Moderators only.
+	DeleteNote(context.Context, *connect.Request[v1.DeleteNoteRequest]) (*connect.Response[v1.DeleteNoteResponse], error)
 }
 
 // NewNotesServiceClient constructs a client for the routeguide.notes.v1.NotesService service. By
@@ -78,6 +84,12 @@ func NewNotesServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(notesServiceMethods.ByName("WatchNotes")),
 			connect.WithClientOptions(opts...),
 		),
+		deleteNote: connect.NewClient[v1.DeleteNoteRequest, v1.DeleteNoteResponse](
+			httpClient,
+			baseURL+NotesServiceDeleteNoteProcedure,
+			connect.WithSchema(notesServiceMethods.ByName("DeleteNote")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -85,6 +97,7 @@ func NewNotesServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 type notesServiceClient struct {
 	postNote   *connect.Client[v1.PostNoteRequest, v1.PostNoteResponse]
 	watchNotes *connect.Client[v1.WatchNotesRequest, v1.WatchNotesResponse]
+	deleteNote *connect.Client[v1.DeleteNoteRequest, v1.DeleteNoteResponse]
 }
 
 // PostNote calls routeguide.notes.v1.NotesService.PostNote.
@@ -97,6 +110,11 @@ func (c *notesServiceClient) WatchNotes(ctx context.Context, req *connect.Reques
 	return c.watchNotes.CallServerStream(ctx, req)
 }
 
+// DeleteNote calls routeguide.notes.v1.NotesService.DeleteNote.
+func (c *notesServiceClient) DeleteNote(ctx context.Context, req *connect.Request[v1.DeleteNoteRequest]) (*connect.Response[v1.DeleteNoteResponse], error) {
+	return c.deleteNote.CallUnary(ctx, req)
+}
+
 // NotesServiceHandler is an implementation of the routeguide.notes.v1.NotesService service.
 type NotesServiceHandler interface {
 	// PostNote stores a note at its location and answers with every note stored
@@ -107,6 +125,10 @@ type NotesServiceHandler interface {
 	// exactly once each, in the order of the store. A watcher that cannot keep
 	// up is cut off with resource_exhausted rather than slowing anyone else.
 	WatchNotes(context.Context, *connect.Request[v1.WatchNotesRequest], *connect.ServerStream[v1.WatchNotesResponse]) error
+	// DeleteNote removes a stored note, by its sequence, from every replica:
+	// from the answers at its location, from replays, and live from every open
+	// feed, which carries the deletion. Moderators only.
+	DeleteNote(context.Context, *connect.Request[v1.DeleteNoteRequest]) (*connect.Response[v1.DeleteNoteResponse], error)
 }
 
 // NewNotesServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -128,12 +150,20 @@ func NewNotesServiceHandler(svc NotesServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(notesServiceMethods.ByName("WatchNotes")),
 		connect.WithHandlerOptions(opts...),
 	)
+	notesServiceDeleteNoteHandler := connect.NewUnaryHandler(
+		NotesServiceDeleteNoteProcedure,
+		svc.DeleteNote,
+		connect.WithSchema(notesServiceMethods.ByName("DeleteNote")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/routeguide.notes.v1.NotesService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case NotesServicePostNoteProcedure:
 			notesServicePostNoteHandler.ServeHTTP(w, r)
 		case NotesServiceWatchNotesProcedure:
 			notesServiceWatchNotesHandler.ServeHTTP(w, r)
+		case NotesServiceDeleteNoteProcedure:
+			notesServiceDeleteNoteHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -149,4 +179,8 @@ func (UnimplementedNotesServiceHandler) PostNote(context.Context, *connect.Reque
 
 func (UnimplementedNotesServiceHandler) WatchNotes(context.Context, *connect.Request[v1.WatchNotesRequest], *connect.ServerStream[v1.WatchNotesResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("routeguide.notes.v1.NotesService.WatchNotes is not implemented"))
+}
+
+func (UnimplementedNotesServiceHandler) DeleteNote(context.Context, *connect.Request[v1.DeleteNoteRequest]) (*connect.Response[v1.DeleteNoteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("routeguide.notes.v1.NotesService.DeleteNote is not implemented"))
 }
