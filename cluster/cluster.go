@@ -58,7 +58,8 @@ type Cluster struct {
 
 // Start starts a cluster and returns once HAProxy sees every replica
 // healthy, or with an error, having stopped what it started, when any part
-// fails to start before ctx is done.
+// fails to start before ctx is done. It starts nothing when Addr or
+// StatsAddr is in use, and says by whom (see [CheckPorts]).
 func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if cfg.Binaries.Server == "" || cfg.Binaries.NATS == "" || cfg.Binaries.HAProxy == "" {
 		return nil, errors.New("start cluster: Binaries.Server, NATS and HAProxy are required")
@@ -69,6 +70,9 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	}
 	if replicas < 1 {
 		return nil, fmt.Errorf("start cluster: %d replicas", replicas)
+	}
+	if err := CheckPorts(cfg.Addr, cfg.StatsAddr); err != nil {
+		return nil, fmt.Errorf("start cluster: %w", err)
 	}
 	c := &Cluster{dir: cfg.Dir, logger: cfg.Logger}
 	if c.logger == nil {

@@ -50,7 +50,7 @@ func noteStores(b *testing.B) []struct {
 				b.Cleanup(func() { s.Close() })
 				// The first note waits for the stream's leader to settle;
 				// keep that out of the figures.
-				if _, err := s.Add(b.Context(), note(-89_000_000, -179_000_000, "warm-up")); err != nil {
+				if _, err := s.Add(b.Context(), note(-89_000_000, -179_000_000, "warm-up"), notes.Author{}); err != nil {
 					b.Fatal(err)
 				}
 				stores = append(stores, s)

@@ -27,7 +27,26 @@ func (s *notesService) PostNote(ctx context.Context, req *notesv1.PostNoteReques
 	if err != nil {
 		return nil, err
 	}
-	return &notesv1.PostNoteResponse{Notes: replies}, nil
+	res := &notesv1.PostNoteResponse{
+		Notes:   make([]*routeguide.RouteNote, len(replies)),
+		Authors: make([]*notesv1.Author, len(replies)),
+	}
+	for i, r := range replies {
+		res.Notes[i], res.Authors[i] = r.Note, authorOf(r.Author)
+	}
+	return res, nil
+}
+
+// DeleteNote is not served yet: it needs moderators, that is identity.
+func (s *notesService) DeleteNote(context.Context, *notesv1.DeleteNoteRequest) (*notesv1.DeleteNoteResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "deleting notes is not served yet")
+}
+
+func authorOf(a notes.Author) *notesv1.Author {
+	if a.Anonymous() {
+		return &notesv1.Author{Anonymous: true}
+	}
+	return &notesv1.Author{DisplayName: a.Name, AuthorId: a.ID}
 }
 
 func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRequest, stream notesv1connect.NotesServiceWatchNotesServerStream) error {
@@ -42,8 +61,13 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 	if req.AfterSequence != nil {
 		after := req.GetAfterSequence()
 		opts.After = &after
+		opts.Epoch = req.GetAfterEpoch()
 	}
 	w, err := s.guide.notes.Watch(ctx, opts)
+	if errors.Is(err, notes.ErrStaleResume) {
+		return connect.Errorf(connect.CodeFailedPrecondition,
+			"cannot resume: the notes store began again since after_sequence (now epoch %q): watch again without after_sequence", s.guide.notes.Epoch())
+	}
 	if err != nil {
 		return storeError(ctx, s.guide.logger, err)
 	}
@@ -72,6 +96,10 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 			return err
 		}
 		res.Note, res.Sequence, res.PostedTime = ev.Note, ev.Seq, timestamppb.New(ev.Time)
+		res.DeletedSequence, res.Epoch, res.Author = ev.Deleted, w.Epoch(), nil
+		if ev.Deleted == 0 {
+			res.Author = authorOf(ev.Author)
+		}
 		if err := stream.Send(res); err != nil {
 			return err
 		}

@@ -489,7 +489,7 @@ func TestWatchNotesCutsOffASlowWatcher(t *testing.T) {
 	}
 	defer slow.Close()
 	// The first note tells that the watch is registered.
-	if _, err := store.Add(ctx, note(0, 0, "first")); err != nil {
+	if _, err := store.Add(ctx, note(0, 0, "first"), notes.Author{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := slow.Receive(); err != nil {
@@ -498,7 +498,7 @@ func TestWatchNotesCutsOffASlowWatcher(t *testing.T) {
 	// Enough to fill the connection's flow-control windows and the
 	// watcher's buffer many times over.
 	for i := range 100_000 {
-		if _, err := store.Add(ctx, note(int32(i%1000), 0, longNote)); err != nil {
+		if _, err := store.Add(ctx, note(int32(i%1000), 0, longNote), notes.Author{}); err != nil {
 			t.Fatal(err)
 		}
 	}

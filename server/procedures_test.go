@@ -31,6 +31,7 @@ func TestEveryRegisteredProcedureIsClassified(t *testing.T) {
 		"/routeguide.RouteGuide/RecordRoute":                             connect.StreamTypeClient,
 		"/routeguide.RouteGuide/RouteChat":                               connect.StreamTypeBidi,
 		"/routeguide.notes.v1.NotesService/PostNote":                     connect.StreamTypeUnary,
+		"/routeguide.notes.v1.NotesService/DeleteNote":                   connect.StreamTypeUnary,
 		"/routeguide.notes.v1.NotesService/WatchNotes":                   connect.StreamTypeServer,
 		"/grpc.health.v1.Health/Check":                                   connect.StreamTypeUnary,
 		"/grpc.health.v1.Health/Watch":                                   connect.StreamTypeServer,

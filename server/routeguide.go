@@ -122,7 +122,7 @@ func (g *routeGuide) RouteChat(ctx context.Context, stream routeguideconnect.Rou
 			return err
 		}
 		for _, reply := range replies {
-			if err := stream.Send(reply); err != nil {
+			if err := stream.Send(reply.Note); err != nil {
 				return err
 			}
 		}
@@ -131,7 +131,7 @@ func (g *routeGuide) RouteChat(ctx context.Context, stream routeguideconnect.Rou
 
 // addNote checks note and stores it, returning every note at its location
 // so far, the new one last.
-func (g *routeGuide) addNote(ctx context.Context, note *routeguide.RouteNote) ([]*routeguide.RouteNote, error) {
+func (g *routeGuide) addNote(ctx context.Context, note *routeguide.RouteNote) ([]notes.Note, error) {
 	if err := geo.CheckPoint("location", note.GetLocation()); err != nil {
 		return nil, connect.NewError(connect.CodeInvalidArgument, err.Error()).WithCause(err)
 	}
@@ -140,7 +140,8 @@ func (g *routeGuide) addNote(ctx context.Context, note *routeguide.RouteNote) ([
 		return nil, connect.Errorf(connect.CodeInvalidArgument,
 			"message is %d bytes long: a note may have at most %d", n, g.maxNoteBytes)
 	}
-	replies, err := g.notes.Add(ctx, note)
+	// Anonymous until the server learns who posts.
+	replies, err := g.notes.Add(ctx, note, notes.Author{})
 	if err != nil {
 		return nil, storeError(ctx, g.logger, err)
 	}

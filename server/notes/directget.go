@@ -27,6 +27,7 @@ type directMsg struct {
 	seq     uint64
 	subject string
 	time    time.Time
+	header  nats.Header
 	data    []byte
 }
 
@@ -153,7 +154,7 @@ func (s *JetStream) directGet(ctx context.Context, req directRequest, each func(
 			return fmt.Errorf("read notes: message without a sequence: %w", err)
 		}
 		t, _ := time.Parse(time.RFC3339Nano, msg.Header.Get(jetstream.TimeStampHeaer))
-		if !each(directMsg{seq: seq, subject: msg.Header.Get(jetstream.SubjectHeader), time: t, data: msg.Data}) {
+		if !each(directMsg{seq: seq, subject: msg.Header.Get(jetstream.SubjectHeader), time: t, header: msg.Header, data: msg.Data}) {
 			return nil
 		}
 	}

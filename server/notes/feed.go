@@ -23,15 +23,86 @@ var ErrTooSlow = errors.New("watcher fell behind")
 // closed.
 var ErrClosed = errors.New("notes store closed")
 
-// Event is one stored note as a feed carries it.
+// ErrStaleResume refuses a watcher that resumes from a position of another
+// life of the store ([WatchOptions.Epoch] is not the store's), or beyond
+// its last note: its sequences now mean other notes, so resuming would
+// silently skip some. The caller must start again without resuming.
+var ErrStaleResume = errors.New("resume position is not of this store's life")
+
+// ResumeError ends a [Watcher] that the caller may follow again, here
+// later or on another replica, with [WatchOptions.After] set to After and
+// [WatchOptions.Epoch] to Epoch. It wraps why the watcher ended:
+// [ErrTooSlow], [ErrUnavailable] or [ErrClosed].
+type ResumeError struct {
+	Err   error
+	After uint64 // the sequence of the last event the watcher returned
+	Epoch string
+}
+
+func (e *ResumeError) Error() string {
+	return fmt.Sprintf("%v; resume after sequence %d", e.Err, e.After)
+}
+
+func (e *ResumeError) Unwrap() error { return e.Err }
+
+// Event is one change of the store as a feed carries it: a note stored or,
+// when Deleted is not 0, a note deleted. Events are shared by every
+// watcher they reach and never change, so a caller may cache what it
+// derives from one with [Event.Encoded].
 type Event struct {
-	// Seq is the note's position in the store, the same on every replica
+	// Seq is the event's position in the store, the same on every replica
 	// that shares it; it only grows.
 	Seq uint64
-	// Time is when the store accepted the note.
+	// Time is when the store accepted the note, or the deletion.
 	Time time.Time
-	// Note is the note as stored. It is shared: never modify it.
+	// Note is the note as stored. It is shared: never modify it. For a
+	// deletion it holds the deleted note's location only, so that
+	// watchers of an area see the deletions in it.
 	Note *routeguide.RouteNote
+	// Author is who posted the note; the zero Author for a deletion.
+	Author Author
+	// Deleted, when not 0, makes the event a deletion: the sequence of
+	// the note deleted.
+	Deleted uint64
+
+	cache *encodings // shared by the copies of the event
+	noop  bool       // moves the feed past Seq, delivered to no one
+}
+
+// encodings are the encoded forms of one event, one per format.
+type encodings struct {
+	mu sync.Mutex // protects by
+	by []encoding
+}
+
+type encoding struct {
+	format string
+	data   []byte
+	err    error
+}
+
+// Encoded returns encode's result for the event in the named format,
+// calling encode only the first time any watcher asks, so that an event
+// reaching many watchers is encoded once per format. The bytes are shared:
+// never modify them. An Event made outside a store caches nothing.
+func (e Event) Encoded(format string, encode func() ([]byte, error)) ([]byte, error) {
+	if e.cache == nil {
+		return encode()
+	}
+	e.cache.mu.Lock()
+	defer e.cache.mu.Unlock()
+	for _, enc := range e.cache.by {
+		if enc.format == format {
+			return enc.data, enc.err
+		}
+	}
+	data, err := encode()
+	e.cache.by = append(e.cache.by, encoding{format: format, data: data, err: err})
+	return data, err
+}
+
+func newEvent(n Note, deleted uint64) Event {
+	return Event{Seq: n.Seq, Time: n.Time, Note: n.Note, Author: n.Author, Deleted: deleted, cache: &encodings{}}
 }
 
 // WatchOptions say what a [Watcher] follows.
@@ -40,90 +111,52 @@ type WatchOptions struct {
 	// at most the store's replay limit of the newest of them, before the
 	// live notes. Unset, the watcher starts with the next note stored.
 	After *uint64
+	// Epoch, when set with After, is the store's epoch that After was
+	// learnt in; Watch fails with [ErrStaleResume] if the store has begun
+	// again since. Even unset, an After beyond the store's last note is
+	// refused so.
+	Epoch string
 	// Match, when set, keeps only the notes it returns true for; it is
-	// called for every note stored while the watcher lives, so it must be
-	// fast and must not block.
+	// called for every note stored while the watcher lives, and for the
+	// location of every note deleted, so it must be fast and must not
+	// block.
 	Match func(*routeguide.RouteNote) bool
 }
 
-// Watcher follows the notes a store accepts, in store order, each once. Get
-// one from a store's Watch; the caller must call Close when finished.
-type Watcher struct {
-	feed   *feed
-	match  func(*routeguide.RouteNote) bool
-	replay []Event
-	ch     chan Event // live notes, in order; never closed
-	// skip drops the live notes up to this sequence: those stored before
-	// the watcher started that the feed had not yet published.
-	skip uint64
-	// start is the sequence after which the watcher's notes begin.
-	start uint64
+// replayFunc reads at most limit events of the store with sequence in
+// (from, to], oldest first, and the sequence it read up to: to once the
+// range is read.
+type replayFunc func(ctx context.Context, from, to uint64, limit int) (events []Event, upTo uint64, err error)
 
-	cutOnce sync.Once
-	cut     chan struct{} // closed when the feed drops the watcher
-	err     error         // why; written before cut is closed
-}
+// maxPending is how many events a feed holds for delivery: past it, it
+// drops them and cuts every watcher off, since delivery is that far behind
+// the store. 65,536 events of notes up to 1 KiB take up to about 80 MiB.
+const maxPending = 1 << 16
 
-// Next returns the next note, waiting for one to be stored. It returns an
-// error wrapping [ErrTooSlow], [ErrUnavailable] or [ErrClosed] once the
-// watcher is cut off, or ctx's error.
-func (w *Watcher) Next(ctx context.Context) (Event, error) {
-	if len(w.replay) > 0 {
-		ev := w.replay[0]
-		w.replay[0] = Event{}
-		w.replay = w.replay[1:]
-		return ev, nil
-	}
-	// A cut watcher stops at once, even with notes buffered: it may have
-	// missed some after them.
-	select {
-	case <-w.cut:
-		return Event{}, w.err
-	default:
-	}
-	for {
-		select {
-		case ev := <-w.ch:
-			if ev.Seq <= w.skip {
-				continue
-			}
-			return ev, nil
-		case <-w.cut:
-			return Event{}, w.err
-		case <-ctx.Done():
-			return Event{}, ctx.Err()
-		}
-	}
-}
+// replayPage is how many events a replaying watcher reads from the store
+// at a time: a watcher whose reader stops holds at most a page of its
+// replay.
+const replayPage = 32
 
-// Start returns the sequence the watcher started after: its notes all have
-// greater ones.
-func (w *Watcher) Start() uint64 {
-	return w.start
-}
-
-// Close stops the watcher; Next must not be called after it.
-func (w *Watcher) Close() {
-	w.feed.remove(w)
-	w.stop(ErrClosed)
-}
-
-func (w *Watcher) stop(err error) {
-	w.cutOnce.Do(func() {
-		w.err = err
-		close(w.cut)
-	})
-}
-
-// feed fans the notes of one store out to its watchers, in the order the
-// store gives them. Whatever the store does to deliver notes, publishing
-// never blocks on a watcher: one that has a full buffer is cut off.
+// feed fans the events of one store out to its watchers, in the order the
+// store gives them. Publishing only queues an event: a goroutine that
+// lives while there are events to deliver hands them to the watchers, so
+// that whoever stores a note never pays for the watchers, and never waits
+// for one: a watcher that falls a whole buffer behind is cut off.
 type feed struct {
-	buffer      int // notes a watcher may fall behind
+	buffer      int // events a watcher may fall behind
 	replayLimit int
 
-	mu       sync.Mutex // protects the fields below
-	last     uint64     // sequence of the last note published
+	queueMu  sync.Mutex // protects the fields below, up to mu
+	accepted uint64     // sequence of the last event queued
+	pending  []Event    // queued, not yet delivered
+	running  bool       // a goroutine is delivering pending
+	queueGen uint64     // generation of the events queued
+	overrun  bool       // pending was dropped for being maxPending long
+
+	mu       sync.Mutex // protects the fields below; taken after queueMu, never before
+	last     uint64     // sequence of the last event delivered
+	gen      uint64     // bumped by reset: events of older ones are dropped
 	watchers map[*Watcher]struct{}
 	down     error // once set, new watchers are refused with it
 }
@@ -132,38 +165,101 @@ func newFeed(buffer, replayLimit int) *feed {
 	return &feed{buffer: buffer, replayLimit: replayLimit, watchers: make(map[*Watcher]struct{})}
 }
 
-// publish hands ev to every watcher it matches. The caller must publish
-// notes in increasing sequence, one at a time.
+// publish queues ev for every watcher it matches. The caller must publish
+// events in increasing sequence, one at a time.
 func (f *feed) publish(ev Event) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if ev.Seq <= f.last {
+	f.queueMu.Lock()
+	defer f.queueMu.Unlock()
+	if ev.Seq <= f.accepted {
 		return // delivered already
 	}
+	f.accepted = ev.Seq
+	if len(f.pending) >= maxPending {
+		// Delivery fell far behind the store: rather than hold more,
+		// drop the backlog and cut every watcher off; they resume from
+		// the store by sequence.
+		f.pending = f.pending[:0]
+		f.overrun = true
+	}
+	f.pending = append(f.pending, ev)
+	if !f.running {
+		f.running = true
+		go f.deliverPending(f.queueGen)
+	}
+}
+
+// deliverPending hands the queued events to the watchers until none is
+// left, then ends.
+func (f *feed) deliverPending(gen uint64) {
+	for {
+		f.queueMu.Lock()
+		if f.queueGen != gen {
+			// reset gave the queue to a goroutine of its own.
+			f.queueMu.Unlock()
+			return
+		}
+		batch := f.pending
+		f.pending = nil
+		overrun := f.overrun
+		f.overrun = false
+		if len(batch) == 0 {
+			f.running = false
+			f.queueMu.Unlock()
+			return
+		}
+		f.queueMu.Unlock()
+		f.mu.Lock()
+		if overrun {
+			f.cutAllLocked(fmt.Errorf("%w: this replica's feed fell more than %d events behind the store", ErrTooSlow, maxPending))
+		}
+		for _, ev := range batch {
+			f.deliver(ev, gen)
+		}
+		f.mu.Unlock()
+	}
+}
+
+// deliver hands ev to the watchers; the caller holds f.mu.
+func (f *feed) deliver(ev Event, gen uint64) {
+	if gen != f.gen || ev.Seq <= f.last {
+		return
+	}
 	f.last = ev.Seq
+	if ev.noop {
+		return
+	}
 	for w := range f.watchers {
-		if w.match != nil && !w.match(ev.Note) {
+		if ev.Seq <= w.floor || (w.match != nil && !w.match(ev.Note)) {
 			continue
 		}
-		select {
-		case w.ch <- ev:
-		default:
+		if !w.push(ev, f.buffer) {
 			delete(f.watchers, w)
 			w.stop(fmt.Errorf("%w: more than %d notes were waiting to be sent", ErrTooSlow, f.buffer))
 		}
 	}
 }
 
-// register adds w and returns the sequence of the last note published
-// before it: w receives every later one.
+// skip moves the feed past seq without delivering anything, as for a
+// message that is not a note.
+func (f *feed) skip(seq uint64) {
+	f.publish(Event{Seq: seq, noop: true})
+}
+
+// register adds w and returns the sequence of the last event queued
+// before it: w receives every later one. Those queued but not yet
+// delivered are the store's already, so w reads them in its replay rather
+// than in its buffer.
 func (f *feed) register(w *Watcher) (uint64, error) {
+	f.queueMu.Lock()
+	defer f.queueMu.Unlock()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down != nil {
 		return 0, f.down
 	}
+	w.floor = f.accepted
 	f.watchers[w] = struct{}{}
-	return f.last, nil
+	return f.accepted, nil
 }
 
 func (f *feed) remove(w *Watcher) {
@@ -173,11 +269,15 @@ func (f *feed) remove(w *Watcher) {
 }
 
 // cutAll cuts off every watcher with err. The watchers may have missed
-// notes while the store was out of reach, so they resume elsewhere, or
+// events while the store was out of reach, so they resume elsewhere, or
 // later, by sequence.
 func (f *feed) cutAll(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.cutAllLocked(err)
+}
+
+func (f *feed) cutAllLocked(err error) {
 	for w := range f.watchers {
 		delete(f.watchers, w)
 		w.stop(err)
@@ -186,35 +286,56 @@ func (f *feed) cutAll(err error) {
 
 // close cuts off every watcher with err and refuses new ones with it.
 func (f *feed) close(err error) {
-	f.cutAll(err)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.cutAllLocked(err)
 	f.down = err
 }
 
-// skipTo moves the feed past seq without delivering anything, as when the
-// store's history starts later than the feed has seen.
-func (f *feed) skipTo(seq uint64) {
+// reset starts the feed over at seq, for a store that has begun again:
+// it cuts off every watcher with err and drops every event queued.
+func (f *feed) reset(seq uint64, err error) {
+	f.queueMu.Lock()
+	defer f.queueMu.Unlock()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.cutAllLocked(err)
+	f.queueGen++
+	f.gen = f.queueGen
+	f.pending = nil
+	f.running = false // the goroutine of the old generation ends by itself
+	f.accepted, f.last = seq, seq
+}
+
+// skipTo sets where a new feed starts: after seq.
+func (f *feed) skipTo(seq uint64) {
+	f.queueMu.Lock()
+	defer f.queueMu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.accepted = max(f.accepted, seq)
 	f.last = max(f.last, seq)
 }
 
 // watch starts a watcher: it registers with the feed first, so that no
-// note falls between the replay and the live notes, then asks replay for
-// the stored notes with sequence in (from, to] when opts.After is set.
-// Without it, newest tells the sequence of the last note stored anywhere,
-// which the feed of a replica may not have published yet: the watcher
-// starts after it.
-func (f *feed) watch(ctx context.Context, opts WatchOptions,
-	newest func(context.Context) (uint64, error),
-	replay func(ctx context.Context, from, to uint64) ([]Event, error),
+// event falls between the replay and the live events, then sets the
+// watcher to replay, a page at a time as it is read, the stored events
+// with sequence in (After, boundary] when opts.After is set. newest tells
+// the sequence of the last event stored anywhere, which the feed of a
+// replica may not have delivered yet: a watcher without After starts
+// after it, and one with an After beyond it is stale.
+func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
+	newest func(context.Context) (uint64, error), replay replayFunc,
 ) (*Watcher, error) {
+	if opts.After != nil && opts.Epoch != "" && opts.Epoch != epoch {
+		return nil, fmt.Errorf("%w: it is of epoch %q, the store is now of epoch %q", ErrStaleResume, opts.Epoch, epoch)
+	}
 	w := &Watcher{
-		feed:  f,
-		match: opts.Match,
-		ch:    make(chan Event, f.buffer),
-		cut:   make(chan struct{}),
+		feed:   f,
+		match:  opts.Match,
+		epoch:  epoch,
+		replay: replay,
+		signal: make(chan struct{}, 1),
 	}
 	boundary, err := f.register(w)
 	if err != nil {
@@ -226,29 +347,32 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions,
 			w.Close()
 			return nil, err
 		}
-		w.skip, w.start = last, last
+		w.skip, w.start, w.last = last, last, last
 		return w, nil
 	}
 	// A watcher resuming from a sequence this replica's feed has not yet
 	// reached, as one seen on a replica ahead of it, must not see those
-	// notes again.
-	w.skip, w.start = *opts.After, *opts.After
-	if *opts.After >= boundary {
+	// events again.
+	after := *opts.After
+	w.skip, w.start, w.last = after, after, after
+	if after > boundary {
+		last, err := newest(ctx)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		if after > last {
+			w.Close()
+			return nil, fmt.Errorf("%w: sequence %d is beyond the store's last, %d", ErrStaleResume, after, last)
+		}
+	}
+	if after >= boundary {
 		return w, nil
 	}
-	from := *opts.After
+	from := after
 	if boundary-from > uint64(f.replayLimit) {
 		from = boundary - uint64(f.replayLimit)
 	}
-	events, err := replay(ctx, from, boundary)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	for _, ev := range events {
-		if w.match == nil || w.match(ev.Note) {
-			w.replay = append(w.replay, ev)
-		}
-	}
+	w.replayFrom, w.replayTo = from, boundary
 	return w, nil
 }

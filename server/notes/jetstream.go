@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,8 +35,19 @@ type JetStream struct {
 	consumeMu sync.Mutex // protects consume
 	consume   jetstream.ConsumeContext
 
-	statsMu sync.Mutex // protects stats
-	stats   Stats      // as last learnt
+	skipped atomic.Uint64 // messages the feed found not to be notes
+	// connected and closed follow the connection without taking its lock,
+	// which the client holds for seconds while it reconnects: Available
+	// must not wait.
+	connected, closed atomic.Bool
+
+	stateMu sync.Mutex // protects the fields below
+	stats   Stats      // as the probe last learnt
+	epoch   string     // of the stream followed
+	downErr error      // why the probe finds the store unavailable, if it does
+
+	stopProbe chan struct{} // closed by Close
+	probing   sync.WaitGroup
 }
 
 // OpenJetStream connects to NATS and creates the notes stream, or checks
@@ -73,6 +86,7 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 		return nil, fmt.Errorf("open notes store: connect to NATS at %s: %w", redact(cfg.URLs), err)
 	}
 	s.nc = nc
+	s.connected.Store(nc.IsConnected())
 	if s.replies, s.repliesSub, err = newReplies(nc); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("open notes store: %w", err)
@@ -89,11 +103,42 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 	// The feed starts with the next note stored; older ones are replayed on
 	// request.
 	s.feed.skipTo(info.State.LastSeq)
+	s.learn(info)
 	if err := s.followWhenPlaced(ctx, info.State.LastSeq+1); err != nil {
 		nc.Close()
 		return nil, err
 	}
+	s.stopProbe = make(chan struct{})
+	s.probing.Go(s.probe)
 	return s, nil
+}
+
+// epochOf names the life of a stream: its creation time, the same on every
+// NATS server, new when the stream is deleted and created again.
+func epochOf(info *jetstream.StreamInfo) string {
+	return "s" + strconv.FormatInt(info.Created.UnixNano(), 36)
+}
+
+// learn keeps what info says of the stream for Stats and Epoch.
+func (s *JetStream) learn(info *jetstream.StreamInfo) {
+	s.learnStats(info)
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	s.epoch = epochOf(info)
+}
+
+func (s *JetStream) learnStats(info *jetstream.StreamInfo) {
+	st := info.State
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	s.stats = Stats{Notes: int(st.Msgs), Locations: int(st.NumSubjects), Bytes: int64(st.Bytes)}
+}
+
+// Epoch implements [Store]: the stream's creation time.
+func (s *JetStream) Epoch() string {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	return s.epoch
 }
 
 // follow starts the one consumer of this replica that feeds its watchers:
@@ -149,82 +194,96 @@ func (s *JetStream) follow(ctx context.Context, from uint64) error {
 }
 
 // deliver hands one message of the ordered consumer to the feed; the
-// consumer calls it for one message at a time, in order.
+// consumer calls it for one message at a time, in order. A message that
+// is not a note is skipped and counted, once per replica, whoever watches.
 func (s *JetStream) deliver(msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
 		return
 	}
-	note, err := s.decode(msg.Subject(), msg.Data())
+	ev, err := s.decode(meta.Sequence.Stream, meta.Timestamp, msg.Subject(), msg.Headers(), msg.Data())
 	if err != nil {
-		s.cfg.Logger.Warn("notes feed: skipping a message that is not a note", "subject", msg.Subject(), "error", err)
-		s.feed.skipTo(meta.Sequence.Stream)
+		// Log the 1st, 2nd, 4th, 8th… so that a flood of them costs a
+		// few lines, not one each.
+		if n := s.skipped.Add(1); n&(n-1) == 0 {
+			s.cfg.Logger.Warn("notes feed: skipping a message that is not a note",
+				"sequence", meta.Sequence.Stream, "error", err, "skipped", n)
+		}
+		s.feed.skip(meta.Sequence.Stream)
 		return
 	}
-	s.feed.publish(Event{Seq: meta.Sequence.Stream, Time: meta.Timestamp, Note: note})
+	s.feed.publish(ev)
 }
 
-func (s *JetStream) disconnected(_ *nats.Conn, err error) {
+func (s *JetStream) disconnected(nc *nats.Conn, err error) {
+	s.connected.Store(false)
+	if s.closed.Load() {
+		return // Close ends the watchers itself
+	}
 	s.cfg.Logger.Warn("notes store: lost the connection to NATS; reconnecting", "error", err)
 	s.feed.cutAll(fmt.Errorf("%w: lost the connection to NATS", ErrUnavailable))
 }
 
 func (s *JetStream) reconnected(nc *nats.Conn) {
+	s.connected.Store(true)
 	s.cfg.Logger.Info("notes store: reconnected to NATS", "server", nc.ConnectedUrlRedacted())
 }
 
 // subject is where the notes at p are stored.
 func (s *JetStream) subject(p *routeguide.Point) string {
-	return fmt.Sprintf("%s.%d.%d", s.cfg.Subject, p.GetLatitude(), p.GetLongitude())
-}
-
-// decode turns a stream message back into its note: the location is in the
-// subject, the text is the payload.
-func (s *JetStream) decode(subject string, data []byte) (*routeguide.RouteNote, error) {
-	rest, ok := strings.CutPrefix(subject, s.cfg.Subject+".")
-	if !ok {
-		return nil, fmt.Errorf("subject %q is outside %s", subject, s.cfg.Subject)
-	}
-	var lat, lng int32
-	if _, err := fmt.Sscanf(rest, "%d.%d", &lat, &lng); err != nil {
-		return nil, fmt.Errorf("subject %q has no location: %w", subject, err)
-	}
-	return &routeguide.RouteNote{
-		Location: &routeguide.Point{Latitude: lat, Longitude: lng},
-		Message:  string(data),
-	}, nil
+	return s.cfg.Subject + "." + locationText(p)
 }
 
 // Stats describes the stream as its leader sees it, asking for at most a
-// second; while NATS does not answer, it gives what it last learnt.
+// second; while NATS does not answer, it gives what the store last learnt.
+// The deletion markers count among the notes, and their subject among the
+// locations.
 func (s *JetStream) Stats() Stats {
-	s.statsMu.Lock()
-	defer s.statsMu.Unlock()
-	if !s.nc.IsConnected() {
-		return s.stats
+	if s.Available() == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if stream, err := s.js.Stream(ctx, s.cfg.Stream); err == nil {
+			s.learnStats(stream.CachedInfo())
+		}
+		cancel()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	stream, err := s.js.Stream(ctx, s.cfg.Stream)
-	if err != nil {
-		return s.stats
-	}
-	st := stream.CachedInfo().State
-	s.stats = Stats{Notes: int(st.Msgs), Locations: int(st.NumSubjects), Bytes: int64(st.Bytes)}
-	return s.stats
+	s.stateMu.Lock()
+	st := s.stats
+	s.stateMu.Unlock()
+	st.Skipped = s.skipped.Load()
+	return st
 }
 
-// Available returns nil while the store can take notes, or why not.
+// Available returns nil while the store can take notes, or why not: not
+// connected to NATS, or NATS not answering the probe.
 func (s *JetStream) Available() error {
-	if !s.nc.IsConnected() {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if !s.connected.Load() {
 		return fmt.Errorf("%w: not connected to NATS at %s", ErrUnavailable, redact(s.cfg.URLs))
 	}
-	return nil
+	return s.down()
+}
+
+// down returns why the probe last found the store unavailable, or nil.
+func (s *JetStream) down() error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	return s.downErr
 }
 
 // Close stops following the stream, ends every watcher with [ErrClosed],
 // and closes the connection.
 func (s *JetStream) Close() error {
+	s.closed.Store(true)
+	if s.stopProbe != nil {
+		select {
+		case <-s.stopProbe:
+		default:
+			close(s.stopProbe)
+		}
+		s.probing.Wait()
+	}
 	s.consumeMu.Lock()
 	if s.consume != nil {
 		s.consume.Stop()

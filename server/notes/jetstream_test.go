@@ -94,7 +94,7 @@ func TestJetStreamUnavailableThenBack(t *testing.T) {
 	if err := s.Available(); !errors.Is(err, notes.ErrUnavailable) {
 		t.Errorf("Available() = %v, want ErrUnavailable", err)
 	}
-	if _, err := s.Add(t.Context(), note(2, 2, "lost")); !errors.Is(err, notes.ErrUnavailable) {
+	if _, err := s.Add(t.Context(), note(2, 2, "lost"), notes.Author{}); !errors.Is(err, notes.ErrUnavailable) {
 		t.Errorf("Add = %v, want ErrUnavailable", err)
 	}
 	if _, err := s.Watch(t.Context(), notes.WatchOptions{}); !errors.Is(err, notes.ErrUnavailable) {
@@ -102,13 +102,7 @@ func TestJetStreamUnavailableThenBack(t *testing.T) {
 	}
 
 	nats.Restart()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Available() != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("store not back 10s after NATS")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	eventually(t, 10*time.Second, "back after NATS", func() bool { return s.Available() == nil })
 	w, err = s.Watch(t.Context(), notes.WatchOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +184,7 @@ func TestJetStreamClusterLosesNoAcknowledgedNote(t *testing.T) {
 					close(killed)
 				}
 				msg := fmt.Sprintf("%d-%d", i, j)
-				if _, err := s.Add(t.Context(), note(9, 9, msg)); err != nil {
+				if _, err := s.Add(t.Context(), note(9, 9, msg), notes.Author{}); err != nil {
 					t.Logf("note %s not acknowledged: %v", msg, err)
 					continue
 				}

@@ -2,8 +2,11 @@ package notes
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -12,35 +15,51 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 )
 
-// Add stores note once JetStream acknowledges it, and returns every note
-// stored at its location up to and including it, in stream order.
-func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote) ([]*routeguide.RouteNote, error) {
+// Add stores note once JetStream acknowledges it, its author in the
+// message's headers, and returns every note stored at its location up to
+// and including it, in stream order. While the store is unavailable it
+// fails at once.
+func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote, author Author) ([]Note, error) {
 	if n := len(note.GetMessage()); n > s.cfg.MaxNoteBytes {
 		return nil, fmt.Errorf("note is %d bytes long, over the store's %d", n, s.cfg.MaxNoteBytes)
+	}
+	if !utf8.ValidString(note.GetMessage()) {
+		return nil, errors.New("note is not UTF-8 text")
+	}
+	author, err := author.checked()
+	if err != nil {
+		return nil, fmt.Errorf("store note: %w", err)
+	}
+	if err := s.down(); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	subject := s.subject(note.GetLocation())
-	seq, err := s.publish(ctx, subject, []byte(note.GetMessage()))
+	msg := &nats.Msg{Subject: subject, Data: []byte(note.GetMessage()), Header: nats.Header{}}
+	setAuthor(msg.Header, author)
+	seq, err := s.publish(ctx, msg, nuid.Next())
 	if err != nil {
 		return nil, err
 	}
-	return s.readLocation(ctx, subject, seq, note)
+	sent := Note{Seq: seq, Time: time.Now(), Note: &routeguide.RouteNote{Location: note.GetLocation(), Message: note.GetMessage()}, Author: author}
+	return s.readLocation(ctx, subject, sent)
 }
 
-// publish stores one message and returns its sequence once JetStream has
+// publish stores msg and returns its sequence once JetStream has
 // acknowledged it. While the stream is briefly out of reach (a leader
 // election, a reconnect) it tries again under the same message ID, which
 // JetStream stores once however often it arrives.
-func (s *JetStream) publish(ctx context.Context, subject string, data []byte) (uint64, error) {
-	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-	id := nuid.Next()
+func (s *JetStream) publish(ctx context.Context, msg *nats.Msg, id string) (uint64, error) {
 	start := time.Now()
 	for {
-		if s.nc.IsClosed() {
+		if s.closed.Load() {
 			return 0, ErrClosed
 		}
-		if !s.nc.IsConnected() {
+		if err := s.down(); err != nil {
+			return 0, err
+		}
+		if !s.connected.Load() {
 			// A replica that lost its server reconnects to another within
 			// moments; one that lost them all should say so now.
 			if time.Since(start) > reconnectGrace || wait(ctx, 50*time.Millisecond) != nil {
@@ -85,31 +104,32 @@ func wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// readLocation returns the notes at subject up to and including sequence
-// seq, which holds sent. Any replica of the stream may answer a direct
-// get, and a follower may not have applied seq yet; then it asks again.
-func (s *JetStream) readLocation(ctx context.Context, subject string, seq uint64, sent *routeguide.RouteNote) ([]*routeguide.RouteNote, error) {
+// readLocation returns the notes at subject up to and including sent,
+// stored at sent.Seq. Any replica of the stream may answer a direct get,
+// and a follower may not have applied it yet; then it asks again.
+func (s *JetStream) readLocation(ctx context.Context, subject string, sent Note) ([]Note, error) {
 	for {
 		// Each attempt gets part of the time: an answer lost with a
 		// connection never comes.
 		attempt, cancel := context.WithTimeout(ctx, attemptTimeout)
-		notes, last, later, err := s.tryReadLocation(attempt, subject, seq)
+		notes, last, later, err := s.tryReadLocation(attempt, subject, sent.Seq)
 		cancel()
 		switch {
-		case err == nil && last == seq:
+		case err == nil && last == sent.Seq:
 			return notes, nil
 		case err == nil && later:
-			// Later notes pushed the sent one out before it was read back.
+			// Later notes pushed the sent one out, or a moderator deleted
+			// it, before it was read back.
 			return append(notes, sent), nil
 		}
 		// A follower behind the leader, or a connection moving to another
 		// server: ask again.
-		if s.nc.IsClosed() {
+		if s.closed.Load() {
 			return nil, ErrClosed
 		}
 		if wait(ctx, 5*time.Millisecond) != nil {
 			if err == nil {
-				err = fmt.Errorf("note %d stored but not yet readable", seq)
+				err = fmt.Errorf("note %d stored but not yet readable", sent.Seq)
 			}
 			return nil, fmt.Errorf("%w: read notes back: %w", ErrUnavailable, err)
 		}
@@ -117,38 +137,88 @@ func (s *JetStream) readLocation(ctx context.Context, subject string, seq uint64
 }
 
 // tryReadLocation reads the notes at subject up to seq, and tells the
-// sequence of the last of them and whether a later note was there.
-func (s *JetStream) tryReadLocation(ctx context.Context, subject string, seq uint64) (notes []*routeguide.RouteNote, last uint64, later bool, err error) {
+// sequence of the last of them and whether a later note was there. It
+// skips messages that are not notes.
+func (s *JetStream) tryReadLocation(ctx context.Context, subject string, seq uint64) (notes []Note, last uint64, later bool, err error) {
 	err = s.directGet(ctx, directRequest{NextBySubject: subject, Batch: s.cfg.Limits.MaxPerLocation}, func(m directMsg) bool {
 		if m.seq > seq {
 			later = true
 			return false
 		}
-		note, err := s.decode(m.subject, m.data)
-		if err != nil {
+		ev, err := s.decode(m.seq, m.time, m.subject, m.header, m.data)
+		if err != nil || ev.Deleted != 0 {
 			return true
 		}
-		notes = append(notes, note)
+		notes = append(notes, Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author})
 		last = m.seq
 		return true
 	})
 	return notes, last, later, err
 }
 
-// Watch follows the notes stored from now on, after replaying those
+// Delete removes the note with sequence seq from the stream, erasing its
+// text, then publishes a deletion marker that every replica's feed
+// carries to its watchers. Deleting first means a failure leaves the note
+// gone but not announced, rather than announced but there.
+func (s *JetStream) Delete(ctx context.Context, seq uint64) (Note, error) {
+	if err := s.down(); err != nil {
+		return Note{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	var found *Note
+	req := directRequest{Seq: seq, NextBySubject: s.cfg.Subject + ".>", Batch: 1}
+	err := s.directGet(ctx, req, func(m directMsg) bool {
+		if m.seq == seq {
+			if ev, err := s.decode(m.seq, m.time, m.subject, m.header, m.data); err == nil && ev.Deleted == 0 {
+				found = &Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author}
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return Note{}, fmt.Errorf("delete note %d: %w", seq, err)
+	}
+	if found == nil {
+		return Note{}, fmt.Errorf("%w with sequence %d", ErrNotFound, seq)
+	}
+	stream, err := s.js.Stream(ctx, s.cfg.Stream)
+	if err == nil {
+		err = stream.SecureDeleteMsg(ctx, seq)
+	}
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound), isAPIErrorCode(err, jetstream.JSErrCodeMessageNotFound):
+		return Note{}, fmt.Errorf("%w with sequence %d", ErrNotFound, seq) // deleted meanwhile
+	case err != nil && isTransient(err):
+		return Note{}, fmt.Errorf("%w: delete note %d: %w", ErrUnavailable, seq, err)
+	case err != nil:
+		return Note{}, fmt.Errorf("delete note %d: %w", seq, err)
+	}
+	marker := &nats.Msg{Subject: s.deletedSubject(), Header: nats.Header{}}
+	marker.Header.Set(deletedHeader, strconv.FormatUint(seq, 10))
+	marker.Header.Set(locationHeader, locationText(found.Note.GetLocation()))
+	if _, err := s.publish(ctx, marker, "deleted-"+s.Epoch()+"-"+strconv.FormatUint(seq, 10)); err != nil {
+		return *found, fmt.Errorf("note %d deleted, but its watchers may not learn it: %w", seq, err)
+	}
+	return *found, nil
+}
+
+func isAPIErrorCode(err error, code jetstream.ErrorCode) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == code
+}
+
+// Watch follows the events stored from now on, after replaying those
 // opts.After asks for. It fails with [ErrUnavailable] while NATS is out of
 // reach.
 func (s *JetStream) Watch(ctx context.Context, opts WatchOptions) (*Watcher, error) {
-	if s.nc.IsClosed() {
-		return nil, ErrClosed
+	if err := s.Available(); err != nil {
+		return nil, err
 	}
-	if !s.nc.IsConnected() {
-		return nil, fmt.Errorf("%w: not connected to NATS", ErrUnavailable)
-	}
-	return s.feed.watch(ctx, opts, s.newest, s.replay)
+	return s.feed.watch(ctx, opts, s.Epoch(), s.newest, s.replay)
 }
 
-// newest returns the sequence of the last note in the stream.
+// newest returns the sequence of the last message in the stream.
 func (s *JetStream) newest(ctx context.Context) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
@@ -159,20 +229,31 @@ func (s *JetStream) newest(ctx context.Context) (uint64, error) {
 	return stream.CachedInfo().State.LastSeq, nil
 }
 
-// replay reads the stored notes with sequence in (from, to].
-func (s *JetStream) replay(ctx context.Context, from, to uint64) ([]Event, error) {
+// replay reads at most limit messages with sequence in (from, to], and
+// returns the events among them: what is not a note or a deletion is
+// skipped.
+func (s *JetStream) replay(ctx context.Context, from, to uint64, limit int) ([]Event, uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	var events []Event
-	req := directRequest{Seq: from + 1, NextBySubject: s.cfg.Subject + ".>", Batch: int(to - from)}
+	upTo := to
+	req := directRequest{Seq: from + 1, NextBySubject: s.cfg.Subject + ".>", Batch: int(min(uint64(limit), to-from))}
+	read := 0
 	err := s.directGet(ctx, req, func(m directMsg) bool {
 		if m.seq > to {
 			return false
 		}
-		if note, err := s.decode(m.subject, m.data); err == nil {
-			events = append(events, Event{Seq: m.seq, Time: m.time, Note: note})
+		if ev, err := s.decode(m.seq, m.time, m.subject, m.header, m.data); err == nil {
+			events = append(events, ev)
+		}
+		read++
+		if read == req.Batch {
+			upTo = m.seq // the batch is full: more may follow
 		}
 		return true
 	})
-	return events, err
+	if err != nil {
+		return nil, from, err
+	}
+	return events, upTo, nil
 }

@@ -45,6 +45,13 @@ type JetStreamConfig struct {
 	// Timeout bounds one store operation, such as storing a note while the
 	// stream elects a new leader. Default 10 seconds.
 	Timeout time.Duration
+	// ProbeInterval is how often the store asks NATS whether it answers
+	// and whether the stream is still the one it follows. Default 1 s.
+	ProbeInterval time.Duration
+	// ProbeTimeout is how long a probe waits for NATS before the store
+	// calls itself unavailable. Default 2 s: a NATS that stops answering
+	// is noticed within 4 s, ProbeInterval and two probe timeouts.
+	ProbeTimeout time.Duration
 	// Name is the NATS connection's name, shown by the server's monitoring.
 	// Default "routeguide-server".
 	Name string
@@ -54,8 +61,10 @@ type JetStreamConfig struct {
 }
 
 // HeaderAllowance is what a note's stream message may hold beyond its text:
-// the header that lets a publish be retried without storing it twice.
-const HeaderAllowance = 128
+// the header that lets a publish be retried without storing it twice, and
+// the author's ID and name. A stream made with a smaller allowance (128,
+// before notes had authors) has its maximum message size raised at start.
+const HeaderAllowance = 512
 
 func (c JetStreamConfig) withDefaults() JetStreamConfig {
 	if c.Stream == "" {
@@ -75,6 +84,8 @@ func (c JetStreamConfig) withDefaults() JetStreamConfig {
 	setDefault(&c.Limits.MaxBytes, 64<<20)
 	setDefault(&c.MaxNoteBytes, 1<<10)
 	setDefault(&c.Timeout, 10*time.Second)
+	setDefault(&c.ProbeInterval, time.Second)
+	setDefault(&c.ProbeTimeout, 2*time.Second)
 	return c
 }
 
@@ -124,7 +135,29 @@ func conflicts(have, want jetstream.StreamConfig) []string {
 	differ("max_msgs", have.MaxMsgs, want.MaxMsgs)
 	differ("max_age", have.MaxAge, want.MaxAge)
 	differ("allow_direct", have.AllowDirect, want.AllowDirect)
+	// What the notes stream never sets, and would change what a note
+	// posted means: unacknowledged writes look lost and are retried
+	// twice, transforms and sources put notes at other locations or
+	// notes from elsewhere in the feed, denied deletes stop moderation.
+	differ("no_ack", have.NoAck, want.NoAck)
+	differ("subject_transform", have.SubjectTransform != nil, want.SubjectTransform != nil)
+	differ("sources", len(have.Sources), len(want.Sources))
+	differ("mirror", have.Mirror != nil, want.Mirror != nil)
+	differ("deny_delete", have.DenyDelete, want.DenyDelete)
+	differ("sealed", have.Sealed, want.Sealed)
+	differ("discard_new_per_subject", have.DiscardNewPerSubject, want.DiscardNewPerSubject)
+	differ("republish", have.RePublish != nil, want.RePublish != nil)
 	return diffs
+}
+
+// growsOnly reports whether the only difference of have from want is a
+// smaller maximum message size, which raising loses nothing.
+func growsOnly(have, want jetstream.StreamConfig) bool {
+	if have.MaxMsgSize >= want.MaxMsgSize || have.MaxMsgSize <= 0 {
+		return false
+	}
+	have.MaxMsgSize = want.MaxMsgSize
+	return len(conflicts(have, want)) == 0
 }
 
 // ensureStream creates the stream or checks the existing one, trying again
@@ -185,6 +218,16 @@ func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamCo
 		return nil, fmt.Errorf("open notes store: stream %s: %w", want.Name, err)
 	}
 	info := stream.CachedInfo()
+	if growsOnly(info.Config, want) {
+		// Made before notes had authors: make room for their headers.
+		cfg := info.Config
+		cfg.MaxMsgSize = want.MaxMsgSize
+		updated, err := s.js.UpdateStream(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open notes store: stream %s: raise max_msg_size to %d: %w", want.Name, want.MaxMsgSize, err)
+		}
+		info = updated.CachedInfo()
+	}
 	if diffs := conflicts(info.Config, want); len(diffs) > 0 {
 		return nil, fmt.Errorf("open notes store: stream %s exists with another configuration: %s; "+
 			"start with flags that match it, or change or delete the stream", want.Name, strings.Join(diffs, "; "))

@@ -5,7 +5,11 @@ package notes
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -28,6 +32,8 @@ const OverheadBytes = 256
 type Memory struct {
 	maxPerLocation int
 	maxBytes       int64
+	maxDeletions   int    // deletion events kept for replays
+	epoch          string // random, so that a new process is a new life
 
 	mu         sync.Mutex // protects the fields below
 	byLocation map[geo.Point]*locationNotes
@@ -40,6 +46,9 @@ type Memory struct {
 	bytes   int64 // their cost
 	evicted Evicted
 	closed  bool
+	// deletions are the newest deletion events, oldest first, for
+	// replays.
+	deletions []Event
 
 	// feed carries each note to the watchers as it is stored; Add
 	// publishes under mu, so in sequence order.
@@ -52,9 +61,14 @@ type locationNotes struct {
 }
 
 type storedNote struct {
-	seq  uint64
-	time time.Time // when it was stored
-	note *routeguide.RouteNote
+	seq    uint64
+	time   time.Time // when it was stored
+	note   *routeguide.RouteNote
+	author Author
+}
+
+func (n storedNote) public() Note {
+	return Note{Seq: n.seq, Time: n.time, Note: n.note, Author: n.author}
 }
 
 type queuedNote struct {
@@ -69,9 +83,23 @@ func NewMemory(limits Limits) *Memory {
 	return &Memory{
 		maxPerLocation: limits.MaxPerLocation,
 		maxBytes:       limits.MaxBytes,
+		maxDeletions:   limits.maxReplay(),
+		epoch:          newEpoch(),
 		byLocation:     make(map[geo.Point]*locationNotes),
 		feed:           newFeed(limits.watchBuffer(), limits.maxReplay()),
 	}
+}
+
+// newEpoch returns a name for a life of a store that no other has.
+func newEpoch() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "m" + hex.EncodeToString(b[:])
+}
+
+// Epoch implements [Store]: a memory store begins with its process.
+func (s *Memory) Epoch() string {
+	return s.epoch
 }
 
 // Cost is what a store counts for note against its byte limit.
@@ -79,10 +107,15 @@ func Cost(note *routeguide.RouteNote) int64 {
 	return int64(len(note.GetMessage())) + OverheadBytes
 }
 
-// Add implements [Store]. It fails only once the store is closed. The returned slice belongs to the
-// caller, so it can be sent without holding the lock; the notes in it are
-// never modified.
-func (s *Memory) Add(_ context.Context, note *routeguide.RouteNote) ([]*routeguide.RouteNote, error) {
+// Add implements [Store]. It fails only once the store is closed, or for
+// an author ID that is not one. The returned slice belongs to the caller,
+// so it can be sent without holding the lock; the notes in it are never
+// modified.
+func (s *Memory) Add(_ context.Context, note *routeguide.RouteNote, author Author) ([]Note, error) {
+	author, err := author.checked()
+	if err != nil {
+		return nil, fmt.Errorf("store note: %w", err)
+	}
 	// Store only the fields we know, so unknown fields a client adds do not
 	// take up memory or reach other clients.
 	stored := &routeguide.RouteNote{
@@ -106,8 +139,9 @@ func (s *Memory) Add(_ context.Context, note *routeguide.RouteNote) ([]*routegui
 		s.byLocation[key] = loc
 	}
 	s.nextSeq++
-	loc.notes = append(loc.notes, storedNote{seq: s.nextSeq, time: now, note: stored})
-	s.feed.publish(Event{Seq: s.nextSeq, Time: now, Note: stored})
+	sn := storedNote{seq: s.nextSeq, time: now, note: stored, author: author}
+	loc.notes = append(loc.notes, sn)
+	s.feed.publish(newEvent(sn.public(), 0))
 	s.queue = append(s.queue, queuedNote{at: key, seq: s.nextSeq})
 	s.notes++
 	s.bytes += Cost(stored)
@@ -124,11 +158,52 @@ func (s *Memory) Add(_ context.Context, note *routeguide.RouteNote) ([]*routegui
 		s.compactQueue()
 	}
 
-	replies := make([]*routeguide.RouteNote, len(loc.notes))
+	replies := make([]Note, len(loc.notes))
 	for i, n := range loc.notes {
-		replies[i] = n.note
+		replies[i] = n.public()
 	}
 	return replies, nil
+}
+
+// Delete implements [Store].
+func (s *Memory) Delete(_ context.Context, seq uint64) (Note, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Note{}, ErrClosed
+	}
+	i := sort.Search(len(s.queue), func(i int) bool { return s.queue[i].seq >= seq })
+	if i == len(s.queue) || s.queue[i].seq != seq {
+		return Note{}, fmt.Errorf("%w with sequence %d", ErrNotFound, seq)
+	}
+	key := s.queue[i].at
+	loc := s.byLocation[key]
+	j := -1
+	if loc != nil {
+		j = sort.Search(len(loc.notes), func(j int) bool { return loc.notes[j].seq >= seq })
+	}
+	if j < 0 || j == len(loc.notes) || loc.notes[j].seq != seq {
+		return Note{}, fmt.Errorf("%w with sequence %d", ErrNotFound, seq)
+	}
+	gone := loc.notes[j]
+	loc.notes = slices.Delete(loc.notes, j, j+1)
+	if len(loc.notes) == 0 {
+		delete(s.byLocation, key)
+	}
+	// Its queue entry stays until eviction or compaction finds its note
+	// gone.
+	s.notes--
+	s.bytes -= Cost(gone.note)
+
+	s.nextSeq++
+	ev := newEvent(Note{Seq: s.nextSeq, Time: time.Now(), Note: &routeguide.RouteNote{Location: gone.note.GetLocation()}}, seq)
+	s.deletions = append(s.deletions, ev)
+	if len(s.deletions) > s.maxDeletions {
+		s.deletions[0] = Event{}
+		s.deletions = s.deletions[1:]
+	}
+	s.feed.publish(ev)
+	return gone.public(), nil
 }
 
 // dropOldest removes the oldest note of the location at key.
@@ -156,13 +231,26 @@ func (s *Memory) evictOldest() {
 	}
 }
 
-// compactQueue forgets the queued notes that their locations dropped, so
-// the queue stays proportional to the notes stored.
+// compactQueue forgets the queued notes that their locations dropped or
+// that were deleted, so the queue stays proportional to the notes stored.
 func (s *Memory) compactQueue() {
 	s.queue = slices.DeleteFunc(slices.Clone(s.queue), func(q queuedNote) bool {
-		loc := s.byLocation[q.at]
-		return loc == nil || q.seq < loc.notes[0].seq
+		_, ok := s.find(q)
+		return !ok
 	})
+}
+
+// find returns the stored note q stands for, if it is still stored.
+func (s *Memory) find(q queuedNote) (storedNote, bool) {
+	loc := s.byLocation[q.at]
+	if loc == nil {
+		return storedNote{}, false
+	}
+	i := sort.Search(len(loc.notes), func(i int) bool { return loc.notes[i].seq >= q.seq })
+	if i < len(loc.notes) && loc.notes[i].seq == q.seq {
+		return loc.notes[i], true
+	}
+	return storedNote{}, false
 }
 
 // Stats implements [Store].

@@ -1,6 +1,7 @@
 package notes
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -14,19 +15,19 @@ func note(lat, lon int32, message string) *routeguide.RouteNote {
 }
 
 // add adds note to s, which must not fail.
-func add(t testing.TB, s Store, note *routeguide.RouteNote) []*routeguide.RouteNote {
+func add(t testing.TB, s Store, note *routeguide.RouteNote) []Note {
 	t.Helper()
-	replies, err := s.Add(t.Context(), note)
+	replies, err := s.Add(t.Context(), note, Author{})
 	if err != nil {
 		t.Fatalf("Add: %v", err)
 	}
 	return replies
 }
 
-func messages(notes []*routeguide.RouteNote) []string {
+func messages(notes []Note) []string {
 	out := make([]string, len(notes))
 	for i, n := range notes {
-		out[i] = n.GetMessage()
+		out[i] = n.Note.GetMessage()
 	}
 	return out
 }
@@ -103,6 +104,54 @@ func TestNoteStoreInvariants(t *testing.T) {
 		}
 		if st := s.Stats(); st.Bytes > maxBytes {
 			t.Fatalf("note %d: the store counts %d bytes, over its %d", i, st.Bytes, maxBytes)
+		}
+	}
+}
+
+// TestNoteStoreInvariantsWithDeletes adds and deletes random notes and
+// checks after each step that every location holds its surviving notes in
+// arrival order, that the counts agree with what is there, and that the
+// eviction queue stays proportional.
+func TestNoteStoreInvariantsWithDeletes(t *testing.T) {
+	t.Parallel()
+	const perLocation, maxBytes = 5, 40 * OverheadBytes
+	rng := rand.New(rand.NewPCG(3, 4))
+	s := NewMemory(Limits{MaxPerLocation: perLocation, MaxBytes: maxBytes})
+	var seqs []uint64 // of notes added, some gone since
+	for i := range 20_000 {
+		if len(seqs) > 0 && rng.IntN(3) == 0 {
+			seq := seqs[rng.IntN(len(seqs))]
+			if _, err := s.Delete(t.Context(), seq); err != nil && !errors.Is(err, ErrNotFound) {
+				t.Fatalf("step %d: delete %d: %v", i, seq, err)
+			}
+			if _, err := s.Delete(t.Context(), seq); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("step %d: deleting %d twice: %v", i, seq, err)
+			}
+		} else {
+			got := add(t, s, note(int32(rng.IntN(30)), 0, fmt.Sprint(i)))
+			seqs = append(seqs, got[len(got)-1].Seq)
+			for j := 1; j < len(got); j++ {
+				if got[j-1].Seq >= got[j].Seq {
+					t.Fatalf("step %d: replies out of order: %v", i, messages(got))
+				}
+			}
+		}
+		s.mu.Lock()
+		notes, bytes := 0, int64(0)
+		for _, loc := range s.byLocation {
+			if len(loc.notes) == 0 || len(loc.notes) > perLocation {
+				t.Fatalf("step %d: a location holds %d notes", i, len(loc.notes))
+			}
+			for _, n := range loc.notes {
+				notes++
+				bytes += Cost(n.note)
+			}
+		}
+		ok := notes == s.notes && bytes == s.bytes && s.bytes <= maxBytes && len(s.queue) <= 2*s.notes+1024+1
+		s.mu.Unlock()
+		if !ok {
+			t.Fatalf("step %d: %d notes of %d bytes stored, the store counts %d of %d (at most %d), queue %d",
+				i, notes, bytes, s.notes, s.bytes, int64(maxBytes), len(s.queue))
 		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 // Watch implements [Store]. Notes reach watchers as Add stores them.
 func (s *Memory) Watch(ctx context.Context, opts WatchOptions) (*Watcher, error) {
-	return s.feed.watch(ctx, opts, s.newest, s.replay)
+	return s.feed.watch(ctx, opts, s.epoch, s.newest, s.replay)
 }
 
 // newest returns the sequence of the last note stored.
@@ -17,29 +17,43 @@ func (s *Memory) newest(context.Context) (uint64, error) {
 	return s.nextSeq, nil
 }
 
-// replay returns the stored notes with sequence in (from, to], oldest first.
-func (s *Memory) replay(_ context.Context, from, to uint64) ([]Event, error) {
+// replay returns at most limit of the stored events with sequence in
+// (from, to], oldest first: notes, and the deletions it still remembers.
+func (s *Memory) replay(_ context.Context, from, to uint64, limit int) ([]Event, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var events []Event
 	// The queue is in sequence order, with notes their locations dropped
-	// among the stored ones; look each up in its location.
-	start := sort.Search(len(s.queue), func(i int) bool { return s.queue[i].seq > from })
-	for _, q := range s.queue[start:] {
-		if q.seq > to {
-			break
+	// among the stored ones; look each up in its location. The deletions
+	// are in sequence order too: merge the two.
+	qi := sort.Search(len(s.queue), func(i int) bool { return s.queue[i].seq > from })
+	di := sort.Search(len(s.deletions), func(i int) bool { return s.deletions[i].Seq > from })
+	upTo := from
+	for len(events) < limit {
+		var q *queuedNote
+		if qi < len(s.queue) && s.queue[qi].seq <= to {
+			q = &s.queue[qi]
 		}
-		loc := s.byLocation[q.at]
-		if loc == nil {
-			continue
+		var d *Event
+		if di < len(s.deletions) && s.deletions[di].Seq <= to {
+			d = &s.deletions[di]
 		}
-		i := sort.Search(len(loc.notes), func(i int) bool { return loc.notes[i].seq >= q.seq })
-		if i < len(loc.notes) && loc.notes[i].seq == q.seq {
-			n := loc.notes[i]
-			events = append(events, Event{Seq: n.seq, Time: n.time, Note: n.note})
+		switch {
+		case q == nil && d == nil:
+			return events, to, nil
+		case d != nil && (q == nil || d.Seq < q.seq):
+			events = append(events, *d)
+			upTo = d.Seq
+			di++
+		default:
+			if n, ok := s.find(*q); ok {
+				events = append(events, newEvent(n.public(), 0))
+			}
+			upTo = q.seq
+			qi++
 		}
 	}
-	return events, nil
+	return events, upTo, nil
 }
 
 // Available implements [Store]: memory is always there until closed.

@@ -77,6 +77,13 @@ func runSuite(t *testing.T, open opener) {
 		{"SlowWatcherIsCutOff", testSlowWatcherIsCutOff},
 		{"Stats", testStats},
 		{"CloseEndsWatchers", testCloseEndsWatchers},
+		{"NotesCarryTheirAuthors", testNotesCarryTheirAuthors},
+		{"DeleteRemovesEverywhere", testDeleteRemovesEverywhere},
+		{"DeleteUnknownIsNotFound", testDeleteUnknownIsNotFound},
+		{"StaleResumeIsRefused", testStaleResumeIsRefused},
+		{"CutWatcherSaysWhereToResume", testCutWatcherSaysWhereToResume},
+		{"LongReplayIsPaged", testLongReplayIsPaged},
+		{"EventIsEncodedOnce", testEventIsEncodedOnce},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -89,17 +96,17 @@ func note(lat, lng int32, message string) *routeguide.RouteNote {
 	return &routeguide.RouteNote{Location: &routeguide.Point{Latitude: lat, Longitude: lng}, Message: message}
 }
 
-func messages(ns []*routeguide.RouteNote) []string {
+func messages(ns []notes.Note) []string {
 	out := make([]string, len(ns))
 	for i, n := range ns {
-		out[i] = n.GetMessage()
+		out[i] = n.Note.GetMessage()
 	}
 	return out
 }
 
 func add(t *testing.T, s notes.Store, n *routeguide.RouteNote) []string {
 	t.Helper()
-	got, err := s.Add(t.Context(), n)
+	got, err := s.Add(t.Context(), n, notes.Author{})
 	if err != nil {
 		t.Fatalf("add %q: %v", n.GetMessage(), err)
 	}
@@ -138,11 +145,11 @@ func testRepliesWithTheLocationsNotes(t *testing.T, open opener) {
 	if got, want := add(t, s, note(1, -2, "b")), []string{"a", "b"}; !slices.Equal(got, want) {
 		t.Errorf("second note: replies %q, want %q", got, want)
 	}
-	got, err := s.Add(t.Context(), note(1, -2, ""))
+	got, err := s.Add(t.Context(), note(1, -2, ""), notes.Author{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := got[len(got)-1]
+	last := got[len(got)-1].Note
 	if last.GetLocation().GetLatitude() != 1 || last.GetLocation().GetLongitude() != -2 || last.GetMessage() != "" {
 		t.Errorf("empty note replied as %v", last)
 	}
@@ -171,7 +178,7 @@ func testConcurrentAddsAgreeOnOneOrder(t *testing.T, open opener) {
 		wg.Go(func() {
 			for i := range each {
 				msg := fmt.Sprintf("%d-%d", w, i)
-				got, err := s.Add(t.Context(), note(3, 3, msg))
+				got, err := s.Add(t.Context(), note(3, 3, msg), notes.Author{})
 				if err != nil {
 					t.Error(err)
 					return
@@ -335,7 +342,7 @@ func testCloseEndsWatchers(t *testing.T, open opener) {
 	if _, err := w.Next(t.Context()); !errors.Is(err, notes.ErrClosed) {
 		t.Errorf("watcher of a closed store got %v, want ErrClosed", err)
 	}
-	if _, err := s.Add(t.Context(), note(1, 1, "late")); err == nil {
+	if _, err := s.Add(t.Context(), note(1, 1, "late"), notes.Author{}); err == nil {
 		t.Error("a closed store took a note")
 	}
 }

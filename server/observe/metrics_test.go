@@ -25,7 +25,7 @@ func TestNoteCounters(t *testing.T) {
 	}
 	for _, lat := range []int32{1, 1, 1, 1, 1, 2, 3} {
 		note := &routeguide.RouteNote{Location: &routeguide.Point{Latitude: lat}}
-		if _, err := store.Add(t.Context(), note); err != nil {
+		if _, err := store.Add(t.Context(), note, notes.Author{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -31,6 +31,10 @@ export class NotesFeed {
   // last is the sequence of the last note received, from which a new stream
   // resumes; 0 replays what the server keeps from the start.
   private last = 0n;
+  // epoch is the store life that last belongs to, sent back on resuming so
+  // that a server whose store began again refuses the resume rather than
+  // skipping notes.
+  private epoch: string | undefined;
 
   constructor(private readonly handlers: FeedHandlers) {}
 
@@ -39,6 +43,7 @@ export class NotesFeed {
   start(client: NotesClient): void {
     this.stop();
     this.last = 0n;
+    this.epoch = undefined;
     void this.run(client, this.abort.signal);
   }
 
@@ -57,7 +62,7 @@ export class NotesFeed {
       let err: unknown;
       try {
         const stream = client.watchNotes(
-          { afterSequence: this.last },
+          { afterSequence: this.last, afterEpoch: this.epoch },
           {
             signal,
             onHeader: () => {
@@ -71,6 +76,10 @@ export class NotesFeed {
           }
           delivered = true;
           this.last = n.sequence;
+          this.epoch = n.epoch || undefined;
+          if (n.deletedSequence !== 0n) {
+            continue; // a deletion: the page does not show them yet
+          }
           this.handlers.note(n);
         }
         // The server ended the feed, as when it shuts down: follow on.
@@ -85,6 +94,13 @@ export class NotesFeed {
       if (ConnectError.from(err).code === Code.Unimplemented) {
         this.handlers.state("off", err);
         return;
+      }
+      // The store began again since the last note (a restart, a stream
+      // created anew): its sequences are new, so start from its beginning.
+      if (ConnectError.from(err).code === Code.FailedPrecondition) {
+        this.last = 0n;
+        this.epoch = undefined;
+        continue;
       }
       // A feed that delivered, or stayed open a good while, had recovered:
       // the waits start over. One that fails at once, as while the store is

@@ -15,7 +15,7 @@ import (
 	"github.com/routeguide/routeguide/client"
 )
 
-const usage = `usage: routeguide [--addr HOST[:PORT]|URL] [--protocol connect|grpc|grpcweb] [--json] COMMAND [ARGS]
+const usage = `usage: routeguide [--addr HOST[:PORT]|URL] [--protocol connect|grpc|grpcweb] [--json] [--ca-cert FILE] COMMAND [ARGS]
 
 Coordinates are E7 integers, degrees times 10^7, as on the wire: latitudes
 within ±900000000 (±90°), longitudes within ±1800000000 (±180°).

@@ -62,6 +62,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--replicas %d: want at least 1", *replicas)
 	}
 
+	// Before the build, which can take minutes: a second cluster on the
+	// ports of a first would share them with it without a word.
+	if err := cluster.CheckPorts(*addr, *statsAddr); err != nil {
+		return fmt.Errorf("%w: stop what holds it, or pick other ports with --addr and --stats-addr (port 0 picks a free one)", err)
+	}
+
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	workDir := *dir
 	if workDir == "" {
@@ -134,6 +140,8 @@ func restart(ctx context.Context, p *cluster.Process, delay time.Duration, logge
 func printCluster(w io.Writer, c *cluster.Cluster, restartAfter time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROCESS\tPID\tADDRESS\tMONITOR\tLOG")
+	// This process first: SIGINT or SIGTERM to it stops everything below.
+	fmt.Fprintf(tw, "routeguide-cluster\t%d\t-\t-\t-\n", os.Getpid())
 	for _, p := range c.Processes() {
 		fmt.Fprintf(tw, "%s\t%d\t%s\thttp://%s/\t%s\n", p.Name(), p.PID(), p.Addr(), p.MonitorAddr(), p.LogFile())
 	}
@@ -143,5 +151,5 @@ func printCluster(w io.Writer, c *cluster.Cluster, restartAfter time.Duration) {
 	if restartAfter > 0 {
 		comeback = fmt.Sprintf(", and it comes back %v later", restartAfter)
 	}
-	fmt.Fprintf(w, "Kill a replica or a NATS node (kill -9 PID) and keep calling%s. Ctrl-C stops everything.\n", comeback)
+	fmt.Fprintf(w, "Kill a replica or a NATS node (kill -9 PID) and keep calling%s. Ctrl-C, or kill -INT %d, stops everything.\n", comeback, os.Getpid())
 }

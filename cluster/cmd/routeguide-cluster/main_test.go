@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,8 +93,11 @@ func TestCtrlC(t *testing.T) {
 		for range lines {
 		}
 	}()
-	if len(pids) != 3+2+1 {
-		t.Errorf("routeguide-cluster listed %d processes, want three NATS nodes, two replicas and HAProxy", len(pids))
+	if len(pids) != 1+3+2+1 {
+		t.Errorf("routeguide-cluster listed %d processes, want itself, three NATS nodes, two replicas and HAProxy", len(pids))
+	}
+	if pidOf["routeguide-cluster"] != cmd.Process.Pid {
+		t.Errorf("routeguide-cluster listed itself as pid %d, want %d", pidOf["routeguide-cluster"], cmd.Process.Pid)
 	}
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} // or HAProxy waits for it to stop
@@ -138,6 +143,40 @@ func TestCtrlC(t *testing.T) {
 	}
 	if !strings.Contains(stderr(), "stopping") {
 		t.Errorf("routeguide-cluster did not say it was stopping:\n%s", stderr())
+	}
+}
+
+// TestPortTaken runs routeguide-cluster on ports that another program
+// holds: it must refuse at once, before it builds anything, and say which
+// ports and who holds them.
+func TestPortTaken(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	stats, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stats.Close()
+	var stdout, stderr strings.Builder
+	err = run(t.Context(), []string{"--addr", l.Addr().String(), "--stats-addr", stats.Addr().String()}, &stdout, &stderr)
+	if !errors.Is(err, cluster.ErrPortTaken) {
+		t.Fatalf("run on taken ports = %v, want %v", err, cluster.ErrPortTaken)
+	}
+	wants := []string{l.Addr().String(), stats.Addr().String(), "--addr"}
+	if runtime.GOOS == "linux" {
+		wants = append(wants, fmt.Sprintf("pid %d ", os.Getpid()))
+	}
+	for _, want := range wants {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("run on taken ports = %q, want it to say %q", err, want)
+		}
+	}
+	if strings.Contains(stderr.String(), "building") {
+		t.Errorf("run on taken ports built first:\n%s", stderr.String())
 	}
 }
 

@@ -32,6 +32,8 @@ const (
 	NotesServicePostNoteProcedure = "/routeguide.notes.v1.NotesService/PostNote"
 	// NotesServiceWatchNotesProcedure is the procedure name of the NotesService's WatchNotes RPC.
 	NotesServiceWatchNotesProcedure = "/routeguide.notes.v1.NotesService/WatchNotes"
+	// NotesServiceDeleteNoteProcedure is the procedure name of the NotesService's DeleteNote RPC.
+	NotesServiceDeleteNoteProcedure = "/routeguide.notes.v1.NotesService/DeleteNote"
 )
 
 var (
@@ -49,6 +51,13 @@ var (
 			Procedure:  NotesServiceWatchNotesProcedure,
 		}
 	})
+	notesServiceDeleteNoteSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeUnary,
+			Schema:     v1.File_routeguide_notes_v1_notes_proto.Services().ByName("NotesService").Methods().ByName("DeleteNote"),
+			Procedure:  NotesServiceDeleteNoteProcedure,
+		}
+	})
 )
 
 // NotesServiceClient is a client for the routeguide.notes.v1.NotesService service.
@@ -61,6 +70,10 @@ type NotesServiceClient interface {
 	// exactly once each, in the order of the store. A watcher that cannot keep
 	// up is cut off with resource_exhausted rather than slowing anyone else.
 	WatchNotes(context.Context, *v1.WatchNotesRequest) (NotesServiceWatchNotesClientStream, error)
+	// DeleteNote removes a stored note, by its sequence, from every replica:
+	// from the answers at its location, from replays, and live from every open
+	// feed, which carries the deletion. Moderators only.
+	DeleteNote(context.Context, *v1.DeleteNoteRequest) (*v1.DeleteNoteResponse, error)
 }
 
 // NewNotesServiceClient constructs a client for the routeguide.notes.v1.NotesService service.
@@ -99,6 +112,10 @@ type NotesServiceHandler interface {
 	// exactly once each, in the order of the store. A watcher that cannot keep
 	// up is cut off with resource_exhausted rather than slowing anyone else.
 	WatchNotes(context.Context, *v1.WatchNotesRequest, NotesServiceWatchNotesServerStream) error
+	// DeleteNote removes a stored note, by its sequence, from every replica:
+	// from the answers at its location, from replays, and live from every open
+	// feed, which carries the deletion. Moderators only.
+	DeleteNote(context.Context, *v1.DeleteNoteRequest) (*v1.DeleteNoteResponse, error)
 }
 
 // RegisterNotesServiceHandler registers svc as the routeguide.notes.v1.NotesService implementation
@@ -108,6 +125,7 @@ func RegisterNotesServiceHandler(server *connect.Server, svc NotesServiceHandler
 	server.Register(
 		connect.Method{Spec: notesServicePostNoteSpec(), Handler: adapter.postNote},
 		connect.Method{Spec: notesServiceWatchNotesSpec(), Handler: adapter.watchNotes},
+		connect.Method{Spec: notesServiceDeleteNoteSpec(), Handler: adapter.deleteNote},
 	)
 }
 
@@ -137,6 +155,10 @@ func (UnimplementedNotesServiceHandler) WatchNotes(context.Context, *v1.WatchNot
 	return connect.NewError(connect.CodeUnimplemented, "routeguide.notes.v1.NotesService.WatchNotes is not implemented")
 }
 
+func (UnimplementedNotesServiceHandler) DeleteNote(context.Context, *v1.DeleteNoteRequest) (*v1.DeleteNoteResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "routeguide.notes.v1.NotesService.DeleteNote is not implemented")
+}
+
 type notesServiceClient struct {
 	client *connect.Client
 }
@@ -155,6 +177,14 @@ func (c *notesServiceClient) WatchNotes(ctx context.Context, req *v1.WatchNotesR
 		return NotesServiceWatchNotesClientStream{}, err
 	}
 	return NotesServiceWatchNotesClientStream{stream: stream}, nil
+}
+
+func (c *notesServiceClient) DeleteNote(ctx context.Context, req *v1.DeleteNoteRequest) (*v1.DeleteNoteResponse, error) {
+	var res v1.DeleteNoteResponse
+	if err := c.client.CallUnary(ctx, notesServiceDeleteNoteSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
 }
 
 type notesServiceHandler struct{ svc NotesServiceHandler }
@@ -177,4 +207,16 @@ func (h notesServiceHandler) watchNotes(ctx context.Context, _ connect.Spec, str
 		return err
 	}
 	return h.svc.WatchNotes(ctx, &req, NotesServiceWatchNotesServerStream{stream: stream})
+}
+
+func (h notesServiceHandler) deleteNote(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.DeleteNoteRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.DeleteNote(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
 }

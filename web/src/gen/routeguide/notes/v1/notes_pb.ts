@@ -18,7 +18,44 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file routeguide/notes/v1/notes.proto.
  */
 export const file_routeguide_notes_v1_notes: GenFile = /*@__PURE__*/
-  fileDesc("Ch9yb3V0ZWd1aWRlL25vdGVzL3YxL25vdGVzLnByb3RvEhNyb3V0ZWd1aWRlLm5vdGVzLnYxIjYKD1Bvc3ROb3RlUmVxdWVzdBIjCgRub3RlGAEgASgLMhUucm91dGVndWlkZS5Sb3V0ZU5vdGUiOAoQUG9zdE5vdGVSZXNwb25zZRIkCgVub3RlcxgBIAMoCzIVLnJvdXRlZ3VpZGUuUm91dGVOb3RlImgKEVdhdGNoTm90ZXNSZXF1ZXN0EiMKBGFyZWEYASABKAsyFS5yb3V0ZWd1aWRlLlJlY3RhbmdsZRIbCg5hZnRlcl9zZXF1ZW5jZRgCIAEoBEgAiAEBQhEKD19hZnRlcl9zZXF1ZW5jZSJ8ChJXYXRjaE5vdGVzUmVzcG9uc2USIwoEbm90ZRgBIAEoCzIVLnJvdXRlZ3VpZGUuUm91dGVOb3RlEhAKCHNlcXVlbmNlGAIgASgEEi8KC3Bvc3RlZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDLMAQoMTm90ZXNTZXJ2aWNlElkKCFBvc3ROb3RlEiQucm91dGVndWlkZS5ub3Rlcy52MS5Qb3N0Tm90ZVJlcXVlc3QaJS5yb3V0ZWd1aWRlLm5vdGVzLnYxLlBvc3ROb3RlUmVzcG9uc2UiABJhCgpXYXRjaE5vdGVzEiYucm91dGVndWlkZS5ub3Rlcy52MS5XYXRjaE5vdGVzUmVxdWVzdBonLnJvdXRlZ3VpZGUubm90ZXMudjEuV2F0Y2hOb3Rlc1Jlc3BvbnNlIgAwAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_routeguide_route_guide]);
+  fileDesc("Ch9yb3V0ZWd1aWRlL25vdGVzL3YxL25vdGVzLnByb3RvEhNyb3V0ZWd1aWRlLm5vdGVzLnYxIkQKBkF1dGhvchIUCgxkaXNwbGF5X25hbWUYASABKAkSEQoJYXV0aG9yX2lkGAIgASgJEhEKCWFub255bW91cxgDIAEoCCI2Cg9Qb3N0Tm90ZVJlcXVlc3QSIwoEbm90ZRgBIAEoCzIVLnJvdXRlZ3VpZGUuUm91dGVOb3RlImYKEFBvc3ROb3RlUmVzcG9uc2USJAoFbm90ZXMYASADKAsyFS5yb3V0ZWd1aWRlLlJvdXRlTm90ZRIsCgdhdXRob3JzGAIgAygLMhsucm91dGVndWlkZS5ub3Rlcy52MS5BdXRob3IiJQoRRGVsZXRlTm90ZVJlcXVlc3QSEAoIc2VxdWVuY2UYASABKAQiZgoSRGVsZXRlTm90ZVJlc3BvbnNlEiMKBG5vdGUYASABKAsyFS5yb3V0ZWd1aWRlLlJvdXRlTm90ZRIrCgZhdXRob3IYAiABKAsyGy5yb3V0ZWd1aWRlLm5vdGVzLnYxLkF1dGhvciKSAQoRV2F0Y2hOb3Rlc1JlcXVlc3QSIwoEYXJlYRgBIAEoCzIVLnJvdXRlZ3VpZGUuUmVjdGFuZ2xlEhsKDmFmdGVyX3NlcXVlbmNlGAIgASgESACIAQESGAoLYWZ0ZXJfZXBvY2gYAyABKAlIAYgBAUIRCg9fYWZ0ZXJfc2VxdWVuY2VCDgoMX2FmdGVyX2Vwb2NoItIBChJXYXRjaE5vdGVzUmVzcG9uc2USIwoEbm90ZRgBIAEoCzIVLnJvdXRlZ3VpZGUuUm91dGVOb3RlEhAKCHNlcXVlbmNlGAIgASgEEi8KC3Bvc3RlZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgZhdXRob3IYBCABKAsyGy5yb3V0ZWd1aWRlLm5vdGVzLnYxLkF1dGhvchIYChBkZWxldGVkX3NlcXVlbmNlGAUgASgEEg0KBWVwb2NoGAYgASgJMq0CCgxOb3Rlc1NlcnZpY2USWQoIUG9zdE5vdGUSJC5yb3V0ZWd1aWRlLm5vdGVzLnYxLlBvc3ROb3RlUmVxdWVzdBolLnJvdXRlZ3VpZGUubm90ZXMudjEuUG9zdE5vdGVSZXNwb25zZSIAEmEKCldhdGNoTm90ZXMSJi5yb3V0ZWd1aWRlLm5vdGVzLnYxLldhdGNoTm90ZXNSZXF1ZXN0Gicucm91dGVndWlkZS5ub3Rlcy52MS5XYXRjaE5vdGVzUmVzcG9uc2UiADABEl8KCkRlbGV0ZU5vdGUSJi5yb3V0ZWd1aWRlLm5vdGVzLnYxLkRlbGV0ZU5vdGVSZXF1ZXN0Gicucm91dGVndWlkZS5ub3Rlcy52MS5EZWxldGVOb3RlUmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_timestamp, file_routeguide_route_guide]);
+
+/**
+ * Author says who posted a note.
+ *
+ * @generated from message routeguide.notes.v1.Author
+ */
+export type Author = Message<"routeguide.notes.v1.Author"> & {
+  /**
+   * display_name is the poster's name as their identity provider gives it;
+   * empty for an anonymous note.
+   *
+   * @generated from field: string display_name = 1;
+   */
+  displayName: string;
+
+  /**
+   * author_id is a stable identifier of the poster that reveals nothing of
+   * their account; empty for an anonymous note.
+   *
+   * @generated from field: string author_id = 2;
+   */
+  authorId: string;
+
+  /**
+   * anonymous is true for a note posted without signing in.
+   *
+   * @generated from field: bool anonymous = 3;
+   */
+  anonymous: boolean;
+};
+
+/**
+ * Describes the message routeguide.notes.v1.Author.
+ * Use `create(AuthorSchema)` to create a new message.
+ */
+export const AuthorSchema: GenMessage<Author> = /*@__PURE__*/
+  messageDesc(file_routeguide_notes_v1_notes, 0);
 
 /**
  * PostNoteRequest carries the note to post.
@@ -39,7 +76,7 @@ export type PostNoteRequest = Message<"routeguide.notes.v1.PostNoteRequest"> & {
  * Use `create(PostNoteRequestSchema)` to create a new message.
  */
 export const PostNoteRequestSchema: GenMessage<PostNoteRequest> = /*@__PURE__*/
-  messageDesc(file_routeguide_notes_v1_notes, 0);
+  messageDesc(file_routeguide_notes_v1_notes, 1);
 
 /**
  * PostNoteResponse holds the notes stored at the posted note's location.
@@ -54,6 +91,14 @@ export type PostNoteResponse = Message<"routeguide.notes.v1.PostNoteResponse"> &
    * @generated from field: repeated routeguide.RouteNote notes = 1;
    */
   notes: RouteNote[];
+
+  /**
+   * authors say who posted each of notes: authors[i] posted notes[i]. A
+   * server older than this field sends none.
+   *
+   * @generated from field: repeated routeguide.notes.v1.Author authors = 2;
+   */
+  authors: Author[];
 };
 
 /**
@@ -61,7 +106,56 @@ export type PostNoteResponse = Message<"routeguide.notes.v1.PostNoteResponse"> &
  * Use `create(PostNoteResponseSchema)` to create a new message.
  */
 export const PostNoteResponseSchema: GenMessage<PostNoteResponse> = /*@__PURE__*/
-  messageDesc(file_routeguide_notes_v1_notes, 1);
+  messageDesc(file_routeguide_notes_v1_notes, 2);
+
+/**
+ * DeleteNoteRequest names the note to delete.
+ *
+ * @generated from message routeguide.notes.v1.DeleteNoteRequest
+ */
+export type DeleteNoteRequest = Message<"routeguide.notes.v1.DeleteNoteRequest"> & {
+  /**
+   * sequence is the note's position in the store, as a feed carries it.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message routeguide.notes.v1.DeleteNoteRequest.
+ * Use `create(DeleteNoteRequestSchema)` to create a new message.
+ */
+export const DeleteNoteRequestSchema: GenMessage<DeleteNoteRequest> = /*@__PURE__*/
+  messageDesc(file_routeguide_notes_v1_notes, 3);
+
+/**
+ * DeleteNoteResponse describes the note deleted.
+ *
+ * @generated from message routeguide.notes.v1.DeleteNoteResponse
+ */
+export type DeleteNoteResponse = Message<"routeguide.notes.v1.DeleteNoteResponse"> & {
+  /**
+   * note is the note as it was stored.
+   *
+   * @generated from field: routeguide.RouteNote note = 1;
+   */
+  note?: RouteNote | undefined;
+
+  /**
+   * author is who had posted it.
+   *
+   * @generated from field: routeguide.notes.v1.Author author = 2;
+   */
+  author?: Author | undefined;
+};
+
+/**
+ * Describes the message routeguide.notes.v1.DeleteNoteResponse.
+ * Use `create(DeleteNoteResponseSchema)` to create a new message.
+ */
+export const DeleteNoteResponseSchema: GenMessage<DeleteNoteResponse> = /*@__PURE__*/
+  messageDesc(file_routeguide_notes_v1_notes, 4);
 
 /**
  * WatchNotesRequest says which notes to follow.
@@ -86,6 +180,18 @@ export type WatchNotesRequest = Message<"routeguide.notes.v1.WatchNotesRequest">
    * @generated from field: optional uint64 after_sequence = 2;
    */
   afterSequence?: bigint | undefined;
+
+  /**
+   * after_epoch is the epoch of the response that after_sequence came from.
+   * When it is not the store's epoch, the store has begun again since (a
+   * memory store restarted, a stream recreated), sequences mean other notes,
+   * and the call fails with failed_precondition: start again without
+   * after_sequence. Unset, a resume is still refused when after_sequence is
+   * beyond the last note stored.
+   *
+   * @generated from field: optional string after_epoch = 3;
+   */
+  afterEpoch?: string | undefined;
 };
 
 /**
@@ -93,35 +199,61 @@ export type WatchNotesRequest = Message<"routeguide.notes.v1.WatchNotesRequest">
  * Use `create(WatchNotesRequestSchema)` to create a new message.
  */
 export const WatchNotesRequestSchema: GenMessage<WatchNotesRequest> = /*@__PURE__*/
-  messageDesc(file_routeguide_notes_v1_notes, 2);
+  messageDesc(file_routeguide_notes_v1_notes, 5);
 
 /**
- * WatchNotesResponse is one note of the feed.
+ * WatchNotesResponse is one event of the feed: a note posted or, when
+ * deleted_sequence is set, a note deleted.
  *
  * @generated from message routeguide.notes.v1.WatchNotesResponse
  */
 export type WatchNotesResponse = Message<"routeguide.notes.v1.WatchNotesResponse"> & {
   /**
-   * note is the note as stored.
+   * note is the note as stored. For a deletion it holds the deleted note's
+   * location, for area filtering, and no message.
    *
    * @generated from field: routeguide.RouteNote note = 1;
    */
   note?: RouteNote | undefined;
 
   /**
-   * sequence is the note's position in the store, the same on every replica;
-   * pass the last one seen as after_sequence to resume.
+   * sequence is the event's position in the store, the same on every
+   * replica; pass the last one seen as after_sequence, with epoch as
+   * after_epoch, to resume.
    *
    * @generated from field: uint64 sequence = 2;
    */
   sequence: bigint;
 
   /**
-   * posted_time is when the store accepted the note.
+   * posted_time is when the store accepted the note, or the deletion.
    *
    * @generated from field: google.protobuf.Timestamp posted_time = 3;
    */
   postedTime?: Timestamp | undefined;
+
+  /**
+   * author says who posted the note; unset on a deletion.
+   *
+   * @generated from field: routeguide.notes.v1.Author author = 4;
+   */
+  author?: Author | undefined;
+
+  /**
+   * deleted_sequence, when not 0, makes this event a deletion: the note with
+   * this sequence was removed and must no longer be shown.
+   *
+   * @generated from field: uint64 deleted_sequence = 5;
+   */
+  deletedSequence: bigint;
+
+  /**
+   * epoch names the life of the store that sequence belongs to: it changes
+   * when the store begins again and its sequences start over.
+   *
+   * @generated from field: string epoch = 6;
+   */
+  epoch: string;
 };
 
 /**
@@ -129,7 +261,7 @@ export type WatchNotesResponse = Message<"routeguide.notes.v1.WatchNotesResponse
  * Use `create(WatchNotesResponseSchema)` to create a new message.
  */
 export const WatchNotesResponseSchema: GenMessage<WatchNotesResponse> = /*@__PURE__*/
-  messageDesc(file_routeguide_notes_v1_notes, 3);
+  messageDesc(file_routeguide_notes_v1_notes, 6);
 
 /**
  * NotesService posts notes and follows the notes that anyone posts, through
@@ -161,6 +293,18 @@ export const NotesService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchNotesRequestSchema;
     output: typeof WatchNotesResponseSchema;
+  },
+  /**
+   * DeleteNote removes a stored note, by its sequence, from every replica:
+   * from the answers at its location, from replays, and live from every open
+   * feed, which carries the deletion. Moderators only.
+   *
+   * @generated from rpc routeguide.notes.v1.NotesService.DeleteNote
+   */
+  deleteNote: {
+    methodKind: "unary";
+    input: typeof DeleteNoteRequestSchema;
+    output: typeof DeleteNoteResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_routeguide_notes_v1_notes, 0);

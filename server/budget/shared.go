@@ -1,0 +1,241 @@
+package budget
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// SharedConfig configures a [Shared] limiter.
+type SharedConfig struct {
+	// Policy is every client's budget.
+	Policy Policy
+	// Bucket is the JetStream key-value bucket holding the budgets.
+	// Default "routeguide_budgets".
+	Bucket string
+	// Replicas is how many JetStream servers keep the bucket. Default 1.
+	Replicas int
+	// MaxBytes bounds the bucket; when it is full, budgets of clients it
+	// does not hold are kept by each replica alone, as when NATS is
+	// unreachable. Each client takes about 110 bytes (TestSharedBucketFull),
+	// so the default holds about 150,000. Default 16 MiB.
+	MaxBytes int64
+	// Timeout bounds one check; past it, the replica decides alone.
+	// Default 1 second.
+	Timeout time.Duration
+	// Local holds the budgets while the bucket cannot be reached. Default:
+	// a [Local] with the same Policy and its defaults otherwise.
+	Local *Local
+	// Unshared, if set, is called with the error of every check the
+	// replica had to decide alone, for logs and metrics. It must be safe
+	// for concurrent use and quick.
+	Unshared func(error)
+	// Now is the limiter's clock. Default time.Now. The replicas' clocks
+	// need to agree only to a small fraction of [Policy.Refill].
+	Now func() time.Time
+}
+
+// maxAttempts bounds how many times one check tries to update a budget
+// that other replicas keep changing under it.
+const maxAttempts = 16
+
+// Shared keeps every client's budget in a JetStream key-value bucket, so
+// that every replica charges the same budget. Each budget is one entry
+// updated with compare-and-swap on its revision; an entry not written for
+// [Policy.Refill], whose budget is full again, expires.
+//
+// When the bucket cannot be reached (NATS down or disconnected, JetStream
+// without a leader, the bucket full) a replica decides alone, with its
+// [Local] limiter: a client then gets at most its budget from each
+// replica, never an unlimited one, and writes are not refused for a fault
+// that is not the client's. It is safe for concurrent use.
+type Shared struct {
+	policy   Policy
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	config   jetstream.KeyValueConfig
+	timeout  time.Duration
+	local    *Local
+	unshared func(error)
+	now      func() time.Time
+
+	mu         sync.Mutex
+	kv         jetstream.KeyValue // protected by mu
+	lastCreate time.Time          // protected by mu; when the bucket was last created
+}
+
+// OpenShared creates or opens the bucket of cfg on nc's JetStream and
+// returns a limiter that keeps the budgets there. The bucket's settings
+// follow cfg: a replica started with another Policy updates them, since
+// they depend on Policy.Refill. The caller keeps nc and closes it.
+func OpenShared(ctx context.Context, nc *nats.Conn, cfg SharedConfig) (*Shared, error) {
+	cfg.Policy = cfg.Policy.withDefaults()
+	if cfg.Bucket == "" {
+		cfg.Bucket = "routeguide_budgets"
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 16 << 20
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Local == nil {
+		cfg.Local = NewLocal(LocalConfig{Policy: cfg.Policy, Now: cfg.Now})
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("budget: %w", err)
+	}
+	s := &Shared{
+		policy: cfg.Policy, nc: nc, js: js, timeout: cfg.Timeout,
+		local: cfg.Local, unshared: cfg.Unshared, now: cfg.Now,
+	}
+	s.config = jetstream.KeyValueConfig{
+		Bucket:      cfg.Bucket,
+		Description: "RouteGuide: each client's write budget",
+		History:     1,
+		// A budget not written for Refill is full, the same as none.
+		TTL:      cfg.Policy.Refill(),
+		MaxBytes: cfg.MaxBytes,
+		// Budgets lost in a restart are full ones: not worth a disk.
+		Storage:  jetstream.MemoryStorage,
+		Replicas: cfg.Replicas,
+	}
+	if _, err := s.createBucket(ctx, nil); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// recreateInterval is the least time between two attempts to create the
+// bucket again, so that an outage does not turn every write into a request
+// to create it.
+const recreateInterval = time.Second
+
+// createBucket creates or updates the bucket, unless another check has done
+// so since it found the bucket missing in stale, or did so too recently;
+// it returns the bucket to use.
+func (s *Shared) createBucket(ctx context.Context, stale jetstream.KeyValue) (jetstream.KeyValue, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.kv != stale {
+		return s.kv, nil
+	}
+	now := time.Now()
+	if now.Sub(s.lastCreate) < recreateInterval {
+		return nil, fmt.Errorf("%w: bucket %s missing, created again less than %v ago", ErrUnshared, s.config.Bucket, recreateInterval)
+	}
+	s.lastCreate = now
+	kv, err := s.js.CreateOrUpdateKeyValue(ctx, s.config)
+	if err != nil {
+		return nil, fmt.Errorf("%w: create bucket %s: %w", ErrUnshared, s.config.Bucket, err)
+	}
+	s.kv = kv
+	return kv, nil
+}
+
+func (s *Shared) bucket() jetstream.KeyValue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kv
+}
+
+// bucketMissing reports whether err says the bucket does not exist, as
+// after the restart of a NATS server that held it in memory alone.
+func bucketMissing(err error) bool {
+	return errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
+}
+
+// ErrUnshared is wrapped by the errors a [Shared] limiter reports through
+// [SharedConfig.Unshared] when it decided alone.
+var ErrUnshared = errors.New("budget: decided without the shared budgets")
+
+// errDisconnected is what a check decided alone reports while the
+// connection to NATS is down.
+var errDisconnected = fmt.Errorf("%w: not connected to NATS", ErrUnshared)
+
+// Allow charges one write to key's budget, shared by every replica. It
+// waits for at most the configured timeout, or ctx.
+func (s *Shared) Allow(parent context.Context, key Key) Decision {
+	if !s.nc.IsConnected() {
+		return s.alone(parent, key, errDisconnected)
+	}
+	ctx, cancel := context.WithTimeout(parent, s.timeout)
+	defer cancel()
+	d, err := s.allow(ctx, key.String())
+	if err != nil {
+		if parent.Err() != nil {
+			// The caller is gone: not the bucket's fault, nothing to report.
+			return s.local.Allow(ctx, key)
+		}
+		return s.alone(ctx, key, err)
+	}
+	return d
+}
+
+func (s *Shared) allow(ctx context.Context, key string) (Decision, error) {
+	kv := s.bucket()
+	for range maxAttempts {
+		var tat int64
+		var revision uint64
+		entry, err := kv.Get(ctx, key)
+		switch {
+		case err == nil && len(entry.Value()) == 8:
+			tat = int64(binary.BigEndian.Uint64(entry.Value()))
+			revision = entry.Revision()
+		case err == nil:
+			// Not a budget this package wrote: start afresh over it.
+			revision = entry.Revision()
+		case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
+		case bucketMissing(err):
+			if kv, err = s.createBucket(ctx, kv); err != nil {
+				return Decision{}, err
+			}
+			continue
+		default:
+			return Decision{}, fmt.Errorf("%w: get %s: %w", ErrUnshared, key, err)
+		}
+		d, next := s.policy.decide(tat, s.now().UnixNano())
+		if !d.Allowed {
+			return d, nil
+		}
+		value := binary.BigEndian.AppendUint64(nil, uint64(next))
+		if revision == 0 {
+			_, err = kv.Create(ctx, key, value)
+		} else {
+			_, err = kv.Update(ctx, key, value, revision)
+		}
+		switch {
+		case err == nil:
+			return d, nil
+		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+			// Another replica charged this client first: read again.
+		default:
+			return Decision{}, fmt.Errorf("%w: update %s: %w", ErrUnshared, key, err)
+		}
+	}
+	// Every attempt lost to another replica's write, each of which spent
+	// the same budget: it is being spent faster than this one can join in.
+	return Decision{RetryAfter: time.Duration(s.policy.interval())}, nil
+}
+
+// alone decides with the local limiter, and says why.
+func (s *Shared) alone(ctx context.Context, key Key, err error) Decision {
+	if s.unshared != nil {
+		s.unshared(err)
+	}
+	return s.local.Allow(ctx, key)
+}

@@ -1,0 +1,172 @@
+package notes
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/routeguide/routeguide/gen/routeguide"
+)
+
+// Watcher follows the events of a store, in store order, each once. Get one
+// from a store's Watch; the caller must call Close when finished. An idle
+// watcher holds no buffer: the events waiting for its reader take memory
+// only while they wait.
+type Watcher struct {
+	feed  *feed
+	match func(*routeguide.RouteNote) bool
+	epoch string
+	// skip drops the live events up to this sequence: those stored before
+	// the watcher started that the feed had not yet delivered.
+	skip uint64
+	// start is the sequence after which the watcher's events begin.
+	start uint64
+	// floor is the last event the feed had queued when the watcher
+	// registered: the feed delivers it only later ones. Set under the
+	// feed's mu.
+	floor uint64
+
+	// The replay still to read: events with sequence in (replayFrom,
+	// replayTo], and the page of them read but not yet returned. Only
+	// Next touches them.
+	replay               replayFunc
+	replayFrom, replayTo uint64
+	page                 []Event
+	last                 uint64 // sequence of the last event Next returned
+
+	mu     sync.Mutex // protects queue and err
+	queue  []Event    // live events, in order
+	err    error      // why the watcher was cut off, once it was
+	signal chan struct{}
+}
+
+// Next returns the next event, waiting for one. It returns a
+// [*ResumeError] wrapping [ErrTooSlow], [ErrUnavailable] or [ErrClosed]
+// once the watcher is cut off, an error of the store while it replays, or
+// ctx's error.
+func (w *Watcher) Next(ctx context.Context) (Event, error) {
+	for {
+		if err := w.cutErr(); err != nil && (len(w.page) > 0 || w.replayFrom < w.replayTo) {
+			// The store may have begun again: the rest of the replay
+			// would be of another life.
+			return Event{}, err
+		}
+		if len(w.page) > 0 {
+			ev := w.page[0]
+			w.page[0] = Event{}
+			w.page = w.page[1:]
+			w.last = ev.Seq
+			return ev, nil
+		}
+		if w.replayFrom < w.replayTo {
+			if err := w.readPage(ctx); err != nil {
+				return Event{}, err
+			}
+			continue
+		}
+		w.mu.Lock()
+		// A cut watcher stops at once, even with events queued: it may
+		// have missed some after them.
+		if w.err != nil {
+			err := w.err
+			w.mu.Unlock()
+			return Event{}, &ResumeError{Err: err, After: w.last, Epoch: w.epoch}
+		}
+		if len(w.queue) > 0 {
+			ev := w.queue[0]
+			w.queue[0] = Event{}
+			w.queue = w.queue[1:]
+			if len(w.queue) == 0 {
+				w.queue = nil // let the buffer go while idle
+			}
+			w.mu.Unlock()
+			if ev.Seq <= w.skip {
+				continue
+			}
+			w.last = ev.Seq
+			return ev, nil
+		}
+		w.mu.Unlock()
+		select {
+		case <-w.signal:
+		case <-ctx.Done():
+			return Event{}, ctx.Err()
+		}
+	}
+}
+
+// cutErr returns the error that ended the watcher, if it was cut off.
+func (w *Watcher) cutErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		return nil
+	}
+	return &ResumeError{Err: w.err, After: w.last, Epoch: w.epoch}
+}
+
+// readPage reads the next page of the replay, keeping the events the
+// watcher matches.
+func (w *Watcher) readPage(ctx context.Context) error {
+	events, upTo, err := w.replay(ctx, w.replayFrom, w.replayTo, replayPage)
+	if err != nil {
+		return fmt.Errorf("replay notes after sequence %d: %w", w.replayFrom, err)
+	}
+	if upTo <= w.replayFrom {
+		upTo = w.replayTo // the store read nothing: it has nothing more
+	}
+	w.replayFrom = upTo
+	for _, ev := range events {
+		if w.match == nil || w.match(ev.Note) {
+			w.page = append(w.page, ev)
+		}
+	}
+	return nil
+}
+
+// Start returns the sequence the watcher started after: its events all
+// have greater ones.
+func (w *Watcher) Start() uint64 {
+	return w.start
+}
+
+// Epoch returns the epoch of the store that the watcher's sequences belong
+// to; see [Store.Epoch].
+func (w *Watcher) Epoch() string {
+	return w.epoch
+}
+
+// Close stops the watcher; Next must not be called after it.
+func (w *Watcher) Close() {
+	w.feed.remove(w)
+	w.stop(ErrClosed)
+}
+
+// push queues ev for the reader, unless limit events wait already.
+func (w *Watcher) push(ev Event, limit int) bool {
+	w.mu.Lock()
+	if len(w.queue) >= limit {
+		w.mu.Unlock()
+		return false
+	}
+	w.queue = append(w.queue, ev)
+	w.mu.Unlock()
+	select {
+	case w.signal <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (w *Watcher) stop(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.queue = nil
+	w.mu.Unlock()
+	select {
+	case w.signal <- struct{}{}:
+	default:
+	}
+}
