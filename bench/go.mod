@@ -5,7 +5,9 @@ go 1.26.0
 replace github.com/routeguide/routeguide => ../
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/routeguide/routeguide v0.0.0-00010101000000-000000000000
+	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
