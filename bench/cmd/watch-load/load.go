@@ -27,6 +27,7 @@ type config struct {
 	duration   time.Duration         // the load with watchers
 	baseline   time.Duration         // the same posts and probes before any watcher, for comparison
 	area       *routeguide.Rectangle // what each watcher watches; nil: the world
+	areaText   string                // area as -area gives it
 	noteBytes  int                   // the length of each note's text
 	probeEvery time.Duration         // the pause between GetFeature probes
 }
@@ -69,23 +70,11 @@ func dial(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 // watchers read.
 func measure(ctx context.Context, s *server, cfg config) (result, error) {
 	r := result{server: s.name, watchers: cfg.watchers}
-	conn, err := dial(s.addr)
+	base, err := postPhase(ctx, s.addr, cfg, cfg.baseline, 1)
 	if err != nil {
-		return r, err
-	}
-	defer conn.Close()
-	probeConn, err := dial(s.addr)
-	if err != nil {
-		return r, err
-	}
-	defer probeConn.Close()
-	poster := &poster{client: notesv1.NewNotesServiceClient(conn), area: cfg.area, noteBytes: cfg.noteBytes}
-
-	var basePost, baseProbe histogram
-	if _, err := runPhase(ctx, poster, probeConn, cfg, cfg.baseline, &basePost, &baseProbe); err != nil {
 		return r, fmt.Errorf("baseline: %w", err)
 	}
-	r.basePost, r.baseProbe = quantilesOf(&basePost), quantilesOf(&baseProbe)
+	r.basePost, r.baseProbe = quantiles{base.Post[0], base.Post[1]}, quantiles{base.Probe[0], base.Probe[1]}
 
 	before, err := s.settledRSS(ctx, 10*time.Second)
 	if err != nil {
@@ -102,7 +91,6 @@ func measure(ctx context.Context, s *server, cfg config) (result, error) {
 	}
 	r.idlePerWatcher = float64(after-before) / float64(cfg.watchers)
 
-	var post, probe histogram
 	cpu0, err := s.cpuTime()
 	if err != nil {
 		return r, err
@@ -110,7 +98,8 @@ func measure(ctx context.Context, s *server, cfg config) (result, error) {
 	d0 := ws.deliveries.Load()
 	ws.recording.Store(true)
 	start := time.Now()
-	r.posts, err = runPhase(ctx, poster, probeConn, cfg, cfg.duration, &post, &probe)
+	// The load's notes are at locations of their own, after the baseline's.
+	load, err := postPhase(ctx, s.addr, cfg, cfg.duration, 1_000_000)
 	if err != nil {
 		return r, err
 	}
@@ -121,8 +110,9 @@ func measure(ctx context.Context, s *server, cfg config) (result, error) {
 	}
 	r.deliveries = ws.deliveries.Load() - d0
 	ws.recording.Store(false)
-	r.cpu = cpu1 - cpu0
-	r.delay, r.post, r.probe = quantilesOf(&ws.delays), quantilesOf(&post), quantilesOf(&probe)
+	r.posts, r.cpu = load.Posts, cpu1-cpu0
+	r.delay = quantilesOf(&ws.delays)
+	r.post, r.probe = quantiles{load.Post[0], load.Post[1]}, quantiles{load.Probe[0], load.Probe[1]}
 
 	// Give the last notes 5 s to arrive, to tell late from lost.
 	want := d0 + r.posts*int64(cfg.watchers)

@@ -79,6 +79,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runs := flags.Int("runs", 3, "measurements of every point; medians are reported")
 	against := flags.String("against", "reference", "`name` of the server the others are compared with")
 	out := flags.String("out", "", "also write the report to this markdown `file`")
+	// The poster's process: see postPhase.
+	phaseAddr := flags.String("phase-addr", "", "(internal) post and probe for -duration against this `address`, and print the figures")
+	phaseFirst := flags.Int("phase-first", 1, "(internal) number the posted notes' locations from `n`")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -86,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-watchers: %w", err)
 	}
-	cfg := config{conns: *conns, rate: *rate, duration: *duration, baseline: *baseline, noteBytes: *noteBytes, probeEvery: *probeEvery}
+	cfg := config{areaText: *area, conns: *conns, rate: *rate, duration: *duration, baseline: *baseline, noteBytes: *noteBytes, probeEvery: *probeEvery}
 	if *area != "" {
 		if cfg.area, err = parseArea(*area); err != nil {
 			return fmt.Errorf("-area: %w", err)
@@ -94,6 +97,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.rate <= 0 || cfg.duration <= 0 || cfg.baseline <= 0 || *runs < 1 {
 		return errors.New("-rate, -duration, -baseline and -runs must be positive")
+	}
+	if *phaseAddr != "" {
+		return servePhase(ctx, *phaseAddr, cfg, int32(*phaseFirst), stdout)
 	}
 	if (len(servers) == 0) == (*addr == "") {
 		return errors.New("give either -server (one or more) or -addr")
