@@ -48,9 +48,14 @@ type result struct {
 	delivered  float64
 	cutOff     int64 // watchers whose stream ended with an error
 	cpu        time.Duration
-	delay      quantiles // from the poster's send to a watcher's receipt
-	post       quantiles
-	probe      quantiles
+	// runQueueWait is how long the server's threads waited for a CPU while
+	// runnable during the load, and toolCPU the watchers' CPU time in this
+	// process (the poster's is its own): on a shared machine, whether the
+	// server or the load tool was short of CPU.
+	runQueueWait, toolCPU time.Duration
+	delay                 quantiles // from the poster's send to a watcher's receipt
+	post                  quantiles
+	probe                 quantiles
 }
 
 type quantiles struct{ p50, p99 time.Duration }
@@ -95,6 +100,14 @@ func measure(ctx context.Context, s *server, cfg config) (result, error) {
 	if err != nil {
 		return r, err
 	}
+	wait0, err := s.runQueueWait()
+	if err != nil {
+		return r, err
+	}
+	self0, err := selfCPU()
+	if err != nil {
+		return r, err
+	}
 	d0 := ws.deliveries.Load()
 	ws.recording.Store(true)
 	start := time.Now()
@@ -108,8 +121,17 @@ func measure(ctx context.Context, s *server, cfg config) (result, error) {
 	if err != nil {
 		return r, err
 	}
+	wait1, err := s.runQueueWait()
+	if err != nil {
+		return r, err
+	}
+	self1, err := selfCPU()
+	if err != nil {
+		return r, err
+	}
 	r.deliveries = ws.deliveries.Load() - d0
 	ws.recording.Store(false)
+	r.runQueueWait, r.toolCPU = wait1-wait0, self1-self0
 	r.posts, r.cpu = load.Posts, cpu1-cpu0
 	r.delay = quantilesOf(&ws.delays)
 	r.post, r.probe = quantiles{load.Post[0], load.Post[1]}, quantiles{load.Probe[0], load.Probe[1]}

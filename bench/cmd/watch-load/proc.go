@@ -177,3 +177,45 @@ func (s *server) settledRSS(ctx context.Context, limit time.Duration) (int64, er
 		last = now
 	}
 }
+
+// runQueueWait returns how long the server's threads have waited for a CPU
+// while runnable (the second field of each /proc/PID/task/TID/schedstat):
+// on a shared machine, the time the server wanted to run and could not.
+func (s *server) runQueueWait() (time.Duration, error) {
+	if s.pid == 0 {
+		return 0, errors.New("no server pid")
+	}
+	return runQueueWait(s.pid)
+}
+
+func runQueueWait(pid int) (time.Duration, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, task := range tasks {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, task.Name()))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // the thread ended
+		}
+		if err != nil {
+			return 0, err
+		}
+		fields := strings.Fields(string(data))
+		if len(fields) < 2 {
+			return 0, errors.New("short schedstat line")
+		}
+		ns, err := strconv.ParseInt(fields[1], 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		total += time.Duration(ns)
+	}
+	return total, nil
+}
+
+// selfCPU returns the CPU time this process has used.
+func selfCPU() (time.Duration, error) {
+	return (&server{pid: os.Getpid()}).cpuTime()
+}

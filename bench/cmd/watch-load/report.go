@@ -36,10 +36,11 @@ func (r result) cpuPerDelivery() time.Duration {
 func (r result) String() string {
 	return fmt.Sprintf("%s, %d watchers (run %d): %.0f deliveries/s (%.1f%% of posts×watchers, %d cut off), %.2f µs CPU each, "+
 		"delay p50 %s p99 %s, PostNote p50 %s p99 %s (no watchers: %s), GetFeature p50 %s p99 %s (no watchers: p99 %s), "+
-		"%.1f KiB per idle watcher, %.1f posts/s",
+		"%.1f KiB per idle watcher, %.1f posts/s; server CPU %.2f s/s and waiting for a CPU %.2f s/s, watchers' CPU %.2f s/s",
 		r.server, r.watchers, r.run+1, r.deliveriesPerSecond(), 100*r.delivered, r.cutOff, us(r.cpuPerDelivery()),
 		ms(r.delay.p50), ms(r.delay.p99), ms(r.post.p50), ms(r.post.p99), ms(r.basePost.p50),
-		ms(r.probe.p50), ms(r.probe.p99), ms(r.baseProbe.p99), r.idlePerWatcher/1024, float64(r.posts)/r.elapsed.Seconds())
+		ms(r.probe.p50), ms(r.probe.p99), ms(r.baseProbe.p99), r.idlePerWatcher/1024, float64(r.posts)/r.elapsed.Seconds(),
+		r.cpu.Seconds()/r.elapsed.Seconds(), r.runQueueWait.Seconds()/r.elapsed.Seconds(), r.toolCPU.Seconds()/r.elapsed.Seconds())
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
