@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
@@ -70,7 +71,11 @@ func post(t *testing.T, c notesv1.NotesServiceClient, n *routeguide.RouteNote) [
 // watch opens a watch and waits for its headers, which say it is on.
 func watch(t *testing.T, c notesv1.NotesServiceClient, req *notesv1.WatchNotesRequest) grpc.ServerStreamingClient[notesv1.WatchNotesResponse] {
 	t.Helper()
-	stream, err := c.WatchNotes(t.Context(), req)
+	// A bound on a broken hub's silence, so that a test fails rather
+	// than hangs; a working one answers in milliseconds.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	stream, err := c.WatchNotes(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
