@@ -1,8 +1,8 @@
 // Command routeguide-soak puts a RouteGuide server under load and checks
 // what it answers: RouteChat's notes against an oracle, streams held open for
 // a long time, a RecordRoute push past the server's cap, notes at a million
-// locations, a drain under load, and a cluster under faults (nemesis). Each mode prints its figures and exits
-// non-zero when the server broke a promise.
+// locations, a drain under load, and a cluster under faults (nemesis). Each
+// mode prints its figures and exits non-zero when the server broke a promise.
 //
 // Usage:
 //

@@ -33,6 +33,7 @@ type recorder struct {
 	active   map[int]activeCall // calls in progress, by id
 	nextID   int
 	outcomes map[string]map[string]int // procedure → code (or "ok") → calls
+	firstErr map[string]string         // procedure and code → the first error's text
 }
 
 type activeCall struct {
@@ -42,7 +43,7 @@ type activeCall struct {
 }
 
 func newRecorder(start time.Time) *recorder {
-	return &recorder{start: start, active: map[int]activeCall{}, outcomes: map[string]map[string]int{}}
+	return &recorder{start: start, active: map[int]activeCall{}, outcomes: map[string]map[string]int{}, firstErr: map[string]string{}}
 }
 
 // begin records a call with its deadline; the caller must call the
@@ -68,6 +69,9 @@ func (r *recorder) begin(procedure, by string, deadline time.Duration) func(erro
 			r.outcomes[procedure] = map[string]int{}
 		}
 		r.outcomes[procedure][outcome]++
+		if key := procedure + " " + outcome; err != nil && r.firstErr[key] == "" {
+			r.firstErr[key] = err.Error()
+		}
 	}
 }
 
@@ -103,7 +107,12 @@ func (r *recorder) outcomeLines() []string {
 		lines = append(lines, fmt.Sprintf("%-10s %s", procedure, strings.Join(parts, ", ")))
 	}
 	sort.Strings(lines)
-	return lines
+	var firsts []string
+	for key, msg := range r.firstErr {
+		firsts = append(firsts, fmt.Sprintf("  first %s: %.200s", key, msg))
+	}
+	sort.Strings(firsts)
+	return append(lines, firsts...)
 }
 
 // noteBudget hands out locations for notes so that the store never
