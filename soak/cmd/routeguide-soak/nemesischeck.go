@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -39,6 +40,9 @@ type delivery struct {
 	message  string
 	location geo.Point
 	seq      uint64
+	// call counts the watcher's WatchNotes calls, from 0: deliveries of
+	// one call are live or replayed on it, a new call is a resume.
+	call int
 }
 
 // holds reports whether the watcher's area holds p.
@@ -137,10 +141,12 @@ func checkHistory(h nemesisHistory, margin time.Duration) verdict {
 				lost = append(lost, n.message)
 			}
 		}
+		bySeq := slices.Clone(w.deliveries)
+		slices.SortFunc(bySeq, func(a, b delivery) int { return cmp.Compare(a.seq, b.seq) })
 		for _, m := range lost[:min(len(lost), examplesPerKind)] {
 			where := "seen by no watcher"
 			if seq, ok := seqOf[m]; ok {
-				where = fmt.Sprintf("sequence %d, seen by another watcher", seq)
+				where = fmt.Sprintf("sequence %d, seen by another watcher; %s", seq, gapAround(bySeq, seq))
 			}
 			example("lost", "%s never got acknowledged note %q (%s; %d lost by this watcher)", w.name, m, where, len(lost))
 		}
@@ -159,4 +165,19 @@ func checkHistory(h nemesisHistory, margin time.Duration) verdict {
 	}
 	slices.Sort(v.examples)
 	return v
+}
+
+// gapAround says which of a watcher's deliveries, sorted by sequence,
+// surround seq, and on which calls: a gap within one call is a live feed
+// that skipped notes, one across calls a resume that did not replay them.
+func gapAround(bySeq []delivery, seq uint64) string {
+	i, _ := slices.BinarySearchFunc(bySeq, seq, func(d delivery, s uint64) int { return cmp.Compare(d.seq, s) })
+	before, after := "the start", "the end"
+	if i > 0 {
+		before = fmt.Sprintf("sequence %d on call %d", bySeq[i-1].seq, bySeq[i-1].call)
+	}
+	if i < len(bySeq) {
+		after = fmt.Sprintf("sequence %d on call %d", bySeq[i].seq, bySeq[i].call)
+	}
+	return "its feed went from " + before + " to " + after
 }

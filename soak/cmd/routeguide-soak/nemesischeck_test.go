@@ -17,8 +17,8 @@ func TestCheckHistory(t *testing.T) {
 	west, east := geo.Point{Latitude: 10, Longitude: 10}, geo.Point{Latitude: 10, Longitude: 50}
 	westArea := &geo.Bounds{MinLatitude: 0, MaxLatitude: 20, MinLongitude: 0, MaxLongitude: 20}
 	acked := []ackedNote{{"a", west, "poster-0"}, {"b", east, "chatter-0"}, {"c", west, "poster-1"}}
-	all := []delivery{{"a", west, 1}, {"b", east, 2}, {"c", west, 3}}
-	westOnly := []delivery{{"a", west, 1}, {"c", west, 3}}
+	all := []delivery{{"a", west, 1, 0}, {"b", east, 2, 0}, {"c", west, 3, 0}}
+	westOnly := []delivery{{"a", west, 1, 0}, {"c", west, 3, 0}}
 	watchers := func(world, area []delivery) []watcherHistory {
 		return []watcherHistory{{name: "world", deliveries: world}, {name: "area", area: westArea, deliveries: area}}
 	}
@@ -51,7 +51,13 @@ func TestCheckHistory(t *testing.T) {
 			name:    "lost by an area watcher, seen by another",
 			h:       nemesisHistory{acked: acked, watchers: watchers(all, westOnly[:1])},
 			want:    verdict{acknowledged: 3, checked: 5, lost: 1},
-			example: `lost: area never got acknowledged note "c" (sequence 3, seen by another watcher`,
+			example: `lost: area never got acknowledged note "c" (sequence 3, seen by another watcher; its feed went from sequence 1 on call 0 to the end`,
+		},
+		{
+			name:    "lost across a resume",
+			h:       nemesisHistory{acked: acked, watchers: watchers(all, []delivery{westOnly[0], {"d", west, 4, 1}})},
+			want:    verdict{acknowledged: 3, checked: 5, lost: 1},
+			example: `its feed went from sequence 1 on call 0 to sequence 4 on call 1`,
 		},
 		{
 			name:    "duplicate after a resume",
@@ -61,7 +67,7 @@ func TestCheckHistory(t *testing.T) {
 		},
 		{
 			name:    "duplicate stored twice",
-			h:       nemesisHistory{acked: acked, watchers: watchers(append(all, delivery{"a", west, 4}), westOnly)},
+			h:       nemesisHistory{acked: acked, watchers: watchers(append(all, delivery{"a", west, 4, 0}), westOnly)},
 			want:    verdict{acknowledged: 3, checked: 5, duplicates: 1},
 			example: `duplicate: world got "a" again at sequence 4 (first at 1)`,
 		},

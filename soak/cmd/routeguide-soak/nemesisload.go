@@ -335,10 +335,11 @@ type watcher struct {
 	load  *load
 	after uint64 // the last sequence seen; the store starts empty
 
+	call  int    // the number of the call in progress, from 0
+
 	mu         sync.Mutex // protects deliveries and seen
 	deliveries []delivery
 	seen       map[string]bool
-	resumes    int
 }
 
 func (w *watcher) run(ctx context.Context) {
@@ -360,9 +361,7 @@ func (w *watcher) run(ctx context.Context) {
 		}
 		end(err)
 		cancel()
-		w.mu.Lock()
-		w.resumes++
-		w.mu.Unlock()
+		w.call++
 		if err != nil && connect.CodeOf(err) != connect.CodeDeadlineExceeded && !pause(ctx, retryPause) {
 			return
 		}
@@ -377,6 +376,7 @@ func (w *watcher) receive(m *notesv1.WatchNotesResponse) {
 		message:  m.GetNote().GetMessage(),
 		location: geo.PointOf(m.GetNote().GetLocation()),
 		seq:      m.GetSequence(),
+		call:     w.call,
 	})
 	w.seen[m.GetNote().GetMessage()] = true
 }
