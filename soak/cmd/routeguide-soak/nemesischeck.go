@@ -60,6 +60,8 @@ type callRecord struct {
 	// unfinished marks a call that had not returned when the run gave up
 	// waiting for it; elapsed is how long it had run by then.
 	unfinished bool
+	// err is the error the call returned, if any.
+	err string
 }
 
 // verdict is what checkHistory found. Every count but acknowledged and
@@ -158,6 +160,8 @@ func checkHistory(h nemesisHistory, margin time.Duration) verdict {
 			state := "returned"
 			if c.unfinished {
 				state = "still running"
+			} else if c.err != "" {
+				state = fmt.Sprintf("returned %q", c.err)
 			}
 			example("hung", "%s by %s at +%v: %s after %v, deadline %v",
 				c.procedure, c.by, c.start.Round(time.Millisecond), state, c.elapsed.Round(time.Millisecond), c.deadline)

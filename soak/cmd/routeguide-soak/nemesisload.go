@@ -57,14 +57,14 @@ func (r *recorder) begin(procedure, by string, deadline time.Duration) func(erro
 	r.mu.Unlock()
 	return func(err error) {
 		elapsed := time.Since(started)
-		outcome := "ok"
+		outcome, text := "ok", ""
 		if err != nil {
-			outcome = connect.CodeOf(err).String()
+			outcome, text = connect.CodeOf(err).String(), err.Error()
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		delete(r.active, id)
-		r.calls = append(r.calls, callRecord{procedure, by, started.Sub(r.start), deadline, elapsed, false})
+		r.calls = append(r.calls, callRecord{procedure, by, started.Sub(r.start), deadline, elapsed, false, text})
 		if r.outcomes[procedure] == nil {
 			r.outcomes[procedure] = map[string]int{}
 		}
@@ -88,7 +88,7 @@ func (r *recorder) snapshot() ([]ackedNote, []callRecord) {
 	defer r.mu.Unlock()
 	calls := append([]callRecord(nil), r.calls...)
 	for _, c := range r.active {
-		calls = append(calls, callRecord{c.procedure, c.by, c.started.Sub(r.start), c.deadline, time.Since(c.started), true})
+		calls = append(calls, callRecord{c.procedure, c.by, c.started.Sub(r.start), c.deadline, time.Since(c.started), true, ""})
 	}
 	return append([]ackedNote(nil), r.acked...), calls
 }
