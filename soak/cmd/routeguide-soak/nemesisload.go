@@ -335,7 +335,7 @@ type watcher struct {
 	load  *load
 	after uint64 // the last sequence seen; the store starts empty
 
-	call  int    // the number of the call in progress, from 0
+	call int // the number of the call in progress, from 0
 
 	mu         sync.Mutex // protects deliveries and seen
 	deliveries []delivery
