@@ -260,11 +260,12 @@ func (f *nemesisFlags) play(ctx context.Context, c *cluster.Cluster, kinds []str
 	}
 	// Clients end within a deadline of the run's end, the nemesis once
 	// its last fault has healed.
-	waitAtMost(&working, f.streamDeadline+f.margin+f.maxPause+restartTimeout)
+	waitAtMost(&working, f.duration+f.streamDeadline+f.margin+f.maxPause+restartTimeout)
 	loadTime := time.Since(start)
 
 	// The watchers go on until each has every acknowledged note of its
 	// area, or the settling time is over: what is missing then is lost.
+	// Only a client that hung could acknowledge a note after this.
 	acked, _ := l.rec.snapshot()
 	settleStart := time.Now()
 	settled := false
@@ -284,8 +285,8 @@ func (f *nemesisFlags) play(ctx context.Context, c *cluster.Cluster, kinds []str
 	stopWatching()
 	waitAtMost(&watching, f.margin)
 
-	h := nemesisHistory{}
-	h.acked, h.calls = l.rec.snapshot()
+	h := nemesisHistory{acked: acked}
+	_, h.calls = l.rec.snapshot()
 	for _, w := range watchers {
 		h.watchers = append(h.watchers, w.history())
 	}
