@@ -168,8 +168,9 @@ func (n *nemesis) inject(f *fault, p *cluster.Process) {
 	defer n.mu.Unlock()
 	if err != nil {
 		// Left marked down: the nemesis spares the rest of the cluster.
-		f.err = err
-		fmt.Fprintf(n.log, "fault +%v: %s %s did not heal: %v\n", f.at.Round(time.Millisecond), f.kind, f.target, err)
+		// A failed start's error ends with the process's last words.
+		f.err = errors.New(lastLine(err.Error()))
+		fmt.Fprintf(n.log, "fault +%v: %s %s did not heal: %v\n", f.at.Round(time.Millisecond), f.kind, f.target, f.err)
 		return
 	}
 	f.healed = time.Since(n.start)
@@ -210,4 +211,10 @@ func (n *nemesis) snapshot() []fault {
 		out[i] = *f
 	}
 	return out
+}
+
+// lastLine returns the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
