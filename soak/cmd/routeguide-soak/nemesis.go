@@ -26,6 +26,7 @@ type nemesisFlags struct {
 	duration       time.Duration
 	seed           uint64
 	faults         string
+	targets        string
 	interval       time.Duration
 	maxPause       time.Duration
 	posters        int
@@ -52,6 +53,7 @@ func (f *nemesisFlags) register(flags *flag.FlagSet) {
 	flags.DurationVar(&f.duration, "duration", 2*time.Minute, "how long the load and the faults last; then the watchers settle")
 	flags.Uint64Var(&f.seed, "seed", 0, "seed of every random choice, printed for a replay (default: a random one)")
 	flags.StringVar(&f.faults, "faults", "kill,stop", "faults to inject: kill (SIGKILL, start again), stop (SIGSTOP, SIGCONT), or both")
+	flags.StringVar(&f.targets, "targets", "nats,replica", "processes to fault: nats (the NATS nodes), replica (the routeguide-server replicas), or both")
 	flags.DurationVar(&f.interval, "fault-interval", 5*time.Second, "mean time between two faults")
 	flags.DurationVar(&f.maxPause, "max-pause", 5*time.Second, "longest a faulted process stays down or stopped")
 	flags.IntVar(&f.posters, "posters", 3, "clients posting notes with PostNote")
@@ -116,6 +118,10 @@ func runNemesis(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return err
 	}
+	targets, err := parseTargets(f.targets)
+	if err != nil {
+		return err
+	}
 	protocol, err := client.ParseProtocol(f.protocol)
 	if err != nil {
 		return err
@@ -163,7 +169,7 @@ func runNemesis(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	}
 	defer func() { err = errors.Join(err, c.Close()) }()
 	fmt.Fprintf(stdout, "cluster: HAProxy on %s; %d NATS nodes, %d replicas; logs in %s\n", c.Addr(), len(c.NATS()), len(c.Replicas()), dir)
-	return f.play(ctx, c, kinds, protocol, seed, stdout)
+	return f.play(ctx, c, kinds, targets, protocol, seed, stdout)
 }
 
 // binaries finds or builds the programs of the cluster.
@@ -201,13 +207,14 @@ func (f *nemesisFlags) binaries(ctx context.Context, dir string) (cluster.Binari
 }
 
 // play runs the load, the nemesis and the checker against c.
-func (f *nemesisFlags) play(ctx context.Context, c *cluster.Cluster, kinds []string, protocol client.Protocol, seed uint64, stdout io.Writer) error {
+func (f *nemesisFlags) play(ctx context.Context, c *cluster.Cluster, kinds, targets []string, protocol client.Protocol, seed uint64, stdout io.Writer) error {
 	budget := newNoteBudget(f.locations, f.perLocation, f.storedBytes, longestMessage)
 	fmt.Fprintf(stdout, "load: %d posters and %d chatters at %g notes/s over %d locations, %d area and %d world watchers, protocol %s\n",
 		f.posters, f.chatters, f.rate, f.locations, f.areaWatchers, f.worldWatchers, protocol)
 	fmt.Fprintf(stdout, "store: %d notes per location, %d bytes; the load sends at most %d notes, so none is evicted\n",
 		f.perLocation, f.storedBytes, budget.left)
-	fmt.Fprintf(stdout, "faults: %s about every %v, each down or stopped up to %v\n", strings.Join(kinds, ","), f.interval, f.maxPause)
+	fmt.Fprintf(stdout, "faults: %s of %s about every %v, each down or stopped up to %v\n",
+		strings.Join(kinds, ","), strings.Join(targets, ","), f.interval, f.maxPause)
 
 	start := time.Now()
 	l := &load{
@@ -246,7 +253,7 @@ func (f *nemesisFlags) play(ctx context.Context, c *cluster.Cluster, kinds []str
 	runCtx, cancel := context.WithTimeout(ctx, f.duration)
 	defer cancel()
 	n := &nemesis{
-		kinds: kinds, interval: f.interval, maxPause: f.maxPause, rng: rngOf(1),
+		kinds: kinds, targets: targets, interval: f.interval, maxPause: f.maxPause, rng: rngOf(1),
 		nats: c.NATS(), replicas: c.Replicas(), start: start, log: stdout,
 		down: map[*cluster.Process]bool{},
 	}

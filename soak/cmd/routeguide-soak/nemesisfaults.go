@@ -36,6 +36,25 @@ func parseFaults(s string) ([]string, error) {
 	return kinds, nil
 }
 
+// faultTargets are the roles of the processes the nemesis may fault, by
+// the name -targets takes.
+var faultTargets = []string{"nats", "replica"}
+
+// parseTargets parses -targets: a comma-separated list of faultTargets.
+func parseTargets(s string) ([]string, error) {
+	var roles []string
+	for r := range strings.SplitSeq(s, ",") {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(faultTargets, r) {
+			return nil, fmt.Errorf("unknown target %q: want nats, replica or nats,replica", r)
+		}
+		if !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	return roles, nil
+}
+
 // fault is one fault the nemesis injected.
 type fault struct {
 	kind   string
@@ -52,6 +71,7 @@ type fault struct {
 // stored R3), and at least one replica up.
 type nemesis struct {
 	kinds    []string
+	targets  []string      // roles of the processes it may fault
 	interval time.Duration // mean time between two faults
 	maxPause time.Duration // longest a target stays down or stopped
 	rng      *rand.Rand
@@ -114,12 +134,12 @@ func (n *nemesis) pick() (*cluster.Process, string) {
 		role string
 	}
 	var candidates []candidate
-	if natsDown == 0 {
+	if natsDown == 0 && slices.Contains(n.targets, "nats") {
 		for _, p := range n.nats {
 			candidates = append(candidates, candidate{p, "nats"})
 		}
 	}
-	if replicasDown < len(n.replicas)-1 {
+	if replicasDown < len(n.replicas)-1 && slices.Contains(n.targets, "replica") {
 		for _, p := range n.replicas {
 			if !n.down[p] {
 				candidates = append(candidates, candidate{p, "replica"})

@@ -18,6 +18,7 @@ func TestNemesisFlags(t *testing.T) {
 	}{
 		{[]string{"-faults", "kill,crash"}, `unknown fault "crash"`},
 		{[]string{"-faults", ""}, `unknown fault ""`},
+		{[]string{"-targets", "nats,haproxy"}, `unknown target "haproxy"`},
 		{[]string{"-duration", "0s"}, "-duration"},
 		{[]string{"-posters", "0", "-chatters", "0"}, "-posters and -chatters"},
 		{[]string{"-area-watchers", "0", "-world-watchers", "0"}, "-area-watchers and -world-watchers"},
