@@ -86,8 +86,8 @@ func (f *nemesisFlags) check() error {
 		return errors.New("-area-watchers and -world-watchers must not be negative, and not both 0")
 	case f.posters+f.chatters+f.areaWatchers+f.worldWatchers > 1000:
 		return errors.New("at most 1000 clients in all")
-	case f.rate <= 0:
-		return errors.New("-rate must be positive")
+	case f.rate <= 0 || f.rate > 1000*float64(f.posters+f.chatters):
+		return errors.New("-rate must be positive, and at most 1000 notes/s for each poster and chatter")
 	case f.locations < 1 || f.locations > locationsPerRow:
 		return fmt.Errorf("-locations must be in [1, %d]", locationsPerRow)
 	case f.perLocation < 1 || f.storedBytes < int64(longestMessage+notesOverheadBytes):

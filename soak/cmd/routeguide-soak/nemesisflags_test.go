@@ -24,6 +24,7 @@ func TestNemesisFlags(t *testing.T) {
 		{[]string{"-area-watchers", "0", "-world-watchers", "0"}, "-area-watchers and -world-watchers"},
 		{[]string{"-locations", "20001"}, "-locations must be in [1, 20000]"},
 		{[]string{"-rate", "-1"}, "-rate"},
+		{[]string{"-rate", "6001"}, "-rate"},
 		{[]string{"-protocol", "smoke"}, `unknown protocol "smoke"`},
 		{[]string{"stray"}, `unexpected argument "stray"`},
 	}
