@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	connectrpc.com/connect/v2 v2.0.2
+	github.com/google/go-cmp v0.7.0
 	github.com/routeguide/routeguide v0.0.0
 	go.uber.org/goleak v1.3.0
 	google.golang.org/protobuf v1.36.12

@@ -1,14 +1,14 @@
 // Command routeguide-soak puts a RouteGuide server under load and checks
 // what it answers: RouteChat's notes against an oracle, streams held open for
 // a long time, a RecordRoute push past the server's cap, notes at a million
-// locations, and a drain under load. Each mode prints its figures and exits
-// non-zero when the server broke a promise.
+// locations, a drain under load, and a cluster under faults (nemesis). Each
+// mode prints its figures and exits non-zero when the server broke a promise.
 //
 // Usage:
 //
 //	routeguide-soak MODE [flags]
 //
-// where MODE is chat, streams, route-push, locations or drain; run
+// where MODE is chat, streams, route-push, locations, drain or nemesis; run
 // routeguide-soak MODE -h for the flags of each.
 package main
 
@@ -42,12 +42,13 @@ var modes = map[string]func(ctx context.Context, args []string, stdout, stderr i
 	"route-push": runRoutePush,
 	"locations":  runLocations,
 	"drain":      runDrain,
+	"nemesis":    runNemesis,
 }
 
 // run runs the mode named by args[0] with the rest of args as its flags.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, "usage: routeguide-soak chat|streams|route-push|locations|drain [flags]")
+		fmt.Fprintln(stderr, "usage: routeguide-soak chat|streams|route-push|locations|drain|nemesis [flags]")
 		if len(args) == 0 {
 			return errors.New("no mode given")
 		}
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	mode, ok := modes[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown mode %q: want chat, streams, route-push, locations or drain", args[0])
+		return fmt.Errorf("unknown mode %q: want chat, streams, route-push, locations, drain or nemesis", args[0])
 	}
 	// Samples are printed while the mode prints its own lines.
 	out := &lockedWriter{w: stdout}
