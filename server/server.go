@@ -61,7 +61,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		store = notes.NewMemory(notesLimits)
 	}
 	metrics, err := observe.NewMetrics(cfg.observe.meterProvider,
-		observe.State{Features: index.Len(), Notes: store.Stats, NotesUp: func() bool { return store.Available() == nil }})
+		observe.State{Features: index.Len(), Notes: notesStats(store), NotesUp: func() bool { return store.Available() == nil }})
 	if err != nil {
 		return nil, fmt.Errorf("service metrics: %w", err)
 	}
@@ -178,4 +178,13 @@ func (s *Server) Drain() {
 	s.health.setStatus(routeguideconnect.RouteGuideName, healthpb.HealthCheckResponse_NOT_SERVING)
 	s.health.setStatus(notesv1connect.NotesServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	s.transport.Drain()
+}
+
+// notesStats returns what the metrics show of store.
+func notesStats(store notes.Store) func() observe.NotesStats {
+	return func() observe.NotesStats {
+		stats := store.Stats()
+		return observe.NotesStats{Notes: stats.Notes, Locations: stats.Locations,
+			EvictedLocationFull: stats.Evicted.LocationFull, EvictedStoreFull: stats.Evicted.StoreFull}
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 )
@@ -353,7 +354,31 @@ func TestUnaryResetBeforeRequest(t *testing.T) {
 		}
 		return len(records) > 0
 	})
-	time.Sleep(50 * time.Millisecond)
+	// A later call's record proves that the log holds every record made
+	// before it: a second record of the reset call would be there by then.
+	marker, err := client.New(s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := marker.GetFeature(t.Context(), &routeguide.Point{Latitude: 1, Longitude: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(5*time.Second, func() bool {
+		for _, r := range rpcRecords(s) {
+			if r["peer"] != peer && r["procedure"] == "/routeguide.RouteGuide/GetFeature" && r["code"] == "ok" {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("no access-log record of the marker call")
+	}
+	records = nil
+	for _, r := range rpcRecords(s) {
+		if r["peer"] == peer {
+			records = append(records, r)
+		}
+	}
 	if len(records) != 1 {
 		t.Fatalf("%d access-log records of the reset call, want 1: %v", len(records), records)
 	}
