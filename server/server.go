@@ -78,6 +78,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		service.logger = slog.New(slog.DiscardHandler)
 	}
 	stack := transport.New(limits.transport())
+	if cfg.noFastPaths {
+		stack.WithoutFastPaths()
+	}
 	interceptors, err := cfg.observe.interceptors(metrics)
 	if err != nil {
 		return nil, err
@@ -117,7 +120,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		return nil, err
 	}
 	// Above everything, so that the stack grows while it is shallow.
-	handler = transport.PresizeStacks(handler, procedures)
+	if !cfg.noFastPaths {
+		handler = transport.PresizeStacks(handler, procedures)
+	}
 	return &Server{
 		handler:   handler,
 		features:  len(features),
