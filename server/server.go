@@ -119,10 +119,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if handler, err = browser.CORS(handler, cfg.corsOrigins); err != nil {
 		return nil, err
 	}
-	// Above everything, so that the stack grows while it is shallow.
-	if !cfg.noFastPaths {
-		handler = transport.PresizeStacks(handler, procedures)
-	}
+	// Above everything: it works out what each request is, once, for the
+	// layers inside, and grows the goroutine's stack while it is shallow.
+	handler = stack.Classify(handler, procedures)
 	return &Server{
 		handler:   handler,
 		features:  len(features),

@@ -51,11 +51,11 @@ func (s *Stack) Handler(next http.Handler, procedures Procedures, errorWriter *c
 	refuser := &refuser{errorWriter: errorWriter, refusals: s.refusals, procedures: procedures}
 	h := next
 	if !s.noFastPath {
-		h = coalesceFlushes(h, procedures.streamsResponses)
+		h = coalesceFlushes(h, procedures)
 	}
 	h = answerMistakes(h, procedures, refuser)
-	h = requireHTTP2ForBidi(h, refuser, procedures.bidi)
-	h = checkRequests(h, refuser, procedures.unaryCall)
+	h = requireHTTP2ForBidi(h, refuser)
+	h = checkRequests(h, refuser)
 	return guardProgress(h, s.limits, procedures)
 }
 
