@@ -1,10 +1,10 @@
 // Package transport protects a connect-go handler from clients that stop
 // taking part, and makes its streams cheap on net/http: deadlines within
 // bounds, idle and stalled streams cut off, streams ended at drain, flushes
-// coalesced, and bidirectional calls over HTTP/1 answered clearly. The outermost layer,
-// [Stack.Classify], works out once what each request is (a [Call]: its
-// procedure's shape from the table of procedures registered on the
-// connect.Server, its protocol, codec and timeout), and every rule reads
+// coalesced, and bidirectional calls over HTTP/1 answered clearly. The
+// outermost layer, [Stack.Classify], works out once what each request is (a
+// [Call]: its procedure's shape from the table of procedures registered on
+// the connect.Server, its protocol, codec and timeout), and every rule reads
 // that.
 //
 // # How a call is guarded
