@@ -21,6 +21,7 @@ type config struct {
 	interceptors []connect.ServerInterceptor
 	httpOptions  []connecthttp.Option
 	services     []func(*connect.Server)
+	noFastPaths  bool
 	limits       Limits
 	observe      observability
 	corsOrigins  []string
@@ -52,6 +53,13 @@ func WithHTTPOptions(options ...connecthttp.Option) Option {
 // own services.
 func WithServices(register func(*connect.Server)) Option {
 	return optionFunc(func(c *config) { c.services = append(c.services, register) })
+}
+
+// WithoutFastPaths turns off the Server's performance-only layers, flush
+// coalescing and stack presizing, for diagnosis: what is served stays the
+// same. By default they are on.
+func WithoutFastPaths() Option {
+	return optionFunc(func(c *config) { c.noFastPaths = true })
 }
 
 // observability is what the options of this file configure. Its zero value

@@ -61,7 +61,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		store = notes.NewMemory(notesLimits)
 	}
 	metrics, err := observe.NewMetrics(cfg.observe.meterProvider,
-		observe.State{Features: index.Len(), Notes: store.Stats, NotesUp: func() bool { return store.Available() == nil }})
+		observe.State{Features: index.Len(), Notes: notesStats(store), NotesUp: func() bool { return store.Available() == nil }})
 	if err != nil {
 		return nil, fmt.Errorf("service metrics: %w", err)
 	}
@@ -78,6 +78,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		service.logger = slog.New(slog.DiscardHandler)
 	}
 	stack := transport.New(limits.transport())
+	if cfg.noFastPaths {
+		stack.WithoutFastPaths()
+	}
 	interceptors, err := cfg.observe.interceptors(metrics)
 	if err != nil {
 		return nil, err
@@ -116,8 +119,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if handler, err = browser.CORS(handler, cfg.corsOrigins); err != nil {
 		return nil, err
 	}
-	// Above everything, so that the stack grows while it is shallow.
-	handler = transport.PresizeStacks(handler, procedures)
+	// Above everything: it works out what each request is, once, for the
+	// layers inside, and grows the goroutine's stack while it is shallow.
+	handler = stack.Classify(handler, procedures)
 	return &Server{
 		handler:   handler,
 		features:  len(features),
@@ -178,4 +182,13 @@ func (s *Server) Drain() {
 	s.health.setStatus(routeguideconnect.RouteGuideName, healthpb.HealthCheckResponse_NOT_SERVING)
 	s.health.setStatus(notesv1connect.NotesServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	s.transport.Drain()
+}
+
+// notesStats returns what the metrics show of store.
+func notesStats(store notes.Store) func() observe.NotesStats {
+	return func() observe.NotesStats {
+		stats := store.Stats()
+		return observe.NotesStats{Notes: stats.Notes, Locations: stats.Locations,
+			EvictedLocationFull: stats.Evicted.LocationFull, EvictedStoreFull: stats.Evicted.StoreFull}
+	}
 }

@@ -74,9 +74,10 @@ func layers(t *testing.T, lines []string, heading string) []name {
 	return names
 }
 
-// TestRequestPath makes a real ListFeatures call through a server with
-// every optional layer on and checks that the stack of the goroutine serving
-// it, from the HTTP server down to the innermost interceptor, passes through
+// TestRequestPath makes a real call of each shape (unary, a response
+// stream, a bidirectional stream) through a server with every optional
+// layer on and checks that the stack of the goroutine serving it, from the
+// HTTP server down to the innermost interceptor, passes through
 // the layers docs/architecture.md lists, in its order, and through no other
 // code of the server's packages. A layer's code is known by its function's
 // name, or by its source file where inlining has given a closure the name of
@@ -86,7 +87,48 @@ func TestRequestPath(t *testing.T) {
 	lines := section(t, "## The path of a request")
 	want := layers(t, lines, "### Through the handler, outermost first")
 	pkgs := packagesByName(t)
+	// One call of each shape that crosses the stack differently: unary,
+	// a response stream and a bidirectional stream.
+	calls := map[string]func(context.Context, *client.Client) error{
+		"GetFeature": func(ctx context.Context, c *client.Client) error {
+			_, err := c.GetFeature(ctx, &routeguide.Point{})
+			return err
+		},
+		"ListFeatures": func(ctx context.Context, c *client.Client) error {
+			for _, err := range c.ListFeatures(ctx, &routeguide.Rectangle{Lo: &routeguide.Point{}, Hi: &routeguide.Point{}}) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		"RouteChat": func(ctx context.Context, c *client.Client) error {
+			chat := c.RouteChat(ctx)
+			if err := chat.Send(&routeguide.RouteNote{Location: &routeguide.Point{}, Message: "path"}); err != nil {
+				return err
+			}
+			if err := chat.CloseSend(); err != nil {
+				return err
+			}
+			for _, err := range chat.Replies() {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	for method, call := range calls {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			checkPath(t, want, pkgs, method, call)
+		})
+	}
+}
 
+// checkPath makes the call, which calls method, and checks its path against
+// want.
+func checkPath(t *testing.T, want []name, pkgs map[string]goPackageName, method string, call func(context.Context, *client.Client) error) {
 	var once sync.Once
 	var frames []runtime.Frame
 	probe := streamProbe(func() {
@@ -102,10 +144,8 @@ func TestRequestPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, err := range c.ListFeatures(t.Context(), &routeguide.Rectangle{Lo: &routeguide.Point{}, Hi: &routeguide.Point{}}) {
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := call(t.Context(), c); err != nil {
+		t.Fatalf("%s: %v", method, err)
 	}
 	if frames == nil {
 		t.Fatal("the probe interceptor never ran")
@@ -136,7 +176,7 @@ func TestRequestPath(t *testing.T) {
 	}
 	for i, layer := range want {
 		if !seen[i] {
-			t.Errorf("%s, listed in docs/architecture.md, is not on the path of a ListFeatures call", layer)
+			t.Errorf("%s, listed in docs/architecture.md, is not on the path of a %s call", layer, method)
 		}
 	}
 	if t.Failed() {
@@ -307,15 +347,12 @@ func callers() []runtime.Frame {
 	}
 }
 
-// streamProbe is an interceptor that calls itself when a streaming call
-// reaches it.
+// streamProbe is an interceptor that calls itself when a call reaches it.
 type streamProbe func()
 
 func (p streamProbe) intercept(next connect.ServerFunc) connect.ServerFunc {
 	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
-		if spec.StreamType != connect.StreamTypeUnary {
-			p()
-		}
+		p()
 		return next(ctx, spec, stream)
 	}
 }

@@ -22,8 +22,15 @@ type askedDeadlineKey struct{}
 func withAskedDeadline(ctx context.Context, header http.Header) context.Context {
 	deadline, ok := ctx.Deadline()
 	// The transport gives unary calls a deadline before any interceptor
-	// runs, whether they ask for one or not.
-	if _, asked := transport.AskedTimeout(header); !ok || !asked {
+	// runs, whether they ask for one or not; its classification of the
+	// call says whether it asked. Outside the stack, the header does.
+	asked := false
+	if call, classified := transport.CallOf(ctx); classified {
+		asked = call.AskedTimeout
+	} else {
+		_, asked = transport.AskedTimeout(header)
+	}
+	if !ok || !asked {
 		return ctx
 	}
 	return context.WithValue(ctx, askedDeadlineKey{}, deadline)

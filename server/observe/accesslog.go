@@ -43,13 +43,13 @@ func logCall(ctx context.Context, logger *slog.Logger, spec connect.Spec, start 
 		code = connect.CodeOf(err).String()
 	}
 	level := accessLevel(ctx, spec.Procedure, err)
-	if level == slog.LevelInfo &&
-		(errors.Is(ctx.Err(), context.Canceled) || connect.CodeOf(err) == connect.CodeCanceled) &&
-		stream.received.Load() == 0 && stream.sent.Load() == 0 {
-		// A call its client cancelled before a single message, as a
-		// rapid-reset attack does thousands of times a second, is worth
-		// a record only when debugging: a stream, or a unary call whose
-		// request never arrived.
+	if level == slog.LevelInfo && stream.received.Load() == 0 && stream.sent.Load() == 0 &&
+		(err == nil || errors.Is(ctx.Err(), context.Canceled) || connect.CodeOf(err) == connect.CodeCanceled) {
+		// A call in which no message went either way, as a rapid-reset
+		// attack makes thousands of a second, is worth a record only when
+		// debugging: a stream its client cancelled or closed before a
+		// single message (which of the two the server sees depends on the
+		// client), or a unary call whose request never arrived.
 		level = slog.LevelDebug
 	}
 	if !logger.Enabled(ctx, level) {

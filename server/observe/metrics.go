@@ -8,8 +8,6 @@ import (
 	"connectrpc.com/connect/v2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-
-	"github.com/routeguide/routeguide/server/notes"
 )
 
 // meterName is the instrumentation scope of the service's own metrics.
@@ -35,10 +33,19 @@ type State struct {
 	// Features is the number of features loaded.
 	Features int
 	// Notes describes the notes store at the moment it is called.
-	Notes func() notes.Stats
+	Notes func() NotesStats
 	// NotesUp reports whether the notes store can take notes; nil means
 	// always.
 	NotesUp func() bool
+}
+
+// NotesStats is what the gauges show of the notes store.
+type NotesStats struct {
+	Notes, Locations int
+	// EvictedLocationFull and EvictedStoreFull count the notes dropped to
+	// make room for newer ones, because their location or the whole store
+	// was full.
+	EvictedLocationFull, EvictedStoreFull uint64
 }
 
 // NewMetrics creates the service's instruments with provider, reading state
@@ -97,8 +104,8 @@ func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
 		o.ObserveInt64(features, int64(state.Features))
 		o.ObserveInt64(stored, int64(stats.Notes))
 		o.ObserveInt64(locations, int64(stats.Locations))
-		o.ObserveInt64(evicted, int64(stats.Evicted.LocationFull), locationFull)
-		o.ObserveInt64(evicted, int64(stats.Evicted.StoreFull), storeFull)
+		o.ObserveInt64(evicted, int64(stats.EvictedLocationFull), locationFull)
+		o.ObserveInt64(evicted, int64(stats.EvictedStoreFull), storeFull)
 		storeUp := int64(1)
 		if state.NotesUp != nil && !state.NotesUp() {
 			storeUp = 0

@@ -19,7 +19,11 @@ func TestNoteCounters(t *testing.T) {
 	// Two notes a location, and room for three in all.
 	store := notes.NewMemory(notes.Limits{MaxPerLocation: 2, MaxBytes: 3 * notes.OverheadBytes})
 	m, err := NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
-		State{Features: 5, Notes: store.Stats})
+		State{Features: 5, Notes: func() NotesStats {
+			stats := store.Stats()
+			return NotesStats{Notes: stats.Notes, Locations: stats.Locations,
+				EvictedLocationFull: stats.Evicted.LocationFull, EvictedStoreFull: stats.Evicted.StoreFull}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

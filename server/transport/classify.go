@@ -1,20 +1,71 @@
 package transport
 
 import (
+	"context"
+	"net/http"
 	"strings"
+	"time"
 
 	"connectrpc.com/connect/v2"
 )
 
+// Call is what the transport works out about a request once, in its
+// outermost layer ([Stack.Classify]), for every layer inside to read from
+// the request's context with [CallOf]: none of them looks the procedure up
+// or parses the Content-Type again.
+type Call struct {
+	// Procedure is the request's path, such as
+	// /routeguide.RouteGuide/GetFeature, and StreamType its shape; Known
+	// says whether the server serves it.
+	Procedure  string
+	StreamType connect.StreamType
+	Known      bool
+	// Protocol is connect, grpc or grpcweb, as connect-go names them, and
+	// Codec the encoding of the messages, such as proto or json, from the
+	// Content-Type or, for a Connect GET, the query.
+	Protocol, Codec string
+	// Enveloped says whether the request's messages come in envelopes
+	// (gRPC, gRPC-Web, Connect streams), and EncodingHeader is then the
+	// header that names their compression.
+	Enveloped      bool
+	EncodingHeader string
+	// Timeout is the timeout the call asks for, if AskedTimeout.
+	Timeout      time.Duration
+	AskedTimeout bool
+	// Start is when the request's headers arrived.
+	Start time.Time
+}
+
+type callKey struct{}
+
+// CallOf returns the classification of the request of ctx, if it went
+// through [Stack.Classify].
+func CallOf(ctx context.Context) (*Call, bool) {
+	c, ok := ctx.Value(callKey{}).(*Call)
+	return c, ok
+}
+
+// classify works out what r is.
+func classify(r *http.Request, procedures Procedures) *Call {
+	c := &Call{Procedure: r.URL.Path, Start: time.Now()}
+	c.StreamType, c.Known = procedures[c.Procedure]
+	contentType := r.Header.Get("Content-Type")
+	if contentType == "" && r.Method == http.MethodGet {
+		c.Protocol, c.Codec = connect.ProtocolNameConnect, r.URL.Query().Get("encoding")
+	} else {
+		c.Protocol, c.Codec = protocolAndCodec(contentType)
+	}
+	c.EncodingHeader, c.Enveloped = envelopeEncoding(contentType)
+	c.Timeout, c.AskedTimeout = AskedTimeout(r.Header)
+	return c
+}
+
 // protocolAndCodec returns the protocol of a request as connect-go names it
 // (connect, grpc or grpcweb) and the codec of its messages (such as proto
-// or json), from its Content-Type, or for a Connect GET from its query. A
-// request whose Content-Type is not one of an RPC has protocol connect, as
-// connect-go treats it, and the codec the Content-Type names.
-func protocolAndCodec(method, contentType, getEncoding string) (protocol, codec string) {
-	if contentType == "" && method == "GET" {
-		return connect.ProtocolNameConnect, getEncoding
-	}
+// or json), from its Content-Type. A request whose Content-Type is not one
+// of an RPC has protocol connect, as connect-go treats it, and the codec the
+// Content-Type names.
+func protocolAndCodec(contentType string) (protocol, codec string) {
 	mediaType, _, _ := strings.Cut(contentType, ";")
 	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
 	for _, p := range []struct{ prefix, protocol string }{
@@ -33,4 +84,45 @@ func protocolAndCodec(method, contentType, getEncoding string) (protocol, codec 
 		}
 	}
 	return connect.ProtocolNameConnect, strings.TrimPrefix(mediaType, "application/")
+}
+
+// envelopeEncoding says whether requests of contentType carry their
+// messages in envelopes (gRPC, gRPC-Web in either form and Connect
+// streams), and which header names the compression of the flagged ones.
+// gRPC-Web's text form is enveloped too once the translation inside the
+// classification has decoded it.
+func envelopeEncoding(contentType string) (header string, ok bool) {
+	mediaType, _, _ := strings.Cut(strings.ToLower(contentType), ";")
+	mediaType = strings.TrimSpace(mediaType)
+	switch {
+	case mediaType == "application/grpc" || strings.HasPrefix(mediaType, "application/grpc+"),
+		strings.HasPrefix(mediaType, "application/grpc-web"):
+		return "Grpc-Encoding", true
+	case strings.HasPrefix(mediaType, "application/connect+"):
+		return "Connect-Content-Encoding", true
+	}
+	return "", false
+}
+
+// Classify is the outermost layer of the stack: it works out what each
+// request is, once ([Call]), and hands that inward in the request's
+// context. For a unary call it also grows the goroutine's stack, a fast
+// path ([growStack]), while only a few frames sit above.
+func (s *Stack) Classify(next http.Handler, procedures Procedures) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := classify(r, procedures)
+		if c.Known && c.StreamType == connect.StreamTypeUnary && !s.noFastPath {
+			growStack()
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+	})
+}
+
+// callOf returns the classification of r; a request that did not go
+// through [Stack.Classify], as in tests of one layer, is classified now.
+func callOf(r *http.Request, procedures Procedures) *Call {
+	if c, ok := CallOf(r.Context()); ok {
+		return c
+	}
+	return classify(r, procedures)
 }

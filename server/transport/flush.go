@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"connectrpc.com/connect/v2"
 	"context"
 	"io"
 	"net/http"
@@ -20,15 +21,15 @@ import (
 // message is not delayed at all.
 const flushWindow = 500 * time.Microsecond
 
-// coalesceFlushes serves streaming procedures (those for which streaming
-// reports true) with flushes coalesced, and the others over HTTP/2 with
+// coalesceFlushes serves procedures that stream responses with flushes
+// coalesced, and the others over HTTP/2 with
 // flushes dropped: a unary response is complete when the handler returns,
 // when net/http sends it whole, with its trailers, in fewer frames. Over
 // HTTP/1.1 the flush stays: without it net/http would send an unflushed
 // response with a Content-Length and no room for gRPC's trailers.
-func coalesceFlushes(next http.Handler, streaming func(path string) bool) http.Handler {
+func coalesceFlushes(next http.Handler, procedures Procedures) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !streaming(r.URL.Path) {
+		if callOf(r, procedures).StreamType&connect.StreamTypeServer == 0 {
 			if r.ProtoMajor >= 2 {
 				w = noFlushWriter{w}
 			}

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"connectrpc.com/connect/v2"
 	"context"
 	"io"
 	"net/http"
@@ -40,7 +41,7 @@ func (r *flushRecorder) flushes() []string {
 // procedure, recording into rec.
 func serveCoalesced(rec *flushRecorder, body io.Reader, handler http.HandlerFunc) {
 	req := httptest.NewRequest(http.MethodPost, "/stream", body)
-	coalesceFlushes(handler, func(string) bool { return true }).ServeHTTP(rec, req)
+	coalesceFlushes(handler, streamProcedure).ServeHTTP(rec, req)
 }
 
 func send(w http.ResponseWriter, message string) {
@@ -129,7 +130,7 @@ func TestFlushCoalescerDropsFlushesOnceCancelled(t *testing.T) {
 		cancel()
 		time.Sleep(2 * flushWindow) // so that the next flush would go at once
 		send(w, "b")
-	}), func(string) bool { return true }).ServeHTTP(rec, req)
+	}), streamProcedure).ServeHTTP(rec, req)
 	if got, want := rec.flushes(), []string{"a"}; !equalStrings(got, want) {
 		t.Errorf("flushed %q, want %q", got, want)
 	}
@@ -177,7 +178,7 @@ func TestFlushesDroppedForUnary(t *testing.T) {
 				t.Errorf("ResponseController.Flush: %v", err)
 			}
 		})
-		coalesceFlushes(handler, func(string) bool { return false }).ServeHTTP(rec, req)
+		coalesceFlushes(handler, Procedures{}).ServeHTTP(rec, req)
 		if got := rec.flushes(); (len(got) > 0) != tt.wantFlush {
 			t.Errorf("HTTP/%d: flushed %q, want flushes: %v", tt.protoMajor, got, tt.wantFlush)
 		}
@@ -212,3 +213,6 @@ func TestFlushCoalescerUnwraps(t *testing.T) {
 		}
 	})
 }
+
+// streamProcedure is a table in which /stream streams its responses.
+var streamProcedure = Procedures{"/stream": connect.StreamTypeServer}

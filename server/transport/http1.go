@@ -13,9 +13,9 @@ const errBidiNeedsHTTP2 = ("this method is a bidirectional stream, which needs H
 // with an unimplemented error in the caller's own protocol. connect-go
 // answers them with a bare 505 status, which most clients can only report as
 // "unknown", leaving the caller to guess why.
-func requireHTTP2ForBidi(next http.Handler, refuser *refuser, bidi func(path string) bool) http.Handler {
+func requireHTTP2ForBidi(next http.Handler, refuser *refuser) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor >= 2 || !bidi(r.URL.Path) {
+		if r.ProtoMajor >= 2 || callOf(r, refuser.procedures).StreamType != connect.StreamTypeBidi {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -127,3 +127,10 @@ func Listener(listener net.Listener, l ConnLimits) net.Listener {
 	limited := limitConnections(listener, l.MaxConnections)
 	return batchconn.NewListener(limited, batchconn.Options{WriteTimeout: l.WriteTimeout})
 }
+
+// PlainListener is [Listener] without batchconn, a fast path: the
+// connection limit alone, each write and read a system call of its own, as
+// net/http makes them. It is for diagnosis.
+func PlainListener(listener net.Listener, l ConnLimits) net.Listener {
+	return limitConnections(listener, l.WithDefaults().MaxConnections)
+}

@@ -1,9 +1,11 @@
 // Package transport protects a connect-go handler from clients that stop
 // taking part, and makes its streams cheap on net/http: deadlines within
 // bounds, idle and stalled streams cut off, streams ended at drain, flushes
-// coalesced, and bidirectional calls over HTTP/1 answered clearly. Every
-// rule that depends on a procedure's shape reads it from one table of
-// procedures, derived from the services' descriptors.
+// coalesced, and bidirectional calls over HTTP/1 answered clearly. The
+// outermost layer, [Stack.Classify], works out once what each request is (a
+// [Call]: its procedure's shape from the table of procedures registered on
+// the connect.Server, its protocol, codec and timeout), and every rule reads
+// that.
 //
 // # How a call is guarded
 //
@@ -56,21 +58,4 @@ func ProceduresOf(server *connect.Server) Procedures {
 func (p Procedures) Lookup(path string) (connect.StreamType, bool) {
 	t, ok := p[path]
 	return t, ok
-}
-
-// unaryCall reports whether path is a unary procedure the table knows.
-func (p Procedures) unaryCall(path string) bool {
-	t, ok := p[path]
-	return ok && t == connect.StreamTypeUnary
-}
-
-// streamsResponses reports whether the procedure at path sends a stream of
-// responses.
-func (p Procedures) streamsResponses(path string) bool {
-	return p[path]&connect.StreamTypeServer != 0
-}
-
-// bidi reports whether the procedure at path is a bidirectional stream.
-func (p Procedures) bidi(path string) bool {
-	return p[path] == connect.StreamTypeBidi
 }

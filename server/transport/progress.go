@@ -70,12 +70,12 @@ func guardProgress(next http.Handler, limits Limits, procedures Procedures) http
 			g.body = guardedBody{ReadCloser: r.Body, guard: g}
 			r.Body = &g.body
 		}
-		switch procedure, known := procedures[r.URL.Path]; {
-		case !known:
-		case procedure == connect.StreamTypeUnary:
+		switch call := callOf(r, procedures); {
+		case !call.Known:
+		case call.StreamType == connect.StreamTypeUnary:
 			timeout := limits.DefaultTimeout
-			if asked, ok := AskedTimeout(r.Header); ok {
-				timeout = min(asked, limits.MaxTimeout)
+			if call.AskedTimeout {
+				timeout = min(call.Timeout, limits.MaxTimeout)
 			}
 			deadline := start.Add(timeout)
 			g.unary, g.readTimeout = true, limits.RequestReadTimeout

@@ -28,15 +28,16 @@ func (f *refuser) record(r *http.Request, err error) {
 	if f.refusals == nil {
 		return
 	}
-	if _, known := f.procedures[r.URL.Path]; !known {
+	call := callOf(r, f.procedures)
+	if !call.Known {
 		return
 	}
-	protocol, codec := protocolAndCodec(r.Method, r.Header.Get("Content-Type"), r.URL.Query().Get("encoding"))
 	f.refusals.Record(r.Context(), observe.Refusal{
-		Procedure: r.URL.Path,
-		Protocol:  protocol,
-		Codec:     codec,
+		Procedure: call.Procedure,
+		Protocol:  call.Protocol,
+		Codec:     call.Codec,
 		Peer:      r.RemoteAddr,
 		Header:    r.Header,
+		Start:     call.Start,
 	}, err)
 }

@@ -20,52 +20,35 @@ import (
 // the end of the stream as internal errors (and one as a "corrupt
 // response"), which blame the server and are logged as its faults; and a
 // Connect GET whose message is not base64 as unknown.
-func checkRequests(next http.Handler, refuser *refuser, unary func(path string) bool) http.Handler {
+func checkRequests(next http.Handler, refuser *refuser) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		call := callOf(r, refuser.procedures)
 		// What connect-go would refuse before it serves the call, refused
 		// here, where the refusal is recorded.
-		if _, known := refuser.procedures[r.URL.Path]; known {
-			if err := checkTimeout(r.Header); err != nil {
+		if call.Known {
+			if err := checkTimeout(r.Header, call); err != nil {
 				refuser.refuse(w, r, err)
 				return
 			}
-			if err := checkEncoding(r); err != nil {
+			if err := checkEncoding(r, call); err != nil {
 				refuser.refuse(w, r, err)
 				return
 			}
 		}
-		if r.Method == http.MethodGet && unary(r.URL.Path) {
+		if r.Method == http.MethodGet && call.Known && call.StreamType == connect.StreamTypeUnary {
 			if err := checkGetMessage(r); err != nil {
 				refuser.refuse(w, r, err)
 				return
 			}
 		}
 		if r.Method == http.MethodPost && r.Body != nil && r.Body != http.NoBody {
-			if encodingHeader, ok := envelopeEncoding(r.Header.Get("Content-Type")); ok {
-				encoding := r.Header.Get(encodingHeader)
+			if call.Enveloped {
+				encoding := r.Header.Get(call.EncodingHeader)
 				r.Body = &framedBody{ReadCloser: r.Body, compressed: encoding != "" && encoding != "identity"}
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// envelopeEncoding says whether requests of contentType carry their
-// messages in envelopes (gRPC, gRPC-Web and Connect streams), and which
-// header names the compression of the flagged ones.
-func envelopeEncoding(contentType string) (header string, ok bool) {
-	mediaType, _, _ := strings.Cut(strings.ToLower(contentType), ";")
-	mediaType = strings.TrimSpace(mediaType)
-	switch {
-	case mediaType == "application/grpc-web-text" || strings.HasPrefix(mediaType, "application/grpc-web-text+"):
-		return "", false // base64 on the wire: a translation in front decodes it
-	case mediaType == "application/grpc" || strings.HasPrefix(mediaType, "application/grpc+"),
-		mediaType == "application/grpc-web" || strings.HasPrefix(mediaType, "application/grpc-web+"):
-		return "Grpc-Encoding", true
-	case strings.HasPrefix(mediaType, "application/connect+"):
-		return "Connect-Content-Encoding", true
-	}
-	return "", false
 }
 
 // checkGetMessage checks that the message of a Connect GET decodes as
@@ -238,10 +221,10 @@ const supportedEncodings = "gzip"
 
 // checkEncoding answers a request compressed with an encoding the server
 // does not read with unimplemented, as connect-go would.
-func checkEncoding(r *http.Request) error {
+func checkEncoding(r *http.Request, call *Call) error {
 	header := "Content-Encoding" // Connect unary
-	if envelopeHeader, ok := envelopeEncoding(r.Header.Get("Content-Type")); ok {
-		header = envelopeHeader
+	if call.Enveloped {
+		header = call.EncodingHeader
 	} else if r.Method == http.MethodGet {
 		return nil
 	}
@@ -256,8 +239,8 @@ func checkEncoding(r *http.Request) error {
 
 // checkTimeout answers a call whose timeout header cannot be read with
 // invalid_argument, as connect-go would.
-func checkTimeout(header http.Header) error {
-	if strings.HasPrefix(strings.ToLower(header.Get("Content-Type")), "application/grpc") {
+func checkTimeout(header http.Header, call *Call) error {
+	if call.Protocol != connect.ProtocolNameConnect {
 		value := header.Get("Grpc-Timeout")
 		if value == "" {
 			return nil
@@ -272,7 +255,7 @@ func checkTimeout(header http.Header) error {
 	if value == "" {
 		return nil
 	}
-	if _, ok := AskedTimeout(header); ok {
+	if call.AskedTimeout {
 		return nil
 	}
 	return connect.Errorf(connect.CodeInvalidArgument,

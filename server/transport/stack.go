@@ -21,12 +21,13 @@ type Limits struct {
 }
 
 // Stack is the transport's protections for one server. Its two halves work
-// together: [Stack.Interceptor] goes into the connect-go handler options of
-// every service, and [Stack.Handler] wraps the handler that serves them.
+// together: [Stack.Interceptor] goes among the interceptors of the
+// connect.Server, and [Stack.Handler] wraps the handler that serves it.
 type Stack struct {
-	calls    *callGuard
-	limits   Limits
-	refusals *observe.Refusals
+	calls      *callGuard
+	limits     Limits
+	refusals   *observe.Refusals
+	noFastPath bool // whether flush coalescing is off, for diagnosis
 }
 
 // New returns the protections for a server under limits.
@@ -48,11 +49,20 @@ func (s *Stack) Interceptor() connect.ServerInterceptor {
 // caller's protocol; build it from the same handler options.
 func (s *Stack) Handler(next http.Handler, procedures Procedures, errorWriter *connecthttp.ErrorWriter) http.Handler {
 	refuser := &refuser{errorWriter: errorWriter, refusals: s.refusals, procedures: procedures}
-	h := coalesceFlushes(next, procedures.streamsResponses)
+	h := next
+	if !s.noFastPath {
+		h = coalesceFlushes(h, procedures)
+	}
 	h = answerMistakes(h, procedures, refuser)
-	h = requireHTTP2ForBidi(h, refuser, procedures.bidi)
-	h = checkRequests(h, refuser, procedures.unaryCall)
+	h = requireHTTP2ForBidi(h, refuser)
+	h = checkRequests(h, refuser)
 	return guardProgress(h, s.limits, procedures)
+}
+
+// WithoutFastPaths turns flush coalescing, a fast path, off, for
+// diagnosis. Call it before [Stack.Handler]. By default it is on.
+func (s *Stack) WithoutFastPaths() {
+	s.noFastPath = true
 }
 
 // RecordRefusals records the calls the transport refuses before connect-go

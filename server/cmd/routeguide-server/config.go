@@ -26,6 +26,7 @@ type config struct {
 	logLevel         slog.Level
 	adminAddr        string
 	adminAllowRemote bool
+	fastPaths        bool
 	limits           *limitFlags
 	notes            *notesFlags
 	corsOrigins      []string
@@ -66,6 +67,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		"`address` of the admin listener for /metrics and /debug/pprof/, on loopback (default: none)")
 	flags.BoolVar(&c.adminAllowRemote, "admin-allow-remote", false,
 		"let --admin-addr be other than loopback, such as a pod's address that Prometheus scrapes")
+	flags.BoolVar(&c.fastPaths, "fast-paths", true,
+		"the performance-only layers: batched connection writes and reads, flush coalescing, stack presizing; false turns them off, for diagnosis")
 	flags.Func("cors-origin", "let browser pages from `origin`, such as http://localhost:3000, call the API; "+
 		"repeatable or comma-separated, * for any (default: none, only the server's own page)", func(value string) error {
 		for origin := range strings.SplitSeq(value, ",") {

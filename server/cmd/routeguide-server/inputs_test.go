@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 )
@@ -148,6 +149,35 @@ func httpCall(t *testing.T, client *http.Client, method, url string, header http
 
 func grpcTimeoutHeader(value string) []hpack.HeaderField {
 	return []hpack.HeaderField{{Name: "grpc-timeout", Value: value}}
+}
+
+// recordsBeforeMarker makes a GetFeature call of its own, which succeeds,
+// and returns the access-log records logged before that call's: a negative
+// check ("no second record") reads these, for the later call's record
+// proves that the log holds the records of the calls that ended before it.
+// The caller's own calls must have failed, so that the marker's record is
+// the last one that succeeded.
+func recordsBeforeMarker(t *testing.T, s *runningServer) []map[string]any {
+	t.Helper()
+	c, err := client.New(s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetFeature(t.Context(), &routeguide.Point{}); err != nil {
+		t.Fatal(err)
+	}
+	var before []map[string]any
+	if !eventually(5*time.Second, func() bool {
+		records := rpcRecords(s)
+		if n := len(records); n > 0 && records[n-1]["procedure"] == "/routeguide.RouteGuide/GetFeature" && records[n-1]["code"] == "ok" {
+			before = records[:n-1]
+			return true
+		}
+		return false
+	}) {
+		t.Fatal("no access-log record of the marker call")
+	}
+	return before
 }
 
 // rpcRecords returns the access-log records logged so far.
@@ -288,8 +318,7 @@ func TestHostileInputsRecorded(t *testing.T) {
 			t.Errorf("%s: the client got %v, want %v", tt.name, got, tt.want)
 		}
 		eventually(5*time.Second, func() bool { return len(rpcRecords(s)) > before })
-		time.Sleep(50 * time.Millisecond) // for a second record, if there were one
-		records := rpcRecords(s)[before:]
+		records := recordsBeforeMarker(t, s)[before:]
 		if len(records) != 1 {
 			t.Errorf("%s: %d access-log records, want 1: %v", tt.name, len(records), records)
 			continue
@@ -353,7 +382,12 @@ func TestUnaryResetBeforeRequest(t *testing.T) {
 		}
 		return len(records) > 0
 	})
-	time.Sleep(50 * time.Millisecond)
+	records = nil
+	for _, r := range recordsBeforeMarker(t, s) {
+		if r["peer"] == peer {
+			records = append(records, r)
+		}
+	}
 	if len(records) != 1 {
 		t.Fatalf("%d access-log records of the reset call, want 1: %v", len(records), records)
 	}

@@ -89,6 +89,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		defer store.Close()
 		options = append(options, server.WithNotesStore(store))
 	}
+	if !cfg.fastPaths {
+		options = append(options, server.WithoutFastPaths())
+	}
 	handler, err := server.New(features, options...)
 	if err != nil {
 		return err
@@ -134,7 +137,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		running++
 		go func() { served <- adminServer.Serve(adminListener) }()
 	}
-	listener = transport.Listener(listener, cfg.limits.conn)
+	if cfg.fastPaths {
+		listener = transport.Listener(listener, cfg.limits.conn)
+	} else {
+		listener = transport.PlainListener(listener, cfg.limits.conn)
+	}
 	logger.Info("routeguide-server listening",
 		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount(),
 		"notes", redactURL(cfg.notes.store))

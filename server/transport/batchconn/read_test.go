@@ -1,3 +1,7 @@
+//go:build unix
+
+// The read buffer is made by hand on Unix systems alone (read_unix.go).
+
 package batchconn_test
 
 import (

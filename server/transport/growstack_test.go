@@ -15,12 +15,16 @@ var stackProcedures = Procedures{
 	"/test.Service/Bidi":         connect.StreamTypeBidi,
 }
 
-// TestPresizeStacksServesEverything checks that every request reaches the
-// handler, whatever its path.
-func TestPresizeStacksServesEverything(t *testing.T) {
+// TestClassifyServesEverything checks that every request reaches the
+// handler, whatever its path, with its classification.
+func TestClassifyServesEverything(t *testing.T) {
 	t.Parallel()
 	served := 0
-	h := PresizeStacks(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served++ }), stackProcedures)
+	h := New(Limits{}).Classify(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		if c, ok := CallOf(r.Context()); ok && c.Procedure == r.URL.Path {
+			served++
+		}
+	}), stackProcedures)
 	paths := []string{"/test.Service/Unary", "/test.Service/ServerStream", "/test.Service/ClientStream",
 		"/test.Service/Bidi", "/", "/no.Such/Procedure"}
 	for _, path := range paths {
@@ -50,7 +54,7 @@ func deepCall(depth int) byte {
 func BenchmarkHandlerGoroutine(b *testing.B) {
 	for _, path := range []string{"/test.Service/Unary", "/test.Service/ClientStream"} {
 		b.Run(path[len("/test.Service/"):], func(b *testing.B) {
-			h := PresizeStacks(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { deepCall(40) }), stackProcedures)
+			h := New(Limits{}).Classify(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { deepCall(40) }), stackProcedures)
 			r := httptest.NewRequest(http.MethodPost, path, nil)
 			w := httptest.NewRecorder()
 			done := make(chan struct{})

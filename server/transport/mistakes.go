@@ -34,7 +34,7 @@ func answerMistakes(next http.Handler, procedures Procedures, refuser *refuser) 
 	slices.Sort(services)
 	served := strings.Join(slices.Compact(services), ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, known := procedures[r.URL.Path]
+		known := callOf(r, procedures).Known
 		switch {
 		case known && r.Method == http.MethodPost && !readableContentType(r, refuser.errorWriter):
 			// The hint is plain text: every protocol's clients read 415 as
