@@ -3,13 +3,14 @@ package server
 import (
 	"connectrpc.com/connect/v2/connecthttp"
 
+	"github.com/routeguide/routeguide/server/jsoncodec"
 	"github.com/routeguide/routeguide/server/transport/vtcodec"
 )
 
 // MessageOptions returns the connect-go options with which a Server reads
 // and sends messages under limits, zero fields taking their defaults: the
-// size bounds, which responses to compress, and binary protobuf through
-// generated code. connect-go's gzip stops inflating a message once it is
+// size bounds, which responses to compress, binary protobuf through
+// generated code and JSON strict about field names. connect-go's gzip stops inflating a message once it is
 // past the size bound.
 func MessageOptions(limits Limits) []connecthttp.Option {
 	limits = limits.withDefaults()
@@ -17,9 +18,10 @@ func MessageOptions(limits Limits) []connecthttp.Option {
 		connecthttp.WithReadMaxBytes(limits.MaxMessageBytes),
 		connecthttp.WithSendMaxBytes(limits.MaxMessageBytes),
 		connecthttp.WithCompressMinBytes(compressMinBytes),
-		// Messages encoded by generated code rather than by reflection;
-		// the same bytes.
-		vtcodec.Option(),
+		// Binary messages encoded by generated code rather than by
+		// reflection, the same bytes; JSON that refuses fields it does not
+		// know rather than dropping them.
+		connecthttp.WithCodecs(vtcodec.Codec{}, jsoncodec.New()),
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/routeguide/routeguide/server/features"
 	"github.com/routeguide/routeguide/server/geo"
 	"github.com/routeguide/routeguide/server/grpcwebtext"
+	"github.com/routeguide/routeguide/server/jsoncodec"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
@@ -111,7 +112,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	handler := stack.Handler(mux, procedures, connecthttp.NewErrorWriter(httpOptions...))
 	// gRPC-Web's text form, which connect-go does not speak, becomes its
 	// binary form before any other layer sees the call.
-	handler = grpcwebtext.Handler(handler)
+	handler = grpcwebtext.Handler(jsoncodec.Handler(handler))
 	// CORS outermost, so that preflights are answered before anything else.
 	if handler, err = browser.CORS(handler, cfg.corsOrigins); err != nil {
 		return nil, err
