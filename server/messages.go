@@ -1,15 +1,19 @@
 package server
 
 import (
+	"context"
+
 	"connectrpc.com/connect/v2/connecthttp"
 
+	"github.com/routeguide/routeguide/server/jsoncodec"
+	"github.com/routeguide/routeguide/server/transport"
 	"github.com/routeguide/routeguide/server/transport/vtcodec"
 )
 
 // MessageOptions returns the connect-go options with which a Server reads
 // and sends messages under limits, zero fields taking their defaults: the
-// size bounds, which responses to compress, and binary protobuf through
-// generated code. connect-go's gzip stops inflating a message once it is
+// size bounds, which responses to compress, binary protobuf through
+// generated code and JSON strict about field names. connect-go's gzip stops inflating a message once it is
 // past the size bound.
 func MessageOptions(limits Limits) []connecthttp.Option {
 	limits = limits.withDefaults()
@@ -17,10 +21,19 @@ func MessageOptions(limits Limits) []connecthttp.Option {
 		connecthttp.WithReadMaxBytes(limits.MaxMessageBytes),
 		connecthttp.WithSendMaxBytes(limits.MaxMessageBytes),
 		connecthttp.WithCompressMinBytes(compressMinBytes),
-		// Messages encoded by generated code rather than by reflection;
-		// the same bytes.
-		vtcodec.Option(),
+		// Binary messages encoded by generated code rather than by
+		// reflection, the same bytes; JSON that refuses fields it does not
+		// know rather than dropping them.
+		connecthttp.WithCodecs(vtcodec.Codec{}, jsoncodec.New(asksLenientJSON,
+			"send "+transport.LenientJSONHeader+": ignore")),
 	}
+}
+
+// asksLenientJSON reports whether the call of ctx asked for JSON fields the
+// server does not know to be ignored.
+func asksLenientJSON(ctx context.Context) bool {
+	c, ok := transport.CallOf(ctx)
+	return ok && c.LenientJSON
 }
 
 // compressMinBytes is the smallest response message the server compresses

@@ -32,9 +32,17 @@ type Call struct {
 	// Timeout is the timeout the call asks for, if AskedTimeout.
 	Timeout      time.Duration
 	AskedTimeout bool
+	// LenientJSON says the caller sent [LenientJSONHeader]: ignore
+	// JSON fields the server does not know rather than refuse them.
+	LenientJSON bool
 	// Start is when the request's headers arrived.
 	Start time.Time
 }
+
+// LenientJSONHeader is the request header by which a caller asks that JSON
+// fields the server does not know be ignored, as protobuf's binary form
+// ignores them, rather than refused; its value must be "ignore".
+const LenientJSONHeader = "Routeguide-Json-Unknown-Fields"
 
 type callKey struct{}
 
@@ -49,6 +57,9 @@ func CallOf(ctx context.Context) (*Call, bool) {
 func classify(r *http.Request, procedures Procedures) *Call {
 	c := &Call{Procedure: r.URL.Path, Start: time.Now()}
 	c.StreamType, c.Known = procedures[c.Procedure]
+	if v := r.Header.Get(LenientJSONHeader); v != "" {
+		c.LenientJSON = strings.EqualFold(v, "ignore")
+	}
 	contentType := r.Header.Get("Content-Type")
 	if contentType == "" && r.Method == http.MethodGet {
 		c.Protocol, c.Codec = connect.ProtocolNameConnect, r.URL.Query().Get("encoding")
