@@ -33,9 +33,17 @@ func TestMistakesGetHelpfulAnswers(t *testing.T) {
 		{"no Content-Type", http.MethodPost, "/routeguide.RouteGuide/GetFeature", "",
 			http.StatusUnsupportedMediaType, "", []string{"application/json", "application/grpc"}},
 		{"a Content-Type no protocol uses", http.MethodPost, "/routeguide.RouteGuide/GetFeature", "text/plain",
-			http.StatusUnsupportedMediaType, "", []string{`"text/plain"`, "application/proto"}},
+			http.StatusUnsupportedMediaType, "", []string{"not one this server reads", "application/proto"}},
 		{"plain curl -d's form encoding", http.MethodPost, "/routeguide.RouteGuide/GetFeature", "application/x-www-form-urlencoded",
-			http.StatusUnsupportedMediaType, "", []string{`"application/x-www-form-urlencoded"`, "application/json"}},
+			http.StatusUnsupportedMediaType, "", []string{"not one this server reads", "application/json"}},
+		{"unary JSON to a streaming method", http.MethodPost, "/routeguide.RouteGuide/ListFeatures", "application/json",
+			http.StatusUnsupportedMediaType, "", []string{"ListFeatures is a streaming method", "application/connect+json", "flag byte"}},
+		{"streaming JSON to a unary method", http.MethodPost, "/routeguide.RouteGuide/GetFeature", "application/connect+json",
+			http.StatusUnsupportedMediaType, "", []string{"GetFeature is a unary method", "application/json"}},
+		{"the package left out", http.MethodPost, "/RouteGuide/GetFeature", "application/json",
+			http.StatusNotFound, "unimplemented", []string{"did you mean /routeguide.RouteGuide/GetFeature?"}},
+		{"the method in another case", http.MethodPost, "/routeguide.RouteGuide/getFeature", "application/json",
+			http.StatusNotFound, "unimplemented", []string{"did you mean /routeguide.RouteGuide/GetFeature?"}},
 	}
 	for _, tt := range tests {
 		req, err := http.NewRequestWithContext(t.Context(), tt.method, ts.URL+tt.path, strings.NewReader("{}"))
@@ -58,6 +66,12 @@ func TestMistakesGetHelpfulAnswers(t *testing.T) {
 			t.Errorf("%s: %s with body %q, not a Connect JSON error: %v", tt.name, res.Status, body, err)
 			continue
 		}
+		if got, want := res.Header.Get("X-Content-Type-Options"), "nosniff"; got != want {
+			t.Errorf("%s: X-Content-Type-Options %q, want %q", tt.name, got, want)
+		}
+		if tt.contentType != "" && strings.Contains(string(body), tt.contentType) && tt.wantCode == "" && !strings.HasPrefix(tt.contentType, "application/") {
+			t.Errorf("%s: the answer echoes the request's Content-Type: %q", tt.name, body)
+		}
 		if res.StatusCode != tt.wantStatus || got.Code != tt.wantCode {
 			t.Errorf("%s: %s %q, want %d %q", tt.name, res.Status, got.Code, tt.wantStatus, tt.wantCode)
 		}
@@ -66,6 +80,33 @@ func TestMistakesGetHelpfulAnswers(t *testing.T) {
 				t.Errorf("%s: message %q does not say %q", tt.name, got.Message, want)
 			}
 		}
+	}
+}
+
+// A Connect call naming a protocol version there is not is told so, with
+// the code for a bad request, not a 415 that blames its Content-Type.
+func TestConnectProtocolVersionMistake(t *testing.T) {
+	t.Parallel()
+	ts := routeguidetest.NewRouteGuide(t, dataset.Default())
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.URL+"/routeguide.RouteGuide/GetFeature",
+		strings.NewReader(`{"latitude": 1, "longitude": 1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Connect-Protocol-Version", "2")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var got struct{ Code, Message string }
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("%s with body %q, not a Connect JSON error: %v", res.Status, body, err)
+	}
+	if res.StatusCode != http.StatusBadRequest || got.Code != "invalid_argument" || !strings.Contains(got.Message, "Connect-Protocol-Version") {
+		t.Errorf("%s %q %q, want 400 invalid_argument naming Connect-Protocol-Version", res.Status, got.Code, got.Message)
 	}
 }
 
