@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 )
@@ -25,6 +26,7 @@ type config struct {
 	observe      observability
 	corsOrigins  []string
 	notes        notes.Store
+	signIn       browser.SignIn
 }
 
 type optionFunc func(*config)

@@ -100,7 +100,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		notesv1connect.NotesServiceName: func() bool { return store.Available() == nil },
 	}, routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
 	httpOptions := slices.Concat(MessageOptions(limits), cfg.httpOptions)
-	mux, err := newMux(rpc, service, health, cfg.services, httpOptions...)
+	mux, err := newMux(rpc, service, health, cfg.services, cfg.signIn, httpOptions...)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
 
 // newMux registers the services on rpc and mounts it, with the browser
 // page, on a mux.
-func newMux(rpc *connect.Server, service *routeGuide, health *health, more []func(*connect.Server), options ...connecthttp.Option) (*http.ServeMux, error) {
+func newMux(rpc *connect.Server, service *routeGuide, health *health, more []func(*connect.Server), signIn browser.SignIn, options ...connecthttp.Option) (*http.ServeMux, error) {
 	routeguideconnect.RegisterRouteGuideHandler(rpc, service)
 	notesv1connect.RegisterNotesServiceHandler(rpc, &notesService{guide: service})
 	if err := health.register(rpc); err != nil {
@@ -150,7 +150,7 @@ func newMux(rpc *connect.Server, service *routeGuide, health *health, more []fun
 	grpcreflect.Register(rpc)
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, rpc, options...)
-	page, err := browser.Page()
+	page, err := browser.PageWith(signIn)
 	if err != nil {
 		return nil, err
 	}

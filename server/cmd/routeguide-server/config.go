@@ -29,6 +29,7 @@ type config struct {
 	limits           *limitFlags
 	notes            *notesFlags
 	corsOrigins      []string
+	pageClientID     *string
 
 	// fromEnv holds the names of the flags set by the environment, so that
 	// an error can name the setting the operator wrote.
@@ -77,6 +78,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	})
 	c.limits = addLimitFlags(flags)
 	c.notes = addNotesFlags(flags)
+	c.pageClientID = addSignInFlags(flags)
 	flags.VisitAll(func(f *flag.Flag) { f.Usage += " [$" + envName(f.Name) + "]" })
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: routeguide-server [flags]\n\n"+
