@@ -15,6 +15,9 @@ export type FeedState = "connecting" | "live" | "retrying" | "off";
 export interface FeedHandlers {
   // note is called for each note, in the order of the store.
   note(n: WatchNotesResponse): void;
+  // deleted is called when a moderator has deleted the note with the
+  // sequence; n.note holds its location.
+  deleted(sequence: bigint, n: WatchNotesResponse): void;
   // state is called when the feed's state changes; err is why it is retrying
   // or off.
   state(state: FeedState, err?: unknown, retryInMs?: number): void;
@@ -78,9 +81,10 @@ export class NotesFeed {
           this.last = n.sequence;
           this.epoch = n.epoch || undefined;
           if (n.deletedSequence !== 0n) {
-            continue; // a deletion: the page does not show them yet
+            this.handlers.deleted(n.deletedSequence, n);
+          } else {
+            this.handlers.note(n);
           }
-          this.handlers.note(n);
         }
         // The server ended the feed, as when it shuts down: follow on.
         err = new ConnectError("the server ended the feed", Code.Unavailable);
