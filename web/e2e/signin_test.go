@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -305,4 +307,65 @@ func TestSignInNeededToPost(t *testing.T) {
 	}
 	signIn(t, ctx, "bob")
 	run(t, ctx, waitState("note-result", "empty"))
+}
+
+// A moderator sees a delete control on each note, and the control calls
+// DeleteNote with the moderator's token; other users see none.
+func TestModeratorSeesDeleteControls(t *testing.T) {
+	t.Parallel()
+	site := startSignInSite(t, true)
+	at := &routeguide.Point{Latitude: 488583700, Longitude: 22944810}
+	for _, n := range []struct {
+		message string
+		author  notes.Author
+	}{
+		{"Bonjour from the tower", notes.Author{ID: "a-1", Name: "Alice Liddell"}},
+		{"Windy up here", notes.Author{ID: "b-2", Name: "Bob Bobson"}},
+		{"Posted before sign-in was on", notes.Author{}},
+	} {
+		if _, err := site.store.Add(t.Context(), &routeguide.RouteNote{Location: at, Message: n.message}, n.author); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := newTab(t, 1280, 900)
+	openPage(t, ctx, site.ts.URL)
+	signIn(t, ctx, "mod")
+	if got, want := text(t, ctx, "#account-name"), "Signed in as Molly Moderator (moderator)"; got != want {
+		t.Errorf("account = %q, want %q", got, want)
+	}
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#notes li:nth-child(3) button.delete`)))
+	if got := eval[int](t, ctx, `document.querySelectorAll("#notes li button.delete").length`); got != 3 {
+		t.Errorf("moderator sees %d delete controls, want one for each of 3 notes", got)
+	}
+	if got, want := eval[[]string](t, ctx, `[...document.querySelectorAll("#notes li .author")].map(a => a.textContent)`),
+		[]string{"anonymous", "Bob Bobson", "Alice Liddell"}; !cmp.Equal(got, want) {
+		t.Errorf("authors listed = %q, want %q", got, want)
+	}
+	saveElementScreenshot(t, ctx, "section.notes", "signed-in.png")
+
+	first := eval[string](t, ctx, `document.querySelector("#notes li").dataset.sequence`)
+	run(t, ctx,
+		chromedp.Click(chromedp.CSS(`#notes li button.delete`)),
+		chromedp.WaitVisible(chromedp.CSS(`#notes li button.delete:is([data-state="done"], [data-state="error"])`)),
+	)
+	tokens := site.bearers.take("DeleteNote")
+	if len(tokens) != 1 {
+		t.Fatalf("DeleteNote sent %d times, want once", len(tokens))
+	}
+	if got, want := subjectOf(t, site.issuer, tokens[0]), "mod"; got != want {
+		t.Errorf("DeleteNote's token's subject = %q, want %q", got, want)
+	}
+	t.Logf("DeleteNote of note %s: %s", first, text(t, ctx, "#notes li"))
+}
+
+// saveElementScreenshot saves a screenshot of the first element that
+// matches a CSS selector.
+func saveElementScreenshot(t *testing.T, ctx context.Context, selector, name string) {
+	t.Helper()
+	png := get(t, ctx, chromedp.Screenshot(chromedp.CSS(selector)))
+	path := filepath.Join(screenshotDir(t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
 }
