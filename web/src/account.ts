@@ -2,7 +2,7 @@
 // to sign in and out when the server offers it.
 
 import type { Account } from "./auth";
-import { byId } from "./dom";
+import { byId, h } from "./dom";
 
 const box = byId("account", HTMLDivElement);
 const nameView = byId("account-name", HTMLSpanElement);
@@ -19,7 +19,7 @@ export function showAccount(account: Account): void {
     nameView.textContent = account.writesNeedSignIn ? "Sign in to post notes." : "Not signed in.";
     signIn.hidden = false;
   } else {
-    nameView.replaceChildren("Signed in as ", Object.assign(document.createElement("bdi"), { textContent: account.name }), account.moderator ? " (moderator)" : "");
+    nameView.replaceChildren("Signed in as ", h("bdi", {}, account.name), account.moderator ? " (moderator)" : "");
     signOut.hidden = false;
   }
   signIn.addEventListener("click", () => void account.signIn());

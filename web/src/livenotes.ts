@@ -25,9 +25,10 @@ const notesList = byId("notes", HTMLOListElement);
 // the map keeps counting them all.
 const notesShown = 100;
 
-// authorName is how the page names who posted a note.
-function authorName(a: Author | undefined): string {
-  return a?.displayName || "anonymous";
+// byline says who posted a note: the name the provider gave, in isolation
+// like the message, or "anonymous".
+function byline(a: Author | undefined): HTMLElement {
+  return h("span", { class: "by" }, "by ", h("bdi", { class: "author" }, a?.displayName || "anonymous"));
 }
 
 export class LiveNotes {
@@ -116,7 +117,7 @@ export class LiveNotes {
           ? [" ", h("time", { datetime: posted.toISOString(), title: posted.toString() }, posted.toLocaleTimeString())]
           : []),
         " ",
-        h("span", { class: "by" }, "by ", h("bdi", { class: "author" }, authorName(n.author))),
+        byline(n.author),
         ...(this.account.moderator
           ? [" ", h("button", { type: "button", class: "delete", "data-sequence": String(n.sequence) }, "Delete")]
           : []),
@@ -207,7 +208,7 @@ export class LiveNotes {
           "ol",
           { class: "replies" },
           ...res.notes.map((r: RouteNote, i) =>
-            h("li", {}, h("bdi", { class: "message" }, r.message), " ", h("span", { class: "by" }, "by ", h("bdi", { class: "author" }, authorName(res.authors[i])))),
+            h("li", {}, h("bdi", { class: "message" }, r.message), " ", byline(res.authors[i])),
           ),
         ),
         via("PostNote"),
