@@ -40,6 +40,7 @@ export class LiveNotes {
   private readonly feed = new NotesFeed({
     note: (n) => this.showNote(n),
     deleted: (sequence) => this.removeNote(sequence),
+    restarted: () => this.clear(),
     state: (state, err, retryInMs) => this.showFeedState(state, err, retryInMs),
   });
 
@@ -77,12 +78,17 @@ export class LiveNotes {
   // start shows the notes afresh, from a new feed over the transport of the
   // moment: the server replays those it keeps, then new ones follow.
   start(): void {
+    this.clear();
+    this.feed.start(clients.notes);
+  }
+
+  // clear forgets every note shown.
+  private clear(): void {
     this.notesSeen = 0;
     this.shown.clear();
     notesStatus.dataset.count = "0";
     notesList.replaceChildren();
     this.plot.clearNotes();
-    this.feed.start(clients.notes);
   }
 
   // reset abandons the post under way and empties its answer.

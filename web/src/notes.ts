@@ -18,6 +18,10 @@ export interface FeedHandlers {
   // deleted is called when a moderator has deleted the note with the
   // sequence; n.note holds its location.
   deleted(sequence: bigint, n: WatchNotesResponse): void;
+  // restarted is called when the store began again since the last note:
+  // what the page shows is gone from it, and its notes come again from the
+  // start, with sequences that may repeat the old ones.
+  restarted(): void;
   // state is called when the feed's state changes; err is why it is retrying
   // or off.
   state(state: FeedState, err?: unknown, retryInMs?: number): void;
@@ -104,6 +108,7 @@ export class NotesFeed {
       if (ConnectError.from(err).code === Code.FailedPrecondition) {
         this.last = 0n;
         this.epoch = undefined;
+        this.handlers.restarted();
         continue;
       }
       // A feed that delivered, or stayed open a good while, had recovered:
