@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/routeguide/routeguide/server/browser"
+	"github.com/routeguide/routeguide/server/clientaddr"
+	"github.com/routeguide/routeguide/server/identity"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 )
@@ -27,6 +29,11 @@ type config struct {
 	corsOrigins  []string
 	notes        notes.Store
 	signIn       browser.SignIn
+	verifier     *identity.Verifier
+	writes       Writes
+	trusted      *clientaddr.Trusted
+	budget       WriteBudget
+	budgetSet    bool // budget was chosen, nil meaning none
 }
 
 type optionFunc func(*config)

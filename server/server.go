@@ -73,6 +73,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		maxRoutePoints: limits.MaxRoutePoints,
 		maxNoteBytes:   limits.MaxNoteBytes,
 		watchBuffer:    notesLimits.WatchBuffer,
+		budget:         cfg.writeBudget(),
 	}
 	if service.logger == nil {
 		service.logger = slog.New(slog.DiscardHandler)
@@ -108,7 +109,11 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	// Calls that the transport refuses before connect-go serves them are
 	// recorded, where they are refused, through the same interceptors.
 	stack.RecordRefusals(observe.NewRefusals(procedures, interceptors...))
-	handler := stack.Handler(mux, procedures, connecthttp.NewErrorWriter(httpOptions...))
+	errorWriter := connecthttp.NewErrorWriter(httpOptions...)
+	// Who calls is known before the transport's own layers, so that they
+	// could count by it, and before any body is read.
+	handler := stack.Handler(&callers{next: mux, trusted: cfg.trusted, verifier: cfg.verifier,
+		writes: cfg.writes, errors: errorWriter, metrics: metrics}, procedures, errorWriter)
 	// gRPC-Web's text form, which connect-go does not speak, becomes its
 	// binary form before any other layer sees the call.
 	handler = grpcwebtext.Handler(handler)

@@ -79,7 +79,11 @@ func PageWith(signIn SignIn) (http.Handler, error) {
 	if signIn.WritesNeedSignIn {
 		writes = "signed-in"
 	}
-	body, err := json.Marshal(authConfig{Issuer: signIn.Issuer, ClientID: signIn.ClientID, Writes: writes})
+	config := authConfig{Writes: writes}
+	if origin != "" {
+		config.Issuer, config.ClientID = signIn.Issuer, signIn.ClientID
+	}
+	body, err := json.Marshal(config)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ type config struct {
 	notes            *notesFlags
 	corsOrigins      []string
 	pageClientID     *string
+	writes           *writesFlags
 
 	// fromEnv holds the names of the flags set by the environment, so that
 	// an error can name the setting the operator wrote.
@@ -79,6 +80,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c.limits = addLimitFlags(flags)
 	c.notes = addNotesFlags(flags)
 	c.pageClientID = addSignInFlags(flags)
+	c.writes = addWritesFlags(flags)
 	flags.VisitAll(func(f *flag.Flag) { f.Usage += " [$" + envName(f.Name) + "]" })
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: routeguide-server [flags]\n\n"+
@@ -128,6 +130,9 @@ func (c *config) validate() error {
 		return err
 	}
 	if err := c.notes.check(c.setting); err != nil {
+		return err
+	}
+	if err := c.writes.check(c.setting); err != nil {
 		return err
 	}
 	if c.shutdownTimeout < 0 {
