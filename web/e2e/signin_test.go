@@ -22,6 +22,7 @@ import (
 	"github.com/routeguide/routeguide/server"
 	serverbrowser "github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/dataset"
+	"github.com/routeguide/routeguide/server/identity"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -59,9 +60,21 @@ func startSignInSite(t *testing.T, writesNeedSignIn bool, options ...server.Opti
 	idpServer.Start()
 	t.Cleanup(idpServer.Close)
 
+	// The server verifies the provider's tokens, as --auth-issuer and
+	// --auth-audience have it do.
+	verifier, err := identity.New(t.Context(), identity.Config{Issuer: issuer, Audiences: []string{devidp.DefaultAudience}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(verifier.Close)
+	writes := server.WritesAnyone
+	if writesNeedSignIn {
+		writes = server.WritesSignedIn
+	}
 	store := notes.NewMemory(notes.Limits{MaxPerLocation: 100, MaxBytes: 1 << 20})
 	srv, err := server.New(dataset.Default(), append([]server.Option{
 		server.WithNotesStore(store),
+		server.WithIdentity(verifier, writes),
 		server.WithPageSignIn(serverbrowser.SignIn{Issuer: issuer, ClientID: pageClientID, WritesNeedSignIn: writesNeedSignIn}),
 	}, options...)...)
 	if err != nil {
@@ -340,10 +353,8 @@ func TestModeratorSeesDeleteControls(t *testing.T) {
 	saveElementScreenshot(t, ctx, "section.notes", "signed-in.png")
 
 	first := eval[string](t, ctx, `document.querySelector("#notes li").dataset.sequence`)
-	run(t, ctx,
-		chromedp.Click(chromedp.CSS(`#notes li button.delete`)),
-		chromedp.WaitVisible(chromedp.CSS(`#notes li button.delete:is([data-state="done"], [data-state="error"])`)),
-	)
+	run(t, ctx, chromedp.Click(chromedp.CSS(`#notes li button.delete`)))
+	waitGone(t, ctx, fmt.Sprintf(`#notes li[data-sequence="%s"]`, first), 5*time.Second)
 	tokens := site.bearers.take("DeleteNote")
 	if len(tokens) != 1 {
 		t.Fatalf("DeleteNote sent %d times, want once", len(tokens))
@@ -351,7 +362,53 @@ func TestModeratorSeesDeleteControls(t *testing.T) {
 	if got, want := subjectOf(t, site.issuer, tokens[0]), "mod"; got != want {
 		t.Errorf("DeleteNote's token's subject = %q, want %q", got, want)
 	}
-	t.Logf("DeleteNote of note %s: %s", first, text(t, ctx, "#notes li"))
+	if got, want := listedNotes(t, ctx), []string{"Windy up here", "Bonjour from the tower"}; !cmp.Equal(got, want) {
+		t.Errorf("notes listed after the deletion = %q, want %q", got, want)
+	}
+}
+
+// Signed in as alice, a page posts a note that another page shows with
+// alice's name; a moderator deletes it from a third page, and it leaves the
+// second page's list and map within a second. An anonymous page cannot post.
+func TestPostAsAliceDeleteAsModerator(t *testing.T) {
+	t.Parallel()
+	site := startSignInSite(t, true)
+	alice := newTab(t, 1280, 900)
+	openPage(t, alice, site.ts.URL)
+	signIn(t, alice, "alice")
+	watcher := newTab(t, 1280, 900)
+	openPage(t, watcher, site.ts.URL)
+	run(t, watcher, waitState("note-result", "sign-in-needed"))
+
+	at := &routeguide.Point{Latitude: 515007290, Longitude: -1246250}
+	postFromPage(t, alice, at.Latitude, at.Longitude, "Tea at the palace", "done")
+	if got, want := text(t, alice, "#note-result .replies li .author"), "Alice Liddell"; got != want {
+		t.Errorf("PostNote's answer names the author %q, want %q", got, want)
+	}
+	waitNote(t, watcher, &routeguide.RouteNote{Location: at, Message: "Tea at the palace"}, time.Now(), liveDelay)
+	if got, want := text(t, watcher, "#notes li .author"), "Alice Liddell"; got != want {
+		t.Errorf("the other page names the author %q, want %q", got, want)
+	}
+	if n := eval[int](t, watcher, `document.querySelectorAll("#notes button.delete").length`); n != 0 {
+		t.Errorf("an anonymous page shows %d delete controls", n)
+	}
+
+	mod := newTab(t, 1280, 900)
+	openPage(t, mod, site.ts.URL)
+	signIn(t, mod, "mod")
+	run(t, mod, chromedp.WaitVisible(chromedp.CSS(`#notes li button.delete`)))
+	sequence := eval[string](t, mod, `document.querySelector("#notes li").dataset.sequence`)
+	run(t, mod, chromedp.Click(chromedp.CSS(`#notes li button.delete`)))
+	pin := fmt.Sprintf(`#plot g.note[data-latitude="%d"][data-longitude="%d"]`, at.Latitude, at.Longitude)
+	// waitGone polls the page every 10 ms, so a second past the click is
+	// a second past DeleteNote's sending, give or take a poll.
+	deleted := time.Now()
+	waitGone(t, watcher, fmt.Sprintf(`#notes li[data-sequence="%s"]`, sequence), liveDelay)
+	waitGone(t, watcher, pin, liveDelay)
+	t.Logf("the deletion left the other page in %v", time.Since(deleted).Round(time.Millisecond))
+	if got := text(t, mod, "#notes-status"); !strings.Contains(got, "Live") {
+		t.Errorf("moderator's feed: %q", got)
+	}
 }
 
 // saveElementScreenshot saves a screenshot of the first element that
