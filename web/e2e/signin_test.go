@@ -350,7 +350,7 @@ func TestModeratorSeesDeleteControls(t *testing.T) {
 		[]string{"anonymous", "Bob Bobson", "Alice Liddell"}; !cmp.Equal(got, want) {
 		t.Errorf("authors listed = %q, want %q", got, want)
 	}
-	saveElementScreenshot(t, ctx, "section.notes", "signed-in.png")
+	saveElementScreenshot(t, ctx, "section.notes", "screenshot-signed-in.png")
 
 	first := eval[string](t, ctx, `document.querySelector("#notes li").dataset.sequence`)
 	run(t, ctx, chromedp.Click(chromedp.CSS(`#notes li button.delete`)))
