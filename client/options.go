@@ -55,6 +55,7 @@ type config struct {
 	httpClient     connecthttp.HTTPClient
 	connectOptions []connecthttp.Option
 	interceptors   []connect.ClientInterceptor
+	token          string
 }
 
 type optionFunc func(*config)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/routeguide/routeguide/server/budget"
 	"github.com/routeguide/routeguide/server/identity"
+	"github.com/routeguide/routeguide/server/notes"
 )
 
 // caller is who makes a call, as far as the server knows: the identity of
@@ -39,4 +40,12 @@ func (c caller) key() budget.Key {
 		author = c.identity.AuthorID
 	}
 	return budget.KeyFor(author, c.addr)
+}
+
+// author is who a note the caller posts is by: anonymous unless signed in.
+func (c caller) author() notes.Author {
+	if c.identity == nil {
+		return notes.Author{}
+	}
+	return notes.Author{ID: c.identity.AuthorID, Name: c.identity.Name}
 }

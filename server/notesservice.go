@@ -37,11 +37,6 @@ func (s *notesService) PostNote(ctx context.Context, req *notesv1.PostNoteReques
 	return res, nil
 }
 
-// DeleteNote is not served yet: it needs moderators, that is identity.
-func (s *notesService) DeleteNote(context.Context, *notesv1.DeleteNoteRequest) (*notesv1.DeleteNoteResponse, error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, "deleting notes is not served yet")
-}
-
 func authorOf(a notes.Author) *notesv1.Author {
 	if a.Anonymous() {
 		return &notesv1.Author{Anonymous: true}

@@ -8,6 +8,9 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/routeguide/routeguide/server/browser"
+	"github.com/routeguide/routeguide/server/clientaddr"
+	"github.com/routeguide/routeguide/server/identity"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 )
@@ -26,6 +29,12 @@ type config struct {
 	observe      observability
 	corsOrigins  []string
 	notes        notes.Store
+	signIn       browser.SignIn
+	verifier     *identity.Verifier
+	writes       Writes
+	trusted      *clientaddr.Trusted
+	budget       WriteBudget
+	budgetSet    bool // budget was chosen, nil meaning none
 }
 
 type optionFunc func(*config)

@@ -6,6 +6,7 @@ import (
 	"connectrpc.com/connect/v2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/features"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/transport"
@@ -22,7 +23,7 @@ func TestEveryRegisteredProcedureIsClassified(t *testing.T) {
 	}
 	service := &routeGuide{features: index, notes: notes.NewMemory(DefaultLimits().notes())}
 	rpc := connect.NewServer()
-	if _, err := newMux(rpc, service, newHealth(nil), nil); err != nil {
+	if _, err := newMux(rpc, service, newHealth(nil), nil, browser.SignIn{}); err != nil {
 		t.Fatal(err)
 	}
 	want := transport.Procedures{

@@ -28,7 +28,8 @@ type routeGuide struct {
 	logger         *slog.Logger     // told what clients are not: why the notes store failed
 	maxRoutePoints int
 	maxNoteBytes   int
-	watchBuffer    int // notes a WatchNotes stream may fall behind
+	watchBuffer    int         // notes a WatchNotes stream may fall behind
+	budget         WriteBudget // nil charges nothing
 }
 
 var _ routeguideconnect.RouteGuideHandler = (*routeGuide)(nil)
@@ -140,8 +141,10 @@ func (g *routeGuide) addNote(ctx context.Context, note *routeguide.RouteNote) ([
 		return nil, connect.Errorf(connect.CodeInvalidArgument,
 			"message is %d bytes long: a note may have at most %d", n, g.maxNoteBytes)
 	}
-	// Anonymous until the server learns who posts.
-	replies, err := g.notes.Add(ctx, note, notes.Author{})
+	if err := g.chargeWrite(ctx); err != nil {
+		return nil, err
+	}
+	replies, err := g.notes.Add(ctx, note, callerOf(ctx).author())
 	if err != nil {
 		return nil, storeError(ctx, g.logger, err)
 	}

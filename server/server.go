@@ -73,6 +73,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		maxRoutePoints: limits.MaxRoutePoints,
 		maxNoteBytes:   limits.MaxNoteBytes,
 		watchBuffer:    notesLimits.WatchBuffer,
+		budget:         cfg.writeBudget(),
 	}
 	if service.logger == nil {
 		service.logger = slog.New(slog.DiscardHandler)
@@ -103,7 +104,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		notesv1connect.NotesServiceName: func() bool { return store.Available() == nil },
 	}, routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
 	httpOptions := slices.Concat(MessageOptions(limits), cfg.httpOptions)
-	mux, err := newMux(rpc, service, health, cfg.services, httpOptions...)
+	mux, err := newMux(rpc, service, health, cfg.services, cfg.signIn, httpOptions...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +112,11 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	// Calls that the transport refuses before connect-go serves them are
 	// recorded, where they are refused, through the same interceptors.
 	stack.RecordRefusals(observe.NewRefusals(procedures, interceptors...))
-	handler := stack.Handler(mux, procedures, connecthttp.NewErrorWriter(httpOptions...))
+	errorWriter := connecthttp.NewErrorWriter(httpOptions...)
+	// Who calls is known before the transport's own layers, so that they
+	// could count by it, and before any body is read.
+	handler := stack.Handler(&callers{next: mux, trusted: cfg.trusted, verifier: cfg.verifier,
+		writes: cfg.writes, errors: errorWriter, metrics: metrics}, procedures, errorWriter)
 	// gRPC-Web's text form, which connect-go does not speak, becomes its
 	// binary form before any other layer sees the call.
 	handler = grpcwebtext.Handler(handler)
@@ -141,7 +146,7 @@ func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
 
 // newMux registers the services on rpc and mounts it, with the browser
 // page, on a mux.
-func newMux(rpc *connect.Server, service *routeGuide, health *health, more []func(*connect.Server), options ...connecthttp.Option) (*http.ServeMux, error) {
+func newMux(rpc *connect.Server, service *routeGuide, health *health, more []func(*connect.Server), signIn browser.SignIn, options ...connecthttp.Option) (*http.ServeMux, error) {
 	routeguideconnect.RegisterRouteGuideHandler(rpc, service)
 	notesv1connect.RegisterNotesServiceHandler(rpc, &notesService{guide: service})
 	if err := health.register(rpc); err != nil {
@@ -154,7 +159,7 @@ func newMux(rpc *connect.Server, service *routeGuide, health *health, more []fun
 	grpcreflect.Register(rpc)
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, rpc, options...)
-	page, err := browser.Page()
+	page, err := browser.PageWith(signIn)
 	if err != nil {
 		return nil, err
 	}

@@ -272,7 +272,9 @@ func TestRouteChatStoreIsShared(t *testing.T) {
 
 func TestRouteChatConcurrentOrder(t *testing.T) {
 	t.Parallel()
-	c := newClient(t, testFeatures)
+	// One client sends more notes than a write budget allows at once.
+	ts := routeguidetest.NewRouteGuide(t, testFeatures, server.WithWriteBudget(nil))
+	c := routeguidetest.Must(client.New(ts.URL))
 	const clients, notesEach = 6, 10
 	replies := make([][]string, clients)
 	var wg sync.WaitGroup

@@ -14,6 +14,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/internal/synthetic"
+	"github.com/routeguide/routeguide/server"
 )
 
 // transports are the ways a client can reach the server: every protocol
@@ -114,7 +115,8 @@ func TestRouteChatRepliesInOrder(t *testing.T) {
 		for _, lockstep := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/lockstep=%t", tr.name, lockstep), func(t *testing.T) {
 				t.Parallel()
-				srv := routeguidetest.NewRouteGuide(t, nil)
+				// One client sends more notes than a write budget allows at once.
+				srv := routeguidetest.NewRouteGuide(t, nil, server.WithWriteBudget(nil))
 				c := newTransportClient(t, srv.URL, tr.protocol, false)
 				const notes, locations = 100, 7
 				var want []string

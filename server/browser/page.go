@@ -37,7 +37,8 @@ const pageSecurityPolicy = "default-src 'self'; base-uri 'none'; form-action 'no
 // page serves the browser page embedded in package web: index.html at "/"
 // and its other files beside it, for GET and HEAD only.
 type page struct {
-	files map[string]*pageFile
+	files  map[string]*pageFile
+	policy string // the Content-Security-Policy header
 }
 
 // pageFile is one file of the page, kept as is and gzipped, each form with
@@ -50,7 +51,7 @@ type pageFile struct {
 }
 
 func newPage(fsys fs.FS) (*page, error) {
-	p := &page{files: make(map[string]*pageFile)}
+	p := &page{files: make(map[string]*pageFile), policy: pageSecurityPolicy}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -123,7 +124,7 @@ func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The file names carry no version, so every use checks the ETag.
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", pageSecurityPolicy)
+	h.Set("Content-Security-Policy", p.policy)
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Add("Vary", "Accept-Encoding")
 	body, etag := f.plain, f.etag

@@ -20,6 +20,7 @@ const meterName = "github.com/routeguide/routeguide/server"
 type Metrics struct {
 	openStreams metric.Int64UpDownCounter
 	rejected    metric.Int64Counter
+	writes      writeInstruments
 	// methods holds the attribute set of each procedure streamed so far,
 	// by procedure: sorting and hashing a set for every stream would cost
 	// an allocation and a fifth of a short stream's metrics.
@@ -66,6 +67,9 @@ func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
 	if m.rejected, err = meter.Int64Counter("routeguide.notes.rejected",
 		metric.WithUnit("{note}"),
 		metric.WithDescription("Notes the service turned away, by reason.")); err != nil {
+		return nil, err
+	}
+	if err = m.writes.init(meter); err != nil {
 		return nil, err
 	}
 	evicted, err := meter.Int64ObservableCounter("routeguide.notes.evicted",

@@ -279,8 +279,8 @@ func TestPostNoteAtClickedPoint(t *testing.T) {
 				chromedp.Click(chromedp.CSS("#note-form button")),
 				waitState("note-result", "done"),
 			)
-			if got := eval[[]string](t, ctx, `[...document.querySelectorAll("#note-result .replies li")].map(li => li.textContent)`); !cmp.Equal(got, []string{message}) {
-				t.Errorf("the page shows the reply %q, want [%q]", got, message)
+			if got := eval[[]string](t, ctx, `[...document.querySelectorAll("#note-result .replies li")].map(li => li.textContent)`); !cmp.Equal(got, []string{message + " by anonymous"}) {
+				t.Errorf("the page shows the reply %q, want [%q by anonymous]", got, message)
 			}
 			note := &routeguide.RouteNote{Location: at, Message: message}
 			waitNote(t, ctx, note, time.Now(), liveDelay)

@@ -1,7 +1,7 @@
 // The clients of the page, RouteGuide and NotesService, over the transport
 // the user picks.
 
-import { ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
+import { ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 
@@ -38,16 +38,33 @@ export interface SentRequest {
   url: string;
 }
 
+// writes are the methods that change the notes, which a server may take
+// only from signed-in users; reads never carry the token.
+const writes = new Set(["PostNote", "RouteChat", "DeleteNote"]);
+
+// bearer sends the token that token returns, if any, with every write.
+function bearer(token: () => string | undefined): Interceptor {
+  return (next) => (req) => {
+    const t = writes.has(req.method.name) ? token() : undefined;
+    if (t) req.header.set("Authorization", `Bearer ${t}`);
+    return next(req);
+  };
+}
+
 // newClients returns clients of the server that served the page. Connect
 // transports send GetFeature, which has no side effects, as an HTTP GET so
 // that caches may keep it; gRPC-Web has no such form. onRequest is told of
-// every request as it is sent.
-export function newClients(name: TransportName, onRequest: (r: SentRequest) => void): Clients {
-  const transport = newTransport(name, onRequest);
+// every request as it is sent; token gives the access token writes carry.
+export function newClients(
+  name: TransportName,
+  onRequest: (r: SentRequest) => void,
+  token: () => string | undefined,
+): Clients {
+  const transport = newTransport(name, onRequest, [bearer(token)]);
   return { routeGuide: createClient(RouteGuide, transport), notes: createClient(NotesService, transport) };
 }
 
-function newTransport(name: TransportName, onRequest: (r: SentRequest) => void): Transport {
+function newTransport(name: TransportName, onRequest: (r: SentRequest) => void, interceptors: Interceptor[]): Transport {
   // The transports decide on GET only after interceptors have run, so the
   // request is watched at fetch, where its final form is known.
   const watchedFetch: typeof fetch = (input, init) => {
@@ -58,11 +75,11 @@ function newTransport(name: TransportName, onRequest: (r: SentRequest) => void):
   const baseUrl = location.origin;
   switch (name) {
     case "grpc-web":
-      return createGrpcWebTransport({ baseUrl, fetch: watchedFetch });
+      return createGrpcWebTransport({ baseUrl, fetch: watchedFetch, interceptors });
     case "connect-json":
-      return createConnectTransport({ baseUrl, fetch: watchedFetch, useHttpGet: true });
+      return createConnectTransport({ baseUrl, fetch: watchedFetch, interceptors, useHttpGet: true });
     case "connect-binary":
-      return createConnectTransport({ baseUrl, fetch: watchedFetch, useHttpGet: true, useBinaryFormat: true });
+      return createConnectTransport({ baseUrl, fetch: watchedFetch, interceptors, useHttpGet: true, useBinaryFormat: true });
   }
 }
 

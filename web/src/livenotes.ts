@@ -3,12 +3,13 @@
 
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 
+import type { Account } from "./auth";
 import { errorView, inputErrorView, renew, via } from "./calls";
 import { transportLabels } from "./client";
 import { InputError, latLon } from "./coords";
 import { byId, h } from "./dom";
 import { inRange, read } from "./forms";
-import type { WatchNotesResponse } from "./gen/routeguide/notes/v1/notes_pb";
+import type { Author, WatchNotesResponse } from "./gen/routeguide/notes/v1/notes_pb";
 import type { RouteNote } from "./gen/routeguide/route_guide_pb";
 import type { LatLng } from "./mapunits";
 import { NotesFeed, type FeedState } from "./notes";
@@ -24,17 +25,39 @@ const notesList = byId("notes", HTMLOListElement);
 // the map keeps counting them all.
 const notesShown = 100;
 
+// byline says who posted a note: the name the provider gave, in isolation
+// like the message, or "anonymous".
+function byline(a: Author | undefined): HTMLElement {
+  return h("span", { class: "by" }, "by ", h("bdi", { class: "author" }, a?.displayName || "anonymous"));
+}
+
 export class LiveNotes {
   private notesSeen = 0;
   private noteCall = new AbortController();
+  // shown holds where each note on the map is, by sequence, so that a
+  // deletion takes its count off the right pin.
+  private readonly shown = new Map<bigint, LatLng>();
   private readonly feed = new NotesFeed({
     note: (n) => this.showNote(n),
+    deleted: (sequence) => this.removeNote(sequence),
+    restarted: () => this.clear(),
     state: (state, err, retryInMs) => this.showFeedState(state, err, retryInMs),
   });
 
-  constructor(private readonly plot: Plot) {
+  constructor(
+    private readonly plot: Plot,
+    private readonly account: Account,
+  ) {
+    notesList.addEventListener("click", (e) => {
+      const button = e.target instanceof Element ? e.target.closest("button.delete") : null;
+      if (button instanceof HTMLButtonElement) void this.deleteNote(button);
+    });
     noteForm.addEventListener("submit", (e) => {
       e.preventDefault();
+      if (this.signInNeeded()) {
+        this.reset();
+        return;
+      }
       let location: LatLng;
       try {
         location = { latitude: read(noteForm, "latitude"), longitude: read(noteForm, "longitude") };
@@ -55,16 +78,27 @@ export class LiveNotes {
   // start shows the notes afresh, from a new feed over the transport of the
   // moment: the server replays those it keeps, then new ones follow.
   start(): void {
+    this.clear();
+    this.feed.start(clients.notes);
+  }
+
+  // clear forgets every note shown.
+  private clear(): void {
     this.notesSeen = 0;
+    this.shown.clear();
     notesStatus.dataset.count = "0";
     notesList.replaceChildren();
     this.plot.clearNotes();
-    this.feed.start(clients.notes);
   }
 
   // reset abandons the post under way and empties its answer.
   reset(): void {
     this.noteCall = renew(this.noteCall);
+    if (this.signInNeeded()) {
+      noteResult.dataset.state = "sign-in-needed";
+      noteResult.replaceChildren(h("p", {}, "Sign in to post a note: this server takes notes only from signed-in users."));
+      return;
+    }
     noteResult.dataset.state = "empty";
     noteResult.replaceChildren(h("p", {}, "Click the map where the note goes, write it and post it."));
   }
@@ -73,17 +107,25 @@ export class LiveNotes {
     const loc = n.note?.location ?? { latitude: 0, longitude: 0 };
     const message = n.note?.message ?? "";
     this.notesSeen++;
+    this.shown.set(n.sequence, loc);
     this.plot.addNote(loc, message);
     const posted = n.postedTime ? timestampDate(n.postedTime) : undefined;
+    // The message and the author are isolated (<bdi>), so that a
+    // right-to-left override in either cannot reorder what follows them.
     notesList.prepend(
       h(
         "li",
         { "data-sequence": String(n.sequence), "data-latitude": loc.latitude, "data-longitude": loc.longitude },
-        h("span", { class: "message" }, message),
+        h("bdi", { class: "message" }, message),
         " ",
         h("span", { class: "coords" }, latLon(loc.latitude, loc.longitude)),
         ...(posted
           ? [" ", h("time", { datetime: posted.toISOString(), title: posted.toString() }, posted.toLocaleTimeString())]
+          : []),
+        " ",
+        byline(n.author),
+        ...(this.account.moderator
+          ? [" ", h("button", { type: "button", class: "delete", "data-sequence": String(n.sequence) }, "Delete")]
           : []),
       ),
     );
@@ -94,6 +136,37 @@ export class LiveNotes {
     if (notesStatus.dataset.state === "live") {
       this.showFeedState("live");
     }
+  }
+
+  // removeNote takes a deleted note off the list and the map.
+  private removeNote(sequence: bigint): void {
+    notesList.querySelector(`li[data-sequence="${sequence}"]`)?.remove();
+    const loc = this.shown.get(sequence);
+    if (loc) {
+      this.shown.delete(sequence);
+      this.plot.removeNote(loc);
+    }
+  }
+
+  // deleteNote asks the server to delete the note of a list entry's delete
+  // control; the feed then takes it off every page, this one included.
+  private async deleteNote(button: HTMLButtonElement): Promise<void> {
+    const sequence = BigInt(button.dataset.sequence ?? "0");
+    button.disabled = true;
+    button.dataset.state = "loading";
+    try {
+      await clients.notes.deleteNote({ sequence });
+      button.dataset.state = "done";
+    } catch (err) {
+      button.disabled = false;
+      button.dataset.state = "error";
+      button.replaceWith(button, " ", errorView(err));
+    }
+  }
+
+  // signInNeeded says the server would refuse a note from this user.
+  private signInNeeded(): boolean {
+    return this.account.writesNeedSignIn && this.account.name === undefined;
   }
 
   private showFeedState(state: FeedState, err?: unknown, retryInMs?: number): void {
@@ -137,7 +210,13 @@ export class LiveNotes {
       noteResult.dataset.count = String(n);
       noteResult.replaceChildren(
         h("p", {}, n === 1 ? "Posted, the first note at this point." : `Posted. The ${n} notes at this point, oldest first:`),
-        h("ol", { class: "replies" }, ...res.notes.map((r: RouteNote) => h("li", {}, r.message))),
+        h(
+          "ol",
+          { class: "replies" },
+          ...res.notes.map((r: RouteNote, i) =>
+            h("li", {}, h("bdi", { class: "message" }, r.message), " ", byline(res.authors[i])),
+          ),
+        ),
         via("PostNote"),
       );
     } catch (err) {

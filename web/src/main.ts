@@ -3,6 +3,8 @@
 // Connect against the server that served the page. This module wires the
 // parts together and starts them.
 
+import { loadAccount } from "./auth";
+import { showAccount } from "./account";
 import { byId } from "./dom";
 import { Features, pointForm, rectForm } from "./features";
 import { fill, showDegreesAsTyped } from "./forms";
@@ -27,7 +29,11 @@ const plot = new Plot(byId("plot", SVGSVGElement), {
   },
 });
 const features = new Features(plot);
-const notes = new LiveNotes(plot);
+// The account first: a sign-in that has just come back finishes here, and
+// the notes need to know who may post and delete.
+const account = await loadAccount();
+showAccount(account);
+const notes = new LiveNotes(plot, account);
 
 showDegreesAsTyped([pointForm, rectForm, noteForm]);
 
@@ -52,4 +58,5 @@ for (const el of document.querySelectorAll("[data-plaintext]")) {
 }
 
 void features.loadPlot();
+notes.reset();
 notes.start();

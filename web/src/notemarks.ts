@@ -50,12 +50,31 @@ export class NoteMarks {
     mark.n++;
     mark.el.dataset.count = String(mark.n);
     mark.count.textContent = mark.n > 1 ? (mark.n > 99 ? "99+" : String(mark.n)) : "";
-    mark.title.textContent = `${mark.n} ${mark.n === 1 ? "note" : "notes"} at ${latLon(location.latitude, location.longitude)}; the last: ${message}`;
+    mark.title.textContent = `${mark.n} ${mark.n === 1 ? "note" : "notes"} at ${latLon(location.latitude, location.longitude)}; the last: \u2068${message}\u2069`;
     // The newest mark is drawn last, over older ones, and flashes.
     this.el.append(mark.el);
     mark.el.classList.remove("fresh");
     void mark.el.getBoundingClientRect(); // restarts the animation
     mark.el.classList.add("fresh");
+  }
+
+  // remove uncounts a note from the mark of its location, and takes the
+  // mark away with the last note there.
+  remove(location: LatLng): void {
+    const key = locationKey(location);
+    const mark = this.marks.get(key);
+    if (!mark) {
+      return;
+    }
+    mark.n--;
+    if (mark.n <= 0) {
+      mark.el.remove();
+      this.marks.delete(key);
+      return;
+    }
+    mark.el.dataset.count = String(mark.n);
+    mark.count.textContent = mark.n > 1 ? (mark.n > 99 ? "99+" : String(mark.n)) : "";
+    mark.title.textContent = `${mark.n} ${mark.n === 1 ? "note" : "notes"} at ${latLon(location.latitude, location.longitude)}`;
   }
 
   clear(): void {

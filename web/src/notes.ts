@@ -15,6 +15,13 @@ export type FeedState = "connecting" | "live" | "retrying" | "off";
 export interface FeedHandlers {
   // note is called for each note, in the order of the store.
   note(n: WatchNotesResponse): void;
+  // deleted is called when a moderator has deleted the note with the
+  // sequence; n.note holds its location.
+  deleted(sequence: bigint, n: WatchNotesResponse): void;
+  // restarted is called when the store began again since the last note:
+  // what the page shows is gone from it, and its notes come again from the
+  // start, with sequences that may repeat the old ones.
+  restarted(): void;
   // state is called when the feed's state changes; err is why it is retrying
   // or off.
   state(state: FeedState, err?: unknown, retryInMs?: number): void;
@@ -78,9 +85,10 @@ export class NotesFeed {
           this.last = n.sequence;
           this.epoch = n.epoch || undefined;
           if (n.deletedSequence !== 0n) {
-            continue; // a deletion: the page does not show them yet
+            this.handlers.deleted(n.deletedSequence, n);
+          } else {
+            this.handlers.note(n);
           }
-          this.handlers.note(n);
         }
         // The server ended the feed, as when it shuts down: follow on.
         err = new ConnectError("the server ended the feed", Code.Unavailable);
@@ -100,6 +108,7 @@ export class NotesFeed {
       if (ConnectError.from(err).code === Code.FailedPrecondition) {
         this.last = 0n;
         this.epoch = undefined;
+        this.handlers.restarted();
         continue;
       }
       // A feed that delivered, or stayed open a good while, had recovered:

@@ -87,6 +87,11 @@ export class Plot {
     this.notes.add(location, message);
   }
 
+  // removeNote uncounts a deleted note from the mark of its location.
+  removeNote(location: LatLng): void {
+    this.notes.remove(location);
+  }
+
   clearNotes(): void {
     this.notes.clear();
   }

@@ -2,6 +2,7 @@
 // the clients for it. The clients are replaced when the choice changes, so
 // callers read them afresh for each call.
 
+import { accessToken } from "./auth";
 import { isTransportName, newClients, type Clients, type SentRequest, type TransportName } from "./client";
 import { byId } from "./dom";
 
@@ -11,7 +12,7 @@ const transportForm = byId("transport", HTMLFormElement);
 // the wire.
 export const sent = new Map<string, SentRequest>();
 export let transport: TransportName = checkedTransport();
-export let clients: Clients = newClients(transport, remember);
+export let clients: Clients = newClients(transport, remember, accessToken);
 
 function remember(r: SentRequest): void {
   const url = new URL(r.url);
@@ -28,7 +29,7 @@ function checkedTransport(): TransportName {
 export function onTransportChange(changed: () => void): void {
   transportForm.addEventListener("change", () => {
     transport = checkedTransport();
-    clients = newClients(transport, remember);
+    clients = newClients(transport, remember, accessToken);
     sent.clear();
     changed();
   });

@@ -15,7 +15,7 @@ import (
 	"github.com/routeguide/routeguide/client"
 )
 
-const usage = `usage: routeguide [--addr HOST[:PORT]|URL] [--protocol connect|grpc|grpcweb] [--json] [--ca-cert FILE] COMMAND [ARGS]
+const usage = `usage: routeguide [--addr HOST[:PORT]|URL] [--protocol connect|grpc|grpcweb] [--json] [--ca-cert FILE] [--token TOKEN] COMMAND [ARGS]
 
 Coordinates are E7 integers, degrees times 10^7, as on the wire: latitudes
 within ±900000000 (±90°), longitudes within ±1800000000 (±180°).
@@ -68,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	protocolName := flags.String("protocol", "connect", "RPC `protocol`: connect, grpc or grpcweb")
 	useJSON := flags.Bool("json", false, "encode messages as JSON on the wire instead of binary protobuf")
 	caFile := flags.String("ca-cert", "", "trust the server certificates this CA `file` (PEM) signed, for an https:// address")
+	token := flags.String("token", "", "OpenID Connect bearer `token` sent with every call, for servers that require "+
+		"sign-in to write (default $ROUTEGUIDE_TOKEN)")
 	positional, err := parseArgs(flags, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -87,6 +89,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if *useJSON {
 		options = append(options, client.WithJSON())
 	}
+	if *token == "" {
+		// From the environment, so that the token stays out of the
+		// shell's history and of ps.
+		*token = os.Getenv("ROUTEGUIDE_TOKEN")
+	}
+	options = append(options, client.WithToken(*token))
 	if *caFile != "" {
 		httpClient, err := tlsClient(target, *caFile)
 		if err != nil {

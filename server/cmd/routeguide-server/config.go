@@ -30,6 +30,8 @@ type config struct {
 	limits           *limitFlags
 	notes            *notesFlags
 	corsOrigins      []string
+	pageClientID     *string
+	writes           *writesFlags
 
 	// fromEnv holds the names of the flags set by the environment, so that
 	// an error can name the setting the operator wrote.
@@ -80,6 +82,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	})
 	c.limits = addLimitFlags(flags)
 	c.notes = addNotesFlags(flags)
+	c.pageClientID = addSignInFlags(flags)
+	c.writes = addWritesFlags(flags)
 	flags.VisitAll(func(f *flag.Flag) { f.Usage += " [$" + envName(f.Name) + "]" })
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: routeguide-server [flags]\n\n"+
@@ -129,6 +133,9 @@ func (c *config) validate() error {
 		return err
 	}
 	if err := c.notes.check(c.setting); err != nil {
+		return err
+	}
+	if err := c.writes.check(c.setting); err != nil {
 		return err
 	}
 	if c.shutdownTimeout < 0 {

@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	options := append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits.service),
-		server.WithCORSOrigins(cfg.corsOrigins...))
+		server.WithCORSOrigins(cfg.corsOrigins...), cfg.pageSignIn())
 	store, err := cfg.notes.open(ctx, cfg.limits.service, cfg.setting, logger)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.setting("notes"), err)
@@ -92,7 +92,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if !cfg.fastPaths {
 		options = append(options, server.WithoutFastPaths())
 	}
-	handler, err := server.New(features, options...)
+	writeOptions, closeWrites, err := cfg.writes.serverOptions(ctx, store, cfg.setting, logger)
+	if err != nil {
+		return err
+	}
+	defer closeWrites()
+	handler, err := server.New(features, append(options, writeOptions...)...)
 	if err != nil {
 		return err
 	}
@@ -137,6 +142,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		running++
 		go func() { served <- adminServer.Serve(adminListener) }()
 	}
+	// The PROXY header is read before anything else the connection sends.
+	listener = cfg.writes.trusted.Listener(listener)
 	if cfg.fastPaths {
 		listener = transport.Listener(listener, cfg.limits.conn)
 	} else {

@@ -290,8 +290,9 @@ func chatNotes(t *testing.T) []byte {
 func TestZeroWindowChatsBounded(t *testing.T) {
 	t.Parallel()
 	// A long write timeout, so that the stuck streams are not reset while
-	// the test measures.
-	p := startProcess(t, "--write-timeout", "10m")
+	// the test measures; a burst that the stuck streams, all from this
+	// machine, cannot spend, since memory is what is measured here.
+	p := startProcess(t, "--write-timeout", "10m", "--write-burst", "1000000")
 	if err := checkServed(t.Context(), p.addr); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/budget"
+	"github.com/routeguide/routeguide/server/clientaddr"
+	"github.com/routeguide/routeguide/server/identity"
+	"github.com/routeguide/routeguide/server/notes"
+)
+
+// writesFlags are the flags that say who may write, and how much.
+type writesFlags struct {
+	issuer     string
+	audiences  []string
+	rolesClaim string
+	writes     server.Writes
+	rate       int
+	burst      int
+	trusted    *clientaddr.Trusted
+}
+
+func addWritesFlags(flags *flag.FlagSet) *writesFlags {
+	w := &writesFlags{}
+	flags.StringVar(&w.issuer, "auth-issuer", "",
+		"OpenID Connect issuer `URL` whose bearer tokens identify callers (https, or http on loopback); "+
+			"needs --auth-audience (default: none, every caller anonymous)")
+	flags.Func("auth-audience", "client `ID` a token's aud must name; repeatable or comma-separated", func(v string) error {
+		w.audiences = append(w.audiences, identity.SplitList(v)...)
+		return nil
+	})
+	flags.StringVar(&w.rolesClaim, "auth-roles-claim", "roles",
+		"token `claim` listing the caller's roles; a dotted path such as realm_access.roles reaches into objects; "+
+			"the role moderator may delete notes")
+	flags.Func("writes", "who may post notes: anyone or signed-in (default anyone)", func(v string) error {
+		switch v {
+		case "anyone":
+			w.writes = server.WritesAnyone
+		case "signed-in":
+			w.writes = server.WritesSignedIn
+		default:
+			return errors.New("want anyone or signed-in")
+		}
+		return nil
+	})
+	flags.IntVar(&w.rate, "write-rate", budget.DefaultRate,
+		"notes a `minute` each client may post once its burst is spent (by author when signed in, else by address)")
+	flags.IntVar(&w.burst, "write-burst", budget.DefaultBurst, "notes each client may post at once")
+	flags.Func("trusted-proxies", "`CIDR`s of proxies whose PROXY protocol v2 header or X-Forwarded-For "+
+		"names the client; comma-separated (default: none)", func(v string) error {
+		t, err := clientaddr.ParseTrusted(v)
+		if err != nil {
+			return err
+		}
+		if t != nil {
+			w.trusted, err = clientaddr.ParseTrusted(w.trusted.String(), v)
+		}
+		return err
+	})
+	return w
+}
+
+// check reports what the flags cannot check one at a time.
+func (w *writesFlags) check(setting func(flagName string) string) error {
+	if w.rate <= 0 {
+		return fmt.Errorf("%s %d: must be positive", setting("write-rate"), w.rate)
+	}
+	if w.burst <= 0 {
+		return fmt.Errorf("%s %d: must be positive", setting("write-burst"), w.burst)
+	}
+	if w.issuer == "" {
+		if w.writes == server.WritesSignedIn {
+			return fmt.Errorf("%s signed-in needs %s: without an issuer nobody can sign in", setting("writes"), setting("auth-issuer"))
+		}
+		if len(w.audiences) > 0 {
+			return fmt.Errorf("%s needs %s", setting("auth-audience"), setting("auth-issuer"))
+		}
+		return nil
+	}
+	if len(w.audiences) == 0 {
+		return fmt.Errorf("%s needs %s: the client IDs whose tokens this server accepts", setting("auth-issuer"), setting("auth-audience"))
+	}
+	return nil
+}
+
+// serverOptions returns the options the flags ask for, with a verifier of
+// the issuer's tokens and the write budget: shared by every replica through
+// store's NATS when there is a store, else this process's own. The caller
+// must call close when the server has stopped.
+func (w *writesFlags) serverOptions(ctx context.Context, store *notes.JetStream, setting func(flagName string) string, logger *slog.Logger) (options []server.Option, close func(), err error) {
+	close = func() {}
+	policy := budget.Policy{Rate: w.rate, Burst: w.burst}
+	var b server.WriteBudget = budget.NewLocal(budget.LocalConfig{Policy: policy})
+	if store != nil {
+		shared, err := budget.OpenShared(ctx, store.Conn(), budget.SharedConfig{
+			Policy: policy,
+			Unshared: func(err error) {
+				logger.Warn("write budget not shared: this replica decides alone", "error", err)
+			},
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("write budgets on %s: %w", setting("notes"), err)
+		}
+		b = shared
+	}
+	options = []server.Option{server.WithWriteBudget(b), server.WithTrustedProxies(w.trusted)}
+	if w.issuer == "" {
+		return options, close, nil
+	}
+	v, err := identity.New(ctx, identity.Config{Issuer: w.issuer, Audiences: w.audiences, RolesClaim: w.rolesClaim})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", setting("auth-issuer"), err)
+	}
+	return append(options, server.WithIdentity(v, w.writes)), v.Close, nil
+}
