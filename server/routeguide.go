@@ -29,6 +29,7 @@ type routeGuide struct {
 	maxRoutePoints int
 	maxNoteBytes   int
 	watchBuffer    int // notes a WatchNotes stream may fall behind
+	watches        *notes.Admission
 }
 
 var _ routeguideconnect.RouteGuideHandler = (*routeGuide)(nil)

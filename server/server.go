@@ -73,6 +73,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		maxRoutePoints: limits.MaxRoutePoints,
 		maxNoteBytes:   limits.MaxNoteBytes,
 		watchBuffer:    notesLimits.WatchBuffer,
+		watches:        notes.NewAdmission(limits.admission()),
 	}
 	if service.logger == nil {
 		service.logger = slog.New(slog.DiscardHandler)
