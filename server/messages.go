@@ -2,7 +2,9 @@ package server
 
 import (
 	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/connect/v2/connectproto"
 
+	"github.com/routeguide/routeguide/server/transport/prepared"
 	"github.com/routeguide/routeguide/server/transport/vtcodec"
 )
 
@@ -18,8 +20,9 @@ func MessageOptions(limits Limits) []connecthttp.Option {
 		connecthttp.WithSendMaxBytes(limits.MaxMessageBytes),
 		connecthttp.WithCompressMinBytes(compressMinBytes),
 		// Messages encoded by generated code rather than by reflection;
-		// the same bytes.
-		vtcodec.Option(),
+		// the same bytes. A message a handler prepared, such as a note
+		// for many watchers, is written as it was encoded once.
+		connecthttp.WithCodecs(prepared.Codec(vtcodec.Codec{}), prepared.Codec(connectproto.NewJSONCodec())),
 	}
 }
 
