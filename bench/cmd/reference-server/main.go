@@ -1,6 +1,8 @@
 // Command reference-server is the yardstick of BENCHMARKS.md: RouteGuide on
 // grpc-go with the behaviour of the grpc-go tutorial's server, linear scans
-// of the dataset for every GetFeature, ListFeatures and RecordRoute point.
+// of the dataset for every GetFeature, ListFeatures and RecordRoute point,
+// and the live-notes API (NotesService) as a grpc-go expert would write it:
+// each note encoded once and sent to every matching watcher (see notes.go).
 // It is written here for the benchmarks and is not part of the product.
 package main
 
@@ -17,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	notesv1 "github.com/routeguide/routeguide/bench/gen/routeguide/notes/v1"
 	"github.com/routeguide/routeguide/bench/internal/benchserver"
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server/dataset"
@@ -29,8 +32,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	flags.SetOutput(stderr)
 	var opts benchserver.Flags
 	opts.Define(flags, "JSON dataset `file` (default: the embedded dataset)")
+	var limits hubLimits
+	flags.IntVar(&limits.buffer, "watch-buffer", 256, "`notes` a watcher may fall behind before it is cut off")
+	flags.IntVar(&limits.maxReplay, "max-replay", 1000, "a resuming watcher is replayed the notes among the last `n` sequences")
+	flags.IntVar(&limits.perLocation, "max-notes-per-location", 100, "`notes` a location keeps for PostNote's answer")
 	if err := flags.Parse(args); err != nil {
 		return err
+	}
+	if limits.buffer < 1 || limits.maxReplay < 1 || limits.perLocation < 1 {
+		return errors.New("-watch-buffer, -max-replay and -max-notes-per-location must be at least 1")
 	}
 	features, err := dataset.Open(opts.Features)
 	if err != nil {
@@ -42,6 +52,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := grpc.NewServer()
 	srv.RegisterService(&serviceDesc, &routeGuide{features: features, notes: make(map[string][]*routeguide.RouteNote)})
+	// The hub's store is its own: RouteChat keeps the tutorial's.
+	hub := newNotesHub(limits)
+	notesv1.RegisterNotesServiceServer(srv, hub)
+	go hub.fanOut(ctx)
 	fmt.Fprintf(stderr, "reference-server listening addr=%s features=%d\n", listener.Addr(), len(features))
 	go func() {
 		<-ctx.Done()
