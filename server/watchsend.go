@@ -21,6 +21,9 @@ type watchSender struct {
 	slot  *prepared.Slot
 	epoch string
 	ev    notes.Event // the event being sent
+	// codec and key are the codec last asked for and the cache key of
+	// its encoding: a stream keeps one codec, so the key is made once.
+	codec, key string
 }
 
 // newWatchSender returns a sender for a watcher of the store's epoch. The
@@ -36,7 +39,10 @@ func newWatchSender(epoch string) *watchSender {
 // other watcher has. The epoch is part of the key: it is part of the
 // bytes, and a watcher of another life of the store has another.
 func (s *watchSender) encoded(codec string, marshal func() ([]byte, error)) ([]byte, error) {
-	return s.ev.Encoded(codec+"\x00"+s.epoch, marshal)
+	if codec != s.codec {
+		s.codec, s.key = codec, codec+"\x00"+s.epoch
+	}
+	return s.ev.Encoded(s.key, marshal)
 }
 
 // message returns the response for ev, which Send must be given.
