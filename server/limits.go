@@ -53,6 +53,17 @@ type Limits struct {
 	// from its headers, so a request trickled in ends on time. Default 10
 	// seconds.
 	RequestReadTimeout time.Duration
+	// MaxWatchesPerClient is how many WatchNotes streams one client may
+	// hold open at once: its author ID when signed in, otherwise its
+	// address. Past it a watch fails with resource_exhausted. Default
+	// [notes.DefaultMaxWatchesPerClient], 64.
+	MaxWatchesPerClient int
+	// MaxWatches is how many WatchNotes streams the server holds open at
+	// once from all clients; past it a watch fails with
+	// resource_exhausted. Default [notes.DefaultMaxWatches], 65,536: a
+	// [notes.WatchMemoryBudget] of 1 GiB at [notes.WatchCost], 16 KiB, a
+	// watcher.
+	MaxWatches int
 }
 
 // DefaultLimits returns the limits a Server applies when given none.
@@ -71,6 +82,8 @@ func (l Limits) withDefaults() Limits {
 	setDefault(&l.MaxTimeout, time.Hour)
 	setDefault(&l.DefaultTimeout, min(30*time.Second, l.MaxTimeout))
 	setDefault(&l.RequestReadTimeout, 10*time.Second)
+	setDefault(&l.MaxWatchesPerClient, notes.DefaultMaxWatchesPerClient)
+	setDefault(&l.MaxWatches, notes.DefaultMaxWatches)
 	return l
 }
 
@@ -121,6 +134,11 @@ func (l Limits) transport() transport.Limits {
 		MaxTimeout:         l.MaxTimeout,
 		RequestReadTimeout: l.RequestReadTimeout,
 	}
+}
+
+// admission returns the caps on open watches.
+func (l Limits) admission() notes.AdmissionLimits {
+	return notes.AdmissionLimits{PerClient: l.MaxWatchesPerClient, Total: l.MaxWatches}
 }
 
 // notes returns the limits of the notes store.

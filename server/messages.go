@@ -7,6 +7,7 @@ import (
 
 	"github.com/routeguide/routeguide/server/jsoncodec"
 	"github.com/routeguide/routeguide/server/transport"
+	"github.com/routeguide/routeguide/server/transport/prepared"
 	"github.com/routeguide/routeguide/server/transport/vtcodec"
 )
 
@@ -23,9 +24,11 @@ func MessageOptions(limits Limits) []connecthttp.Option {
 		connecthttp.WithCompressMinBytes(compressMinBytes),
 		// Binary messages encoded by generated code rather than by
 		// reflection, the same bytes; JSON that refuses fields it does not
-		// know rather than dropping them.
-		connecthttp.WithCodecs(vtcodec.Codec{}, jsoncodec.New(asksLenientJSON,
-			"send "+transport.LenientJSONHeader+": ignore")),
+		// know rather than dropping them. A message a handler prepared,
+		// such as a note for many watchers, is written as it was encoded
+		// once.
+		connecthttp.WithCodecs(prepared.Codec(vtcodec.Codec{}), prepared.Codec(jsoncodec.New(asksLenientJSON,
+			"send "+transport.LenientJSONHeader+": ignore"))),
 	}
 }
 

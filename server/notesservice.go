@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"connectrpc.com/connect/v2"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
@@ -58,6 +57,11 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 		opts.After = &after
 		opts.Epoch = req.GetAfterEpoch()
 	}
+	release, err := s.guide.admitWatch(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	w, err := s.guide.notes.Watch(ctx, opts)
 	if errors.Is(err, notes.ErrStaleResume) {
 		return connect.Errorf(connect.CodeFailedPrecondition,
@@ -73,29 +77,21 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 	if err := stream.SendHeaders(); err != nil {
 		return err
 	}
-	// Send marshals before it returns, so one response serves every note.
-	res := &notesv1.WatchNotesResponse{}
+	sender := newWatchSender(w.Epoch())
+	defer sender.close()
 	last := w.Start()
 	for {
 		ev, err := w.Next(ctx)
-		switch {
-		case errors.Is(err, notes.ErrTooSlow):
-			return connect.Errorf(connect.CodeResourceExhausted,
-				"this watcher fell more than %d notes behind and was cut off so as not to slow the others: "+
-					"read faster, or watch a smaller area; resume with after_sequence=%d", s.guide.watchBuffer, last)
-		case errors.Is(err, notes.ErrUnavailable), errors.Is(err, notes.ErrClosed):
-			s.guide.logger.WarnContext(ctx, "notes feed ended", "error", err)
-			return connect.Errorf(connect.CodeUnavailable,
-				"the notes store is unavailable on this replica; resume with after_sequence=%d, here later or on another replica", last)
-		case err != nil:
+		if err != nil {
+			if ended := watchEnded(err, s.guide.watchBuffer, last, w.Epoch()); ended != nil {
+				if connect.CodeOf(ended) == connect.CodeUnavailable {
+					s.guide.logger.WarnContext(ctx, "notes feed ended", "error", err)
+				}
+				return ended
+			}
 			return err
 		}
-		res.Note, res.Sequence, res.PostedTime = ev.Note, ev.Seq, timestamppb.New(ev.Time)
-		res.DeletedSequence, res.Epoch, res.Author = ev.Deleted, w.Epoch(), nil
-		if ev.Deleted == 0 {
-			res.Author = authorOf(ev.Author)
-		}
-		if err := stream.Send(res); err != nil {
+		if err := stream.Send(sender.message(ev)); err != nil {
 			return err
 		}
 		last = ev.Seq

@@ -30,6 +30,7 @@ type routeGuide struct {
 	maxNoteBytes   int
 	watchBuffer    int         // notes a WatchNotes stream may fall behind
 	budget         WriteBudget // nil charges nothing
+	watches        *notes.Admission
 }
 
 var _ routeguideconnect.RouteGuideHandler = (*routeGuide)(nil)

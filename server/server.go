@@ -74,6 +74,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		maxNoteBytes:   limits.MaxNoteBytes,
 		watchBuffer:    notesLimits.WatchBuffer,
 		budget:         cfg.writeBudget(),
+		watches:        notes.NewAdmission(limits.admission()),
 	}
 	if service.logger == nil {
 		service.logger = slog.New(slog.DiscardHandler)
@@ -194,6 +195,7 @@ func notesStats(store notes.Store) func() observe.NotesStats {
 	return func() observe.NotesStats {
 		stats := store.Stats()
 		return observe.NotesStats{Notes: stats.Notes, Locations: stats.Locations,
-			EvictedLocationFull: stats.Evicted.LocationFull, EvictedStoreFull: stats.Evicted.StoreFull}
+			EvictedLocationFull: stats.Evicted.LocationFull, EvictedStoreFull: stats.Evicted.StoreFull,
+			Skipped: stats.Skipped}
 	}
 }

@@ -210,7 +210,7 @@ func (f *feed) deliverPending(gen uint64) {
 		f.queueMu.Unlock()
 		f.mu.Lock()
 		if overrun {
-			f.cutAllLocked(fmt.Errorf("%w: this replica's feed fell more than %d events behind the store", ErrTooSlow, maxPending))
+			f.cutAllLocked(fmt.Errorf("%w: %w by more than %d events", ErrTooSlow, ErrFeedBehind, maxPending))
 		}
 		for _, ev := range batch {
 			f.deliver(ev, gen)

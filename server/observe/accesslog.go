@@ -22,14 +22,16 @@ import (
 // RPC to logger once it ends, at a level that follows who is at fault:
 // calls that succeed or fail through the client's mistake at info (health
 // checks at debug), deadline_exceeded, unavailable and unimplemented at
-// warn, and unknown, internal and data_loss at error.
+// warn, and unknown, internal and data_loss at error. Calls their clients
+// cancel are recorded at most once a second, with a count of the others.
 func AccessLog(logger *slog.Logger) connect.ServerInterceptor {
+	cancelled := &cancelledCalls{logger: logger}
 	return func(next connect.ServerFunc) connect.ServerFunc {
 		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
 			start := startOf(ctx)
 			counted := &countingStream{ServerStream: stream}
 			err := next(ctx, spec, counted)
-			logCall(ctx, logger, spec, start, err, counted)
+			logCall(ctx, logger, cancelled, spec, start, err, counted)
 			return err
 		}
 	}
@@ -37,14 +39,14 @@ func AccessLog(logger *slog.Logger) connect.ServerInterceptor {
 
 // logCall writes the record of an RPC that started at start and ended with
 // err, with the count of its messages.
-func logCall(ctx context.Context, logger *slog.Logger, spec connect.Spec, start time.Time, err error, stream *countingStream) {
+func logCall(ctx context.Context, logger *slog.Logger, cancelled *cancelledCalls, spec connect.Spec, start time.Time, err error, stream *countingStream) {
 	code := "ok"
 	if err != nil {
 		code = connect.CodeOf(err).String()
 	}
 	level := accessLevel(ctx, spec.Procedure, err)
-	if level == slog.LevelInfo && stream.received.Load() == 0 && stream.sent.Load() == 0 &&
-		(err == nil || errors.Is(ctx.Err(), context.Canceled) || connect.CodeOf(err) == connect.CodeCanceled) {
+	byClient := errors.Is(ctx.Err(), context.Canceled) || connect.CodeOf(err) == connect.CodeCanceled
+	if level == slog.LevelInfo && stream.received.Load() == 0 && stream.sent.Load() == 0 && (err == nil || byClient) {
 		// A call in which no message went either way, as a rapid-reset
 		// attack makes thousands of a second, is worth a record only when
 		// debugging: a stream its client cancelled or closed before a
@@ -54,6 +56,13 @@ func logCall(ctx context.Context, logger *slog.Logger, spec connect.Spec, start 
 	}
 	if !logger.Enabled(ctx, level) {
 		return
+	}
+	var suppressed int64
+	if level == slog.LevelInfo && byClient {
+		var write bool
+		if write, suppressed = cancelled.admit(time.Now()); !write {
+			return
+		}
 	}
 	var info connect.CallInfo
 	if i, ok := connect.CallInfoForServerContext(ctx); ok {
@@ -75,6 +84,10 @@ func logCall(ctx context.Context, logger *slog.Logger, spec connect.Spec, start 
 	}
 	if err != nil {
 		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	if suppressed > 0 {
+		// Cancelled calls not recorded since the last one recorded.
+		attrs = append(attrs, slog.Int64("cancelled_unrecorded", suppressed))
 	}
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))

@@ -47,6 +47,9 @@ type NotesStats struct {
 	// make room for newer ones, because their location or the whole store
 	// was full.
 	EvictedLocationFull, EvictedStoreFull uint64
+	// Skipped counts the messages in the store that the server did not
+	// write or cannot read, which feeds pass over.
+	Skipped uint64
 }
 
 // NewMetrics creates the service's instruments with provider, reading state
@@ -96,6 +99,12 @@ func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	skipped, err := meter.Int64ObservableCounter("routeguide.notes.skipped",
+		metric.WithUnit("{message}"),
+		metric.WithDescription("Messages in the notes store that this replica could not read as notes (a foreign subject, text that is not UTF-8, bad headers) and skipped."))
+	if err != nil {
+		return nil, err
+	}
 	up, err := meter.Int64ObservableGauge("routeguide.notes.store.up",
 		metric.WithDescription("1 while the notes store can take notes, 0 while it cannot be reached."))
 	if err != nil {
@@ -110,13 +119,14 @@ func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
 		o.ObserveInt64(locations, int64(stats.Locations))
 		o.ObserveInt64(evicted, int64(stats.EvictedLocationFull), locationFull)
 		o.ObserveInt64(evicted, int64(stats.EvictedStoreFull), storeFull)
+		o.ObserveInt64(skipped, int64(stats.Skipped))
 		storeUp := int64(1)
 		if state.NotesUp != nil && !state.NotesUp() {
 			storeUp = 0
 		}
 		o.ObserveInt64(up, storeUp)
 		return nil
-	}, features, stored, locations, evicted, up)
+	}, features, stored, locations, evicted, skipped, up)
 	if err != nil {
 		return nil, err
 	}

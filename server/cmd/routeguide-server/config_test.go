@@ -96,6 +96,22 @@ func TestRunRejectsBadSettings(t *testing.T) {
 		args: []string{"--notes=http://user:secret@127.0.0.1:4222"},
 		want: []string{`--notes: "http://user:xxxxx@127.0.0.1:4222" has scheme "http"`},
 	}, {
+		name: "watch cap switched off",
+		env:  map[string]string{"ROUTEGUIDE_MAX_WATCHES_PER_CLIENT": "0"},
+		want: []string{"ROUTEGUIDE_MAX_WATCHES_PER_CLIENT must be positive"},
+	}, {
+		name: "NATS password file for the memory store",
+		args: []string{"--notes-password-file=pw"},
+		want: []string{"--notes-password-file needs --notes to be NATS URLs"},
+	}, {
+		name: "NATS password file with a password in the URL too",
+		args: []string{"--notes=nats://u:p@127.0.0.1:4222", "--notes-password-file=pw"},
+		want: []string{`"nats://u:xxxxx@127.0.0.1:4222" has a password already`, "--notes-password-file"},
+	}, {
+		name: "NATS password file without a user",
+		args: []string{"--notes=nats://127.0.0.1:4222", "--notes-password-file=pw"},
+		want: []string{"names no user for the password of --notes-password-file"},
+	}, {
 		name: "NATS credentials for the memory store",
 		args: []string{"--nats-creds=nats.creds"},
 		want: []string{"--nats-creds needs --notes to be NATS URLs"},

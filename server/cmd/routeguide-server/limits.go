@@ -40,6 +40,10 @@ func addLimitFlags(flags *flag.FlagSet) *limitFlags {
 		"longest any call may run, whatever it asks; the deadline of streams that ask for none")
 	flags.DurationVar(&s.RequestReadTimeout, "request-read-timeout", s.RequestReadTimeout,
 		"time a unary call's request has to arrive after its headers, whatever its deadline: deadline_exceeded")
+	flags.IntVar(&s.MaxWatchesPerClient, "max-watches-per-client", s.MaxWatchesPerClient,
+		"WatchNotes streams one client (author ID, else address) may hold open; past it: resource_exhausted")
+	flags.IntVar(&s.MaxWatches, "max-watches", s.MaxWatches,
+		fmt.Sprintf("WatchNotes streams open at once from all clients, %d KiB each at most; past it: resource_exhausted", notes.WatchCost>>10))
 	flags.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections,
 		"most connections open at once; more wait to be accepted")
 	flags.IntVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams,
@@ -74,6 +78,8 @@ var limitFlagNames = map[string]string{
 	"DefaultTimeout":      "default-timeout",
 	"MaxTimeout":          "max-timeout",
 	"RequestReadTimeout":  "request-read-timeout",
+	"MaxWatchesPerClient": "max-watches-per-client",
+	"MaxWatches":          "max-watches",
 }
 
 // check rejects values that would switch a limit off or make no sense,
@@ -91,6 +97,8 @@ func (l *limitFlags) check(setting func(flagName string) string, explicit func(f
 		"default-timeout":        int64(l.service.DefaultTimeout),
 		"max-timeout":            int64(l.service.MaxTimeout),
 		"request-read-timeout":   int64(l.service.RequestReadTimeout),
+		"max-watches-per-client": int64(l.service.MaxWatchesPerClient),
+		"max-watches":            int64(l.service.MaxWatches),
 		"max-connections":        int64(l.conn.MaxConnections),
 		"max-concurrent-streams": int64(l.conn.MaxConcurrentStreams),
 		"max-header-bytes":       int64(l.conn.MaxHeaderBytes),

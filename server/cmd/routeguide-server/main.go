@@ -130,7 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 		// No write timeout: a CPU profile takes as long as it was asked to.
 		adminServer = &http.Server{
-			Handler:           newAdminHandler(tel.metricsHandler),
+			Handler:           newAdminHandler(tel.metricsHandler, append([]string{"routeguide-server"}, args...)),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          errorLog,
 		}

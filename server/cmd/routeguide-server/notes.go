@@ -21,12 +21,17 @@ import (
 
 // notesFlags say where RouteChat's and NotesService's notes live.
 type notesFlags struct {
-	store       string // "memory" or NATS URLs
-	credsFile   string
-	caFile      string
-	replicas    int
-	stream      string
-	openTimeout time.Duration
+	store     string // "memory" or NATS URLs
+	credsFile string
+	// passwordFile holds the password of the user named in the URLs of
+	// store, and password what check read from it, so that the password
+	// is on no command line.
+	passwordFile string
+	password     string
+	caFile       string
+	replicas     int
+	stream       string
+	openTimeout  time.Duration
 }
 
 func addNotesFlags(flags *flag.FlagSet) *notesFlags {
@@ -36,6 +41,9 @@ func addNotesFlags(flags *flag.FlagSet) *notesFlags {
 			"comma-separated, such as nats://user:password@host:4222 or tls://host:4222, shared by every replica")
 	flags.StringVar(&n.credsFile, "nats-creds", "",
 		"NATS credentials `file` (user JWT and NKey seed) to connect to --notes with")
+	flags.StringVar(&n.passwordFile, "notes-password-file", "",
+		"`file` holding the password of the user named in --notes (nats://user@host:4222), "+
+			"so that the password is on no command line")
 	flags.StringVar(&n.caFile, "nats-ca", "",
 		"PEM `file` of the certificate authorities a tls:// NATS server's certificate must chain to (default: the system's)")
 	flags.IntVar(&n.replicas, "notes-replicas", 1,
@@ -61,6 +69,9 @@ func (n *notesFlags) check(setting func(flagName string) string) error {
 		if n.caFile != "" {
 			return fmt.Errorf("%s needs %s to be NATS URLs", setting("nats-ca"), setting("notes"))
 		}
+		if n.passwordFile != "" {
+			return fmt.Errorf("%s needs %s to be NATS URLs", setting("notes-password-file"), setting("notes"))
+		}
 		return nil
 	}
 	for u := range strings.SplitSeq(n.store, ",") {
@@ -75,6 +86,23 @@ func (n *notesFlags) check(setting func(flagName string) string) error {
 			return fmt.Errorf("%s: %q has scheme %q: want nats://, tls://, ws:// or wss://",
 				setting("notes"), redactURL(u), parsed.Scheme)
 		}
+		if n.passwordFile != "" {
+			if parsed.User == nil {
+				return fmt.Errorf("%s: %q names no user for the password of %s: write nats://user@host:4222",
+					setting("notes"), redactURL(u), setting("notes-password-file"))
+			}
+			if _, ok := parsed.User.Password(); ok {
+				return fmt.Errorf("%s: %q has a password already: with %s, leave it out of the URL",
+					setting("notes"), redactURL(u), setting("notes-password-file"))
+			}
+		}
+	}
+	if n.passwordFile != "" {
+		password, err := readSecretFile(n.passwordFile)
+		if err != nil {
+			return fmt.Errorf("%s: %w", setting("notes-password-file"), err)
+		}
+		n.password = password
 	}
 	if n.replicas < 1 || n.replicas > 5 {
 		return fmt.Errorf("%s %d: JetStream keeps 1 to 5 replicas", setting("notes-replicas"), n.replicas)
@@ -137,7 +165,7 @@ func (n *notesFlags) open(ctx context.Context, limits server.Limits, setting fun
 	ctx, cancel := context.WithTimeout(ctx, n.openTimeout)
 	defer cancel()
 	store, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{
-		URLs:      n.store,
+		URLs:      n.urls(),
 		CredsFile: n.credsFile,
 		CAFile:    n.caFile,
 		Stream:    n.stream,
@@ -187,13 +215,20 @@ func isAuthError(err error) bool {
 		errors.Is(err, nats.ErrAuthRevoked) || errors.Is(err, nats.ErrAccountAuthExpired)
 }
 
-// redactURL hides the password in NATS URLs.
-func redactURL(s string) string {
-	parts := strings.Split(s, ",")
+// urls returns the NATS URLs to connect to: those of --notes, with the
+// password of --notes-password-file, when there is one, in each.
+func (n *notesFlags) urls() string {
+	if n.password == "" {
+		return n.store
+	}
+	parts := strings.Split(n.store, ",")
 	for i, p := range parts {
-		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
-			parts[i] = u.Redacted()
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue // check refused these
 		}
+		u.User = url.UserPassword(u.User.Username(), n.password)
+		parts[i] = u.String()
 	}
 	return strings.Join(parts, ",")
 }

@@ -1,0 +1,84 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+
+	"connectrpc.com/connect/v2"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
+	"github.com/routeguide/routeguide/server/notes"
+	"github.com/routeguide/routeguide/server/transport/prepared"
+)
+
+// watchSender sends the events of one watch. Every watcher of an event
+// sends the same bytes, so the first to send it in a codec encodes it and
+// the others write what it encoded: a note reaching N watchers is encoded
+// once per codec, not N times.
+type watchSender struct {
+	res   *notesv1.WatchNotesResponse // reused for every event: Send encodes before it returns
+	slot  *prepared.Slot
+	epoch string
+	ev    notes.Event // the event being sent
+	// codec and key are the codec last asked for and the cache key of
+	// its encoding: a stream keeps one codec, so the key is made once.
+	codec, key string
+}
+
+// newWatchSender returns a sender for a watcher of the store's epoch. The
+// caller must call close once it sends no more.
+func newWatchSender(epoch string) *watchSender {
+	s := &watchSender{res: &notesv1.WatchNotesResponse{}, epoch: epoch}
+	s.slot = prepared.Attach(s.res)
+	s.slot.Set(s.encoded)
+	return s
+}
+
+// encoded returns the event's bytes in codec, encoding them only if no
+// other watcher has. The epoch is part of the key: it is part of the
+// bytes, and a watcher of another life of the store has another.
+func (s *watchSender) encoded(codec string, marshal func() ([]byte, error)) ([]byte, error) {
+	if codec != s.codec {
+		s.codec, s.key = codec, codec+"\x00"+s.epoch
+	}
+	return s.ev.Encoded(s.key, marshal)
+}
+
+// message returns the response for ev, which Send must be given.
+func (s *watchSender) message(ev notes.Event) *notesv1.WatchNotesResponse {
+	s.ev = ev
+	res := s.res
+	res.Note, res.Sequence, res.PostedTime = ev.Note, ev.Seq, timestamppb.New(ev.Time)
+	res.DeletedSequence, res.Epoch, res.Author = ev.Deleted, s.epoch, nil
+	if ev.Deleted == 0 {
+		res.Author = authorOf(ev.Author)
+	}
+	return res
+}
+
+func (s *watchSender) close() {
+	s.slot.Detach()
+	s.ev = notes.Event{}
+}
+
+// watchEnded returns what a watch cut off by the store tells its client:
+// why, and where to resume from. last is the sequence of the last event
+// sent, epoch the store's life it belongs to. It returns nil for an error
+// that is not a cut-off.
+func watchEnded(err error, buffer int, last uint64, epoch string) error {
+	resume := fmt.Sprintf("resume with after_sequence=%d and after_epoch=%q", last, epoch)
+	switch {
+	case errors.Is(err, notes.ErrFeedBehind):
+		return connect.Errorf(connect.CodeUnavailable,
+			"this replica fell behind the notes store and cut off every watch: %s, here later or on another replica", resume)
+	case errors.Is(err, notes.ErrTooSlow):
+		return connect.Errorf(connect.CodeResourceExhausted,
+			"more than %d notes were waiting to be sent to this watch, which was not reading them, "+
+				"so it was cut off rather than hold them: read as notes come, or watch a smaller area; %s", buffer, resume)
+	case errors.Is(err, notes.ErrUnavailable), errors.Is(err, notes.ErrClosed):
+		return connect.Errorf(connect.CodeUnavailable,
+			"the notes store is unavailable on this replica: %s, here later or on another replica", resume)
+	}
+	return nil
+}
