@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"net/netip"
 
 	"connectrpc.com/connect/v2"
 
@@ -27,25 +26,5 @@ func (g *routeGuide) admitWatch(ctx context.Context) (release func(), err error)
 // watchClient is who a watch counts against: the caller's author ID when
 // signed in, otherwise its address, as the write budgets count it.
 func watchClient(ctx context.Context) string {
-	c := callerOf(ctx)
-	if c.identity == nil && !c.addr.IsValid() {
-		c.addr = peerAddr(ctx)
-	}
-	return c.key().String()
-}
-
-// peerAddr is the address of the connection's peer, for a caller the outer
-// layers have not recorded. It stands in only until the middleware that
-// records every caller (with a trusted proxy's word for the address) is in
-// the request path; then it goes.
-func peerAddr(ctx context.Context) netip.Addr {
-	info, ok := connect.CallInfoForServerContext(ctx)
-	if !ok {
-		return netip.Addr{}
-	}
-	ap, err := netip.ParseAddrPort(info.PeerAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
+	return callerOf(ctx).key().String()
 }
