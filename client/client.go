@@ -16,13 +16,15 @@ import (
 	"connectrpc.com/connect/v2/connecthttp"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 )
 
 // Client calls a RouteGuide server. Create one with [New]; it is safe for
 // concurrent use.
 type Client struct {
-	rpc routeguideconnect.RouteGuideClient
+	rpc   routeguideconnect.RouteGuideClient
+	notes notesv1connect.NotesServiceClient
 }
 
 // New returns a Client for the server at baseURL, such as
@@ -60,8 +62,8 @@ func New(baseURL string, options ...Option) (*Client, error) {
 		connectOptions = append(connectOptions, connecthttp.WithHTTPGet())
 	}
 	connectOptions = append(connectOptions, c.connectOptions...)
-	return &Client{rpc: routeguideconnect.NewRouteGuideClient(connect.NewClient(
-		connecthttp.NewTransport(c.httpClient, baseURL, connectOptions...), c.interceptors...))}, nil
+	rpc := connect.NewClient(connecthttp.NewTransport(c.httpClient, baseURL, connectOptions...), c.interceptors...)
+	return &Client{rpc: routeguideconnect.NewRouteGuideClient(rpc), notes: notesv1connect.NewNotesServiceClient(rpc)}, nil
 }
 
 // newHTTP2Client returns a client that speaks only HTTP/2, as gRPC and

@@ -53,7 +53,7 @@ func TestCORSAllowedOrigin(t *testing.T) {
 			t.Errorf("preflight from %s: Access-Control-Allow-Origin = %q", o, got)
 		}
 		allowed := strings.Split(res.Header.Get("Access-Control-Allow-Headers"), ",")
-		for _, h := range []string{"content-type", "x-grpc-web", "x-user-agent", "grpc-timeout"} {
+		for _, h := range []string{"authorization", "content-type", "x-grpc-web", "x-user-agent", "grpc-timeout"} {
 			if !slices.Contains(allowed, h) {
 				t.Errorf("preflight from %s: Access-Control-Allow-Headers = %q, want %s in it", o, allowed, h)
 			}

@@ -59,7 +59,7 @@ func Preflight(t testing.TB, url, origin string) *http.Response {
 	req.Header.Set("Origin", origin)
 	req.Header.Set("Access-Control-Request-Method", "POST")
 	// As browsers send it: lower case, sorted, no spaces.
-	req.Header.Set("Access-Control-Request-Headers", "content-type,grpc-timeout,x-grpc-web,x-user-agent")
+	req.Header.Set("Access-Control-Request-Headers", "authorization,content-type,grpc-timeout,x-grpc-web,x-user-agent")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,10 @@ func CORS(h http.Handler, origins []string) (http.Handler, error) {
 	c := cors.New(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: connectcors.AllowedMethods(),
-		AllowedHeaders: connectcors.AllowedHeaders(),
+		// A page on another origin sends its bearer token, as the
+		// server's own page does; a header, unlike a cookie, is sent only
+		// by a script that holds the token.
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
 		ExposedHeaders: append(connectcors.ExposedHeaders(),
 			// A compressed Connect stream names its codec here; a client
 			// that asked for compression cannot read the stream without it.

@@ -28,6 +28,7 @@ Commands:
   route-chat                           notes read from stdin as JSON lines,
                                        {"location":{"latitude":1,"longitude":2},"message":"hi"};
                                        replies printed as they arrive
+  delete SEQUENCE                      delete a note, as a moderator (--token)
   tour                                 play the gRPC tutorial client's script
   help                                 print this message
 
@@ -121,6 +122,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmd.recordRoute(ctx, cmdArgs)
 	case "route-chat":
 		err = cmd.routeChat(ctx, cmdArgs)
+	case "delete":
+		err = cmd.deleteNote(ctx, cmdArgs)
 	case "tour":
 		err = cmd.tour(ctx, cmdArgs)
 	case "help":

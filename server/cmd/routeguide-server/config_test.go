@@ -16,6 +16,26 @@ func TestRunRejectsBadSettings(t *testing.T) {
 		env  map[string]string
 		want []string // in the error, in order
 	}{{
+		name: "signed-in writes without an issuer",
+		args: []string{"--writes=signed-in"},
+		want: []string{"--writes signed-in needs --auth-issuer"},
+	}, {
+		name: "issuer without an audience",
+		args: []string{"--auth-issuer=http://127.0.0.1:1"},
+		want: []string{"--auth-issuer needs --auth-audience"},
+	}, {
+		name: "who may write",
+		args: []string{"--writes=everyone"},
+		want: []string{"-writes", "want anyone or signed-in"},
+	}, {
+		name: "write rate",
+		env:  map[string]string{"ROUTEGUIDE_WRITE_RATE": "0"},
+		want: []string{"ROUTEGUIDE_WRITE_RATE 0: must be positive"},
+	}, {
+		name: "trusted proxies",
+		args: []string{"--trusted-proxies=10.0.0.0/8,proxy.example"},
+		want: []string{"-trusted-proxies", `"proxy.example" is neither an address nor a CIDR prefix`},
+	}, {
 		name: "log level from env",
 		env:  map[string]string{"ROUTEGUIDE_LOG_LEVEL": "verbose"},
 		want: []string{`ROUTEGUIDE_LOG_LEVEL="verbose"`, "--log-level"},

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/budget"
@@ -97,10 +99,15 @@ func (w *writesFlags) serverOptions(ctx context.Context, store *notes.JetStream,
 	policy := budget.Policy{Rate: w.rate, Burst: w.burst}
 	var b server.WriteBudget = budget.NewLocal(budget.LocalConfig{Policy: policy})
 	if store != nil {
+		var lastUnshared atomic.Int64 // unix nanoseconds of the last warning
 		shared, err := budget.OpenShared(ctx, store.Conn(), budget.SharedConfig{
 			Policy: policy,
 			Unshared: func(err error) {
-				logger.Warn("write budget not shared: this replica decides alone", "error", err)
+				// Every write of an outage would log: once in a while says as much.
+				if now := time.Now().UnixNano(); now-lastUnshared.Load() > int64(10*time.Second) {
+					lastUnshared.Store(now)
+					logger.Warn("write budgets not shared: this replica decides alone until NATS is back", "error", err)
+				}
 			},
 		})
 		if err != nil {

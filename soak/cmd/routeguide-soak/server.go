@@ -86,6 +86,10 @@ var (
 func startServer(ctx context.Context, bin string, args []string, log io.Writer) (*serverProcess, error) {
 	// The admin listener's /metrics give the goroutine count.
 	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...)...)
+	// The soak is one client's notes by the thousand: a write budget would
+	// refuse them. By the environment, which a server from before budgets
+	// ignores, where it would refuse an unknown flag.
+	cmd.Env = append(os.Environ(), "ROUTEGUIDE_WRITE_BURST=1000000000", "ROUTEGUIDE_WRITE_RATE=1000000000")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
