@@ -381,22 +381,23 @@ func streamLeader(t *testing.T, c *cluster.Cluster) *cluster.Process {
 // waitBackends waits until HAProxy gives every replica the status want.
 func waitBackends(t *testing.T, c *cluster.Cluster, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		backends, err := c.Backends(t.Context())
-		if err != nil {
-			t.Fatal(err)
+	var backends map[string]cluster.Backend
+	var err error
+	ok := routeguidetest.Eventually(10*time.Second, func() bool {
+		if backends, err = c.Backends(t.Context()); err != nil {
+			return true
 		}
-		ok := true
 		for _, b := range backends {
-			ok = ok && b.Status == want
+			if b.Status != want {
+				return false
+			}
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("HAProxy's backends: %v, want all %s", backends, want)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return true
+	})
+	switch {
+	case err != nil:
+		t.Fatal(err)
+	case !ok:
+		t.Fatalf("HAProxy's backends: %v, want all %s", backends, want)
 	}
 }

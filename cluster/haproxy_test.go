@@ -136,17 +136,14 @@ func TestHAProxyHealthChecks(t *testing.T) {
 	// The notes store out of reach everywhere: HAProxy answers for notes
 	// itself, with unavailable and the reason, in each protocol.
 	checkers["well"].SetStatus(notesv1connect.NotesServiceName, notServing)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		backends, err := c.Backends(ctx)
-		if err != nil {
+	var backends map[string]Backend
+	if !routeguidetest.Eventually(10*time.Second, func() bool {
+		if backends, err = c.Backends(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if backends["notes/well"].Status == "DOWN" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("notes/well is %v, want DOWN", backends["notes/well"])
-		}
+		return backends["notes/well"].Status == "DOWN"
+	}) {
+		t.Fatalf("notes/well is %v, want DOWN", backends["notes/well"])
 	}
 	front := "http://" + haproxy.Addr()
 	note := &routeguide.RouteNote{Location: &routeguide.Point{Latitude: 1, Longitude: 1}, Message: "hi"}

@@ -394,12 +394,10 @@ func TestAccessLogCancelledStreams(t *testing.T) {
 			cancel()
 			_ = chat.Close()
 			var records []slog.Record
-			for range 200 {
-				if records, _ = h.logged("rpc"); len(records) > 0 {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			routeguidetest.Eventually(5*time.Second, func() bool {
+				records, _ = h.logged("rpc")
+				return len(records) > 0
+			})
 			if len(records) != 1 {
 				t.Fatalf("got %d access-log records, want 1", len(records))
 			}

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,32 @@ import (
 func newLimitedServer(t *testing.T, limits server.Limits, options ...server.Option) string {
 	t.Helper()
 	return routeguidetest.NewRouteGuide(t, testFeatures, append(options, server.WithLimits(limits))...).URL
+}
+
+// handlerReturned returns an option that closes the channel it also
+// returns when the first call of procedure leaves its handler: for a stream
+// the server gave up on, the sign that it did.
+func handlerReturned(procedure string) (server.Option, <-chan struct{}) {
+	returned := make(chan struct{})
+	var once sync.Once
+	return server.WithInterceptors(func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			if spec.Procedure == procedure {
+				defer once.Do(func() { close(returned) })
+			}
+			return next(ctx, spec, stream)
+		}
+	}), returned
+}
+
+// waitFor fails the test unless ch closes within a generous bound.
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: not within 10s", what)
+	}
 }
 
 func newRawClient(url string, options ...connecthttp.Option) routeguideconnect.RouteGuideClient {
@@ -101,7 +128,8 @@ func TestNotesPerLocationCap(t *testing.T) {
 func TestSilentStreamsEnd(t *testing.T) {
 	t.Parallel()
 	const idle = 200 * time.Millisecond
-	url := newLimitedServer(t, server.Limits{StreamIdleTimeout: idle})
+	routeEnded, routeReturned := handlerReturned(routeguideconnect.RouteGuideRecordRouteProcedure)
+	url := newLimitedServer(t, server.Limits{StreamIdleTimeout: idle}, routeEnded)
 	rpc := newRawClient(url)
 
 	chatStream := routeguidetest.Must(rpc.RouteChat(t.Context()))
@@ -119,7 +147,7 @@ func TestSilentStreamsEnd(t *testing.T) {
 	if err := route.Send(pt(1, 1)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * idle)
+	waitFor(t, routeReturned, "the silent RecordRoute's handler did not return")
 	_, err = route.CloseAndReceive()
 	wantCode(t, err, connect.CodeDeadlineExceeded, "sent nothing for 200ms")
 	stillServes(t, url)
@@ -143,7 +171,7 @@ func TestBusyStreamOutlivesIdleTimeout(t *testing.T) {
 		if _, err := chatStream.Receive(); err != nil {
 			t.Fatalf("reply %d: %v", i, err)
 		}
-		time.Sleep(idle / 10)
+		time.Sleep(idle / 10) // not a wait: the client's pace, its input
 	}
 	if err := chatStream.CloseSend(); err != nil {
 		t.Fatal(err)
@@ -182,7 +210,8 @@ func TestSlowReaderIsCutOff(t *testing.T) {
 	for i := range features {
 		features[i] = &routeguide.Feature{Name: strings.Repeat("n", 200), Location: pt(int32(i), int32(i))}
 	}
-	ts := routeguidetest.NewRouteGuide(t, features, server.WithLimits(server.Limits{WriteTimeout: 200 * time.Millisecond}))
+	listEnded, listReturned := handlerReturned(routeguideconnect.RouteGuideListFeaturesProcedure)
+	ts := routeguidetest.NewRouteGuide(t, features, listEnded, server.WithLimits(server.Limits{WriteTimeout: 200 * time.Millisecond}))
 	// A small receive window makes the server's writes block soon after
 	// the client stops reading.
 	transport := &http.Transport{Protocols: new(http.Protocols), HTTP2: &http.HTTP2Config{
@@ -200,7 +229,8 @@ func TestSlowReaderIsCutOff(t *testing.T) {
 	if _, err := stream.Receive(); err != nil {
 		t.Fatalf("no first feature: %v", err)
 	}
-	time.Sleep(2 * time.Second) // 10× the write timeout: the server gives up
+	// The client reads nothing more until the server has given up on it.
+	waitFor(t, listReturned, "the stalled ListFeatures's handler did not return")
 	received := 1
 	var streamErr error
 	for streamErr == nil {
@@ -297,7 +327,16 @@ func TestGzipBomb(t *testing.T) {
 // they end at once with unavailable while unary calls are still answered.
 func TestDrain(t *testing.T) {
 	t.Parallel()
-	srv, err := server.New(testFeatures)
+	routeStarted := make(chan struct{})
+	var once sync.Once
+	srv, err := server.New(testFeatures, server.WithInterceptors(func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			if spec.Procedure == routeguideconnect.RouteGuideRecordRouteProcedure {
+				once.Do(func() { close(routeStarted) })
+			}
+			return next(ctx, spec, stream)
+		}
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,12 +369,20 @@ func TestDrain(t *testing.T) {
 			if route.Send(pt(1, 1)) != nil {
 				break
 			}
+			// Not a wait: the client's pace, a point every 10 ms, keeps
+			// the stream in use without flooding the connection.
 			time.Sleep(10 * time.Millisecond)
 		}
 		_, err := route.CloseAndReceive()
 		ended <- err
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// The chat has had its answer; the route's handler has started: both
+	// streams are open on the server when the drain begins.
+	select {
+	case <-routeStarted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the RecordRoute stream did not reach its handler")
+	}
 	start := time.Now()
 	srv.Drain()
 	for range 2 {

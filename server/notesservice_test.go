@@ -391,19 +391,15 @@ func TestNotesStoreUnavailable(t *testing.T) {
 	}
 
 	nats.Restart()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, err := post(ctx, r, note(3, 3, "after"))
-		if err == nil {
-			if want := []string{"before", "after"}; !slices.Equal(got, want) {
-				t.Errorf("after NATS came back: %q, want %q", got, want)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("notes still unavailable 10s after NATS came back: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var got []string
+	if !routeguidetest.Eventually(10*time.Second, func() bool {
+		got, err = post(ctx, r, note(3, 3, "after"))
+		return err == nil
+	}) {
+		t.Fatalf("notes still unavailable 10s after NATS came back: %v", err)
+	}
+	if want := []string{"before", "after"}; !slices.Equal(got, want) {
+		t.Errorf("after NATS came back: %q, want %q", got, want)
 	}
 	if got := notesHealth(); got != healthpb.HealthCheckResponse_SERVING {
 		t.Errorf("notes health once NATS is back = %v", got)

@@ -10,6 +10,7 @@ import (
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/connect/v2/connectinprocess"
 	"connectrpc.com/connect/v2/connectproto"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
@@ -21,9 +22,20 @@ import (
 	"github.com/routeguide/routeguide/internal/conformance"
 )
 
-// newClient serves the ConformanceService over HTTP/2 with TLS on loopback
-// and returns a client of it.
-func newClient(t *testing.T, options ...connecthttp.Option) conformancev1connect.ConformanceServiceClient {
+// newClient returns a client of the ConformanceService that calls it in
+// process: these tests are about what the service answers, not about a
+// transport, which the conformance suite itself exercises over real sockets.
+func newClient(t *testing.T) conformancev1connect.ConformanceServiceClient {
+	t.Helper()
+	rpc := connect.NewServer(conformance.AskedDeadline())
+	conformance.Register(rpc)
+	return conformancev1connect.NewConformanceServiceClient(connect.NewClient(connectinprocess.New(rpc)))
+}
+
+// newHTTPClient serves the ConformanceService over HTTP/2 with TLS on
+// loopback and returns a client of it, for the tests about what crosses
+// the wire (an HTTP GET).
+func newHTTPClient(t *testing.T, options ...connecthttp.Option) conformancev1connect.ConformanceServiceClient {
 	t.Helper()
 	return newClientOf(t, nil, options...)
 }
@@ -199,7 +211,7 @@ func TestUnaryDelayEndsAtTheDeadline(t *testing.T) {
 
 func TestIdempotentUnaryOverGETEchoesTheQuery(t *testing.T) {
 	t.Parallel()
-	c := newClient(t, connecthttp.WithHTTPGet())
+	c := newHTTPClient(t, connecthttp.WithHTTPGet())
 	res, err := c.IdempotentUnary(context.Background(), &v1.IdempotentUnaryRequest{
 		ResponseDefinition: &v1.UnaryResponseDefinition{
 			Response: &v1.UnaryResponseDefinition_ResponseData{ResponseData: []byte("got")},

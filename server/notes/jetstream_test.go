@@ -167,7 +167,12 @@ func TestJetStreamClusterLosesNoAcknowledgedNote(t *testing.T) {
 				if w, err = stores[2].Watch(watchCtx, notes.WatchOptions{After: &last}); err == nil {
 					break
 				}
-				time.Sleep(50 * time.Millisecond)
+				// Not a wait: the watcher's back-off before it tries the
+				// replica again, its behaviour as a client.
+				select {
+				case <-watchCtx.Done():
+				case <-time.After(50 * time.Millisecond):
+				}
 			}
 		}
 	})

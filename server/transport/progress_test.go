@@ -3,8 +3,15 @@ package transport
 import (
 	"net/http/httptest"
 	"testing"
+	"testing/synctest"
 	"time"
 )
+
+// The progress watch runs on timers alone, so these tests run it in a
+// synctest bubble: the clock moves only when every goroutine of the bubble
+// is blocked, which makes "not cut off before the timeout" exact rather
+// than a hope about the scheduler. Each time.Sleep below moves that fake
+// clock; none of them waits for anything.
 
 // newWatchedGuard returns a guard whose read watch has the given timeout,
 // over a recorder: cutting off sets the guard's flags, which is what these
@@ -16,12 +23,12 @@ func newWatchedGuard(t *testing.T, timeout time.Duration) *progressGuard {
 	return g
 }
 
-// waitCutOff waits up to limit for the guard's reads to be cut off, and
-// returns how long that took.
-func waitCutOff(t *testing.T, g *progressGuard, limit time.Duration) time.Duration {
+// untilCutOff moves the bubble's clock a millisecond at a time until the
+// guard's reads are cut off, up to limit, and returns how long that took.
+func untilCutOff(t *testing.T, g *progressGuard, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for !g.readCutOff.Load() {
+	for synctest.Wait(); !g.readCutOff.Load(); synctest.Wait() {
 		if time.Since(start) > limit {
 			t.Fatalf("reads not cut off within %v", limit)
 		}
@@ -30,19 +37,26 @@ func waitCutOff(t *testing.T, g *progressGuard, limit time.Duration) time.Durati
 	return time.Since(start)
 }
 
+// wantCutOffWithinATick fails unless elapsed lies between timeout and the
+// quarter of it more that the watch's ticks allow.
+func wantCutOffWithinATick(t *testing.T, elapsed, timeout time.Duration) {
+	t.Helper()
+	if elapsed < timeout || elapsed > timeout+timeout/ticksPerTimeout+time.Millisecond {
+		t.Errorf("cut off after %v, want between the timeout of %v and a tick more", elapsed, timeout)
+	}
+}
+
 func TestProgressWatchCutsOffAStalledOperation(t *testing.T) {
 	t.Parallel()
-	const timeout = 200 * time.Millisecond
-	g := newWatchedGuard(t, timeout)
-	g.reads.begin()
-	elapsed := waitCutOff(t, g, 10*timeout)
-	if elapsed < timeout {
-		t.Errorf("cut off after %v, before the timeout of %v", elapsed, timeout)
-	}
-	if !g.idleTimedOut() {
-		t.Error("cut off, but not for lack of progress")
-	}
-	t.Logf("cut off after %v (timeout %v)", elapsed, timeout)
+	synctest.Test(t, func(t *testing.T) {
+		const timeout = 200 * time.Millisecond
+		g := newWatchedGuard(t, timeout)
+		g.reads.begin()
+		wantCutOffWithinATick(t, untilCutOff(t, g, 10*timeout), timeout)
+		if !g.idleTimedOut() {
+			t.Error("cut off, but not for lack of progress")
+		}
+	})
 }
 
 // TestProgressWatchSparesShortOperations checks that operations that each
@@ -50,63 +64,83 @@ func TestProgressWatchCutsOffAStalledOperation(t *testing.T) {
 // the timer ticks through them and must tell one from the next.
 func TestProgressWatchSparesShortOperations(t *testing.T) {
 	t.Parallel()
-	const timeout = 300 * time.Millisecond
-	g := newWatchedGuard(t, timeout)
-	for end := time.Now().Add(4 * timeout); time.Now().Before(end); {
+	synctest.Test(t, func(t *testing.T) {
+		const timeout = 300 * time.Millisecond
+		g := newWatchedGuard(t, timeout)
+		for end := time.Now().Add(4 * timeout); time.Now().Before(end); {
+			g.reads.begin()
+			time.Sleep(timeout / 20)
+			g.reads.end()
+			time.Sleep(timeout / 20)
+		}
+		synctest.Wait()
+		if g.readCutOff.Load() {
+			t.Fatal("operations that each took a twentieth of the timeout were cut off")
+		}
+		// The same watch still cuts off one that stalls, and not before the
+		// timeout, though the timer was ticking when it started.
 		g.reads.begin()
-		time.Sleep(timeout / 20)
-		g.reads.end()
-		time.Sleep(timeout / 20)
-	}
-	if g.readCutOff.Load() {
-		t.Fatal("operations that each took a twentieth of the timeout were cut off")
-	}
-	// The same watch still cuts off one that stalls, and not before the
-	// timeout, though the timer was ticking when it started.
-	g.reads.begin()
-	if elapsed := waitCutOff(t, g, 10*timeout); elapsed < timeout {
-		t.Errorf("cut off after %v, before the timeout of %v", elapsed, timeout)
-	}
+		if elapsed := untilCutOff(t, g, 10*timeout); elapsed < timeout {
+			t.Errorf("cut off after %v, before the timeout of %v", elapsed, timeout)
+		}
+	})
 }
 
 func TestProgressWatchDeadline(t *testing.T) {
 	t.Parallel()
 	t.Run("cuts off the operation in progress", func(t *testing.T) {
 		t.Parallel()
-		g := newWatchedGuard(t, time.Hour)
-		g.reads.begin()
-		g.reads.setDeadline(time.Now().Add(50 * time.Millisecond))
-		waitCutOff(t, g, 5*time.Second)
-		if g.idleTimedOut() {
-			t.Error("cut off at the deadline, but reported as idle")
-		}
+		synctest.Test(t, func(t *testing.T) {
+			const deadline = 50 * time.Millisecond
+			g := newWatchedGuard(t, time.Hour)
+			g.reads.begin()
+			g.reads.setDeadline(time.Now().Add(deadline))
+			if elapsed := untilCutOff(t, g, 5*time.Second); elapsed != deadline {
+				t.Errorf("cut off after %v, want at the deadline, %v", elapsed, deadline)
+			}
+			if g.idleTimedOut() {
+				t.Error("cut off at the deadline, but reported as idle")
+			}
+		})
 	})
 	t.Run("cuts off operations that start after it", func(t *testing.T) {
 		t.Parallel()
-		g := newWatchedGuard(t, time.Hour)
-		g.reads.setDeadline(time.Now().Add(20 * time.Millisecond))
-		for start := time.Now(); !g.reads.pastDeadline.Load(); time.Sleep(time.Millisecond) {
-			if time.Since(start) > 5*time.Second {
-				t.Fatal("the deadline's timer did not fire within 5s")
+		synctest.Test(t, func(t *testing.T) {
+			const deadline = 20 * time.Millisecond
+			g := newWatchedGuard(t, time.Hour)
+			g.reads.setDeadline(time.Now().Add(deadline))
+			time.Sleep(deadline)
+			synctest.Wait()
+			if !g.reads.pastDeadline.Load() {
+				t.Fatal("the deadline's timer did not fire at the deadline")
 			}
-		}
-		if g.readCutOff.Load() {
-			t.Fatal("cut off with no operation in progress")
-		}
-		g.reads.begin()
-		if !g.readCutOff.Load() {
-			t.Fatal("an operation after the deadline was not cut off as it started")
-		}
+			if g.readCutOff.Load() {
+				t.Fatal("cut off with no operation in progress")
+			}
+			g.reads.begin()
+			if !g.readCutOff.Load() {
+				t.Fatal("an operation after the deadline was not cut off as it started")
+			}
+		})
 	})
 }
 
+// TestProgressWatchStops checks that a finished guard cuts nothing off. A
+// twin guard, left running through the same span of the clock, proves
+// that the span was long enough for a cut-off to be seen.
 func TestProgressWatchStops(t *testing.T) {
 	t.Parallel()
-	g := newWatchedGuard(t, 50*time.Millisecond)
-	g.reads.begin()
-	g.finish()
-	time.Sleep(300 * time.Millisecond)
-	if g.readCutOff.Load() {
-		t.Fatal("a finished guard cut off its reads")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const timeout = 50 * time.Millisecond
+		finished, running := newWatchedGuard(t, timeout), newWatchedGuard(t, timeout)
+		finished.reads.begin()
+		running.reads.begin()
+		finished.finish()
+		untilCutOff(t, running, 10*timeout)
+		time.Sleep(10 * timeout)
+		synctest.Wait()
+		if finished.readCutOff.Load() {
+			t.Fatal("a finished guard cut off its reads")
+		}
+	})
 }

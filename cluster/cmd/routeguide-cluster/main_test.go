@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/routeguide/routeguide/cluster"
+	"github.com/routeguide/routeguide/internal/routeguidetest"
 )
 
 // TestCtrlC runs routeguide-cluster as a person would, makes a call through
@@ -114,11 +115,10 @@ func TestCtrlC(t *testing.T) {
 	if err := syscall.Kill(pidOf["routeguide-2"], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); strings.Count(stderr(), "msg=ready process=routeguide-2 ") < 2; {
-		if time.Now().After(deadline) {
-			t.Fatalf("routeguide-2 was not started again:\n%s", stderr())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !routeguidetest.Eventually(30*time.Second, func() bool {
+		return strings.Count(stderr(), "msg=ready process=routeguide-2 ") >= 2
+	}) {
+		t.Fatalf("routeguide-2 was not started again:\n%s", stderr())
 	}
 	if pid := lastPID(stderr(), "routeguide-2"); pid != 0 {
 		pids = append(pids, pid)

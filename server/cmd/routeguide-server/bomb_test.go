@@ -76,7 +76,9 @@ func TestGzipBombCPU(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		elapsed := time.Since(began)
-		// The process's CPU counters move in ticks of 10 ms.
+		// Not a wait for an event: the process's CPU counters are sampled
+		// at the kernel's ticks of 10 ms, so a few ticks pass before the
+		// second reading, or the work just done might not be counted yet.
 		time.Sleep(50 * time.Millisecond)
 		used := p.cpu(t) - cpuBefore
 		t.Logf("%s: a %.1f MB body inflating to 4 GB: %s %s %s in %v, %v of server CPU",

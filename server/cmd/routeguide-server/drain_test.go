@@ -76,6 +76,8 @@ func TestShutdownDrains(t *testing.T) {
 	}()
 	go func() {
 		for route.Send(&routeguide.Point{}) == nil {
+			// Not a wait: the client's pace, a point every 10 ms, keeps
+			// the stream in use without flooding the connection.
 			time.Sleep(10 * time.Millisecond)
 		}
 		_, err := route.CloseAndReceive()
@@ -98,8 +100,11 @@ func TestShutdownDrains(t *testing.T) {
 	var failures sync.Map
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var load sync.WaitGroup
-	for range 4 {
+	const loaders = 4
+	answered := make(chan struct{}, loaders) // one value per loader, at its first answer
+	for range loaders {
 		load.Go(func() {
+			first := true
 			h2c := &http.Transport{Protocols: new(http.Protocols)}
 			h2c.Protocols.SetUnencryptedHTTP2(true)
 			defer h2c.CloseIdleConnections()
@@ -109,6 +114,10 @@ func TestShutdownDrains(t *testing.T) {
 				switch {
 				case err == nil:
 					accepted.Add(1)
+					if first {
+						first = false
+						answered <- struct{}{}
+					}
 				case loadCtx.Err() != nil:
 				case strings.Contains(err.Error(), "connection refused"):
 					refused.Add(1) // the listener had closed: never accepted
@@ -124,7 +133,15 @@ func TestShutdownDrains(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The shutdown begins once every loader has had an answer: all of
+	// their connections are then served, and calls run on each.
+	for range loaders {
+		select {
+		case <-answered:
+		case <-time.After(patience):
+			t.Fatalf("unary load had no answers within %v: %d answered, %d failed", patience, accepted.Load(), failed.Load())
+		}
+	}
 
 	start := time.Now()
 	close(shutdown)

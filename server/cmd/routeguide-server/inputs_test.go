@@ -364,7 +364,10 @@ func TestUnaryResetBeforeRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // for the handler to start reading
+	// Not a wait for a state: the attacker's timing, its input. The record
+	// wanted is the same whether the reset meets the handler reading or not
+	// yet started; the pause makes the first, rarer path the usual one.
+	time.Sleep(100 * time.Millisecond)
 	if err := c.framer.WriteRSTStream(1, http2.ErrCodeCancel); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/routeguide/routeguide/internal/routeguidetest"
 )
 
 // rawConn is an HTTP/2 connection without TLS whose frames the test writes
@@ -205,18 +207,5 @@ func (c *rawConn) grpcRequest(method string, extra ...hpack.HeaderField) []hpack
 	}, extra...)
 }
 
-// eventually polls cond until it holds or timeout passes, and says whether
-// it held. The timeout is a generous bound for something that should happen,
-// not a measure of speed.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// eventually is routeguidetest.Eventually, by its short name here.
+var eventually = routeguidetest.Eventually

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,9 +51,10 @@ func TestConnectionWriteTimeout(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, "--features", path, "--write-timeout", "300ms")
+	s := startRun(t, append(slices.Clone(observedArgs), "--features", path, "--write-timeout", "300ms"), nil)
+	addr := strings.TrimPrefix(s.addr, "http://")
 
-	conn, err := net.Dial("tcp", p.addr)
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func TestConnectionWriteTimeout(t *testing.T) {
 	for i := range streams {
 		block.Reset()
 		for _, f := range [][2]string{
-			{":method", "POST"}, {":scheme", "http"}, {":authority", p.addr},
+			{":method", "POST"}, {":scheme", "http"}, {":authority", addr},
 			{":path", routeguideconnect.RouteGuideListFeaturesProcedure},
 			{"content-type", "application/grpc"}, {"te", "trailers"},
 		} {
@@ -90,7 +92,20 @@ func TestConnectionWriteTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	time.Sleep(3 * time.Second) // reading nothing, for many times the write timeout
+	// Reading nothing until the server has given up on every stream, as
+	// their access-log records show.
+	peer := conn.LocalAddr().String()
+	ended := func() (n int) {
+		for _, r := range rpcRecords(s) {
+			if r["peer"] == peer && r["procedure"] == routeguideconnect.RouteGuideListFeaturesProcedure {
+				n++
+			}
+		}
+		return n
+	}
+	if !eventually(patience, func() bool { return ended() == streams }) {
+		t.Fatalf("%d of %d streams that the client stopped reading ended within %v", ended(), streams, patience)
+	}
 	// The server gives up in one of two ways, whichever timer fires first
 	// on a busy machine: the connection's write timeout closes it, or each
 	// stream's write-progress timeout resets its stream and the connection

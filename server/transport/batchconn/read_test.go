@@ -13,10 +13,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server/transport/batchconn"
 )
 
@@ -160,6 +163,8 @@ func writeChunked(c net.Conn, p []byte, seed uint64) {
 		}
 		p = p[n:]
 		if i%50 == 0 {
+			// Not a wait: a pause in the writer's input, so that reads
+			// also find the socket empty.
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -193,7 +198,7 @@ func TestIdleReaderHoldsNoBuffer(t *testing.T) {
 		_, err := server.Read(buf)
 		read <- err
 	}()
-	time.Sleep(50 * time.Millisecond) // for the Read to wait in the poller
+	waitInPoller(t, "TestIdleReaderHoldsNoBuffer.func")
 	if batchconn.HoldsReadBuffer(server) {
 		t.Error("a Read waiting for bytes holds a read buffer")
 	}
@@ -258,7 +263,7 @@ func TestCloseEndsBlockedRead(t *testing.T) {
 			_, err := server.Read(make([]byte, size))
 			read <- err
 		}()
-		time.Sleep(20 * time.Millisecond) // for the Read to block, most runs
+		waitInPoller(t, "TestCloseEndsBlockedRead.func")
 		if err := server.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -390,5 +395,25 @@ func BenchmarkReadFrames(b *testing.B) {
 			}
 			b.ReportMetric(float64(counted.reads.Load()-before)/float64(b.N*count), "socket-reads/frame")
 		})
+	}
+}
+
+// waitInPoller waits until a goroutine started by fn (a closure's name,
+// as stack traces spell it) is parked in the runtime's network poller:
+// the Read it runs waits for bytes, which the test then checks from
+// outside rather than hoping a pause was long enough.
+func waitInPoller(t *testing.T, fn string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	if !routeguidetest.Eventually(10*time.Second, func() bool {
+		n := runtime.Stack(buf, true)
+		for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
+			if strings.Contains(g, "[IO wait") && strings.Contains(g, fn) && strings.Contains(g, "runtime_pollWait") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no goroutine of %s waits in the network poller", fn)
 	}
 }
