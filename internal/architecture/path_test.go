@@ -301,7 +301,7 @@ func packagesByName(t *testing.T) map[string]goPackageName {
 
 // matches reports whether frame runs code of n: its function, as the
 // runtime names it (such as
-// github.com/routeguide/routeguide/server/transport.(*callGuard).WrapStreamingHandler.func1),
+// github.com/routeguide/routeguide/server/transport.(*Stack).intercept.func1),
 // has n's parts among its own, and belongs to n's package either by that
 // name or by the file its code is in. The file tells when n's function was
 // inlined into a caller in another package, whose name its closures then

@@ -6,19 +6,19 @@ import (
 	"time"
 )
 
-// newWatchedGuard returns a guard whose read watch has the given timeout,
-// over a recorder: cutting off sets the guard's flags, which is what these
-// tests look at.
-func newWatchedGuard(t *testing.T, timeout time.Duration) *progressGuard {
-	g := &progressGuard{w: httptest.NewRecorder()}
-	g.reads = progressWatch{guard: g, timeout: timeout, reads: true}
+// newWatchedGuard returns a call's life whose read watch has the given
+// timeout, over a recorder: cutting off sets the life's flags, which is
+// what these tests look at.
+func newWatchedGuard(t *testing.T, timeout time.Duration) *callLife {
+	g := &callLife{w: httptest.NewRecorder(), limits: &Limits{}}
+	g.reads = progressWatch{life: g, timeout: timeout, reads: true}
 	t.Cleanup(g.finish)
 	return g
 }
 
 // waitCutOff waits up to limit for the guard's reads to be cut off, and
 // returns how long that took.
-func waitCutOff(t *testing.T, g *progressGuard, limit time.Duration) time.Duration {
+func waitCutOff(t *testing.T, g *callLife, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for !g.readCutOff.Load() {
