@@ -106,13 +106,6 @@ func (e *LimitConflict) Error() string {
 	return fmt.Sprintf("limits: %s (%s) %s %s (%s)", e.Field, e.Values[0], e.Problem, e.Other, e.Values[1])
 }
 
-// TransportLimits returns the limits that a [transport.Stack] built like a
-// Server's enforces, zero fields taking their defaults: for programs that
-// serve other services through the same stack.
-func (l Limits) TransportLimits() transport.Limits {
-	return l.withDefaults().transport()
-}
-
 // transport returns the limits the transport enforces.
 func (l Limits) transport() transport.Limits {
 	return transport.Limits{
