@@ -145,7 +145,9 @@ func (l *callLife) idleTimedOut() bool {
 // client that does not read after drainWriteGrace.
 func (l *callLife) drain() {
 	l.drained.Store(true)
-	l.cancel()
+	if l.cancel != nil { // nil only for a procedure the table lacks
+		l.cancel()
+	}
 	l.cutOffReads(false)
 	time.AfterFunc(drainWriteGrace, l.cutOffWrites)
 }
