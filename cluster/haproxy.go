@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"text/template"
 
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
@@ -146,9 +145,7 @@ func (c *Cluster) newHAProxy(addr, statsAddr, bin string) (*Process, error) {
 			return nil
 		})
 	})
-	// SIGTERM would cut every call off; SIGUSR1 stops HAProxy taking new
-	// ones and waits (hard-stop-after) for those in progress.
-	p.stopSignal = syscall.SIGUSR1
+	p.stopSignal = haproxyStop
 	return p, nil
 }
 

@@ -163,7 +163,7 @@ func (p *Process) signal(sig syscall.Signal) {
 	defer p.mu.Unlock()
 	if p.cmd != nil && !isClosed(p.done) {
 		// An error means it has just exited, which is what was wanted.
-		_ = p.cmd.Process.Signal(sig)
+		_ = signalProcess(p.cmd.Process, sig)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/routeguide/routeguide/server/internal/defaults"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/transport"
 )
@@ -72,18 +73,18 @@ func DefaultLimits() Limits {
 }
 
 func (l Limits) withDefaults() Limits {
-	setDefault(&l.MaxMessageBytes, 4<<20)
-	setDefault(&l.MaxRoutePoints, 1_000_000)
-	setDefault(&l.MaxNoteBytes, 1<<10)
-	setDefault(&l.MaxNotesPerLocation, 100)
-	setDefault(&l.MaxStoredNoteBytes, 64<<20)
-	setDefault(&l.StreamIdleTimeout, 5*time.Minute)
-	setDefault(&l.WriteTimeout, 30*time.Second)
-	setDefault(&l.MaxTimeout, time.Hour)
-	setDefault(&l.DefaultTimeout, min(30*time.Second, l.MaxTimeout))
-	setDefault(&l.RequestReadTimeout, 10*time.Second)
-	setDefault(&l.MaxWatchesPerClient, notes.DefaultMaxWatchesPerClient)
-	setDefault(&l.MaxWatches, notes.DefaultMaxWatches)
+	defaults.Set(&l.MaxMessageBytes, 4<<20)
+	defaults.Set(&l.MaxRoutePoints, 1_000_000)
+	defaults.Set(&l.MaxNoteBytes, 1<<10)
+	defaults.Set(&l.MaxNotesPerLocation, 100)
+	defaults.Set(&l.MaxStoredNoteBytes, 64<<20)
+	defaults.Set(&l.StreamIdleTimeout, 5*time.Minute)
+	defaults.Set(&l.WriteTimeout, 30*time.Second)
+	defaults.Set(&l.MaxTimeout, time.Hour)
+	defaults.Set(&l.DefaultTimeout, min(30*time.Second, l.MaxTimeout))
+	defaults.Set(&l.RequestReadTimeout, 10*time.Second)
+	defaults.Set(&l.MaxWatchesPerClient, notes.DefaultMaxWatchesPerClient)
+	defaults.Set(&l.MaxWatches, notes.DefaultMaxWatches)
 	return l
 }
 
@@ -118,13 +119,6 @@ func (e *LimitConflict) Error() string {
 	return fmt.Sprintf("limits: %s (%s) %s %s (%s)", e.Field, e.Values[0], e.Problem, e.Other, e.Values[1])
 }
 
-// TransportLimits returns the limits that a [transport.Stack] built like a
-// Server's enforces, zero fields taking their defaults: for programs that
-// serve other services through the same stack.
-func (l Limits) TransportLimits() transport.Limits {
-	return l.withDefaults().transport()
-}
-
 // transport returns the limits the transport enforces.
 func (l Limits) transport() transport.Limits {
 	return transport.Limits{
@@ -148,12 +142,6 @@ func (l Limits) notes() notes.Limits {
 		MaxBytes:       l.MaxStoredNoteBytes,
 		WatchBuffer:    notes.DefaultWatchBuffer,
 		MaxReplay:      notes.DefaultMaxReplay,
-	}
-}
-
-func setDefault[T int | int64 | time.Duration](field *T, value T) {
-	if *field <= 0 {
-		*field = value
 	}
 }
 

@@ -15,14 +15,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect/v2"
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/routeguide/routeguide/client"
 	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/internal/natstest"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/notes"
 )
 
 // foreignPackages are the packages from outside the module that the path
@@ -75,8 +78,8 @@ func layers(t *testing.T, lines []string, heading string) []name {
 }
 
 // TestRequestPath makes a real call of each shape (unary, a response
-// stream, a bidirectional stream) through a server with every optional
-// layer on and checks that the stack of the goroutine serving it, from the
+// stream, a bidirectional stream, and that again with its notes in
+// JetStream) through a server with every optional layer on and checks that the stack of the goroutine serving it, from the
 // HTTP server down to the innermost interceptor, passes through
 // the layers docs/architecture.md lists, in its order, and through no other
 // code of the server's packages. A layer's code is known by its function's
@@ -124,22 +127,39 @@ func TestRequestPath(t *testing.T) {
 			checkPath(t, want, pkgs, method, call)
 		})
 	}
+	// The notes of a chat in JetStream, as replicas keep them: the store
+	// is behind the service, so the path through the stack is the same.
+	t.Run("RouteChat over JetStream", func(t *testing.T) {
+		t.Parallel()
+		nats := natstest.Start(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		store, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{URLs: nats.URL(), Replicas: 1, Timeout: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		checkPath(t, want, pkgs, "RouteChat", calls["RouteChat"], server.WithNotesStore(store))
+	})
 }
 
-// checkPath makes the call, which calls method, and checks its path against
-// want.
-func checkPath(t *testing.T, want []name, pkgs map[string]goPackageName, method string, call func(context.Context, *client.Client) error) {
+// checkPath makes the call, which calls method, to a server with options
+// besides every optional layer, and checks its path against want.
+func checkPath(t *testing.T, want []name, pkgs map[string]goPackageName, method string,
+	call func(context.Context, *client.Client) error, options ...server.Option,
+) {
 	var once sync.Once
 	var frames []runtime.Frame
 	probe := streamProbe(func() {
 		once.Do(func() { frames = callers() })
 	})
-	ts := routeguidetest.NewRouteGuide(t, nil,
+	ts := routeguidetest.NewRouteGuide(t, nil, append([]server.Option{
 		server.WithCORSOrigins("http://example.com"),
 		server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		server.WithMeterProvider(noop.NewMeterProvider()),
 		// Inside the server's own interceptors.
-		server.WithInterceptors(probe.intercept))
+		server.WithInterceptors(probe.intercept),
+	}, options...)...)
 	c, err := client.New(ts.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +321,7 @@ func packagesByName(t *testing.T) map[string]goPackageName {
 
 // matches reports whether frame runs code of n: its function, as the
 // runtime names it (such as
-// github.com/routeguide/routeguide/server/transport.(*callGuard).WrapStreamingHandler.func1),
+// github.com/routeguide/routeguide/server/transport.(*Stack).intercept.func1),
 // has n's parts among its own, and belongs to n's package either by that
 // name or by the file its code is in. The file tells when n's function was
 // inlined into a caller in another package, whose name its closures then

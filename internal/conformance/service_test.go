@@ -115,8 +115,8 @@ func hasHeader(headers []*v1.Header, name, value string) bool {
 	return false
 }
 
-// The service echoes the timeout the client asked for, whatever deadline a
-// server's own interceptors set, as the call guard of our stack does.
+// The service echoes the timeout the client asked for, whatever deadline the
+// server's own layers set, as our stack's call life does.
 func TestUnaryEchoesTheAskedTimeout(t *testing.T) {
 	t.Parallel()
 	shorten := func(next connect.ServerFunc) connect.ServerFunc {

@@ -83,7 +83,7 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 	}
 	nc, err := nats.Connect(cfg.URLs, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("open notes store: connect to NATS at %s: %w", redact(cfg.URLs), err)
+		return nil, fmt.Errorf("open notes store: connect to NATS at %s: %w", RedactURLs(cfg.URLs), err)
 	}
 	s.nc = nc
 	s.connected.Store(nc.IsConnected())
@@ -260,7 +260,7 @@ func (s *JetStream) Available() error {
 		return ErrClosed
 	}
 	if !s.connected.Load() {
-		return fmt.Errorf("%w: not connected to NATS at %s", ErrUnavailable, redact(s.cfg.URLs))
+		return fmt.Errorf("%w: not connected to NATS at %s", ErrUnavailable, RedactURLs(s.cfg.URLs))
 	}
 	return s.down()
 }
@@ -296,8 +296,9 @@ func (s *JetStream) Close() error {
 	return nil
 }
 
-// redact hides the passwords in a list of NATS URLs.
-func redact(urls string) string {
+// RedactURLs hides the passwords in a comma-separated list of NATS URLs,
+// for logs and errors.
+func RedactURLs(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {
 		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {

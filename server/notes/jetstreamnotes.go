@@ -63,7 +63,7 @@ func (s *JetStream) publish(ctx context.Context, msg *nats.Msg, id string) (uint
 			// A replica that lost its server reconnects to another within
 			// moments; one that lost them all should say so now.
 			if time.Since(start) > reconnectGrace || wait(ctx, 50*time.Millisecond) != nil {
-				return 0, fmt.Errorf("%w: not connected to NATS at %s", ErrUnavailable, redact(s.cfg.URLs))
+				return 0, fmt.Errorf("%w: not connected to NATS at %s", ErrUnavailable, RedactURLs(s.cfg.URLs))
 			}
 			continue
 		}

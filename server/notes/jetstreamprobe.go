@@ -79,7 +79,7 @@ func (s *JetStream) answers() bool {
 		return true
 	}
 	s.setDown(fmt.Errorf("%w: NATS at %s did not answer within %v: %w",
-		ErrUnavailable, redact(s.cfg.URLs), s.cfg.ProbeTimeout, err))
+		ErrUnavailable, RedactURLs(s.cfg.URLs), s.cfg.ProbeTimeout, err))
 	// Another server of the cluster may answer: move to it. Alone, stay:
 	// the connection goes on as it was once the server answers again,
 	// where a new one would take seconds.

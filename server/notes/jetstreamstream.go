@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/routeguide/routeguide/server/internal/defaults"
 )
 
 // JetStreamConfig says where a [JetStream] store keeps its notes and how
@@ -79,20 +81,14 @@ func (c JetStreamConfig) withDefaults() JetStreamConfig {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	setDefault(&c.Replicas, 1)
-	setDefault(&c.Limits.MaxPerLocation, 100)
-	setDefault(&c.Limits.MaxBytes, 64<<20)
-	setDefault(&c.MaxNoteBytes, 1<<10)
-	setDefault(&c.Timeout, 10*time.Second)
-	setDefault(&c.ProbeInterval, time.Second)
-	setDefault(&c.ProbeTimeout, 2*time.Second)
+	defaults.Set(&c.Replicas, 1)
+	defaults.Set(&c.Limits.MaxPerLocation, 100)
+	defaults.Set(&c.Limits.MaxBytes, 64<<20)
+	defaults.Set(&c.MaxNoteBytes, 1<<10)
+	defaults.Set(&c.Timeout, 10*time.Second)
+	defaults.Set(&c.ProbeInterval, time.Second)
+	defaults.Set(&c.ProbeTimeout, 2*time.Second)
 	return c
-}
-
-func setDefault[T int | int64 | time.Duration](field *T, value T) {
-	if *field <= 0 {
-		*field = value
-	}
 }
 
 // streamConfig is the stream the notes need under c.
@@ -186,14 +182,14 @@ func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamCo
 			if err == nil {
 				err = nats.ErrConnectionClosed
 			}
-			return nil, fmt.Errorf("open notes store: NATS at %s refused the connection: %w", redact(s.cfg.URLs), err)
+			return nil, fmt.Errorf("open notes store: NATS at %s refused the connection: %w", RedactURLs(s.cfg.URLs), err)
 		}
 		if err != nil {
 			// Such as an authorization violation or a certificate not
 			// trusted: say so, not just that NATS is out of reach.
-			return nil, fmt.Errorf("%w: NATS at %s not reachable: %w", ErrUnavailable, redact(s.cfg.URLs), err)
+			return nil, fmt.Errorf("%w: NATS at %s not reachable: %w", ErrUnavailable, RedactURLs(s.cfg.URLs), err)
 		}
-		return nil, fmt.Errorf("%w: NATS at %s not reachable", ErrUnavailable, redact(s.cfg.URLs))
+		return nil, fmt.Errorf("%w: NATS at %s not reachable", ErrUnavailable, RedactURLs(s.cfg.URLs))
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()

@@ -3,37 +3,44 @@ package transport
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect/v2"
 )
 
-func TestWithDeadline(t *testing.T) {
+// TestDeadline checks that a call's life gives it its deadline, once, from
+// the moment its headers arrive: the default for a unary call that asks for
+// none, the maximum for a stream, and never more than the maximum.
+func TestDeadline(t *testing.T) {
 	t.Parallel()
-	g := newCallGuard(Limits{DefaultTimeout: time.Minute, MaxTimeout: time.Hour})
+	limits := Limits{DefaultTimeout: time.Minute, MaxTimeout: time.Hour, RequestReadTimeout: time.Hour,
+		StreamIdleTimeout: time.Hour, WriteTimeout: time.Hour}
 	tests := []struct {
-		name  string
-		asked time.Duration // 0: no deadline
-		want  time.Duration
+		name       string
+		streamType connect.StreamType
+		asked      time.Duration // 0: none
+		want       time.Duration
 	}{
-		{"none asked: the default", 0, time.Minute},
-		{"a shorter one is kept", time.Second, time.Second},
-		{"a longer one is capped", 10 * time.Hour, time.Hour},
+		{"unary, none asked: the default", connect.StreamTypeUnary, 0, time.Minute},
+		{"stream, none asked: the maximum", connect.StreamTypeBidi, 0, time.Hour},
+		{"a shorter one is kept", connect.StreamTypeUnary, time.Second, time.Second},
+		{"a longer one is capped", connect.StreamTypeServer, 10 * time.Hour, time.Hour},
 	}
 	for _, tt := range tests {
-		ctx := context.Background()
-		if tt.asked > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, tt.asked)
-			defer cancel()
+		c := &Call{Known: true, StreamType: tt.streamType, Start: time.Now(),
+			Timeout: tt.asked, AskedTimeout: tt.asked > 0}
+		r := httptest.NewRequest(http.MethodPost, "/test.Service/Method", nil)
+		life, _, r := startLife(httptest.NewRecorder(), r, c, &limits)
+		deadline, ok := r.Context().Deadline()
+		life.finish()
+		if got := deadline.Sub(c.Start); !ok || got != tt.want {
+			t.Errorf("%s: deadline in %v (set: %t), want %v", tt.name, got, ok, tt.want)
 		}
-		start := time.Now()
-		ctx, cancel := g.withDeadline(ctx, time.Minute)
-		defer cancel()
-		deadline, ok := ctx.Deadline()
-		if got := deadline.Sub(start); !ok || got > tt.want+time.Second || got < tt.want-time.Second {
-			t.Errorf("%s: deadline in %v, want %v", tt.name, got, tt.want)
+		if got, ok := CallOf(r.Context()); !ok || got != c {
+			t.Errorf("%s: the request's context does not carry its classification", tt.name)
 		}
 	}
 }
@@ -43,7 +50,7 @@ func TestWithDeadline(t *testing.T) {
 // the guard, record that code rather than unknown.
 func TestContextErrorsGetTheirCodes(t *testing.T) {
 	t.Parallel()
-	g := newCallGuard(Limits{DefaultTimeout: time.Minute, MaxTimeout: time.Hour})
+	s := New(Limits{DefaultTimeout: time.Minute, MaxTimeout: time.Hour})
 	tests := []struct {
 		name string
 		ctx  func() (context.Context, context.CancelFunc)
@@ -62,7 +69,7 @@ func TestContextErrorsGetTheirCodes(t *testing.T) {
 		ctx, cancel := tt.ctx()
 		defer cancel()
 		unarySpec := connect.Spec{StreamType: connect.StreamTypeUnary}
-		unary := g.intercept(func(ctx context.Context, _ connect.Spec, _ connect.ServerStream) error {
+		unary := s.intercept(func(ctx context.Context, _ connect.Spec, _ connect.ServerStream) error {
 			<-ctx.Done()
 			return fmt.Errorf("wait: %w", ctx.Err())
 		})
@@ -73,7 +80,7 @@ func TestContextErrorsGetTheirCodes(t *testing.T) {
 		// A connect error keeps its code, even one that wraps a context
 		// error. (A call whose context has ended before it starts is not
 		// served at all.)
-		unary = g.intercept(func(context.Context, connect.Spec, connect.ServerStream) error {
+		unary = s.intercept(func(context.Context, connect.Spec, connect.ServerStream) error {
 			return connect.NewError(connect.CodeAborted, tt.name).WithCause(context.Canceled)
 		})
 		if err := unary(t.Context(), unarySpec, nil); connect.CodeOf(err) != connect.CodeAborted {

@@ -37,6 +37,8 @@ type Call struct {
 	LenientJSON bool
 	// Start is when the request's headers arrived.
 	Start time.Time
+
+	life *callLife // the call's lifecycle, which Classify starts
 }
 
 // LenientJSONHeader is the request header by which a caller asks that JSON
@@ -117,15 +119,19 @@ func envelopeEncoding(contentType string) (header string, ok bool) {
 
 // Classify is the outermost layer of the stack: it works out what each
 // request is, once ([Call]), and hands that inward in the request's
-// context. For a unary call it also grows the goroutine's stack, a fast
-// path ([growStack]), while only a few frames sit above.
+// context, and it starts the call's life (callLife): its deadline, and the
+// watch on its reads and writes that cuts off a client that stops taking
+// part. For a unary call it also grows the goroutine's stack, a fast path
+// ([growStack]), while only a few frames sit above.
 func (s *Stack) Classify(next http.Handler, procedures Procedures) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := classify(r, procedures)
 		if c.Known && c.StreamType == connect.StreamTypeUnary && !s.noFastPath {
 			growStack()
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+		life, w, r := startLife(w, r, c, &s.limits)
+		defer life.finish()
+		next.ServeHTTP(w, r)
 	})
 }
 

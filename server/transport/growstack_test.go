@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect/v2"
 )
@@ -20,7 +21,7 @@ var stackProcedures = Procedures{
 func TestClassifyServesEverything(t *testing.T) {
 	t.Parallel()
 	served := 0
-	h := New(Limits{}).Classify(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+	h := New(testLimits).Classify(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		if c, ok := CallOf(r.Context()); ok && c.Procedure == r.URL.Path {
 			served++
 		}
@@ -54,7 +55,7 @@ func deepCall(depth int) byte {
 func BenchmarkHandlerGoroutine(b *testing.B) {
 	for _, path := range []string{"/test.Service/Unary", "/test.Service/ClientStream"} {
 		b.Run(path[len("/test.Service/"):], func(b *testing.B) {
-			h := New(Limits{}).Classify(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { deepCall(40) }), stackProcedures)
+			h := New(testLimits).Classify(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { deepCall(40) }), stackProcedures)
 			r := httptest.NewRequest(http.MethodPost, path, nil)
 			w := httptest.NewRecorder()
 			done := make(chan struct{})
@@ -68,3 +69,7 @@ func BenchmarkHandlerGoroutine(b *testing.B) {
 		})
 	}
 }
+
+// testLimits are limits no test here reaches.
+var testLimits = Limits{StreamIdleTimeout: time.Hour, WriteTimeout: time.Hour, DefaultTimeout: time.Hour,
+	MaxTimeout: time.Hour, RequestReadTimeout: time.Hour}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/routeguide/routeguide/server/internal/defaults"
 	"github.com/routeguide/routeguide/server/transport/batchconn"
 )
 
@@ -51,23 +52,17 @@ type ConnLimits struct {
 
 // WithDefaults returns l with every zero field set to its default.
 func (l ConnLimits) WithDefaults() ConnLimits {
-	setDefault(&l.MaxConnections, 10_000)
-	setDefault(&l.MaxConcurrentStreams, 250)
-	setDefault(&l.MaxHeaderBytes, 64<<10)
-	setDefault(&l.ConnReceiveWindow, 128<<10)
-	setDefault(&l.StreamReceiveWindow, min(64<<10, l.ConnReceiveWindow))
-	setDefault(&l.ReadHeaderTimeout, 10*time.Second)
-	setDefault(&l.IdleTimeout, 2*time.Minute)
-	setDefault(&l.PingInterval, time.Minute)
-	setDefault(&l.PingTimeout, 20*time.Second)
-	setDefault(&l.WriteTimeout, 30*time.Second)
+	defaults.Set(&l.MaxConnections, 10_000)
+	defaults.Set(&l.MaxConcurrentStreams, 250)
+	defaults.Set(&l.MaxHeaderBytes, 64<<10)
+	defaults.Set(&l.ConnReceiveWindow, 128<<10)
+	defaults.Set(&l.StreamReceiveWindow, min(64<<10, l.ConnReceiveWindow))
+	defaults.Set(&l.ReadHeaderTimeout, 10*time.Second)
+	defaults.Set(&l.IdleTimeout, 2*time.Minute)
+	defaults.Set(&l.PingInterval, time.Minute)
+	defaults.Set(&l.PingTimeout, 20*time.Second)
+	defaults.Set(&l.WriteTimeout, 30*time.Second)
 	return l
-}
-
-func setDefault[T int | int64 | time.Duration](field *T, value T) {
-	if *field <= 0 {
-		*field = value
-	}
 }
 
 // NewHTTPServer returns an [http.Server] for handler with l applied, that

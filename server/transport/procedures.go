@@ -7,29 +7,30 @@
 // the connect.Server, its protocol, codec and timeout), and every rule reads
 // that.
 //
-// # How a call is guarded
+// # A call's life
 //
-// Two halves meet in every streaming call; unary calls need only the first
-// step and the call guard's deadline.
+// One type, callLife (lifecycle.go), owns a call's lifecycle, and every
+// call has one, made once:
 //
-//  1. The progress guard (progress.go), outermost of the HTTP handlers,
-//     wraps the request body and the response writer of every request. It
-//     watches reads and writes, each with one timer that ticks four times a
-//     timeout period while they go on: a read that waits past the stream
-//     idle timeout, or a write that makes no progress for the write timeout,
-//     is cut off through the request's read or write deadline, at most a
-//     quarter of the timeout late. For a stream it puts itself in the
-//     request's context.
-//  2. The call guard (calls.go), a connect-go interceptor, gives the call
-//     its deadline: the one asked for, capped at the largest allowed, or the
-//     default. For a stream it finds the progress guard in the context,
-//     tells it to end reads at that deadline (a handler blocked in Receive
-//     would not notice its context), and registers the stream so that a
-//     drain can cancel it, cut its reads off at once and its writes after a
-//     grace period.
-//  3. When the handler returns with an error, the call guard reads why from
-//     the guard's state and answers with the code that says it: unavailable
-//     for a drain, deadline_exceeded for an idle client or a deadline.
+//  1. [Stack.Classify], the outermost of the HTTP handlers, starts it with
+//     the call's classification, which it hangs off: it sets the call's
+//     deadline, once, from the moment its headers arrived (the one asked
+//     for, capped at the largest allowed, or the default for a unary call
+//     and the largest for a stream), and wraps the request body and the
+//     response writer. Their reads and writes are watched (progress.go),
+//     each kind with one timer that ticks four times a timeout period while
+//     they go on: a read that waits past the stream idle timeout, or a write
+//     that makes no progress for the write timeout, is cut off through the
+//     request's read or write deadline, at most a quarter of the timeout
+//     late; reads are also cut off at the deadline (a handler blocked in
+//     Receive would not notice its context), a unary call's at the request
+//     read timeout if that comes first.
+//  2. The interceptor ([Stack.Interceptor]) finds the life in the
+//     classification, registers a stream so that a drain can cancel it, cut
+//     its reads off at once and its writes after a grace period (calls.go),
+//     and, when the handler returns with an error, answers with the code
+//     that says why: unavailable for a drain, deadline_exceeded for an idle
+//     client or a deadline.
 //
 // Between the two, flush coalescing (flush.go) merges the flushes of
 // streamed responses, and the HTTP/1 rule (http1.go) answers bidirectional

@@ -13,19 +13,19 @@ import (
 // than a hope about the scheduler. Each time.Sleep below moves that fake
 // clock; none of them waits for anything.
 
-// newWatchedGuard returns a guard whose read watch has the given timeout,
+// newWatchedGuard returns a call's life whose read watch has the given timeout,
 // over a recorder: cutting off sets the guard's flags, which is what these
 // tests look at.
-func newWatchedGuard(t *testing.T, timeout time.Duration) *progressGuard {
-	g := &progressGuard{w: httptest.NewRecorder()}
-	g.reads = progressWatch{guard: g, timeout: timeout, reads: true}
+func newWatchedGuard(t *testing.T, timeout time.Duration) *callLife {
+	g := &callLife{w: httptest.NewRecorder(), limits: &Limits{}}
+	g.reads = progressWatch{life: g, timeout: timeout, reads: true}
 	t.Cleanup(g.finish)
 	return g
 }
 
 // untilCutOff moves the bubble's clock a millisecond at a time until the
 // guard's reads are cut off, up to limit, and returns how long that took.
-func untilCutOff(t *testing.T, g *progressGuard, limit time.Duration) time.Duration {
+func untilCutOff(t *testing.T, g *callLife, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for synctest.Wait(); !g.readCutOff.Load(); synctest.Wait() {

@@ -20,11 +20,13 @@ type Limits struct {
 	RequestReadTimeout time.Duration
 }
 
-// Stack is the transport's protections for one server. Its two halves work
-// together: [Stack.Interceptor] goes among the interceptors of the
-// connect.Server, and [Stack.Handler] wraps the handler that serves it.
+// Stack is the transport's protections for one server. Its parts work
+// together: [Stack.Classify] is the outermost layer of the handler and
+// starts each call's life, [Stack.Interceptor] goes among the interceptors
+// of the connect.Server, and [Stack.Handler] wraps the handler that serves
+// it.
 type Stack struct {
-	calls      *callGuard
+	streams    openStreams
 	limits     Limits
 	refusals   *observe.Refusals
 	noFastPath bool // whether flush coalescing is off, for diagnosis
@@ -32,18 +34,18 @@ type Stack struct {
 
 // New returns the protections for a server under limits.
 func New(limits Limits) *Stack {
-	return &Stack{calls: newCallGuard(limits), limits: limits}
+	return &Stack{limits: limits}
 }
 
-// Interceptor gives every call a deadline within bounds and ends streams
-// that their client abandons or that outlive a drain, with the code that
-// says why.
+// Interceptor ends streams that their client abandons, that outlive their
+// deadline or a drain, with the code that says why; the calls' lives it
+// reads are started by [Stack.Classify].
 func (s *Stack) Interceptor() connect.ServerInterceptor {
-	return s.calls.intercept
+	return s.intercept
 }
 
 // Handler wraps next, which serves the procedures through handlers that use
-// [Stack.Interceptor], with the progress guard, flush coalescing, the
+// [Stack.Interceptor], with flush coalescing, the
 // HTTP/1 rule for bidirectional streams and clear answers to calls of
 // procedures that do not exist or with a Content-Type no protocol uses. errorWriter answers in the
 // caller's protocol; build it from the same handler options.
@@ -55,8 +57,7 @@ func (s *Stack) Handler(next http.Handler, procedures Procedures, errorWriter *c
 	}
 	h = answerMistakes(h, procedures, refuser)
 	h = requireHTTP2ForBidi(h, refuser)
-	h = checkRequests(h, refuser)
-	return guardProgress(h, s.limits, procedures)
+	return checkRequests(h, refuser)
 }
 
 // WithoutFastPaths turns flush coalescing, a fast path, off, for
@@ -75,10 +76,10 @@ func (s *Stack) RecordRefusals(refusals *observe.Refusals) {
 // Drain refuses new streams and ends the open ones with unavailable, cutting
 // off any that are blocked on a client. Unary calls go on.
 func (s *Stack) Drain() {
-	s.calls.drain()
+	s.streams.drain()
 }
 
 // OpenStreams counts the streams in progress.
 func (s *Stack) OpenStreams() int {
-	return s.calls.openStreams()
+	return s.streams.count()
 }

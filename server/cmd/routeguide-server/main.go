@@ -21,6 +21,7 @@ import (
 
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
+	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
 )
@@ -151,7 +152,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger.Info("routeguide-server listening",
 		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount(),
-		"notes", redactURL(cfg.notes.store))
+		"notes", notes.RedactURLs(cfg.notes.store))
 	running++
 	go func() {
 		if httpServer.TLSConfig != nil {

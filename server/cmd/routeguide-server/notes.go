@@ -78,13 +78,13 @@ func (n *notesFlags) check(setting func(flagName string) string) error {
 		u = strings.TrimSpace(u)
 		parsed, err := url.Parse(u)
 		if err != nil || parsed.Host == "" {
-			return fmt.Errorf("%s: %q is neither memory nor a URL such as nats://host:4222", setting("notes"), redactURL(u))
+			return fmt.Errorf("%s: %q is neither memory nor a URL such as nats://host:4222", setting("notes"), notes.RedactURLs(u))
 		}
 		switch parsed.Scheme {
 		case "nats", "tls", "ws", "wss":
 		default:
 			return fmt.Errorf("%s: %q has scheme %q: want nats://, tls://, ws:// or wss://",
-				setting("notes"), redactURL(u), parsed.Scheme)
+				setting("notes"), notes.RedactURLs(u), parsed.Scheme)
 		}
 		if n.passwordFile != "" {
 			if parsed.User == nil {
@@ -204,7 +204,7 @@ func (n *notesFlags) hint(err error, setting func(flagName string) string) strin
 		return fmt.Sprintf("; NATS wants credentials: set %s to a credentials file, "+
 			"or put a user and password in %s", setting("nats-creds"), setting("notes"))
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("; is NATS running with JetStream (-js) at %s?", redactURL(n.store))
+		return fmt.Sprintf("; is NATS running with JetStream (-js) at %s?", notes.RedactURLs(n.store))
 	}
 	return ""
 }

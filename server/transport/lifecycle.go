@@ -1,0 +1,248 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect/v2"
+)
+
+// callLife owns one call's lifecycle: its deadline, set once as its headers
+// arrive; the idle and stall cut-offs of its reads and writes; its end when
+// the server drains; and the code a call cut off for any of these reasons
+// ends with. [Stack.Classify] starts it, with the call's classification,
+// which it hangs off, and [Stack.intercept], the interceptor, reads it from
+// there to register a stream for drain and to give a cut-off call its code.
+//
+// A call's life, its body and its writer are one allocation, and a read or
+// write costs a few atomic operations and no clock reading (see
+// progressWatch). Nothing is posted to the HTTP/2 server's loop unless a
+// timeout is reached.
+type callLife struct {
+	w      http.ResponseWriter // for deadlines, through a ResponseController
+	limits *Limits
+	reads  progressWatch
+	write  progressWatch
+
+	// deadline is the call's deadline, and cancel ends its context, which
+	// has it, early when the server drains; both are unset for a request
+	// of a procedure the server does not serve.
+	deadline time.Time
+	cancel   context.CancelFunc
+
+	// mu keeps deadlines from being set once the request has been served:
+	// the writer is no longer valid then.
+	mu       sync.Mutex
+	finished bool
+	// readCutOff is set once reads have been cut off; idle says whether it
+	// was for lack of a message rather than because the call was ending.
+	readCutOff atomic.Bool
+	idle       atomic.Bool
+	// unary says whether this is a unary call, whose reads are cut off at
+	// its deadline or at the request read timeout after its headers,
+	// whichever is first; byReadTimeout says it was the latter.
+	unary, byReadTimeout bool
+	// drained says the server's drain ended the call.
+	drained atomic.Bool
+
+	body   guardedBody
+	writer guardedWriter
+}
+
+// startLife starts the life of the call c, which r asks for and w answers,
+// and returns the request and writer to serve it with; the caller must call
+// finish once it has been served, and cancel, if set, then too.
+//
+// The deadline runs from the moment the call's headers arrive, not from
+// when connect-go has read its request: a unary call without a timeout of
+// its own gets the default, a stream the maximum, and no call more than
+// the maximum. Reads are cut off at it, and a unary call's at the request
+// read timeout if that comes first, so that a request trickled in a byte at
+// a time ends on time with deadline_exceeded, and a handler waiting for a
+// message notices its deadline pass.
+func startLife(w http.ResponseWriter, r *http.Request, c *Call, limits *Limits) (*callLife, http.ResponseWriter, *http.Request) {
+	l := &callLife{w: w, limits: limits}
+	l.reads = progressWatch{life: l, timeout: limits.StreamIdleTimeout, reads: true}
+	l.write = progressWatch{life: l, timeout: limits.WriteTimeout}
+	l.writer = guardedWriter{ResponseWriter: w, life: l}
+	c.life = l
+	ctx := context.WithValue(r.Context(), callKey{}, c)
+	if c.Known {
+		timeout := limits.MaxTimeout
+		switch {
+		case c.AskedTimeout:
+			timeout = min(c.Timeout, limits.MaxTimeout)
+		case c.StreamType == connect.StreamTypeUnary:
+			timeout = limits.DefaultTimeout
+		}
+		l.deadline = c.Start.Add(timeout)
+		l.unary = c.StreamType == connect.StreamTypeUnary
+		readBy := l.deadline
+		if byReadTimeout := c.Start.Add(limits.RequestReadTimeout); l.unary && byReadTimeout.Before(readBy) {
+			l.byReadTimeout, readBy = true, byReadTimeout
+		}
+		l.reads.setDeadline(readBy)
+		// One context with the deadline, which drain cancels too, and no
+		// context.AfterFunc: an idle stream holds every context made for
+		// it, and each costs its parent an entry in a map of children.
+		ctx, l.cancel = context.WithDeadline(ctx, l.deadline)
+	}
+	r = r.WithContext(ctx)
+	if r.Body != nil && r.Body != http.NoBody {
+		l.body = guardedBody{ReadCloser: r.Body, life: l}
+		r.Body = &l.body
+	}
+	return l, &l.writer, r
+}
+
+// finish ends the life once the request has been served.
+func (l *callLife) finish() {
+	l.mu.Lock()
+	l.finished = true
+	l.mu.Unlock()
+	l.reads.stop()
+	l.write.stop()
+	if l.cancel != nil {
+		l.cancel()
+	}
+}
+
+// cutOffReads makes the reads in progress and all later ones fail at once.
+func (l *callLife) cutOffReads(idle bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.finished || l.readCutOff.Load() {
+		return
+	}
+	l.idle.Store(idle)
+	l.readCutOff.Store(true)
+	_ = http.NewResponseController(l.w).SetReadDeadline(time.Now())
+}
+
+// cutOffWrites makes the write in progress and all later ones fail, which
+// resets the stream.
+func (l *callLife) cutOffWrites() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.finished {
+		_ = http.NewResponseController(l.w).SetWriteDeadline(time.Now())
+	}
+}
+
+// idleTimedOut says whether reads were cut off because the client sent
+// nothing for the idle timeout.
+func (l *callLife) idleTimedOut() bool {
+	return l.readCutOff.Load() && l.idle.Load()
+}
+
+// drain ends the call because the server drains: its context now, a
+// handler waiting for a message at once, and one blocked writing to a
+// client that does not read after drainWriteGrace.
+func (l *callLife) drain() {
+	l.drained.Store(true)
+	if l.cancel != nil { // nil only for a procedure the table lacks
+		l.cancel()
+	}
+	l.cutOffReads(false)
+	time.AfterFunc(drainWriteGrace, l.cutOffWrites)
+}
+
+// readError says, with a connect code, why a read of the request failed.
+// connect-go reports read errors it cannot classify as internal, blaming
+// the server for what its client did.
+func (l *callLife) readError(err error) error {
+	var connectErr *connect.Error
+	switch {
+	case errors.As(err, &connectErr):
+		return err
+	case l.idleTimedOut():
+		return connect.Errorf(connect.CodeDeadlineExceeded,
+			"the client sent nothing for %v while the server waited for its request", l.reads.timeout)
+	case l.readCutOff.Load() && l.byReadTimeout:
+		return connect.Errorf(connect.CodeDeadlineExceeded,
+			"the request did not arrive within %v of its headers", l.limits.RequestReadTimeout)
+	case l.readCutOff.Load() && l.unary:
+		return connect.NewError(connect.CodeDeadlineExceeded, "the request did not arrive before the call's deadline")
+	case l.readCutOff.Load():
+		// Drain, or a stream's deadline: the interceptor says which.
+		return connect.NewError(connect.CodeDeadlineExceeded, "the call ended while the server waited for its request")
+	}
+	return connect.Errorf(connect.CodeCanceled, "the client stopped sending its request: %v", err).WithCause(err)
+}
+
+// intercept is the interceptor half of a call's life: it refuses a call
+// whose deadline has passed before it starts, registers a stream for drain,
+// and gives a call that ends for its life's reasons the code that says why.
+// It finds the life in the call's classification, which [Stack.Classify]
+// made; a call that did not go through it only gets its codes.
+func (s *Stack) intercept(next connect.ServerFunc) connect.ServerFunc {
+	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+		var life *callLife
+		if c, ok := CallOf(ctx); ok {
+			life = c.life
+		}
+		if spec.StreamType == connect.StreamTypeUnary || life == nil {
+			// A call whose deadline has passed before it starts, as one
+			// that asks for a timeout of 0 has, is not served.
+			if err := ctx.Err(); err != nil && spec.StreamType == connect.StreamTypeUnary {
+				return withContextCode(err)
+			}
+			return withContextCode(next(ctx, spec, stream))
+		}
+		if !s.streams.open(life) {
+			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
+		}
+		defer s.streams.close(life)
+		err := next(ctx, spec, stream)
+		switch {
+		case err == nil:
+			return nil
+		case life.drained.Load():
+			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
+		case life.idleTimedOut():
+			return connect.Errorf(connect.CodeDeadlineExceeded,
+				"the client sent nothing for %v while the server waited for a message", s.limits.StreamIdleTimeout)
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return connect.NewError(connect.CodeDeadlineExceeded, "the call ran past its deadline")
+		}
+		return withContextCode(err)
+	}
+}
+
+// withContextCode gives a context error that a handler returns the code
+// connect-go answers it with, so that the interceptors outside this one,
+// the access log and the metrics, record the code the client gets rather
+// than unknown. Connect errors are left as they are.
+func withContextCode(err error) error {
+	var connectErr *connect.Error
+	switch {
+	case err == nil || errors.As(err, &connectErr):
+		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, err.Error()).WithCause(err)
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, err.Error()).WithCause(err)
+	}
+	return err
+}
+
+// guardedBody is a request body whose reads the call's life watches.
+type guardedBody struct {
+	io.ReadCloser
+	life *callLife
+}
+
+func (b *guardedBody) Read(p []byte) (int, error) {
+	b.life.reads.begin()
+	n, err := b.ReadCloser.Read(p)
+	b.life.reads.end()
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = b.life.readError(err)
+	}
+	return n, err
+}
