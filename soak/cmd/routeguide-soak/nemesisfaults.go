@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/routeguide/routeguide/cluster"
@@ -173,11 +172,11 @@ func (n *nemesis) inject(f *fault, p *cluster.Process) {
 			err = fmt.Errorf("%s is not running", p.Name())
 			break
 		}
-		if err = syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		if err = stopProcess(pid); err != nil {
 			break
 		}
 		time.Sleep(f.pause) // the fault: the process stays stopped this long
-		if err = syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		if err = continueProcess(pid); err != nil {
 			break
 		}
 		if f.role == "nats" {
