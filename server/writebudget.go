@@ -31,13 +31,8 @@ func WithWriteBudget(b WriteBudget) Option {
 }
 
 // chargeWrite charges one write to the caller of ctx, or returns the error
-// that refuses it. A write the store cannot take now is refused as
-// unavailable first, uncharged: it costs its client nothing, and it does
-// not wait on a shared budget that lives where the notes do.
+// that refuses it.
 func (g *routeGuide) chargeWrite(ctx context.Context) error {
-	if err := g.notes.Available(); err != nil {
-		return storeError(ctx, g.logger, err)
-	}
 	if g.budget == nil {
 		return nil
 	}

@@ -146,7 +146,10 @@ func TestRunNoticesAHungNATS(t *testing.T) {
 	if _, err := postNote("refused"); connect.CodeOf(err) != connect.CodeUnavailable {
 		t.Errorf("PostNote with NATS stopped: %v, want unavailable", err)
 	}
-	if took := time.Since(start); took > time.Second {
+	// At once, next to the 10 s it used to take: the shared write budget,
+	// kept on the same NATS, waits up to its 1 s timeout before the
+	// replica decides alone, and the store then refuses without waiting.
+	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("PostNote took %v to fail, want at once", took)
 	}
 	_, err = watch.Receive()
