@@ -65,3 +65,5 @@ require (
 
 // The browser page's npm packages are not Go code.
 ignore ./web/node_modules
+
+tool github.com/routeguide/routeguide/cluster/cmd/routeguide-cluster
