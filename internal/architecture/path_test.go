@@ -143,6 +143,30 @@ func TestRequestPath(t *testing.T) {
 	})
 }
 
+// maxLayers is the most layers of the project's own that a call may
+// cross, issue 18's goal: a layer that has to re-read what another wrote
+// belongs with it.
+const maxLayers = 6
+
+// TestLayerCount fails when the path of a request docs/architecture.md
+// lists, which TestRequestPath holds every call to, has more than
+// maxLayers layers of the module's own packages.
+func TestLayerCount(t *testing.T) {
+	t.Parallel()
+	want := layers(t, section(t, "## The path of a request"), "### Through the handler, outermost first")
+	pkgs := packagesByName(t)
+	module := pkgs["server"].path[:strings.LastIndex(pkgs["server"].path, "/")]
+	var own []string
+	for _, layer := range want {
+		if strings.HasPrefix(pkgs[layer.pkg].path, module+"/") {
+			own = append(own, layer.String())
+		}
+	}
+	if len(own) > maxLayers {
+		t.Errorf("a call crosses %d layers of the project's own, more than %d: %s", len(own), maxLayers, strings.Join(own, ", "))
+	}
+}
+
 // checkPath makes the call, which calls method, to a server with options
 // besides every optional layer, and checks its path against want.
 func checkPath(t *testing.T, want []name, pkgs map[string]goPackageName, method string,

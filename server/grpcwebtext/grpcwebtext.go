@@ -53,30 +53,48 @@ func Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		mediaType := baseType(contentType)
-		binary, known := binaryFor(mediaType)
-		switch {
-		case strings.HasPrefix(mediaType, textType) && !known:
-			unsupported(w, contentType)
+		tw, r, ok := Translate(w, r)
+		if !ok {
 			return
-		case known:
-			r = r.Clone(r.Context())
-			r.Header.Set("Content-Type", binary)
-			r.Header.Del("Content-Length")
-			r.ContentLength = -1
-			if r.Body != nil && r.Body != http.NoBody {
-				r.Body = newDecoder(r.Body)
-			}
-		case (mediaType == binaryType || strings.HasPrefix(mediaType, binaryType+"+")) && acceptsText(r.Header):
-			// A binary request that asks for a text response.
-		default:
+		}
+		if tw == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
-		tw := &textWriter{w: w}
 		next.ServeHTTP(tw, r)
-		tw.finish()
+		tw.Finish()
 	})
+}
+
+// Translate is [Handler] for a server that has classified the request
+// already: given a gRPC-Web request, it returns the writer and the request
+// to serve it with, as Handler hands them to next, and whether to serve it
+// at all. A nil Writer means the request needs no translation; a request
+// in a text form this package does not translate has been answered with
+// 415, and ok is false. The caller must call [Writer.Finish] once it has
+// served the request.
+func Translate(w http.ResponseWriter, r *http.Request) (tw *Writer, _ *http.Request, ok bool) {
+	contentType := r.Header.Get("Content-Type")
+	mediaType := baseType(contentType)
+	binary, known := binaryFor(mediaType)
+	switch {
+	case strings.HasPrefix(mediaType, textType) && !known:
+		unsupported(w, contentType)
+		return nil, r, false
+	case known:
+		r = r.Clone(r.Context())
+		r.Header.Set("Content-Type", binary)
+		r.Header.Del("Content-Length")
+		r.ContentLength = -1
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = newDecoder(r.Body)
+		}
+	case (mediaType == binaryType || strings.HasPrefix(mediaType, binaryType+"+")) && AcceptsText(r.Header):
+		// A binary request that asks for a text response.
+	default:
+		return nil, r, true
+	}
+	return &Writer{w: w}, r, true
 }
 
 // binaryFor returns the binary media type that the text mediaType stands
@@ -101,9 +119,9 @@ func baseType(contentType string) string {
 	return mediaType
 }
 
-// acceptsText reports whether an Accept header lists the text form, as the
+// AcceptsText reports whether an Accept header lists the text form, as the
 // gRPC-Web protocol has a client ask for a text response.
-func acceptsText(h http.Header) bool {
+func AcceptsText(h http.Header) bool {
 	for _, value := range h.Values("Accept") {
 		for mediaRange := range strings.SplitSeq(value, ",") {
 			if _, ok := binaryFor(baseType(mediaRange)); ok {
