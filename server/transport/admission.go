@@ -84,8 +84,7 @@ func (a *admission) serve(w http.ResponseWriter, r *http.Request, call *Call) {
 		return
 	}
 	if r.Method == http.MethodPost && call.Enveloped && r.Body != nil && r.Body != http.NoBody {
-		encoding := r.Header.Get(call.EncodingHeader)
-		r.Body = &framedBody{ReadCloser: r.Body, compressed: encoding != "" && encoding != "identity"}
+		r.Body = &framedBody{ReadCloser: r.Body, compressed: call.Encoding != "" && call.Encoding != "identity"}
 	}
 	if a.Gate != nil {
 		if r = a.Gate(w, r, call); r == nil {
@@ -104,7 +103,7 @@ func (a *admission) serve(w http.ResponseWriter, r *http.Request, call *Call) {
 func (a *admission) check(w http.ResponseWriter, r *http.Request, call *Call) bool {
 	err := checkTimeout(r.Header, call)
 	if err == nil {
-		err = checkEncoding(r, call)
+		err = checkEncoding(call)
 	}
 	if err == nil && r.Method == http.MethodGet && call.StreamType == connect.StreamTypeUnary {
 		err = checkGetMessage(r)
@@ -125,7 +124,7 @@ func (a *admission) check(w http.ResponseWriter, r *http.Request, call *Call) bo
 		a.record(r, call, err)
 		return false
 	}
-	if r.Method == http.MethodPost && !readableContentType(r, call, a.Errors) {
+	if r.Method == http.MethodPost && !readableContentType(call) {
 		message := answerUnreadable(w, call)
 		a.record(r, call, connect.NewError(connect.CodeUnknown, message).WithCause(callerFault{errors.New(message)}))
 		return false

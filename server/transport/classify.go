@@ -30,9 +30,12 @@ type Call struct {
 	Protocol, Codec string
 	// Enveloped says whether the request's messages come in envelopes
 	// (gRPC, gRPC-Web, Connect streams), and EncodingHeader is then the
-	// header that names their compression.
+	// header that names their compression. Encoding is the compression the
+	// request names, if any, in that header or, for Connect unary, in
+	// Content-Encoding.
 	Enveloped      bool
 	EncodingHeader string
+	Encoding       string
 	// Text says the call is gRPC-Web in its text form, or asks for a
 	// response in it: the stack translates it to and from the binary form
 	// that connect-go speaks.
@@ -46,6 +49,7 @@ type Call struct {
 	// Start is when the request's headers arrived.
 	Start time.Time
 
+	mediaType string     // of the Content-Type, in lower case, without parameters
 	procedure *Procedure // the table's entry; nil if not Known
 	life      *callLife  // the call's lifecycle, which Classify starts
 }
@@ -75,12 +79,19 @@ func classify(r *http.Request, procedures Procedures) *Call {
 	}
 	contentType := r.Header.Get("Content-Type")
 	mediaType := mediaTypeOf(contentType)
+	c.mediaType = mediaType
 	if contentType == "" && r.Method == http.MethodGet {
 		c.Protocol, c.Codec = connect.ProtocolNameConnect, r.URL.Query().Get("encoding")
 	} else {
 		c.Protocol, c.Codec = protocolAndCodec(mediaType)
 	}
 	c.EncodingHeader, c.Enveloped = envelopeEncoding(mediaType)
+	switch {
+	case c.Enveloped:
+		c.Encoding = r.Header.Get(c.EncodingHeader)
+	case r.Method != http.MethodGet:
+		c.Encoding = r.Header.Get("Content-Encoding") // Connect unary
+	}
 	c.Text = strings.HasPrefix(mediaType, "application/grpc-web-text") ||
 		c.Protocol == connect.ProtocolNameGRPCWeb && grpcwebtext.AcceptsText(r.Header)
 	c.Timeout, c.AskedTimeout = askedTimeout(r.Header, c.Protocol)

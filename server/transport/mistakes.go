@@ -93,21 +93,18 @@ func unreadableContentType(call *Call) string {
 	return "the Content-Type sent is not one this server reads: send " + acceptedContentTypes
 }
 
-// readableContentType reports whether some protocol reads the call's
-// Content-Type for its procedure. connect-go's ErrorWriter takes any
-// application/* type for Connect unary, but the server reads only the proto
-// and json codecs, so plain curl's application/x-www-form-urlencoded would
-// get a bare 415; and Connect's unary and streaming types are each for
-// their own shape of method, where connect-go answers the other with an
-// empty 415.
-func readableContentType(r *http.Request, call *Call, errorWriter *connecthttp.ErrorWriter) bool {
-	if !errorWriter.IsSupported(r) {
-		return false
-	}
+// readableContentType reports whether some protocol reads the Content-Type
+// of a POST for its procedure, from the call's classification. connect-go
+// takes any application/* type for Connect unary, but the server reads only
+// the proto and json codecs, so plain curl's
+// application/x-www-form-urlencoded would get a bare 415; and Connect's
+// unary and streaming types are each for their own shape of method, where
+// connect-go answers the other with an empty 415.
+func readableContentType(call *Call) bool {
 	if call.Protocol != connect.ProtocolNameConnect {
 		return true // gRPC and gRPC-Web: connect-go answers each in its own protocol
 	}
-	if call.Codec != "json" && call.Codec != "proto" {
+	if !strings.HasPrefix(call.mediaType, "application/") || call.Codec != "json" && call.Codec != "proto" {
 		return false
 	}
 	return call.Enveloped == (call.StreamType != connect.StreamTypeUnary)

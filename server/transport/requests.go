@@ -198,14 +198,8 @@ const supportedEncodings = "gzip"
 
 // checkEncoding answers a request compressed with an encoding the server
 // does not read with unimplemented, as connect-go would.
-func checkEncoding(r *http.Request, call *Call) error {
-	header := "Content-Encoding" // Connect unary
-	if call.Enveloped {
-		header = call.EncodingHeader
-	} else if r.Method == http.MethodGet {
-		return nil
-	}
-	switch encoding := r.Header.Get(header); encoding {
+func checkEncoding(call *Call) error {
+	switch encoding := call.Encoding; encoding {
 	case "", "identity", "gzip":
 		return nil
 	default:
@@ -217,12 +211,15 @@ func checkEncoding(r *http.Request, call *Call) error {
 // checkTimeout answers a call whose timeout header cannot be read with
 // invalid_argument, as connect-go would.
 func checkTimeout(header http.Header, call *Call) error {
+	if call.AskedTimeout {
+		return nil // read once, by the classification
+	}
 	if call.Protocol != connect.ProtocolNameConnect {
 		value := header.Get("Grpc-Timeout")
 		if value == "" {
 			return nil
 		}
-		if _, ok := grpcTimeout(value); ok || grpcTimeoutTooLong(value) {
+		if grpcTimeoutTooLong(value) {
 			return nil
 		}
 		return connect.Errorf(connect.CodeInvalidArgument,
@@ -230,9 +227,6 @@ func checkTimeout(header http.Header, call *Call) error {
 	}
 	value := header.Get("Connect-Timeout-Ms")
 	if value == "" {
-		return nil
-	}
-	if call.AskedTimeout {
 		return nil
 	}
 	return connect.Errorf(connect.CodeInvalidArgument,
