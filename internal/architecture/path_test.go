@@ -349,8 +349,9 @@ func packagesByName(t *testing.T) map[string]goPackageName {
 // has n's parts among its own, and belongs to n's package either by that
 // name or by the file its code is in. The file tells when n's function was
 // inlined into a caller in another package, whose name its closures then
-// take: a closure of grpcwebtext.Handler inlined into server.New is
-// server.New.Handler.func2.
+// take: the closure of observe.Calls inlined into the server's
+// observability.interceptors is
+// server.(*observability).interceptors.Calls.func1.1.
 func (n name) matches(frame runtime.Frame, pkgs map[string]goPackageName) bool {
 	pkg, ok := pkgs[n.pkg]
 	if !ok {

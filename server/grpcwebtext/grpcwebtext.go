@@ -1,5 +1,5 @@
-// Package grpcwebtext serves the text form of gRPC-Web, in which request and
-// response bodies travel in base64, in front of a handler that speaks only
+// Package grpcwebtext translates the text form of gRPC-Web, in which request
+// and response bodies travel in base64, for a handler that speaks only
 // binary gRPC-Web, such as one of connect-go. Google's grpc-web client for
 // browsers uses the text form unless told otherwise.
 package grpcwebtext
@@ -18,10 +18,13 @@ const (
 	textType   = "application/grpc-web-text"
 )
 
-// Handler returns a handler that serves gRPC-Web text calls through next.
+// Translate returns the writer and the request with which to serve r, a
+// gRPC-Web call that a server has classified as one in the text form, or
+// one that asks for a response in it, through a handler that speaks only
+// the binary form; and whether to serve it at all.
 //
 // A request whose Content-Type is application/grpc-web-text or
-// application/grpc-web-text+proto reaches next with its body decoded from
+// application/grpc-web-text+proto is returned with its body decoded from
 // base64 as it arrives and its Content-Type made the binary one's
 // (application/grpc-web or application/grpc-web+proto). The body may be
 // several base64 chunks, each padded, one after another, as the gRPC-Web
@@ -31,48 +34,20 @@ const (
 //
 // The response to such a request, and to a binary gRPC-Web request whose
 // Accept header asks for application/grpc-web-text, is encoded the other
-// way: a binary gRPC-Web Content-Type from next becomes the text one and
-// the body is sent in base64 as next writes it. At each flush the bytes
-// written so far go out as a padded chunk, so the messages of a server
-// stream reach the client as they are sent. A response of any other type,
-// such as a plain-text 404, is passed on as it is.
+// way by the Writer returned: a binary gRPC-Web Content-Type becomes the
+// text one and the body is sent in base64 as it is written. At each flush
+// the bytes written so far go out as a padded chunk, so the messages of a
+// server stream reach the client as they are sent. A response of any other
+// type, such as a plain-text 404, is passed on as it is. The caller must
+// call [Writer.Finish] once it has served the request. A nil Writer means
+// that r needs no translation.
 //
 // Other text codecs, application/grpc-web-text+json among them, are
-// answered with 415 Unsupported Media Type: the text form exists for
-// protobuf, and no client sends JSON in base64. Every other request reaches
-// next untouched.
+// answered with 415 Unsupported Media Type, and ok is false: the text form
+// exists for protobuf, and no client sends JSON in base64.
 //
 // Each call costs a fixed few kilobytes of buffers, whatever the size of
 // its messages.
-func Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		contentType := r.Header.Get("Content-Type")
-		// gRPC and Connect calls, nearly all of them, pass without their
-		// Content-Type being parsed. ToLower allocates only for upper case.
-		if !strings.Contains(strings.ToLower(contentType), binaryType) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		tw, r, ok := Translate(w, r)
-		if !ok {
-			return
-		}
-		if tw == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(tw, r)
-		tw.Finish()
-	})
-}
-
-// Translate is [Handler] for a server that has classified the request
-// already: given a gRPC-Web request, it returns the writer and the request
-// to serve it with, as Handler hands them to next, and whether to serve it
-// at all. A nil Writer means the request needs no translation; a request
-// in a text form this package does not translate has been answered with
-// 415, and ok is false. The caller must call [Writer.Finish] once it has
-// served the request.
 func Translate(w http.ResponseWriter, r *http.Request) (tw *Writer, _ *http.Request, ok bool) {
 	contentType := r.Header.Get("Content-Type")
 	mediaType := baseType(contentType)

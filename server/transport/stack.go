@@ -70,8 +70,3 @@ func (s *Stack) WithoutFastPaths() {
 func (s *Stack) Drain() {
 	s.streams.drain()
 }
-
-// OpenStreams counts the streams in progress.
-func (s *Stack) OpenStreams() int {
-	return s.streams.count()
-}
