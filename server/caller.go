@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/netip"
 
+	"connectrpc.com/connect/v2"
+
 	"github.com/routeguide/routeguide/server/budget"
 	"github.com/routeguide/routeguide/server/identity"
 	"github.com/routeguide/routeguide/server/notes"
@@ -18,17 +20,28 @@ type caller struct {
 	addr     netip.Addr
 }
 
-type callerKey struct{}
+type identityKey struct{}
 
-// withCaller returns ctx carrying c.
-func withCaller(ctx context.Context, c caller) context.Context {
-	return context.WithValue(ctx, callerKey{}, c)
+// withIdentity returns ctx carrying id, which the gate verified.
+func withIdentity(ctx context.Context, id *identity.Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
 }
 
-// callerOf returns the caller that the outer layers recorded in ctx, or an
-// anonymous caller with no address.
-func callerOf(ctx context.Context) caller {
-	c, _ := ctx.Value(callerKey{}).(caller)
+// identityOf returns the identity the gate verified for the call of ctx,
+// or nil for an anonymous caller.
+func identityOf(ctx context.Context) *identity.Identity {
+	id, _ := ctx.Value(identityKey{}).(*identity.Identity)
+	return id
+}
+
+// callerOf returns who makes the call of ctx. Only the calls that count
+// their callers ask, once a call: the client's address is worked out here,
+// not for every call.
+func (g *routeGuide) callerOf(ctx context.Context) caller {
+	c := caller{identity: identityOf(ctx)}
+	if info, ok := connect.CallInfoForServerContext(ctx); ok {
+		c.addr = g.trusted.ClientAddr(info.PeerAddr, info.RequestHeader())
+	}
 	return c
 }
 

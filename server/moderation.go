@@ -15,14 +15,14 @@ import (
 // watcher on every replica that it is gone. Each delete is an audit record
 // at info.
 func (s *notesService) DeleteNote(ctx context.Context, req *notesv1.DeleteNoteRequest) (*notesv1.DeleteNoteResponse, error) {
-	c := callerOf(ctx)
+	id := identityOf(ctx)
 	switch {
-	case c.identity == nil:
+	case id == nil:
 		// With identity on, the outer layer has refused a call without a
 		// token already; this is a server that verifies none.
 		return nil, connect.NewError(connect.CodeUnauthenticated,
 			"deleting a note needs a moderator's bearer token, and this server verifies none: its operator must start it with --auth-issuer")
-	case !c.identity.Moderator:
+	case !id.Moderator:
 		s.guide.metrics.WriteRefused("not_moderator")
 		return nil, connect.NewError(connect.CodePermissionDenied,
 			"only moderators may delete notes: this token's roles do not include moderator")
@@ -40,7 +40,7 @@ func (s *notesService) DeleteNote(ctx context.Context, req *notesv1.DeleteNoteRe
 	}
 	loc := gone.Note.GetLocation()
 	s.guide.logger.InfoContext(ctx, "note deleted",
-		"moderator", c.identity.AuthorID, "moderator_name", c.identity.Name,
+		"moderator", id.AuthorID, "moderator_name", id.Name,
 		"sequence", gone.Seq, "latitude", loc.GetLatitude(), "longitude", loc.GetLongitude(),
 		"author", gone.Author.ID, "posted", gone.Time.UTC().Format(time.RFC3339Nano),
 		"deleted", time.Now().UTC().Format(time.RFC3339Nano))

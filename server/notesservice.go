@@ -22,7 +22,7 @@ type notesService struct {
 var _ notesv1connect.NotesServiceHandler = (*notesService)(nil)
 
 func (s *notesService) PostNote(ctx context.Context, req *notesv1.PostNoteRequest) (*notesv1.PostNoteResponse, error) {
-	replies, err := s.guide.addNote(ctx, req.GetNote())
+	replies, err := s.guide.addNote(ctx, s.guide.callerOf(ctx), req.GetNote())
 	if err != nil {
 		return nil, err
 	}

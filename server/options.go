@@ -127,8 +127,8 @@ func WithNotesStore(store notes.Store) Option {
 }
 
 // interceptors returns the interceptors that observe every RPC, outermost
-// first: the span is open while the access log and the stream gauge look at
-// the call, so log records carry the trace id.
+// first: the span is open while [observe.Calls] looks at the call, so log
+// records carry the trace id.
 func (o *observability) interceptors(metrics *observe.Metrics) ([]connect.ServerInterceptor, error) {
 	var interceptors []connect.ServerInterceptor
 	if o.meterProvider != nil || o.tracerProvider != nil {
@@ -138,11 +138,11 @@ func (o *observability) interceptors(metrics *observe.Metrics) ([]connect.Server
 		}
 		interceptors = append(interceptors, telemetry)
 	}
-	if o.logger != nil {
-		interceptors = append(interceptors, observe.AccessLog(o.logger))
-	}
-	if metrics != nil {
-		interceptors = append(interceptors, metrics.Intercept)
-	}
-	return interceptors, nil
+	return append(interceptors, observe.Calls(o.logger, metrics)), nil
+}
+
+// on reports whether anything observes the calls: a logger, or a meter or
+// tracer provider.
+func (o *observability) on() bool {
+	return o.logger != nil || o.meterProvider != nil || o.tracerProvider != nil
 }

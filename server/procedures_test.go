@@ -5,8 +5,8 @@ import (
 
 	"connectrpc.com/connect/v2"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/features"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/transport"
@@ -14,7 +14,7 @@ import (
 
 // The transport's table of procedures is what the services register, so
 // that a new method is never served without its protections, or with the
-// wrong ones.
+// wrong ones; the writes are marked as such.
 func TestEveryRegisteredProcedureIsClassified(t *testing.T) {
 	t.Parallel()
 	index, err := features.New(nil)
@@ -23,24 +23,28 @@ func TestEveryRegisteredProcedureIsClassified(t *testing.T) {
 	}
 	service := &routeGuide{features: index, notes: notes.NewMemory(DefaultLimits().notes())}
 	rpc := connect.NewServer()
-	if _, err := newMux(rpc, service, newHealth(nil), nil, browser.SignIn{}); err != nil {
+	if err := register(rpc, service, newHealth(nil), nil); err != nil {
 		t.Fatal(err)
 	}
-	want := transport.Procedures{
-		"/routeguide.RouteGuide/GetFeature":                              connect.StreamTypeUnary,
-		"/routeguide.RouteGuide/ListFeatures":                            connect.StreamTypeServer,
-		"/routeguide.RouteGuide/RecordRoute":                             connect.StreamTypeClient,
-		"/routeguide.RouteGuide/RouteChat":                               connect.StreamTypeBidi,
-		"/routeguide.notes.v1.NotesService/PostNote":                     connect.StreamTypeUnary,
-		"/routeguide.notes.v1.NotesService/DeleteNote":                   connect.StreamTypeUnary,
-		"/routeguide.notes.v1.NotesService/WatchNotes":                   connect.StreamTypeServer,
-		"/grpc.health.v1.Health/Check":                                   connect.StreamTypeUnary,
-		"/grpc.health.v1.Health/Watch":                                   connect.StreamTypeServer,
-		"/grpc.health.v1.Health/List":                                    connect.StreamTypeUnary,
-		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      connect.StreamTypeBidi,
-		"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": connect.StreamTypeBidi,
+	want := map[string]transport.Procedure{
+		"/routeguide.RouteGuide/GetFeature":                              {StreamType: connect.StreamTypeUnary},
+		"/routeguide.RouteGuide/ListFeatures":                            {StreamType: connect.StreamTypeServer},
+		"/routeguide.RouteGuide/RecordRoute":                             {StreamType: connect.StreamTypeClient},
+		"/routeguide.RouteGuide/RouteChat":                               {StreamType: connect.StreamTypeBidi, Writes: true},
+		"/routeguide.notes.v1.NotesService/PostNote":                     {StreamType: connect.StreamTypeUnary, Writes: true},
+		"/routeguide.notes.v1.NotesService/DeleteNote":                   {StreamType: connect.StreamTypeUnary, Writes: true},
+		"/routeguide.notes.v1.NotesService/WatchNotes":                   {StreamType: connect.StreamTypeServer},
+		"/grpc.health.v1.Health/Check":                                   {StreamType: connect.StreamTypeUnary},
+		"/grpc.health.v1.Health/Watch":                                   {StreamType: connect.StreamTypeServer},
+		"/grpc.health.v1.Health/List":                                    {StreamType: connect.StreamTypeUnary},
+		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      {StreamType: connect.StreamTypeBidi},
+		"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": {StreamType: connect.StreamTypeBidi},
 	}
-	if diff := cmp.Diff(want, transport.ProceduresOf(rpc)); diff != "" {
+	got := make(map[string]transport.Procedure)
+	for path, p := range transport.ProceduresOf(rpc, isWrite) {
+		got[path] = transport.Procedure{StreamType: p.StreamType, Writes: p.Writes}
+	}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(transport.Procedure{})); diff != "" {
 		t.Errorf("procedures (-want +got):\n%s", diff)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
+	"github.com/routeguide/routeguide/server/clientaddr"
 	"github.com/routeguide/routeguide/server/features"
 	"github.com/routeguide/routeguide/server/geo"
 	"github.com/routeguide/routeguide/server/notes"
@@ -28,8 +29,9 @@ type routeGuide struct {
 	logger         *slog.Logger     // told what clients are not: why the notes store failed
 	maxRoutePoints int
 	maxNoteBytes   int
-	watchBuffer    int         // notes a WatchNotes stream may fall behind
-	budget         WriteBudget // nil charges nothing
+	watchBuffer    int                 // notes a WatchNotes stream may fall behind
+	budget         WriteBudget         // nil charges nothing
+	trusted        *clientaddr.Trusted // nil trusts no proxy
 	watches        *notes.Admission
 }
 
@@ -111,6 +113,7 @@ func (g *routeGuide) RecordRoute(_ context.Context, stream routeguideconnect.Rou
 }
 
 func (g *routeGuide) RouteChat(ctx context.Context, stream routeguideconnect.RouteGuideRouteChatServerStream) error {
+	who := g.callerOf(ctx)
 	for {
 		note, err := stream.Receive()
 		if errors.Is(err, io.EOF) {
@@ -119,7 +122,7 @@ func (g *routeGuide) RouteChat(ctx context.Context, stream routeguideconnect.Rou
 		if err != nil {
 			return err
 		}
-		replies, err := g.addNote(ctx, note)
+		replies, err := g.addNote(ctx, who, note)
 		if err != nil {
 			return err
 		}
@@ -131,9 +134,9 @@ func (g *routeGuide) RouteChat(ctx context.Context, stream routeguideconnect.Rou
 	}
 }
 
-// addNote checks note and stores it, returning every note at its location
-// so far, the new one last.
-func (g *routeGuide) addNote(ctx context.Context, note *routeguide.RouteNote) ([]notes.Note, error) {
+// addNote checks note, which who sends, and stores it, returning every
+// note at its location so far, the new one last.
+func (g *routeGuide) addNote(ctx context.Context, who caller, note *routeguide.RouteNote) ([]notes.Note, error) {
 	if err := geo.CheckPoint("location", note.GetLocation()); err != nil {
 		return nil, connect.NewError(connect.CodeInvalidArgument, err.Error()).WithCause(err)
 	}
@@ -142,10 +145,10 @@ func (g *routeGuide) addNote(ctx context.Context, note *routeguide.RouteNote) ([
 		return nil, connect.Errorf(connect.CodeInvalidArgument,
 			"message is %d bytes long: a note may have at most %d", n, g.maxNoteBytes)
 	}
-	if err := g.chargeWrite(ctx); err != nil {
+	if err := g.chargeWrite(ctx, who); err != nil {
 		return nil, err
 	}
-	replies, err := g.notes.Add(ctx, note, callerOf(ctx).author())
+	replies, err := g.notes.Add(ctx, note, who.author())
 	if err != nil {
 		return nil, storeError(ctx, g.logger, err)
 	}

@@ -24,7 +24,6 @@ import (
 	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/features"
 	"github.com/routeguide/routeguide/server/geo"
-	"github.com/routeguide/routeguide/server/grpcwebtext"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
@@ -74,6 +73,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		maxNoteBytes:   limits.MaxNoteBytes,
 		watchBuffer:    notesLimits.WatchBuffer,
 		budget:         cfg.writeBudget(),
+		trusted:        cfg.trusted,
 		watches:        notes.NewAdmission(limits.admission()),
 	}
 	if service.logger == nil {
@@ -83,45 +83,46 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if cfg.noFastPaths {
 		stack.WithoutFastPaths()
 	}
-	interceptors, err := cfg.observe.interceptors(metrics)
+	observers, err := cfg.observe.interceptors(metrics)
 	if err != nil {
 		return nil, err
 	}
-	rpc := connect.NewServer(slices.Concat(
-		// Telemetry outermost, so that it sees the codes the transport
-		// gives drained, idle and late calls.
-		interceptors,
-		[]connect.ServerInterceptor{stack.Interceptor()},
-		// Inside the others, so that every one of them sees the internal
-		// error a panic turns into; outside the caller's own, so that a
-		// panic in those is recovered too.
-		[]connect.ServerInterceptor{observe.RecoverPanic(cfg.observe.logger)},
-		cfg.interceptors,
-	)...)
+	// The observers outermost, so that they see the codes the transport
+	// gives drained, idle and late calls, and the caller's own innermost,
+	// so that a panic in those is recovered too.
+	rpc := connect.NewServer(slices.Concat(observers, []connect.ServerInterceptor{stack.Interceptor()}, cfg.interceptors)...)
 
 	// NotesService is NOT_SERVING while the notes store cannot be reached,
 	// whatever its status otherwise.
 	health := newHealth(map[string]func() bool{
 		notesv1connect.NotesServiceName: func() bool { return store.Available() == nil },
 	}, routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
-	httpOptions := slices.Concat(MessageOptions(limits), cfg.httpOptions)
-	mux, err := newMux(rpc, service, health, cfg.services, cfg.signIn, httpOptions...)
+	if err := register(rpc, service, health, cfg.services); err != nil {
+		return nil, err
+	}
+	procedures := transport.ProceduresOf(rpc, isWrite)
+	// The page at every path that is no procedure's.
+	page, err := browser.PageWith(cfg.signIn)
 	if err != nil {
 		return nil, err
 	}
-	procedures := transport.ProceduresOf(rpc)
-	// Calls that the transport refuses before connect-go serves them are
-	// recorded, where they are refused, through the same interceptors.
-	stack.RecordRefusals(observe.NewRefusals(procedures, interceptors...))
-	errorWriter := connecthttp.NewErrorWriter(httpOptions...)
-	// Who calls is known before the transport's own layers, so that they
-	// could count by it, and before any body is read.
-	handler := stack.Handler(&callers{next: mux, trusted: cfg.trusted, verifier: cfg.verifier,
-		writes: cfg.writes, errors: errorWriter, metrics: metrics}, procedures, errorWriter)
-	// gRPC-Web's text form, which connect-go does not speak, becomes its
-	// binary form before any other layer sees the call.
-	handler = grpcwebtext.Handler(handler)
-	// CORS outermost, so that preflights are answered before anything else.
+	mux := http.NewServeMux()
+	mux.Handle("/", page)
+	httpOptions := slices.Concat(MessageOptions(limits), cfg.httpOptions)
+	connecthttp.Mount(procedures.Mux(mux), rpc, httpOptions...)
+	served := transport.Served{Procedures: procedures, Fallback: mux, Errors: connecthttp.NewErrorWriter(httpOptions...)}
+	if cfg.observe.on() {
+		// Calls that the transport refuses before connect-go serves them
+		// are recorded, where they are refused, through the same
+		// interceptors.
+		served.Refusals = observe.NewRefusals(rpc.Specs(), observers...)
+	}
+	if cfg.verifier != nil {
+		served.Gate = (&callers{verifier: cfg.verifier, writes: cfg.writes, errors: served.Errors, metrics: metrics}).admit
+	}
+	handler := stack.Handler(served)
+	// CORS outside, so that preflights are answered before anything else,
+	// and refusals carry its headers too.
 	if handler, err = browser.CORS(handler, cfg.corsOrigins); err != nil {
 		return nil, err
 	}
@@ -145,27 +146,20 @@ func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
 	return features.New(fs)
 }
 
-// newMux registers the services on rpc and mounts it, with the browser
-// page, on a mux.
-func newMux(rpc *connect.Server, service *routeGuide, health *health, more []func(*connect.Server), signIn browser.SignIn, options ...connecthttp.Option) (*http.ServeMux, error) {
+// register registers the services on rpc: RouteGuide, NotesService,
+// health checking, those of more, and reflection of them all.
+func register(rpc *connect.Server, service *routeGuide, health *health, more []func(*connect.Server)) error {
 	routeguideconnect.RegisterRouteGuideHandler(rpc, service)
 	notesv1connect.RegisterNotesServiceHandler(rpc, &notesService{guide: service})
 	if err := health.register(rpc); err != nil {
-		return nil, err
+		return err
 	}
 	for _, register := range more {
 		register(rpc)
 	}
 	// Last, so that it lists every service.
 	grpcreflect.Register(rpc)
-	mux := http.NewServeMux()
-	connecthttp.Mount(mux, rpc, options...)
-	page, err := browser.PageWith(signIn)
-	if err != nil {
-		return nil, err
-	}
-	mux.Handle("/", page)
-	return mux, nil
+	return nil
 }
 
 // ServeHTTP implements [http.Handler].

@@ -10,21 +10,16 @@ import (
 )
 
 // admitWatch counts one more WatchNotes stream against the caller's cap
-// and the replica's, and returns the function that gives it back, which
+// (its author ID when signed in, otherwise its address, as the write
+// budgets count it) and the replica's, and returns the function that gives it back, which
 // the caller must call once the stream ends. Past either cap it returns
 // resource_exhausted naming the cap, so that a client knows whether to
 // close a watch of its own or go to another replica.
 func (g *routeGuide) admitWatch(ctx context.Context) (release func(), err error) {
-	release, err = g.watches.Acquire(watchClient(ctx))
+	release, err = g.watches.Acquire(g.callerOf(ctx).key().String())
 	if errors.Is(err, notes.ErrTooManyWatches) {
 		return nil, connect.Errorf(connect.CodeResourceExhausted,
 			"%v: close a watch you no longer need (one watch of the whole world serves a page), or try another replica", err).WithCause(err)
 	}
 	return release, err
-}
-
-// watchClient is who a watch counts against: the caller's author ID when
-// signed in, otherwise its address, as the write budgets count it.
-func watchClient(ctx context.Context) string {
-	return callerOf(ctx).key().String()
 }

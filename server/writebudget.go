@@ -30,13 +30,13 @@ func WithWriteBudget(b WriteBudget) Option {
 	return optionFunc(func(c *config) { c.budget, c.budgetSet = b, true })
 }
 
-// chargeWrite charges one write to the caller of ctx, or returns the error
-// that refuses it.
-func (g *routeGuide) chargeWrite(ctx context.Context) error {
+// chargeWrite charges one write to who, or returns the error that refuses
+// it.
+func (g *routeGuide) chargeWrite(ctx context.Context, who caller) error {
 	if g.budget == nil {
 		return nil
 	}
-	d := g.budget.Allow(ctx, callerOf(ctx).key())
+	d := g.budget.Allow(ctx, who.key())
 	if d.Allowed {
 		return nil
 	}

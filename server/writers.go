@@ -9,9 +9,9 @@ import (
 
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
-	"github.com/routeguide/routeguide/server/clientaddr"
 	"github.com/routeguide/routeguide/server/identity"
 	"github.com/routeguide/routeguide/server/observe"
+	"github.com/routeguide/routeguide/server/transport"
 )
 
 // Writes says who may write notes (PostNote and RouteChat).
@@ -27,6 +27,8 @@ const (
 
 // isWrite reports whether procedure changes the notes: every such call is
 // charged to its caller's budget, and needs a token under WritesSignedIn.
+// The table of procedures asks once, as the server is built
+// ([transport.Procedure.Writes]); calls read the answer from there.
 func isWrite(procedure string) bool {
 	switch procedure {
 	case routeguideconnect.RouteGuideRouteChatProcedure,
@@ -37,46 +39,40 @@ func isWrite(procedure string) bool {
 	return false
 }
 
-// callers is the outer layer that records who makes each call ([caller]),
-// before any of its body is read: the client's address, in a trusted
-// proxy's word where there is one, and the identity of its bearer token.
-// A read does no identity work unless it sends a token; a token sent is
-// always verified, and a bad one refused, so that a caller learns its
-// token is bad before it relies on it for a write.
+// callers is the transport's gate ([transport.Gate]): it verifies the
+// bearer token of a call that needs a verified identity, before any of its
+// body is read, and refuses the call when the token is bad. A read does no
+// identity work unless it sends a token; a token sent is always verified,
+// and a bad one refused, so that a caller learns its token is bad before
+// it relies on it for a write. The client's address is worked out only by
+// the calls that count by it ([routeGuide.callerOf]).
 type callers struct {
-	next     http.Handler
-	trusted  *clientaddr.Trusted // nil trusts no proxy
-	verifier *identity.Verifier  // nil: no identity, every caller anonymous
+	verifier *identity.Verifier // not nil: without one there is no gate
 	writes   Writes
 	errors   *connecthttp.ErrorWriter
 	metrics  *observe.Metrics
 }
 
-func (h *callers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := caller{addr: h.trusted.ClientAddr(r.RemoteAddr, r.Header)}
-	if h.verifier != nil && h.mustVerify(r) {
-		id, err := h.verifier.Verify(r.Context(), r.Header)
-		if err != nil {
-			h.refuse(w, r, err)
-			return
-		}
-		c.identity = id
+func (h *callers) admit(w http.ResponseWriter, r *http.Request, call *transport.Call) *http.Request {
+	if !h.mustVerify(r, call) {
+		return r
 	}
-	h.next.ServeHTTP(w, r.WithContext(withCaller(r.Context(), c)))
+	id, err := h.verifier.Verify(r.Context(), r.Header)
+	if err != nil {
+		h.refuse(w, r, err)
+		return nil
+	}
+	return r.WithContext(withIdentity(r.Context(), id))
 }
 
-// mustVerify reports whether r needs a verified identity: it sends a
+// mustVerify reports whether call needs a verified identity: it sends a
 // token, or it deletes a note, or it writes one where only signed-in
 // callers may.
-func (h *callers) mustVerify(r *http.Request) bool {
+func (h *callers) mustVerify(r *http.Request, call *transport.Call) bool {
 	if _, sent := r.Header["Authorization"]; sent {
 		return true
 	}
-	procedure := r.URL.Path
-	if procedure == notesv1connect.NotesServiceDeleteNoteProcedure {
-		return true
-	}
-	return h.writes == WritesSignedIn && isWrite(procedure)
+	return call.Writes && (h.writes == WritesSignedIn || call.Procedure == notesv1connect.NotesServiceDeleteNoteProcedure)
 }
 
 // refuse answers a call whose token was refused, in its own protocol,

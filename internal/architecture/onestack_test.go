@@ -36,7 +36,7 @@ func TestOneMajorOfConnect(t *testing.T) {
 // server.New may make them, so that every program that serves RouteGuide
 // (routeguide-server, the conformance server, the bench, the soak tool)
 // serves the same one.
-var stackBuilders = []string{"connect.NewServer", "connecthttp.Mount", "transport.New", "observe.NewRefusals", "browser.CORS", "grpcwebtext.Handler"}
+var stackBuilders = []string{"connect.NewServer", "connecthttp.Mount", "transport.New", "observe.NewRefusals", "browser.CORS"}
 
 // TestOneStack fails when code outside package server builds a serving
 // stack of its own, as the conformance server once did by hand: what the

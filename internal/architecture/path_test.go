@@ -143,6 +143,30 @@ func TestRequestPath(t *testing.T) {
 	})
 }
 
+// maxLayers is the most layers of the project's own that a call may
+// cross, issue 18's goal: a layer that has to re-read what another wrote
+// belongs with it.
+const maxLayers = 6
+
+// TestLayerCount fails when the path of a request docs/architecture.md
+// lists, which TestRequestPath holds every call to, has more than
+// maxLayers layers of the module's own packages.
+func TestLayerCount(t *testing.T) {
+	t.Parallel()
+	want := layers(t, section(t, "## The path of a request"), "### Through the handler, outermost first")
+	pkgs := packagesByName(t)
+	module := pkgs["server"].path[:strings.LastIndex(pkgs["server"].path, "/")]
+	var own []string
+	for _, layer := range want {
+		if strings.HasPrefix(pkgs[layer.pkg].path, module+"/") {
+			own = append(own, layer.String())
+		}
+	}
+	if len(own) > maxLayers {
+		t.Errorf("a call crosses %d layers of the project's own, more than %d: %s", len(own), maxLayers, strings.Join(own, ", "))
+	}
+}
+
 // checkPath makes the call, which calls method, to a server with options
 // besides every optional layer, and checks its path against want.
 func checkPath(t *testing.T, want []name, pkgs map[string]goPackageName, method string,
@@ -325,8 +349,9 @@ func packagesByName(t *testing.T) map[string]goPackageName {
 // has n's parts among its own, and belongs to n's package either by that
 // name or by the file its code is in. The file tells when n's function was
 // inlined into a caller in another package, whose name its closures then
-// take: a closure of grpcwebtext.Handler inlined into server.New is
-// server.New.Handler.func2.
+// take: the closure of observe.Calls inlined into the server's
+// observability.interceptors is
+// server.(*observability).interceptors.Calls.func1.1.
 func (n name) matches(frame runtime.Frame, pkgs map[string]goPackageName) bool {
 	pkg, ok := pkgs[n.pkg]
 	if !ok {

@@ -7,7 +7,6 @@ package clientaddr
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 )
@@ -90,7 +89,7 @@ const MaxForwardedHops = 16
 // written by someone the server does not trust. An entry that is no
 // address stops the search at the proxy that wrote it. The zero Addr means
 // remoteAddr is no address.
-func (t *Trusted) ClientAddr(remoteAddr string, header http.Header) netip.Addr {
+func (t *Trusted) ClientAddr(remoteAddr string, header Header) netip.Addr {
 	client := parseHost(remoteAddr)
 	if !client.IsValid() || !t.Contains(client) {
 		return client
@@ -122,6 +121,12 @@ func (t *Trusted) ClientAddr(remoteAddr string, header http.Header) netip.Addr {
 		}
 	}
 	return client
+}
+
+// Header is a request's header: a [net/http.Header], or connect-go's
+// *connect.Header of a call.
+type Header interface {
+	Values(key string) []string
 }
 
 // parseHost reads an address, with or without a port, IPv6 with or without

@@ -12,7 +12,6 @@ import (
 
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
-	"github.com/routeguide/routeguide/server/grpcwebtext"
 )
 
 // BenchmarkGetFeature measures a GetFeature call in gRPC-Web's binary and
@@ -93,7 +92,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.Fatalf("decoded %d bytes, %v", n, err)
 		}
 	})
-	h := grpcwebtext.Handler(srv)
+	h := handler(srv)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -115,7 +114,7 @@ func BenchmarkEncode(b *testing.B) {
 			w.(http.Flusher).Flush()
 		}
 	})
-	h := grpcwebtext.Handler(srv)
+	h := handler(srv)
 	b.SetBytes(messages * int64(len(msg)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -6,18 +6,18 @@ import (
 	"strings"
 )
 
-// encodeChunk is how many bytes of a response a textWriter encodes at a
+// encodeChunk is how many bytes of a response a Writer encodes at a
 // time: 768, which make 1 KiB of base64.
 const encodeChunk = 768
 
-// textWriter sends a gRPC-Web response in base64. It encodes in whole
+// Writer sends a gRPC-Web response in base64, as [Translate] returns it. It encodes in whole
 // groups of three bytes and keeps the last one or two bytes of a write for
 // the next, so that the base64 it sends between flushes has no padding; at
 // a flush, and at the end, those bytes go out as a padded group. Each flush
 // thus ends a chunk the client can decode on its own, whatever comes later.
 //
 // Like any ResponseWriter, it is used by one goroutine at a time.
-type textWriter struct {
+type Writer struct {
 	w           http.ResponseWriter
 	wroteHeader bool
 	encode      bool // whether the response is gRPC-Web, and so sent in base64
@@ -26,13 +26,13 @@ type textWriter struct {
 	buf         [encodeChunk / 3 * 4]byte
 }
 
-func (t *textWriter) Header() http.Header {
+func (t *Writer) Header() http.Header {
 	return t.w.Header()
 }
 
 // WriteHeader sends the response headers, with the Content-Type of a
 // gRPC-Web response changed to the text form of the same codec.
-func (t *textWriter) WriteHeader(code int) {
+func (t *Writer) WriteHeader(code int) {
 	if code >= 100 && code < 200 {
 		// Informational: the final headers are still to come.
 		t.w.WriteHeader(code)
@@ -54,7 +54,7 @@ func (t *textWriter) WriteHeader(code int) {
 	t.w.WriteHeader(code)
 }
 
-func (t *textWriter) Write(p []byte) (int, error) {
+func (t *Writer) Write(p []byte) (int, error) {
 	if !t.wroteHeader {
 		t.WriteHeader(http.StatusOK)
 	}
@@ -92,7 +92,7 @@ func (t *textWriter) Write(p []byte) (int, error) {
 
 // flushRest sends the bytes kept back from the last write as a padded
 // group.
-func (t *textWriter) flushRest() error {
+func (t *Writer) flushRest() error {
 	if t.nrest == 0 {
 		return nil
 	}
@@ -105,7 +105,7 @@ func (t *textWriter) flushRest() error {
 
 // FlushError ends the base64 chunk and flushes it to the client, for
 // [http.ResponseController].
-func (t *textWriter) FlushError() error {
+func (t *Writer) FlushError() error {
 	if !t.wroteHeader {
 		t.WriteHeader(http.StatusOK)
 	}
@@ -116,19 +116,19 @@ func (t *textWriter) FlushError() error {
 }
 
 // Flush implements [http.Flusher], which connect-go needs to stream.
-func (t *textWriter) Flush() {
+func (t *Writer) Flush() {
 	_ = t.FlushError()
 }
 
 // Unwrap lets [http.ResponseController] reach the underlying writer for
 // deadlines and the like. Flushes go through FlushError.
-func (t *textWriter) Unwrap() http.ResponseWriter {
+func (t *Writer) Unwrap() http.ResponseWriter {
 	return t.w
 }
 
-// finish sends what is left once the handler has returned. A handler that
+// Finish sends what is left once the handler has returned. A handler that
 // wrote nothing still has its headers translated.
-func (t *textWriter) finish() {
+func (t *Writer) Finish() {
 	if !t.wroteHeader {
 		t.WriteHeader(http.StatusOK)
 	}

@@ -23,11 +23,11 @@ func (r *flushRecorder) Flush() {
 	r.ResponseRecorder.Flush()
 }
 
-// writeWithFlushes writes data to a textWriter over rec in writes cut at
+// writeWithFlushes writes data to a Writer over rec in writes cut at
 // writeCuts, and flushes after the bytes before each flush point.
 func writeWithFlushes(t *testing.T, rec *flushRecorder, data []byte, writeCuts []int, flushes map[int]bool) {
 	t.Helper()
-	tw := &textWriter{w: rec}
+	tw := &Writer{w: rec}
 	tw.Header().Set("Content-Type", "application/grpc-web+proto")
 	tw.Header().Set("Content-Length", "1234")
 	last := 0
@@ -40,7 +40,7 @@ func writeWithFlushes(t *testing.T, rec *flushRecorder, data []byte, writeCuts [
 			tw.Flush()
 		}
 	}
-	tw.finish()
+	tw.Finish()
 }
 
 func TestTextWriterChunks(t *testing.T) {
@@ -104,12 +104,12 @@ func TestTextWriterPassesOtherTypes(t *testing.T) {
 	t.Parallel()
 	for _, contentType := range []string{"text/plain; charset=utf-8", "application/grpc-webby", "application/json", ""} {
 		rec := httptest.NewRecorder()
-		tw := &textWriter{w: rec}
+		tw := &Writer{w: rec}
 		tw.Header().Set("Content-Type", contentType)
 		tw.WriteHeader(http.StatusNotFound)
 		tw.Write([]byte("not found\n"))
 		tw.Flush()
-		tw.finish()
+		tw.Finish()
 		if got := rec.Body.String(); got != "not found\n" {
 			t.Errorf("Content-Type %q: body %q, want it as written", contentType, got)
 		}
@@ -123,10 +123,10 @@ func TestTextWriterNothingWritten(t *testing.T) {
 	t.Parallel()
 	// A trailers-only answer: the status in the headers and no body.
 	rec := httptest.NewRecorder()
-	tw := &textWriter{w: rec}
+	tw := &Writer{w: rec}
 	tw.Header().Set("Content-Type", "application/grpc-web")
 	tw.Header().Set("Grpc-Status", "5")
-	tw.finish()
+	tw.Finish()
 	if got, want := rec.Header().Get("Content-Type"), "application/grpc-web-text"; got != want {
 		t.Errorf("Content-Type %q, want %q", got, want)
 	}

@@ -1,5 +1,5 @@
-// Package grpcwebtext serves the text form of gRPC-Web, in which request and
-// response bodies travel in base64, in front of a handler that speaks only
+// Package grpcwebtext translates the text form of gRPC-Web, in which request
+// and response bodies travel in base64, for a handler that speaks only
 // binary gRPC-Web, such as one of connect-go. Google's grpc-web client for
 // browsers uses the text form unless told otherwise.
 package grpcwebtext
@@ -18,10 +18,13 @@ const (
 	textType   = "application/grpc-web-text"
 )
 
-// Handler returns a handler that serves gRPC-Web text calls through next.
+// Translate returns the writer and the request with which to serve r, a
+// gRPC-Web call that a server has classified as one in the text form, or
+// one that asks for a response in it, through a handler that speaks only
+// the binary form; and whether to serve it at all.
 //
 // A request whose Content-Type is application/grpc-web-text or
-// application/grpc-web-text+proto reaches next with its body decoded from
+// application/grpc-web-text+proto is returned with its body decoded from
 // base64 as it arrives and its Content-Type made the binary one's
 // (application/grpc-web or application/grpc-web+proto). The body may be
 // several base64 chunks, each padded, one after another, as the gRPC-Web
@@ -31,52 +34,42 @@ const (
 //
 // The response to such a request, and to a binary gRPC-Web request whose
 // Accept header asks for application/grpc-web-text, is encoded the other
-// way: a binary gRPC-Web Content-Type from next becomes the text one and
-// the body is sent in base64 as next writes it. At each flush the bytes
-// written so far go out as a padded chunk, so the messages of a server
-// stream reach the client as they are sent. A response of any other type,
-// such as a plain-text 404, is passed on as it is.
+// way by the Writer returned: a binary gRPC-Web Content-Type becomes the
+// text one and the body is sent in base64 as it is written. At each flush
+// the bytes written so far go out as a padded chunk, so the messages of a
+// server stream reach the client as they are sent. A response of any other
+// type, such as a plain-text 404, is passed on as it is. The caller must
+// call [Writer.Finish] once it has served the request. A nil Writer means
+// that r needs no translation.
 //
 // Other text codecs, application/grpc-web-text+json among them, are
-// answered with 415 Unsupported Media Type: the text form exists for
-// protobuf, and no client sends JSON in base64. Every other request reaches
-// next untouched.
+// answered with 415 Unsupported Media Type, and ok is false: the text form
+// exists for protobuf, and no client sends JSON in base64.
 //
 // Each call costs a fixed few kilobytes of buffers, whatever the size of
 // its messages.
-func Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		contentType := r.Header.Get("Content-Type")
-		// gRPC and Connect calls, nearly all of them, pass without their
-		// Content-Type being parsed. ToLower allocates only for upper case.
-		if !strings.Contains(strings.ToLower(contentType), binaryType) {
-			next.ServeHTTP(w, r)
-			return
+func Translate(w http.ResponseWriter, r *http.Request) (tw *Writer, _ *http.Request, ok bool) {
+	contentType := r.Header.Get("Content-Type")
+	mediaType := baseType(contentType)
+	binary, known := binaryFor(mediaType)
+	switch {
+	case strings.HasPrefix(mediaType, textType) && !known:
+		unsupported(w, contentType)
+		return nil, r, false
+	case known:
+		r = r.Clone(r.Context())
+		r.Header.Set("Content-Type", binary)
+		r.Header.Del("Content-Length")
+		r.ContentLength = -1
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = newDecoder(r.Body)
 		}
-		mediaType := baseType(contentType)
-		binary, known := binaryFor(mediaType)
-		switch {
-		case strings.HasPrefix(mediaType, textType) && !known:
-			unsupported(w, contentType)
-			return
-		case known:
-			r = r.Clone(r.Context())
-			r.Header.Set("Content-Type", binary)
-			r.Header.Del("Content-Length")
-			r.ContentLength = -1
-			if r.Body != nil && r.Body != http.NoBody {
-				r.Body = newDecoder(r.Body)
-			}
-		case (mediaType == binaryType || strings.HasPrefix(mediaType, binaryType+"+")) && acceptsText(r.Header):
-			// A binary request that asks for a text response.
-		default:
-			next.ServeHTTP(w, r)
-			return
-		}
-		tw := &textWriter{w: w}
-		next.ServeHTTP(tw, r)
-		tw.finish()
-	})
+	case (mediaType == binaryType || strings.HasPrefix(mediaType, binaryType+"+")) && AcceptsText(r.Header):
+		// A binary request that asks for a text response.
+	default:
+		return nil, r, true
+	}
+	return &Writer{w: w}, r, true
 }
 
 // binaryFor returns the binary media type that the text mediaType stands
@@ -101,9 +94,9 @@ func baseType(contentType string) string {
 	return mediaType
 }
 
-// acceptsText reports whether an Accept header lists the text form, as the
+// AcceptsText reports whether an Accept header lists the text form, as the
 // gRPC-Web protocol has a client ask for a text response.
-func acceptsText(h http.Header) bool {
+func AcceptsText(h http.Header) bool {
 	for _, value := range h.Values("Accept") {
 		for mediaRange := range strings.SplitSeq(value, ",") {
 			if _, ok := binaryFor(baseType(mediaRange)); ok {

@@ -1,15 +1,18 @@
 // Package observe records what a server does: one access record per RPC,
 // the service's own metrics beside the RPC metrics of OpenTelemetry, traces,
-// and the panics of handlers. Each part is a connect-go interceptor that the
-// server is built with, and costs nothing when it is off; [Refusals] puts
-// the calls the transport refuses before connect-go serves them through the
-// same interceptors.
+// and the panics of handlers. [Calls] is the interceptor that does all but
+// the telemetry ([Telemetry]), and costs little more than a deferred
+// recover when no logger or meter is set; [Refusals] puts the calls the
+// transport refuses before connect-go serves them through the same
+// interceptors.
 package observe
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,23 +21,64 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// AccessLog returns the connect-go interceptor that logs one record per
-// RPC to logger once it ends, at a level that follows who is at fault:
-// calls that succeed or fail through the client's mistake at info (health
-// checks at debug), deadline_exceeded, unavailable and unimplemented at
-// warn, and unknown, internal and data_loss at error. Calls their clients
-// cancel are recorded at most once a second, with a count of the others.
-func AccessLog(logger *slog.Logger) connect.ServerInterceptor {
-	cancelled := &cancelledCalls{logger: logger}
+// Calls returns the connect-go interceptor that observes every call: it
+// logs one record per call to logger once it ends, when logger is set,
+// at a level that follows who is at fault (calls that succeed or fail
+// through the client's mistake at info, health checks at debug,
+// deadline_exceeded, unavailable and unimplemented at warn, and unknown,
+// internal and data_loss at error), with the calls their clients cancel
+// recorded at most once a second, with a count of the others; counts the
+// streams open in metrics, when it is set; and turns a panic of the handler,
+// or of the interceptors inside it, into internal for that call alone,
+// logged with its stack to logger (the default logger when nil), never
+// told to the caller. It goes inside the telemetry, so that spans and the
+// RPC metrics see the internal error a panic becomes.
+func Calls(logger *slog.Logger, metrics *Metrics) connect.ServerInterceptor {
+	var cancelled *cancelledCalls
+	if logger != nil {
+		cancelled = &cancelledCalls{logger: logger}
+	}
 	return func(next connect.ServerFunc) connect.ServerFunc {
-		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
-			start := startOf(ctx)
-			counted := &countingStream{ServerStream: stream}
-			err := next(ctx, spec, counted)
-			logCall(ctx, logger, cancelled, spec, start, err, counted)
-			return err
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) (err error) {
+			if metrics != nil && spec.StreamType != connect.StreamTypeUnary && refusalFrom(ctx) == nil {
+				method := metrics.method(spec.Procedure)
+				metrics.openStreams.Add(ctx, 1, method)
+				defer metrics.openStreams.Add(context.WithoutCancel(ctx), -1, method)
+			}
+			var start time.Time
+			var counted *countingStream
+			if logger != nil {
+				start = startOf(ctx)
+				counted = &countingStream{ServerStream: stream}
+				stream = counted
+			}
+			defer func() {
+				if value := recover(); value != nil {
+					err = recovered(ctx, logger, spec, value)
+				}
+				if logger != nil {
+					logCall(ctx, logger, cancelled, spec, start, err, counted)
+				}
+			}()
+			return next(ctx, spec, stream)
 		}
 	}
+}
+
+// recovered logs value, with which the handler of a call of spec
+// panicked, and returns the error the call ends with.
+func recovered(ctx context.Context, logger *slog.Logger, spec connect.Spec, value any) error {
+	if value == http.ErrAbortHandler {
+		panic(value) // net/http's own way to abort a response
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger.LogAttrs(ctx, slog.LevelError, "rpc handler panicked",
+		slog.String("procedure", spec.Procedure),
+		slog.Any("panic", value),
+		slog.String("stack", string(debug.Stack())))
+	return connect.NewError(connect.CodeInternal, "internal error")
 }
 
 // logCall writes the record of an RPC that started at start and ended with

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 
-	"connectrpc.com/connect/v2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -14,8 +13,8 @@ import (
 const meterName = "github.com/routeguide/routeguide/server"
 
 // Metrics records what the RPC metrics cannot see: the state of the service
-// and the streams open on it. It is an interceptor that counts streams. A
-// nil *Metrics records nothing, so code that reports to it need not check
+// and the streams open on it, which [Calls] counts. A nil *Metrics records
+// nothing, so code that reports to it need not check
 // whether metrics are on.
 type Metrics struct {
 	openStreams metric.Int64UpDownCounter
@@ -153,18 +152,4 @@ func (m *Metrics) method(procedure string) metric.MeasurementOption {
 		attribute.String("rpc.method", strings.TrimPrefix(procedure, "/"))))
 	m.methods.Store(procedure, set)
 	return set
-}
-
-// Intercept is the connect-go interceptor that counts the streams open, by
-// method.
-func (m *Metrics) Intercept(next connect.ServerFunc) connect.ServerFunc {
-	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
-		if spec.StreamType == connect.StreamTypeUnary || refusalFrom(ctx) != nil {
-			return next(ctx, spec, stream)
-		}
-		method := m.method(spec.Procedure)
-		m.openStreams.Add(ctx, 1, method)
-		defer m.openStreams.Add(context.WithoutCancel(ctx), -1, method)
-		return next(ctx, spec, stream)
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
 	"time"
 
@@ -19,18 +20,13 @@ type Refusals struct {
 	server *connect.Server
 }
 
-// NewRefusals returns Refusals for the procedures the map gives the stream
-// type of, which records refused calls through interceptors, outermost
-// first: the same that observe the calls connect-go serves. With no
-// interceptors there is nothing to observe: it returns nil, whose methods
-// cost nothing.
-func NewRefusals(procedures map[string]connect.StreamType, interceptors ...connect.ServerInterceptor) *Refusals {
-	if len(interceptors) == 0 {
-		return nil
-	}
+// NewRefusals returns Refusals for the procedures of specs, which records
+// refused calls through interceptors, outermost first: the same that
+// observe the calls connect-go serves.
+func NewRefusals(specs iter.Seq[connect.Spec], interceptors ...connect.ServerInterceptor) *Refusals {
 	server := connect.NewServer(interceptors...)
-	for path, streamType := range procedures {
-		server.Register(connect.Method{Spec: connect.Spec{Procedure: path, StreamType: streamType}, Handler: refuse})
+	for spec := range specs {
+		server.Register(connect.Method{Spec: connect.Spec{Procedure: spec.Procedure, StreamType: spec.StreamType}, Handler: refuse})
 	}
 	return &Refusals{server: server}
 }

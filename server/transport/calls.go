@@ -53,10 +53,3 @@ func (o *openStreams) drain() {
 		l.drain()
 	}
 }
-
-// count counts the streams in progress.
-func (o *openStreams) count() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.lives)
-}

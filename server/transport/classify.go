@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+
+	"github.com/routeguide/routeguide/server/grpcwebtext"
 )
 
 // Call is what the transport works out about a request once, in its
@@ -16,19 +18,28 @@ import (
 type Call struct {
 	// Procedure is the request's path, such as
 	// /routeguide.RouteGuide/GetFeature, and StreamType its shape; Known
-	// says whether the server serves it.
+	// says whether the server serves it, and Writes whether it changes
+	// what the server stores ([Procedure.Writes]).
 	Procedure  string
 	StreamType connect.StreamType
 	Known      bool
+	Writes     bool
 	// Protocol is connect, grpc or grpcweb, as connect-go names them, and
 	// Codec the encoding of the messages, such as proto or json, from the
 	// Content-Type or, for a Connect GET, the query.
 	Protocol, Codec string
 	// Enveloped says whether the request's messages come in envelopes
 	// (gRPC, gRPC-Web, Connect streams), and EncodingHeader is then the
-	// header that names their compression.
+	// header that names their compression. Encoding is the compression the
+	// request names, if any, in that header or, for Connect unary, in
+	// Content-Encoding.
 	Enveloped      bool
 	EncodingHeader string
+	Encoding       string
+	// Text says the call is gRPC-Web in its text form, or asks for a
+	// response in it: the stack translates it to and from the binary form
+	// that connect-go speaks.
+	Text bool
 	// Timeout is the timeout the call asks for, if AskedTimeout.
 	Timeout      time.Duration
 	AskedTimeout bool
@@ -38,7 +49,9 @@ type Call struct {
 	// Start is when the request's headers arrived.
 	Start time.Time
 
-	life *callLife // the call's lifecycle, which Classify starts
+	mediaType string     // of the Content-Type, in lower case, without parameters
+	procedure *Procedure // the table's entry; nil if not Known
+	life      *callLife  // the call's lifecycle, which Classify starts
 }
 
 // LenientJSONHeader is the request header by which a caller asks that JSON
@@ -58,29 +71,46 @@ func CallOf(ctx context.Context) (*Call, bool) {
 // classify works out what r is.
 func classify(r *http.Request, procedures Procedures) *Call {
 	c := &Call{Procedure: r.URL.Path, Start: time.Now()}
-	c.StreamType, c.Known = procedures[c.Procedure]
+	if p := procedures[c.Procedure]; p != nil {
+		c.procedure, c.Known, c.StreamType, c.Writes = p, true, p.StreamType, p.Writes
+	}
 	if v := r.Header.Get(LenientJSONHeader); v != "" {
 		c.LenientJSON = strings.EqualFold(v, "ignore")
 	}
 	contentType := r.Header.Get("Content-Type")
+	mediaType := mediaTypeOf(contentType)
+	c.mediaType = mediaType
 	if contentType == "" && r.Method == http.MethodGet {
 		c.Protocol, c.Codec = connect.ProtocolNameConnect, r.URL.Query().Get("encoding")
 	} else {
-		c.Protocol, c.Codec = protocolAndCodec(contentType)
+		c.Protocol, c.Codec = protocolAndCodec(mediaType)
 	}
-	c.EncodingHeader, c.Enveloped = envelopeEncoding(contentType)
-	c.Timeout, c.AskedTimeout = AskedTimeout(r.Header)
+	c.EncodingHeader, c.Enveloped = envelopeEncoding(mediaType)
+	switch {
+	case c.Enveloped:
+		c.Encoding = r.Header.Get(c.EncodingHeader)
+	case r.Method != http.MethodGet:
+		c.Encoding = r.Header.Get("Content-Encoding") // Connect unary
+	}
+	c.Text = strings.HasPrefix(mediaType, "application/grpc-web-text") ||
+		c.Protocol == connect.ProtocolNameGRPCWeb && grpcwebtext.AcceptsText(r.Header)
+	c.Timeout, c.AskedTimeout = askedTimeout(r.Header, c.Protocol)
 	return c
+}
+
+// mediaTypeOf returns the media type of a Content-Type, in lower case and
+// without parameters.
+func mediaTypeOf(contentType string) string {
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	return strings.ToLower(strings.TrimSpace(mediaType))
 }
 
 // protocolAndCodec returns the protocol of a request as connect-go names it
 // (connect, grpc or grpcweb) and the codec of its messages (such as proto
-// or json), from its Content-Type. A request whose Content-Type is not one
-// of an RPC has protocol connect, as connect-go treats it, and the codec the
-// Content-Type names.
-func protocolAndCodec(contentType string) (protocol, codec string) {
-	mediaType, _, _ := strings.Cut(contentType, ";")
-	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+// or json), from the media type of its Content-Type. A request whose
+// Content-Type is not one of an RPC has protocol connect, as connect-go
+// treats it, and the codec the Content-Type names.
+func protocolAndCodec(mediaType string) (protocol, codec string) {
 	for _, p := range []struct{ prefix, protocol string }{
 		{"application/grpc-web-text", connect.ProtocolNameGRPCWeb},
 		{"application/grpc-web", connect.ProtocolNameGRPCWeb},
@@ -99,14 +129,11 @@ func protocolAndCodec(contentType string) (protocol, codec string) {
 	return connect.ProtocolNameConnect, strings.TrimPrefix(mediaType, "application/")
 }
 
-// envelopeEncoding says whether requests of contentType carry their
+// envelopeEncoding says whether requests of mediaType carry their
 // messages in envelopes (gRPC, gRPC-Web in either form and Connect
 // streams), and which header names the compression of the flagged ones.
-// gRPC-Web's text form is enveloped too once the translation inside the
-// classification has decoded it.
-func envelopeEncoding(contentType string) (header string, ok bool) {
-	mediaType, _, _ := strings.Cut(strings.ToLower(contentType), ";")
-	mediaType = strings.TrimSpace(mediaType)
+// gRPC-Web's text form is enveloped too once the stack has decoded it.
+func envelopeEncoding(mediaType string) (header string, ok bool) {
 	switch {
 	case mediaType == "application/grpc" || strings.HasPrefix(mediaType, "application/grpc+"),
 		strings.HasPrefix(mediaType, "application/grpc-web"):

@@ -215,4 +215,4 @@ func TestFlushCoalescerUnwraps(t *testing.T) {
 }
 
 // streamProcedure is a table in which /stream streams its responses.
-var streamProcedure = Procedures{"/stream": connect.StreamTypeServer}
+var streamProcedure = Procedures{"/stream": {StreamType: connect.StreamTypeServer}}

@@ -10,10 +10,10 @@ import (
 )
 
 var stackProcedures = Procedures{
-	"/test.Service/Unary":        connect.StreamTypeUnary,
-	"/test.Service/ServerStream": connect.StreamTypeServer,
-	"/test.Service/ClientStream": connect.StreamTypeClient,
-	"/test.Service/Bidi":         connect.StreamTypeBidi,
+	"/test.Service/Unary":        {StreamType: connect.StreamTypeUnary},
+	"/test.Service/ServerStream": {StreamType: connect.StreamTypeServer},
+	"/test.Service/ClientStream": {StreamType: connect.StreamTypeClient},
+	"/test.Service/Bidi":         {StreamType: connect.StreamTypeBidi},
 }
 
 // TestClassifyServesEverything checks that every request reaches the

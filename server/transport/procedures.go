@@ -1,11 +1,11 @@
-// Package transport protects a connect-go handler from clients that stop
-// taking part, and makes its streams cheap on net/http: deadlines within
-// bounds, idle and stalled streams cut off, streams ended at drain, flushes
-// coalesced, and bidirectional calls over HTTP/1 answered clearly. The
-// outermost layer, [Stack.Classify], works out once what each request is (a
-// [Call]: its procedure's shape from the table of procedures registered on
-// the connect.Server, its protocol, codec and timeout), and every rule reads
-// that.
+// Package transport protects connect-go's handlers from clients that stop
+// taking part or make mistakes, and makes their streams cheap on net/http:
+// deadlines within bounds, idle and stalled streams cut off, streams ended
+// at drain, calls connect-go cannot serve answered clearly, and flushes
+// coalesced. The outermost layer, [Stack.Classify], works out once what each
+// request is (a [Call]: its procedure's entry in the table of procedures
+// registered on the connect.Server, its protocol, codec and timeout), and
+// every rule reads that.
 //
 // # A call's life
 //
@@ -32,31 +32,64 @@
 //     that says why: unavailable for a drain, deadline_exceeded for an idle
 //     client or a deadline.
 //
-// Between the two, flush coalescing (flush.go) merges the flushes of
-// streamed responses, and the HTTP/1 rule (http1.go) answers bidirectional
-// calls that HTTP/1.1 cannot carry.
+// Between the two, the admission ([Stack.Handler], admission.go) answers
+// the calls connect-go cannot serve and calls the procedure's handler, and
+// flush coalescing (flush.go) merges the flushes of streamed responses.
 package transport
 
 import (
+	"net/http"
+
 	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 )
 
-// Procedures maps the path of every procedure a server mounts, such as
-// "/routeguide.RouteGuide/GetFeature", to its stream type.
-type Procedures map[string]connect.StreamType
+// Procedure is what the table of procedures knows of one.
+type Procedure struct {
+	// StreamType is its shape.
+	StreamType connect.StreamType
+	// Writes says its calls change what the server stores, so that who
+	// makes them matters (a gate may want to know them, [Gate]).
+	Writes bool
 
-// ProceduresOf returns the table of every procedure registered on server.
-func ProceduresOf(server *connect.Server) Procedures {
+	handler http.Handler // connect-go's, mounted through [Procedures.Mux]
+	serve   http.Handler // handler behind the fast paths [Stack.Handler] chose
+}
+
+// Procedures maps the path of every procedure a server mounts, such as
+// "/routeguide.RouteGuide/GetFeature", to what it is. [Stack.Classify]
+// looks a request's path up in it once, and the stack then calls the
+// procedure's handler without looking it up again.
+type Procedures map[string]*Procedure
+
+// ProceduresOf returns the table of every procedure registered on server;
+// writes says which of them change what the server stores, and may be nil
+// for none.
+func ProceduresOf(server *connect.Server, writes func(procedure string) bool) Procedures {
 	table := make(Procedures)
 	for spec := range server.Specs() {
-		table[spec.Procedure] = spec.StreamType
+		table[spec.Procedure] = &Procedure{StreamType: spec.StreamType, Writes: writes != nil && writes(spec.Procedure)}
 	}
 	return table
 }
 
-// Lookup returns the stream type of the procedure at path, and whether the
-// table has it.
-func (p Procedures) Lookup(path string) (connect.StreamType, bool) {
-	t, ok := p[path]
-	return t, ok
+// Mux returns the mux for connecthttp.Mount to mount the procedures of the
+// table on: each procedure's handler goes into its entry, and every other
+// pattern (connect-go's answer to unknown methods of a service) to
+// fallback, which serves every request that is not a call of a procedure.
+func (p Procedures) Mux(fallback *http.ServeMux) connecthttp.ServeMux {
+	return procedureMux{p, fallback}
+}
+
+type procedureMux struct {
+	procedures Procedures
+	fallback   *http.ServeMux
+}
+
+func (m procedureMux) Handle(pattern string, handler http.Handler) {
+	if p, ok := m.procedures[pattern]; ok {
+		p.handler = handler
+		return
+	}
+	m.fallback.Handle(pattern, handler)
 }

@@ -14,42 +14,12 @@ import (
 	"connectrpc.com/connect/v2"
 )
 
-// checkRequests answers the caller's mistakes in the framing of a request
-// with invalid_argument, before connect-go sees them. connect-go reports a
-// truncated message, a compressed flag without an encoding, or data after
-// the end of the stream as internal errors (and one as a "corrupt
-// response"), which blame the server and are logged as its faults; and a
-// Connect GET whose message is not base64 as unknown.
-func checkRequests(next http.Handler, refuser *refuser) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		call := callOf(r, refuser.procedures)
-		// What connect-go would refuse before it serves the call, refused
-		// here, where the refusal is recorded.
-		if call.Known {
-			if err := checkTimeout(r.Header, call); err != nil {
-				refuser.refuse(w, r, err)
-				return
-			}
-			if err := checkEncoding(r, call); err != nil {
-				refuser.refuse(w, r, err)
-				return
-			}
-		}
-		if r.Method == http.MethodGet && call.Known && call.StreamType == connect.StreamTypeUnary {
-			if err := checkGetMessage(r); err != nil {
-				refuser.refuse(w, r, err)
-				return
-			}
-		}
-		if r.Method == http.MethodPost && r.Body != nil && r.Body != http.NoBody {
-			if call.Enveloped {
-				encoding := r.Header.Get(call.EncodingHeader)
-				r.Body = &framedBody{ReadCloser: r.Body, compressed: encoding != "" && encoding != "identity"}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+// The checks of this file answer the caller's mistakes in a call of a
+// procedure before connect-go sees them: connect-go reports a truncated
+// message, a compressed flag without an encoding, or data after the end of
+// the stream as internal errors (and one as a "corrupt response"), which
+// blame the server and are logged as its faults; and a Connect GET whose
+// message is not base64 as unknown.
 
 // checkGetMessage checks that the message of a Connect GET decodes as
 // connect-go will decode it: URL-safe base64, padded or not, when the base64
@@ -168,9 +138,16 @@ func (f callerFault) Unwrap() error { return f.error }
 // AskedTimeout returns the timeout a call asks for in its request header,
 // if it asks for one that can be read; connect-go rejects the others. The
 // transport gives every unary call a deadline when its headers arrive,
-// whether or not it asks for one: this tells the two apart.
+// whether or not it asks for one: this tells the two apart. Inside the
+// stack, [Call] has it already.
 func AskedTimeout(header http.Header) (time.Duration, bool) {
-	if strings.HasPrefix(strings.ToLower(header.Get("Content-Type")), "application/grpc") {
+	protocol, _ := protocolAndCodec(mediaTypeOf(header.Get("Content-Type")))
+	return askedTimeout(header, protocol)
+}
+
+// askedTimeout is [AskedTimeout] for a call of protocol.
+func askedTimeout(header http.Header, protocol string) (time.Duration, bool) {
+	if protocol != connect.ProtocolNameConnect {
 		return grpcTimeout(header.Get("Grpc-Timeout"))
 	}
 	ms := header.Get("Connect-Timeout-Ms")
@@ -221,14 +198,8 @@ const supportedEncodings = "gzip"
 
 // checkEncoding answers a request compressed with an encoding the server
 // does not read with unimplemented, as connect-go would.
-func checkEncoding(r *http.Request, call *Call) error {
-	header := "Content-Encoding" // Connect unary
-	if call.Enveloped {
-		header = call.EncodingHeader
-	} else if r.Method == http.MethodGet {
-		return nil
-	}
-	switch encoding := r.Header.Get(header); encoding {
+func checkEncoding(call *Call) error {
+	switch encoding := call.Encoding; encoding {
 	case "", "identity", "gzip":
 		return nil
 	default:
@@ -240,12 +211,15 @@ func checkEncoding(r *http.Request, call *Call) error {
 // checkTimeout answers a call whose timeout header cannot be read with
 // invalid_argument, as connect-go would.
 func checkTimeout(header http.Header, call *Call) error {
+	if call.AskedTimeout {
+		return nil // read once, by the classification
+	}
 	if call.Protocol != connect.ProtocolNameConnect {
 		value := header.Get("Grpc-Timeout")
 		if value == "" {
 			return nil
 		}
-		if _, ok := grpcTimeout(value); ok || grpcTimeoutTooLong(value) {
+		if grpcTimeoutTooLong(value) {
 			return nil
 		}
 		return connect.Errorf(connect.CodeInvalidArgument,
@@ -253,9 +227,6 @@ func checkTimeout(header http.Header, call *Call) error {
 	}
 	value := header.Get("Connect-Timeout-Ms")
 	if value == "" {
-		return nil
-	}
-	if call.AskedTimeout {
 		return nil
 	}
 	return connect.Errorf(connect.CodeInvalidArgument,

@@ -5,9 +5,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
-	"connectrpc.com/connect/v2/connecthttp"
-
-	"github.com/routeguide/routeguide/server/observe"
 )
 
 // Limits are the timeouts the transport enforces on every call. Each must be
@@ -22,14 +19,13 @@ type Limits struct {
 
 // Stack is the transport's protections for one server. Its parts work
 // together: [Stack.Classify] is the outermost layer of the handler and
-// starts each call's life, [Stack.Interceptor] goes among the interceptors
-// of the connect.Server, and [Stack.Handler] wraps the handler that serves
-// it.
+// starts each call's life, [Stack.Handler] lets calls into connect-go's
+// handlers, and [Stack.Interceptor] goes among the interceptors of the
+// connect.Server.
 type Stack struct {
 	streams    openStreams
 	limits     Limits
-	refusals   *observe.Refusals
-	noFastPath bool // whether flush coalescing is off, for diagnosis
+	noFastPath bool // whether the fast paths are off, for diagnosis
 }
 
 // New returns the protections for a server under limits.
@@ -44,42 +40,33 @@ func (s *Stack) Interceptor() connect.ServerInterceptor {
 	return s.intercept
 }
 
-// Handler wraps next, which serves the procedures through handlers that use
-// [Stack.Interceptor], with flush coalescing, the
-// HTTP/1 rule for bidirectional streams and clear answers to calls of
-// procedures that do not exist or with a Content-Type no protocol uses. errorWriter answers in the
-// caller's protocol; build it from the same handler options.
-func (s *Stack) Handler(next http.Handler, procedures Procedures, errorWriter *connecthttp.ErrorWriter) http.Handler {
-	refuser := &refuser{errorWriter: errorWriter, refusals: s.refusals, procedures: procedures}
-	h := next
-	if !s.noFastPath {
-		h = coalesceFlushes(h, procedures)
+// Handler returns the layer that lets into connect-go's handlers, which
+// use [Stack.Interceptor], the calls they can serve, and answers the
+// others itself (see [Served]). It goes inside [Stack.Classify], and
+// serves the streams of responses with their flushes coalesced, a fast
+// path. It fills in the table of procedures: call it once per table.
+func (s *Stack) Handler(served Served) http.Handler {
+	for path, p := range served.Procedures {
+		if p.handler == nil {
+			panic("transport: procedure " + path + " has no handler: mount it through Procedures.Mux")
+		}
+		p.serve = p.handler
+		if !s.noFastPath {
+			p.serve = coalesceFlushes(p.handler, served.Procedures)
+		}
 	}
-	h = answerMistakes(h, procedures, refuser)
-	h = requireHTTP2ForBidi(h, refuser)
-	return checkRequests(h, refuser)
+	return &admission{Served: served, mistakes: newMistakes(served.Procedures)}
 }
 
-// WithoutFastPaths turns flush coalescing, a fast path, off, for
-// diagnosis. Call it before [Stack.Handler]. By default it is on.
+// WithoutFastPaths turns the fast paths (flush coalescing, stack
+// presizing) off, for diagnosis. Call it before [Stack.Handler]. By
+// default they are on.
 func (s *Stack) WithoutFastPaths() {
 	s.noFastPath = true
-}
-
-// RecordRefusals records the calls the transport refuses before connect-go
-// serves them through refusals. Call it before [Stack.Handler]. By default
-// they are not recorded.
-func (s *Stack) RecordRefusals(refusals *observe.Refusals) {
-	s.refusals = refusals
 }
 
 // Drain refuses new streams and ends the open ones with unavailable, cutting
 // off any that are blocked on a client. Unary calls go on.
 func (s *Stack) Drain() {
 	s.streams.drain()
-}
-
-// OpenStreams counts the streams in progress.
-func (s *Stack) OpenStreams() int {
-	return s.streams.count()
 }
