@@ -2,8 +2,8 @@
 // three-node NATS JetStream cluster holding the notes and the write
 // budgets, routeguide-server replicas sharing them, the development OpenID
 // provider whose users sign in to write, and HAProxy in front as the L7
-// balancer, each a real process on loopback. The routeguide-cluster command runs one for
-// people to try; tests start one to kill parts of it.
+// balancer, each a real process on loopback. The routeguide-cluster command
+// runs one for people to try; tests start one to kill parts of it.
 package cluster
 
 import (
@@ -213,8 +213,9 @@ func (c *Cluster) Processes() []*Process {
 
 // Close stops the cluster from the front: HAProxy, which finishes the calls
 // in progress for up to 5 seconds, then the replicas, which drain, then the
-// NATS nodes and the OpenID provider. A process still there 15 seconds after it was asked to stop
-// is killed. Close removes the directory if Start made it.
+// NATS nodes and the OpenID provider. A process still there 15 seconds
+// after it was asked to stop is killed. Close removes the directory if
+// Start made it.
 func (c *Cluster) Close() error {
 	ctx := context.Background()
 	if c.haproxy != nil {
