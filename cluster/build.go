@@ -15,6 +15,10 @@ type Binaries struct {
 	Server  string // routeguide-server
 	NATS    string // nats-server
 	HAProxy string // haproxy
+	// IDP is routeguide-idp, the development OpenID provider of devidp/.
+	// With it the cluster runs the provider and its replicas verify its
+	// tokens; without it every caller is anonymous.
+	IDP string
 }
 
 // ErrNoHAProxy is the error of [FindHAProxy] when HAProxy is not installed.
@@ -31,24 +35,34 @@ func FindHAProxy() (string, error) {
 	return "", ErrNoHAProxy
 }
 
-// Build builds routeguide-server from the checkout that holds the current
-// directory into dir, finds nats-server, building the version pinned in
-// tools/go.mod if the Go build cache lacks it, and finds HAProxy.
+// mainModule is the path of RouteGuide's main module.
+const mainModule = "github.com/routeguide/routeguide"
+
+// Build builds routeguide-server and routeguide-idp from the checkout that
+// holds the current directory into dir, finds nats-server, building the
+// version pinned in tools/go.mod if the Go build cache lacks it, and finds
+// HAProxy. The current directory may be in the main module or in a module
+// that replaces it with the checkout, such as web/e2e.
 func Build(ctx context.Context, dir string) (Binaries, error) {
 	haproxy, err := FindHAProxy()
 	if err != nil {
 		return Binaries{}, err
 	}
-	gomod, err := goCommand(ctx, "", "env", "GOMOD")
+	root, err := goCommand(ctx, "", "list", "-m", "-f", "{{.Dir}}", mainModule)
 	if err != nil {
-		return Binaries{}, err
+		return Binaries{}, fmt.Errorf("build: run from a checkout of RouteGuide: %w", err)
 	}
-	if filepath.Base(gomod) != "go.mod" {
-		return Binaries{}, errors.New("build: run from a checkout of RouteGuide (go env GOMOD is empty)")
+	if root == "" {
+		return Binaries{}, fmt.Errorf("build: run from a checkout of RouteGuide (go list -m %s names no directory)", mainModule)
 	}
-	root := filepath.Dir(gomod)
 	server := filepath.Join(dir, "routeguide-server")
 	if _, err := goCommand(ctx, root, "build", "-o", server, "./server/cmd/routeguide-server"); err != nil {
+		return Binaries{}, err
+	}
+	// devidp is a module of its own, which keeps its OpenID provider
+	// library out of the main module's dependencies.
+	idp := filepath.Join(dir, "routeguide-idp")
+	if _, err := goCommand(ctx, filepath.Join(root, "devidp"), "build", "-o", idp, "./cmd/routeguide-idp"); err != nil {
 		return Binaries{}, err
 	}
 	// go tool -n prints where the cached executable is, building it first
@@ -57,7 +71,7 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	if err != nil {
 		return Binaries{}, err
 	}
-	return Binaries{Server: server, NATS: nats, HAProxy: haproxy}, nil
+	return Binaries{Server: server, NATS: nats, HAProxy: haproxy, IDP: idp}, nil
 }
 
 // goCommand runs the go command in dir and returns what it printed, trimmed.

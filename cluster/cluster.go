@@ -1,8 +1,9 @@
 // Package cluster runs RouteGuide as a cluster on one machine: a
-// three-node NATS JetStream cluster holding the notes, routeguide-server
-// replicas sharing them, and HAProxy in front as the L7 balancer, each a
-// real process on loopback. The routeguide-cluster command runs one for
-// people to try; tests start one to kill parts of it.
+// three-node NATS JetStream cluster holding the notes and the write
+// budgets, routeguide-server replicas sharing them, the development OpenID
+// provider whose users sign in to write, and HAProxy in front as the L7
+// balancer, each a real process on loopback. The routeguide-cluster command
+// runs one for people to try; tests start one to kill parts of it.
 package cluster
 
 import (
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,10 +33,19 @@ type Config struct {
 	// StatsAddr is the address of HAProxy's statistics page. The default,
 	// and port 0, is a free loopback port.
 	StatsAddr string
+	// IDPAddr is the address of the OpenID provider, run when
+	// Binaries.IDP is set; it is also the issuer's, which the provider's
+	// tokens name. The default, and port 0, is a free loopback port.
+	IDPAddr string
+	// WritesAnyone lets callers without a token post notes. The default,
+	// with an OpenID provider, is that only its signed-in users may;
+	// without one, anyone may.
+	WritesAnyone bool
 	// Replicas is the number of routeguide-server replicas; the default is
 	// 3.
 	Replicas int
-	// ServerArgs are flags added to each replica's command line.
+	// ServerArgs are flags added to each replica's command line, after the
+	// cluster's own.
 	ServerArgs []string
 	// Logger hears of every start and exit of a process. The default
 	// discards them.
@@ -52,14 +63,16 @@ type Cluster struct {
 	logger    *slog.Logger
 	statsAddr string
 	nats      []*Process
+	idp       *Process // nil without Binaries.IDP
+	idpBin    string
 	replicas  []*Process
 	haproxy   *Process
 }
 
 // Start starts a cluster and returns once HAProxy sees every replica
 // healthy, or with an error, having stopped what it started, when any part
-// fails to start before ctx is done. It starts nothing when Addr or
-// StatsAddr is in use, and says by whom (see [CheckPorts]).
+// fails to start before ctx is done. It starts nothing when Addr,
+// StatsAddr or IDPAddr is in use, and says by whom (see [CheckPorts]).
 func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if cfg.Binaries.Server == "" || cfg.Binaries.NATS == "" || cfg.Binaries.HAProxy == "" {
 		return nil, errors.New("start cluster: Binaries.Server, NATS and HAProxy are required")
@@ -71,7 +84,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if replicas < 1 {
 		return nil, fmt.Errorf("start cluster: %d replicas", replicas)
 	}
-	if err := CheckPorts(cfg.Addr, cfg.StatsAddr); err != nil {
+	if err := CheckPorts(cfg.Addr, cfg.StatsAddr, cfg.IDPAddr); err != nil {
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}
 	c := &Cluster{dir: cfg.Dir, logger: cfg.Logger}
@@ -92,7 +105,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		}
 	}()
 
-	ports, err := freePorts(3*natsNodes + 2*replicas + 2)
+	ports, err := freePorts(3*natsNodes + 2*replicas + 3)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +117,10 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	}
 	if statsAddr == "" || strings.HasSuffix(statsAddr, ":0") {
 		statsAddr = take()
+	}
+	idpAddr := cfg.IDPAddr
+	if idpAddr == "" || strings.HasSuffix(idpAddr, ":0") {
+		idpAddr = take()
 	}
 
 	nodes := make([]natsNode, natsNodes)
@@ -119,15 +136,30 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		c.nats = append(c.nats, p)
 		natsURLs = append(natsURLs, "nats://"+node.client)
 	}
+	first := c.nats
+	// The replicas look the issuer up as they start: it must be up first.
+	if cfg.Binaries.IDP != "" {
+		c.idp, c.idpBin = c.newIDP(idpAddr, addr, cfg.Binaries.IDP), cfg.Binaries.IDP
+		first = append(slices.Clip(first), c.idp)
+	}
 	// Together: a node is ready only once the cluster has a meta leader,
 	// which takes a majority of the nodes.
-	if err := startAll(ctx, c.nats); err != nil {
+	if err := startAll(ctx, first); err != nil {
 		return nil, err
 	}
 
+	// HAProxy, trusted, gives each replica its clients' addresses in a
+	// PROXY protocol v2 header: the write budgets of anonymous callers are
+	// counted by them, not by HAProxy's.
+	serverArgs := []string{"--trusted-proxies", "127.0.0.1/32"}
+	if c.idp != nil {
+		serverArgs = append(serverArgs, identityArgs(c.Issuer(), cfg.WritesAnyone)...)
+	}
+	serverArgs = append(serverArgs, cfg.ServerArgs...)
+
 	for i := range replicas {
 		name := fmt.Sprintf("routeguide-%d", i+1)
-		c.replicas = append(c.replicas, c.newReplica(name, take(), take(), natsURLs, cfg.Binaries.Server, cfg.ServerArgs))
+		c.replicas = append(c.replicas, c.newReplica(name, take(), take(), natsURLs, cfg.Binaries.Server, serverArgs))
 	}
 	// One replica first: it creates the notes stream, which the others then
 	// find ready, rather than racing it while the NATS nodes set it up.
@@ -168,7 +200,11 @@ func (c *Cluster) HAProxy() *Process { return c.haproxy }
 
 // Processes returns every process, in the order they start.
 func (c *Cluster) Processes() []*Process {
-	all := append(append([]*Process(nil), c.nats...), c.replicas...)
+	all := append([]*Process(nil), c.nats...)
+	if c.idp != nil {
+		all = append(all, c.idp)
+	}
+	all = append(all, c.replicas...)
 	if c.haproxy != nil {
 		all = append(all, c.haproxy)
 	}
@@ -177,15 +213,20 @@ func (c *Cluster) Processes() []*Process {
 
 // Close stops the cluster from the front: HAProxy, which finishes the calls
 // in progress for up to 5 seconds, then the replicas, which drain, then the
-// NATS nodes. A process still there 15 seconds after it was asked to stop
-// is killed. Close removes the directory if Start made it.
+// NATS nodes and the OpenID provider. A process still there 15 seconds
+// after it was asked to stop is killed. Close removes the directory if
+// Start made it.
 func (c *Cluster) Close() error {
 	ctx := context.Background()
 	if c.haproxy != nil {
 		c.haproxy.Stop(ctx)
 	}
 	stopAll(ctx, c.replicas)
-	stopAll(ctx, c.nats)
+	last := c.nats
+	if c.idp != nil {
+		last = append(slices.Clip(last), c.idp)
+	}
+	stopAll(ctx, last)
 	if c.removeDir {
 		return os.RemoveAll(c.dir)
 	}

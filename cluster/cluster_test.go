@@ -33,18 +33,23 @@ import (
 // far, in the order sent, whichever replica answers: from the start, after
 // a replica is killed, after the NATS node leading the notes stream is
 // killed and restarted, and after the replica comes back. A watcher on one
-// replica must see notes posted on the others within a second.
+// replica must see notes posted on the others within a second. Writes need
+// a token from the cluster's OpenID provider, which every replica accepts.
 func TestCluster(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t)
+	c := startCluster(t, cluster.Config{})
 	ctx := t.Context()
 	front := "http://" + c.Addr()
+	token, err := c.Token(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// One HTTP/2 connection to HAProxy for every call: the calls spread
 	// over the replicas only if HAProxy balances each stream.
 	h2c := routeguidetest.H2CClient()
 	t.Cleanup(h2c.CloseIdleConnections) // or HAProxy waits for it to stop
 	chat := &chatter{
-		client:   routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(h2c, front, connecthttp.WithGRPC()))),
+		client:   routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(withBearer(h2c, token), front, connecthttp.WithGRPC()))),
 		location: &routeguide.Point{Latitude: 515007290, Longitude: -1246250},
 	}
 	replicas := []string{"routeguide-1", "routeguide-2", "routeguide-3"}
@@ -69,8 +74,19 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("anonymous", func(t *testing.T) {
+		// Reads need no token; writes do, whichever replica takes them.
+		for _, p := range []protocol{{"gRPC", routeguidetest.H2CClient(), connecthttp.WithGRPC()}, {"Connect", routeguidetest.HTTP1Client(), connecthttp.WithProtoJSON()}} {
+			notes := notesv1connect.NewNotesServiceClient(connect.NewClient(connecthttp.NewTransport(p.client, front, p.option)))
+			_, err := notes.PostNote(ctx, &notesv1.PostNoteRequest{Note: &routeguide.RouteNote{Location: chat.location, Message: "anonymous"}})
+			if connect.CodeOf(err) != connect.CodeUnauthenticated {
+				t.Errorf("anonymous PostNote over %s through HAProxy: %v, want unauthenticated", p.name, err)
+			}
+		}
+	})
+
 	t.Run("watch", func(t *testing.T) {
-		watchAcrossReplicas(t, c)
+		watchAcrossReplicas(t, c, token)
 	})
 
 	t.Run("replica killed", func(t *testing.T) {
@@ -112,18 +128,20 @@ func TestCluster(t *testing.T) {
 	})
 }
 
-// startCluster starts a cluster for the test, which stops it at the end
-// and shows the tail of every process's log if the test failed.
-func startCluster(t *testing.T) *cluster.Cluster {
+// startCluster starts a cluster as cfg says, with the programs [binaries]
+// builds unless cfg names them, in a directory of the test's, which stops
+// it at the end and shows the tail of every process's log if the test
+// failed.
+func startCluster(t *testing.T, cfg cluster.Config) *cluster.Cluster {
 	t.Helper()
-	bins := binaries(t)
+	if cfg.Binaries == (cluster.Binaries{}) {
+		cfg.Binaries = binaries(t)
+	}
+	cfg.Dir = t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	c, err := cluster.Start(ctx, cluster.Config{
-		Binaries: bins,
-		Dir:      t.TempDir(),
-		Logger:   slog.New(slog.NewTextHandler(t.Output(), nil)),
-	})
+	c, err := cluster.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,16 +258,16 @@ func (ch *chatter) chat(ctx context.Context) (string, error) {
 	return replica, nil
 }
 
-// watchAcrossReplicas watches on the first replica and posts on the others,
-// once with PostNote in Connect JSON over HTTP/1.1, as curl would, and once
-// with RouteChat over gRPC.
-func watchAcrossReplicas(t *testing.T, c *cluster.Cluster) {
+// watchAcrossReplicas watches on the first replica and posts on the others
+// with token, once with PostNote in Connect JSON over HTTP/1.1, as curl
+// would, and once with RouteChat over gRPC.
+func watchAcrossReplicas(t *testing.T, c *cluster.Cluster, token string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	replicaURL := func(i int) string { return "http://" + c.Replicas()[i].Addr() }
 	watcher := notesv1connect.NewNotesServiceClient(connect.NewClient(connecthttp.NewTransport(routeguidetest.H2CClient(), replicaURL(0), connecthttp.WithGRPC())))
-	poster := notesv1connect.NewNotesServiceClient(connect.NewClient(connecthttp.NewTransport(routeguidetest.HTTP1Client(), replicaURL(1), connecthttp.WithProtoJSON())))
-	chatter := routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(routeguidetest.H2CClient(), replicaURL(2), connecthttp.WithGRPC())))
+	poster := notesv1connect.NewNotesServiceClient(connect.NewClient(connecthttp.NewTransport(withBearer(routeguidetest.HTTP1Client(), token), replicaURL(1), connecthttp.WithProtoJSON())))
+	chatter := routeguideconnect.NewRouteGuideClient(connect.NewClient(connecthttp.NewTransport(withBearer(routeguidetest.H2CClient(), token), replicaURL(2), connecthttp.WithGRPC())))
 	where := &routeguide.Point{Latitude: 407838351, Longitude: -746143763}
 
 	// Not waited for: the call returns with the first note, or the
@@ -400,4 +418,34 @@ func waitBackends(t *testing.T, c *cluster.Cluster, want string) {
 	case !ok:
 		t.Fatalf("HAProxy's backends: %v, want all %s", backends, want)
 	}
+}
+
+// protocol is an RPC protocol and the HTTP client that carries it.
+type protocol struct {
+	name   string
+	client *http.Client
+	option connecthttp.Option
+}
+
+// withBearer returns a copy of client that sends token in every request's
+// Authorization header, as the Go client's --token does.
+func withBearer(client *http.Client, token string) *http.Client {
+	c := *client
+	next := client.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.Transport = bearerTransport{next: next, header: "Bearer " + token}
+	return &c
+}
+
+type bearerTransport struct {
+	next   http.RoundTripper
+	header string
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", b.header)
+	return b.next.RoundTrip(r)
 }

@@ -51,6 +51,11 @@ defaults
 
 frontend routeguide
     bind {{.Addr}}
+    # The replicas learn each client's address from the PROXY header sent
+    # with every connection (send-proxy-v2 below), and would also believe
+    # an X-Forwarded-For sent from an address they trust: nobody may send
+    # one through here.
+    http-request del-header x-forwarded-for
     acl notes path_beg /routeguide.notes.v1.NotesService/
     acl notes path /routeguide.RouteGuide/RouteChat
     # With no replica able to reach the notes store, a call for notes gets
@@ -73,10 +78,15 @@ backend {{.Name}}
     # Says which replica answered, for people watching the balancing.
     http-response set-header x-routeguide-replica %[srv_name]
     option httpchk
-    http-check connect proto h2
+    # A connect rule of its own sends no PROXY header unless told to; so
+    # told, a check reaches a replica as every call does.
+    http-check connect proto h2 send-proxy
     http-check send meth POST uri {{$.HealthPath}} hdr content-type application/json body '{{.HealthRequest}}'
     http-check expect rstring '{{$.HealthServing}}'
-    default-server proto h2 check inter 500ms fall 2 rise 2
+    # send-proxy-v2: every connection to a replica opens with a PROXY
+    # protocol v2 header naming HAProxy's client (a health check's says
+    # LOCAL: HAProxy's own).
+    default-server proto h2 check inter 500ms fall 2 rise 2 send-proxy-v2
 {{- range $.Replicas}}
     server {{.Name}} {{.Addr}}
 {{- end}}

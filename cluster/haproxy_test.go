@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
 	"github.com/google/go-cmp/cmp"
+	"github.com/pires/go-proxyproto"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
@@ -31,6 +33,8 @@ import (
 // substring SERVING would let through); and not knowing the services. Each
 // must be in exactly the backends it can serve, and HAProxy must send
 // RouteChat and the notes service only where the notes store is reachable.
+// The servers require a PROXY protocol v2 header on every connection, as
+// HAProxy sends them, health checks included.
 func TestHAProxyHealthChecks(t *testing.T) {
 	t.Parallel()
 	bin, err := FindHAProxy()
@@ -68,7 +72,7 @@ func TestHAProxyHealthChecks(t *testing.T) {
 			io.Copy(io.Discard, r.Body)
 			http.NotFound(w, r)
 		})
-		addr := routeguidetest.NewServer(t, mux).Listener.Addr().String()
+		addr := newProxiedServer(t, mux).Listener.Addr().String()
 		c.replicas = append(c.replicas, &Process{name: r.name, addr: addr})
 	}
 	ports, err := freePorts(2)
@@ -181,6 +185,33 @@ func TestHAProxyHealthChecks(t *testing.T) {
 			t.Errorf("%s with no replica reaching the notes store: %v, want unavailable: %s", tt.name, tt.err, noNotesMessage)
 		}
 	}
+}
+
+// newProxiedServer serves handler as [routeguidetest.NewServer] does, on a
+// listener that requires a PROXY protocol v2 header on every connection:
+// one without is closed unanswered.
+func newProxiedServer(t *testing.T, handler http.Handler) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(handler)
+	ts.Listener = &proxyproto.Listener{
+		Listener:          ts.Listener,
+		ReadHeaderTimeout: 5 * time.Second,
+		ConnPolicy: func(proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {
+			return proxyproto.REQUIRE, nil
+		},
+		ValidateHeader: func(h *proxyproto.Header) error {
+			if h.Version != 2 {
+				return fmt.Errorf("PROXY protocol version %d, want 2", h.Version)
+			}
+			return nil
+		},
+	}
+	ts.Config.Protocols = new(http.Protocols)
+	ts.Config.Protocols.SetHTTP1(true)
+	ts.Config.Protocols.SetUnencryptedHTTP2(true)
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return ts
 }
 
 // healthStub answers grpc.health.v1 Check over Connect JSON as a replica

@@ -35,7 +35,7 @@ func TestCtrlC(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	addr, statsAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "--addr", addr, "--stats-addr", statsAddr, "--replicas", "2", "--restart-after", "100ms")
+	cmd := exec.Command(bin, "--addr", addr, "--stats-addr", statsAddr, "--idp-addr", "127.0.0.1:0", "--replicas", "2", "--restart-after", "100ms")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -95,8 +95,8 @@ func TestCtrlC(t *testing.T) {
 		for range lines {
 		}
 	}()
-	if len(pids) != 1+3+2+1 {
-		t.Errorf("routeguide-cluster listed %d processes, want itself, three NATS nodes, two replicas and HAProxy", len(pids))
+	if len(pids) != 1+3+1+2+1 {
+		t.Errorf("routeguide-cluster listed %d processes, want itself, three NATS nodes, the OpenID provider, two replicas and HAProxy", len(pids))
 	}
 	if pidOf["routeguide-cluster"] != cmd.Process.Pid {
 		t.Errorf("routeguide-cluster listed itself as pid %d, want %d", pidOf["routeguide-cluster"], cmd.Process.Pid)

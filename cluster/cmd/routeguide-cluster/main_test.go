@@ -27,12 +27,17 @@ func TestPortTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stats.Close()
+	idp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
 	var stdout, stderr strings.Builder
-	err = run(t.Context(), []string{"--addr", l.Addr().String(), "--stats-addr", stats.Addr().String()}, &stdout, &stderr)
+	err = run(t.Context(), []string{"--addr", l.Addr().String(), "--stats-addr", stats.Addr().String(), "--idp-addr", idp.Addr().String()}, &stdout, &stderr)
 	if !errors.Is(err, cluster.ErrPortTaken) {
 		t.Fatalf("run on taken ports = %v, want %v", err, cluster.ErrPortTaken)
 	}
-	wants := []string{l.Addr().String(), stats.Addr().String(), "--addr"}
+	wants := []string{l.Addr().String(), stats.Addr().String(), idp.Addr().String(), "--idp-addr"}
 	if runtime.GOOS == "linux" {
 		wants = append(wants, fmt.Sprintf("pid %d ", os.Getpid()))
 	}

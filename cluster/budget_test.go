@@ -1,0 +1,185 @@
+package cluster_test
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
+
+	"github.com/routeguide/routeguide/cluster"
+	"github.com/routeguide/routeguide/gen/routeguide"
+	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
+	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
+	"github.com/routeguide/routeguide/internal/routeguidetest"
+	"github.com/routeguide/routeguide/server/budget"
+)
+
+// measureBudgetEnv names the environment variable that runs
+// TestBudgetAcrossReplicas, a minute of one client's flood; CI sets it in a
+// step of its own.
+const measureBudgetEnv = "ROUTEGUIDE_MEASURE_BUDGET"
+
+// budgetMeasurement is how long TestBudgetAcrossReplicas floods: the
+// issue's minute, of which the steady rate is a third of the budget.
+const budgetMeasurement = time.Minute
+
+// budgetConnections and budgetStreams are how the flood reaches HAProxy:
+// this many HTTP/2 connections, with this many calls in flight on each.
+const (
+	budgetConnections = 4
+	budgetStreams     = 4
+)
+
+// TestBudgetAcrossReplicas measures the write budget of one signed-in
+// client through the cluster as `task cluster` runs it: bob posts through
+// HAProxy as fast as it answers for a minute, over several connections,
+// and HAProxy spreads the calls over the three replicas. The notes accepted
+// must be within 20% of one budget (burst plus rate for the time), not
+// three, and every replica must have taken part: in accepting, and in
+// refusing, as its own metrics say.
+func TestBudgetAcrossReplicas(t *testing.T) {
+	if os.Getenv(measureBudgetEnv) == "" {
+		t.Skipf("skipping a minute's flood; set %s=1 to run it", measureBudgetEnv)
+	}
+	t.Parallel()
+	c := startCluster(t, cluster.Config{})
+	ctx := t.Context()
+	token, err := c.Token(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	type tally struct{ accepted, refused int }
+	var (
+		mu        sync.Mutex // protects byReplica and others
+		byReplica = make(map[string]*tally)
+		others    []error
+	)
+	record := func(replica string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		n := byReplica[replica]
+		if n == nil {
+			n = new(tally)
+			byReplica[replica] = n
+		}
+		switch {
+		case err == nil:
+			n.accepted++
+		case connect.CodeOf(err) == connect.CodeResourceExhausted:
+			n.refused++
+		default:
+			if len(others) < 10 {
+				others = append(others, fmt.Errorf("%s: %w", replica, err))
+			}
+		}
+	}
+
+	note := &notesv1.PostNoteRequest{Note: &routeguide.RouteNote{
+		Location: &routeguide.Point{Latitude: 407838351, Longitude: -746143763}, Message: "flood"}}
+	start := time.Now()
+	// No call is cut off at the end, whose note might be stored unseen:
+	// each goroutine starts no call past the end, and waits for its last.
+	end := start.Add(budgetMeasurement)
+	var wg sync.WaitGroup
+	for range budgetConnections {
+		h2c := routeguidetest.H2CClient() // a connection of its own
+		t.Cleanup(h2c.CloseIdleConnections)
+		// The Connect protocol: through HAProxy 2.6, about one gRPC
+		// refusal in a hundred arrives without its trailers under this
+		// load (docs/scaling.md), which would leave the call's fate unknown.
+		client := notesv1connect.NewNotesServiceClient(connect.NewClient(
+			connecthttp.NewTransport(withBearer(h2c, token), "http://"+c.Addr())))
+		for range budgetStreams {
+			wg.Go(func() {
+				for time.Now().Before(end) {
+					callCtx, info := connect.NewClientContext(ctx)
+					_, err := client.PostNote(callCtx, note)
+					record(info.ResponseHeader().Get("X-Routeguide-Replica"), err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	if len(others) > 0 {
+		t.Errorf("calls failed other than for the budget: %v", others)
+	}
+	policy := budget.Policy{Rate: budget.DefaultRate, Burst: budget.DefaultBurst}
+	expected := float64(policy.Burst) + float64(policy.Rate)*elapsed.Minutes()
+	var accepted, refused int
+	var split []string
+	for _, p := range c.Replicas() {
+		n := byReplica[p.Name()]
+		if n == nil {
+			n = new(tally)
+		}
+		accepted += n.accepted
+		refused += n.refused
+		split = append(split, fmt.Sprintf("%s %d/%d", p.Name(), n.accepted, n.refused))
+		if n.accepted == 0 || n.refused == 0 {
+			t.Errorf("%s accepted %d and refused %d: HAProxy did not spread the flood", p.Name(), n.accepted, n.refused)
+		}
+		m := replicaMetrics(t, p)
+		if m.overBudget != n.refused || m.posted != n.accepted {
+			t.Errorf("%s counts %d notes posted and %d refused over budget, the client saw %d and %d",
+				p.Name(), m.posted, m.overBudget, n.accepted, n.refused)
+		}
+	}
+	t.Logf("one client, %d connections × %d calls in flight, %v: accepted %d of %d (%.0f calls/s), expected %.1f (burst %d + %d/min); accepted/refused by replica: %s",
+		budgetConnections, budgetStreams, elapsed.Round(time.Millisecond), accepted, accepted+refused,
+		float64(accepted+refused)/elapsed.Seconds(), expected, policy.Burst, policy.Rate, strings.Join(split, ", "))
+	if math.Abs(float64(accepted)-expected) > 0.2*expected {
+		t.Errorf("accepted %d notes in %v, want within 20%% of %.1f: one budget across the replicas", accepted, elapsed, expected)
+	}
+}
+
+// writeMetrics are what a replica's metrics say of the notes posted to it.
+type writeMetrics struct {
+	posted     int // PostNote calls that succeeded
+	overBudget int // writes refused over budget
+}
+
+// replicaMetrics reads the replica's writeMetrics from its admin
+// listener's /metrics.
+func replicaMetrics(t *testing.T, p *cluster.Process) writeMetrics {
+	t.Helper()
+	url := "http://" + p.MonitorAddr() + "/metrics"
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m writeMetrics
+	for s := bufio.NewScanner(res.Body); s.Scan(); {
+		line := s.Text()
+		var into *int
+		switch {
+		case strings.HasPrefix(line, "routeguide_writes_refused_total{") && strings.Contains(line, `reason="over_budget"`):
+			into = &m.overBudget
+		case strings.HasPrefix(line, "rpc_server_call_duration_seconds_count{") &&
+			strings.Contains(line, `rpc_method="routeguide.notes.v1.NotesService/PostNote"`) &&
+			strings.Contains(line, `rpc_response_status_code="OK"`):
+			into = &m.posted
+		default:
+			continue
+		}
+		fields := strings.Fields(line)
+		n, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			t.Fatalf("GET %s: %q: %v", url, line, err)
+		}
+		*into += int(n)
+	}
+	return m
+}
