@@ -89,6 +89,39 @@ func TestSharedAcrossReplicas(t *testing.T) {
 	}
 }
 
+// TestSharedWithinBudgetUnderConcurrency: one client writing 16 at a time
+// through each of three replicas, well within its budget, is never refused:
+// its writes on one replica take turns rather than lose every
+// compare-and-swap to each other.
+func TestSharedWithinBudgetUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	cluster := natstest.StartCluster(t, 3)
+	p := budget.Policy{Rate: 1, Burst: 1_000_000}
+	var replicas []*budget.Shared
+	for i, node := range cluster {
+		replicas = append(replicas, openShared(t, connect(t, node.URL()), budget.SharedConfig{
+			Policy: p, Replicas: 3, Timeout: 10 * time.Second,
+			Unshared: func(err error) { t.Errorf("replica %d decided alone: %v", i, err) },
+		}))
+	}
+	client := budget.AuthorKey("busy")
+	const perWriter = 10
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for _, r := range replicas {
+		for range 16 {
+			wg.Go(func() {
+				n, _ := spend(t.Context(), r, client, perWriter)
+				allowed.Add(int64(n))
+			})
+		}
+	}
+	wg.Wait()
+	if got, want := allowed.Load(), int64(len(replicas)*16*perWriter); got != want {
+		t.Errorf("%d writes within budget, 16 at a time per replica: %d allowed", want, got)
+	}
+}
+
 // TestSharedWithoutNATS: with NATS unreachable, a replica keeps its own
 // budgets, and says so; once NATS is back, the shared budget counts again.
 func TestSharedWithoutNATS(t *testing.T) {
