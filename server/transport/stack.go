@@ -52,7 +52,7 @@ func (s *Stack) Interceptor() connect.ServerInterceptor {
 func (s *Stack) Handler(next http.Handler, procedures Procedures, errorWriter *connecthttp.ErrorWriter) http.Handler {
 	refuser := &refuser{errorWriter: errorWriter, refusals: s.refusals, procedures: procedures}
 	h := next
-	if !s.noFastPath {
+	if !s.noFastPath && !flushOff {
 		h = coalesceFlushes(h, procedures)
 	}
 	h = answerMistakes(h, procedures, refuser)
