@@ -97,14 +97,20 @@ func fastPaths(ctx context.Context, o options, work string, log, stdout io.Write
 		}},
 		{fChat, func(p *process, d time.Duration) (float64, sample, error) { return runRouteChat(ctx, p.url(), 16, d) }},
 	}
+	variants := fastPathVariants
+	if len(o.fastPathsOnly) > 0 {
+		variants = slices.DeleteFunc(slices.Clone(variants), func(v fastPathVariant) bool {
+			return v.off != "" && !slices.Contains(o.fastPathsOnly, v.off) || v.off == "" && len(v.args) > 0
+		})
+	}
 	// samples[table][variant] holds one sample a round.
 	samples := make(map[string]map[string][]sample)
 	for _, l := range loads {
 		samples[l.table] = make(map[string][]sample)
 	}
 	for round := range o.runs {
-		for i := range fastPathVariants {
-			v := fastPathVariants[(i+round)%len(fastPathVariants)]
+		for i := range variants {
+			v := variants[(i+round)%len(variants)]
 			fmt.Fprintf(log, "round %d: %s\n", round+1, v.name)
 			args := append([]string{"--features", path, "--write-burst", "1000000000", "--write-rate", "1000000000"}, v.args...)
 			p, err := start(ctx, v.name, bins[v.off], args...)
@@ -134,8 +140,8 @@ func fastPaths(ctx context.Context, o options, work string, log, stdout io.Write
 		fmt.Fprintf(stdout, "\n### %s\n\n", l.table)
 		fmt.Fprintln(stdout, "| build | rate | rate vs all on | server CPU/op | CPU/op vs all on | server writes/op | p50 | p99 |")
 		fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|---:|")
-		on := samples[l.table][fastPathVariants[0].name]
-		for _, v := range fastPathVariants {
+		on := samples[l.table][variants[0].name]
+		for _, v := range variants {
 			s := samples[l.table][v.name]
 			m := median(s)
 			rates := ratios(s, on, func(s sample) float64 { return s.rate })

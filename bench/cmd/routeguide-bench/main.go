@@ -43,6 +43,9 @@ type options struct {
 	chatIdle  int
 	skipLarge bool
 	fastPaths bool
+	// fastPathsOnly, if set, names the variants -fast-paths measures
+	// beside "all on", by the pieces they leave out.
+	fastPathsOnly []string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags.IntVar(&o.chatIdle, "idle-chats", 2000, "RouteChat streams to hold open for the memory figure")
 	flags.BoolVar(&o.fastPaths, "fast-paths", false,
 		"instead of the comparison, measure routeguide-server with each fast path left out against all on, -runs rounds, into fastpaths.md")
+	only := flags.String("fast-paths-only", "",
+		"with -fast-paths, measure only the builds leaving out these pieces (batchconn, flush, growstack), comma-separated, beside all on")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -69,6 +74,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-sizes: %q is not a size of 100 or more", s)
 		}
 		o.sizes = append(o.sizes, n)
+	}
+	if *only != "" {
+		o.fastPathsOnly = strings.Split(*only, ",")
 	}
 	if o.duration < time.Second {
 		return errors.New("-duration: at least 1s")
