@@ -153,7 +153,7 @@ func envelopeEncoding(mediaType string) (header string, ok bool) {
 func (s *Stack) Classify(next http.Handler, procedures Procedures) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := classify(r, procedures)
-		if c.Known && c.StreamType == connect.StreamTypeUnary && !s.noFastPath {
+		if c.Known && c.StreamType == connect.StreamTypeUnary && !s.noFastPath && !growStackOff {
 			growStack()
 		}
 		life, w, r := startLife(w, r, c, &s.limits)

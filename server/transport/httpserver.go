@@ -118,6 +118,9 @@ func NewHTTPServer(handler http.Handler, l ConnLimits, tls bool) *http.Server {
 // connections of listener must offer their socket's SyscallConn, as
 // *net.TCPConn does, and the connection limit passes it on.
 func Listener(listener net.Listener, l ConnLimits) net.Listener {
+	if batchconnOff {
+		return PlainListener(listener, l)
+	}
 	l = l.WithDefaults()
 	limited := limitConnections(listener, l.MaxConnections)
 	return batchconn.NewListener(limited, batchconn.Options{WriteTimeout: l.WriteTimeout})

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -141,6 +142,32 @@ func TestProgressWatchStops(t *testing.T) {
 		synctest.Wait()
 		if finished.readCutOff.Load() {
 			t.Fatal("a finished guard cut off its reads")
+		}
+	})
+}
+
+// BenchmarkProgressWatch is what the watch adds to each read or write of a
+// call (a begin and an end), beside a watch that reads the clock at the
+// start of each operation, the least a watch that times operations itself
+// would do: BENCHMARKS.md sets the difference against a ListFeatures
+// message, which takes two watched writes (the message and its flush).
+func BenchmarkProgressWatch(b *testing.B) {
+	b.Run("watch=timer", func(b *testing.B) {
+		g := &callLife{w: httptest.NewRecorder(), limits: &Limits{}}
+		g.write = progressWatch{life: g, timeout: 30 * time.Second}
+		defer g.write.stop()
+		b.ReportAllocs()
+		for b.Loop() {
+			g.write.begin()
+			g.write.end()
+		}
+	})
+	b.Run("watch=clock", func(b *testing.B) {
+		var started atomic.Int64
+		b.ReportAllocs()
+		for b.Loop() {
+			started.Store(clock(time.Now()))
+			started.Store(0)
 		}
 	})
 }

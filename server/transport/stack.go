@@ -51,7 +51,7 @@ func (s *Stack) Handler(served Served) http.Handler {
 			panic("transport: procedure " + path + " has no handler: mount it through Procedures.Mux")
 		}
 		p.serve = p.handler
-		if !s.noFastPath {
+		if !s.noFastPath && !flushOff {
 			p.serve = coalesceFlushes(p.handler, served.Procedures)
 		}
 	}

@@ -56,6 +56,11 @@ func (b *bench) headline(ctx context.Context, r *report) error {
 		{tGetH2, "routeguide gRPC", ours, h2(ours, get("grpc"))},
 		{tGetH2, "routeguide gRPC-Web", ours, h2(ours, get("grpcweb"))},
 		{tGetH2, "routeguide Connect", ours, h2(ours, get("connect"))},
+		// ghz's client is the bound here (BENCHMARKS.md), so the ceiling
+		// server under ghz is what a net/http server can get from it.
+		{tGetGhz, "ceiling (net/http, prebuilt)", ceiling, func() (float64, sample, error) {
+			return runGhz(ctx, b.bins.path("ghz"), b.o.protoDir, ceiling.addr, hit, 64, d)
+		}},
 		{tGetGhz, "grpc-go reference", reference, func() (float64, sample, error) {
 			return runGhz(ctx, b.bins.path("ghz"), b.o.protoDir, reference.addr, hit, 64, d)
 		}},

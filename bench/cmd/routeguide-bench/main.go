@@ -42,6 +42,10 @@ type options struct {
 	protoDir  string
 	chatIdle  int
 	skipLarge bool
+	fastPaths bool
+	// fastPathsOnly, if set, names the variants -fast-paths measures
+	// beside "all on", by the pieces they leave out.
+	fastPathsOnly []string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,6 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags.StringVar(&o.out, "out", "results", "`directory` for results.md and scale.svg")
 	flags.StringVar(&o.protoDir, "proto", "../proto", "`directory` holding routeguide/route_guide.proto, for ghz")
 	flags.IntVar(&o.chatIdle, "idle-chats", 2000, "RouteChat streams to hold open for the memory figure")
+	flags.BoolVar(&o.fastPaths, "fast-paths", false,
+		"instead of the comparison, measure routeguide-server with each fast path left out against all on, -runs rounds, into fastpaths.md")
+	only := flags.String("fast-paths-only", "",
+		"with -fast-paths, measure only the builds leaving out these pieces (batchconn, flush, growstack), comma-separated, beside all on")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -66,6 +74,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-sizes: %q is not a size of 100 or more", s)
 		}
 		o.sizes = append(o.sizes, n)
+	}
+	if *only != "" {
+		o.fastPathsOnly = strings.Split(*only, ",")
 	}
 	if o.duration < time.Second {
 		return errors.New("-duration: at least 1s")
@@ -87,6 +98,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(work)
+	if o.fastPaths {
+		var md strings.Builder
+		if err := fastPaths(ctx, o, work, stderr, &md); err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, md.String())
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(o.out, "fastpaths.md"), []byte(md.String()), 0o644)
+	}
 	fmt.Fprintln(stderr, "building servers and ghz")
 	bins, err := build(ctx, work)
 	if err != nil {

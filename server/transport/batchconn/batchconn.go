@@ -7,6 +7,10 @@
 // and then its payload: a burst of small frames is taken in with one. Both
 // buffers come from pools and go back as soon as they are empty, so an idle
 // connection, even one with a Read waiting, holds neither.
+//
+// It is a fast path, and it pays: without it, routeguide-server spent 2.2×
+// the CPU per GetFeature, 1.5× per ListFeatures message and 2.0× per
+// RouteChat reply (BENCHMARKS.md, "The fast paths").
 package batchconn
 
 import (
