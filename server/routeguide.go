@@ -28,8 +28,9 @@ type routeGuide struct {
 	logger         *slog.Logger     // told what clients are not: why the notes store failed
 	maxRoutePoints int
 	maxNoteBytes   int
-	watchBuffer    int         // notes a WatchNotes stream may fall behind
-	budget         WriteBudget // nil charges nothing
+	watchBuffer    int           // notes a WatchNotes stream may fall behind
+	watchStall     time.Duration // how long a WatchNotes send may make no progress
+	budget         WriteBudget   // nil charges nothing
 	watches        *notes.Admission
 }
 

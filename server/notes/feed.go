@@ -19,6 +19,11 @@ var ErrUnavailable = errors.New("notes store unavailable")
 // notes being posted.
 var ErrTooSlow = errors.New("watcher fell behind")
 
+// ErrStalled is wrapped by the error of a [Watcher] whose reader took none
+// of its events for longer than it may: its caller cut it off with
+// [Watcher.Cut].
+var ErrStalled = errors.New("watcher stalled")
+
 // ErrClosed is returned by a store, and ends its watchers, once it is
 // closed.
 var ErrClosed = errors.New("notes store closed")
@@ -32,7 +37,7 @@ var ErrStaleResume = errors.New("resume position is not of this store's life")
 // ResumeError ends a [Watcher] that the caller may follow again, here
 // later or on another replica, with [WatchOptions.After] set to After and
 // [WatchOptions.Epoch] to Epoch. It wraps why the watcher ended:
-// [ErrTooSlow], [ErrUnavailable] or [ErrClosed].
+// [ErrTooSlow], [ErrStalled], [ErrUnavailable] or [ErrClosed].
 type ResumeError struct {
 	Err   error
 	After uint64 // the sequence of the last event the watcher returned

@@ -38,7 +38,8 @@ type Call struct {
 	// Start is when the request's headers arrived.
 	Start time.Time
 
-	life *callLife // the call's lifecycle, which Classify starts
+	life    *callLife       // the call's lifecycle, which Classify starts
+	flushes *flushCoalescer // the stream's flushes, if coalesced
 }
 
 // LenientJSONHeader is the request header by which a caller asks that JSON
