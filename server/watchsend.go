@@ -23,9 +23,9 @@ type watchSender struct {
 	res    *notesv1.WatchNotesResponse
 	posted *timestamppb.Timestamp
 	author *notesv1.Author
-	slot  *prepared.Slot
-	epoch string
-	ev    notes.Event // the event being sent
+	slot   *prepared.Slot
+	epoch  string
+	ev     notes.Event // the event being sent
 	// codec and key are the codec last asked for and the cache key of
 	// its encoding: a stream keeps one codec, so the key is made once.
 	codec, key string
@@ -53,6 +53,13 @@ func (s *watchSender) encoded(codec string, marshal func() ([]byte, error)) ([]b
 // message returns the response for ev, which Send must be given.
 func (s *watchSender) message(ev notes.Event) *notesv1.WatchNotesResponse {
 	s.ev = ev
+	// An event of one watcher's replay is encoded straight into the
+	// stream, with no copy kept.
+	if ev.Shared() {
+		s.slot.Set(s.encoded)
+	} else {
+		s.slot.Set(nil)
+	}
 	res := s.res
 	s.posted.Seconds, s.posted.Nanos = ev.Time.Unix(), int32(ev.Time.Nanosecond())
 	res.Note, res.Sequence, res.PostedTime = ev.Note, ev.Seq, s.posted

@@ -86,6 +86,13 @@ type encoding struct {
 	err    error
 }
 
+// Shared reports whether the event may reach many watchers, so that
+// [Event.Encoded] keeps what it encodes; a replayed event reaches one, and
+// keeps nothing.
+func (e Event) Shared() bool {
+	return e.cache != nil
+}
+
 // Encoded returns encode's result for the event in the named format,
 // calling encode only the first time any watcher asks, so that an event
 // reaching many watchers is encoded once per format. The bytes are shared:
@@ -140,8 +147,9 @@ const maxPending = 1 << 16
 
 // replayPage is how many events a replaying watcher reads from the store
 // at a time: a watcher whose reader stops holds at most a page of its
-// replay.
-const replayPage = 32
+// replay, 16 events of about 100 bytes besides the notes, which the store
+// holds anyway.
+const replayPage = 16
 
 // feed fans the events of one store out to its watchers, in the order the
 // store gives them. Publishing only queues an event: a goroutine that

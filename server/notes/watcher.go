@@ -34,9 +34,12 @@ type Watcher struct {
 	page                 []Event
 	last                 uint64 // sequence of the last event Next returned
 
-	mu     sync.Mutex // protects queue and err
-	queue  []Event    // live events, in order
-	err    error      // why the watcher was cut off, once it was
+	mu    sync.Mutex // protects queue, one and err
+	queue []Event    // live events, in order
+	// one backs queue while it holds a single event, as it mostly does:
+	// a delivery then allocates nothing.
+	one    [1]Event
+	err    error // why the watcher was cut off, once it was
 	signal chan struct{}
 }
 
@@ -152,11 +155,18 @@ func (w *Watcher) readPage(ctx context.Context) error {
 		upTo = w.replayTo // the store read nothing: it has nothing more
 	}
 	w.replayFrom = upTo
+	// The page is the store's answer, filtered in place. A replayed event
+	// reaches this watcher alone: caching its encoding would only leave
+	// garbage behind.
+	page := events[:0]
 	for _, ev := range events {
 		if w.match == nil || w.match(ev.Note) {
-			w.page = append(w.page, ev)
+			ev.cache = nil
+			page = append(page, ev)
 		}
 	}
+	clear(events[len(page):])
+	w.page = page
 	return nil
 }
 
@@ -194,6 +204,9 @@ func (w *Watcher) push(ev Event, limit int) bool {
 		w.mu.Unlock()
 		return false
 	}
+	if w.queue == nil {
+		w.queue = w.one[:0]
+	}
 	w.queue = append(w.queue, ev)
 	w.mu.Unlock()
 	select {
@@ -208,6 +221,7 @@ func (w *Watcher) stop(err error) {
 	if w.err == nil {
 		w.err = err
 	}
+	clear(w.queue)
 	w.queue = nil
 	w.mu.Unlock()
 	select {
