@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -14,9 +15,9 @@ import (
 	notesv1 "github.com/routeguide/routeguide/bench/gen/routeguide/notes/v1"
 )
 
-// fanOutLog is how many notes the floor's hub keeps for replays, the
+// fanOutKept is how many notes the floor's hub keeps for replays, the
 // default replay limit of routeguide-server and the reference server.
-const fanOutLog = 1000
+const fanOutKept = 1000
 
 // fanOut is the floor of a fan-out on net/http: NotesService's PostNote
 // and WatchNotes with nothing but what the wire needs. PostNote builds the
@@ -25,16 +26,25 @@ const fanOutLog = 1000
 // once. It has no areas (every watcher gets every note), no epochs, no
 // authors, no store but the last fanOutLog frames, and no bound on a
 // watcher that does not read but the stream's flow control: the least
-// any handler on net/http's HTTP/2 server could do per delivery.
+// any handler on net/http's HTTP/2 server could do per delivery. Watchers
+// read the log without a lock, so that a thousand woken at once do not
+// queue for one.
 type fanOut struct {
-	mu     sync.Mutex    // protects the fields below
+	mu  sync.Mutex                // serializes posts
+	log atomic.Pointer[fanOutLog] // replaced by every post
+}
+
+// fanOutLog is the log as of one post; it never changes once published.
+type fanOutLog struct {
 	frames [][]byte      // the newest frames, oldest first; frames[0] has sequence first
 	first  uint64        // sequence of frames[0]; the first note's is 1
-	posted chan struct{} // closed, and replaced, when a note is posted
+	posted chan struct{} // closed when the next note is posted
 }
 
 func newFanOut() *fanOut {
-	return &fanOut{first: 1, posted: make(chan struct{})}
+	h := &fanOut{}
+	h.log.Store(&fanOutLog{first: 1, posted: make(chan struct{})})
+	return h
 }
 
 // post adds the frame of the next note, made by frame from its sequence,
@@ -42,34 +52,36 @@ func newFanOut() *fanOut {
 func (h *fanOut) post(frame func(seq uint64) ([]byte, error)) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	f, err := frame(h.first + uint64(len(h.frames)))
+	old := h.log.Load()
+	f, err := frame(old.first + uint64(len(old.frames)))
 	if err != nil {
 		return err
 	}
-	if len(h.frames) == 2*fanOutLog {
-		// Copy what is kept, so that watchers holding the old array keep
-		// their frames intact.
-		h.frames = append([][]byte(nil), h.frames[fanOutLog:]...)
-		h.first += fanOutLog
+	next := &fanOutLog{frames: old.frames, first: old.first, posted: make(chan struct{})}
+	if len(next.frames) == 2*fanOutKept {
+		// Copy what is kept: watchers may be reading the old array.
+		next.frames = append([][]byte(nil), next.frames[fanOutKept:]...)
+		next.first += fanOutKept
 	}
-	h.frames = append(h.frames, f)
-	close(h.posted)
-	h.posted = make(chan struct{})
+	// Appending writes past every published log's length, where no
+	// watcher reads.
+	next.frames = append(next.frames, f)
+	h.log.Store(next)
+	close(old.posted)
 	return nil
 }
 
 // since returns the frames of the notes after sequence after (at most
-// fanOutLog of them), the sequence of the last, and a channel closed when
+// fanOutKept of them), the sequence of the last, and a channel closed when
 // the next note is posted.
 func (h *fanOut) since(after uint64) (frames [][]byte, last uint64, next <-chan struct{}) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	last = h.first + uint64(len(h.frames)) - 1
-	from := max(after+1, h.first, last+1-min(last, fanOutLog))
+	l := h.log.Load()
+	last = l.first + uint64(len(l.frames)) - 1
+	from := max(after+1, l.first, last+1-min(last, fanOutKept))
 	if from <= last {
-		frames = h.frames[from-h.first : last+1-h.first]
+		frames = l.frames[from-l.first : last+1-l.first]
 	}
-	return frames, last, h.posted
+	return frames, last, l.posted
 }
 
 // postNote answers PostNote with an empty response once the note's frame

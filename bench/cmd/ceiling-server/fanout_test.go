@@ -109,11 +109,11 @@ func TestFanOut(t *testing.T) {
 }
 
 // TestFanOutKeepsTheNewest checks that the log keeps at least the newest
-// fanOutLog frames and replays no more than those.
+// fanOutKept frames and replays no more than those.
 func TestFanOutKeepsTheNewest(t *testing.T) {
 	t.Parallel()
 	h := newFanOut()
-	const posted = 3*fanOutLog + 7
+	const posted = 3*fanOutKept + 7
 	for i := range posted {
 		err := h.post(func(seq uint64) ([]byte, error) {
 			if seq != uint64(i)+1 {
@@ -126,13 +126,13 @@ func TestFanOutKeepsTheNewest(t *testing.T) {
 		}
 	}
 	frames, last, _ := h.since(0)
-	if got, want := len(frames), fanOutLog; got != want {
+	if got, want := len(frames), fanOutKept; got != want {
 		t.Errorf("replayed %d frames, want %d", got, want)
 	}
 	if got, want := last, uint64(posted); got != want {
 		t.Errorf("last sequence %d, want %d", got, want)
 	}
-	if got, want := frames[0][0], byte((posted-fanOutLog+1)%256); got != want {
+	if got, want := frames[0][0], byte((posted-fanOutKept+1)%256); got != want {
 		t.Errorf("first replayed frame is of sequence %d mod 256, want %d", got, want)
 	}
 	frames, _, _ = h.since(posted - 2)
