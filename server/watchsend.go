@@ -24,6 +24,7 @@ type watchSender struct {
 	posted *timestamppb.Timestamp
 	author *notesv1.Author
 	slot   *prepared.Slot
+	encode prepared.Encoder // s.encoded, made once: a method value allocates
 	epoch  string
 	ev     notes.Event // the event being sent
 	// codec and key are the codec last asked for and the cache key of
@@ -36,7 +37,8 @@ type watchSender struct {
 func newWatchSender(epoch string) *watchSender {
 	s := &watchSender{res: &notesv1.WatchNotesResponse{}, posted: &timestamppb.Timestamp{}, author: &notesv1.Author{}, epoch: epoch}
 	s.slot = prepared.Attach(s.res)
-	s.slot.Set(s.encoded)
+	s.encode = s.encoded
+	s.slot.Set(s.encode)
 	return s
 }
 
@@ -56,7 +58,7 @@ func (s *watchSender) message(ev notes.Event) *notesv1.WatchNotesResponse {
 	// An event of one watcher's replay is encoded straight into the
 	// stream, with no copy kept.
 	if ev.Shared() {
-		s.slot.Set(s.encoded)
+		s.slot.Set(s.encode)
 	} else {
 		s.slot.Set(nil)
 	}
