@@ -65,6 +65,18 @@ type Limits struct {
 	// [notes.WatchMemoryBudget] of 1 GiB at [notes.WatchCost], 16 KiB, a
 	// watcher.
 	MaxWatches int
+	// WatchStall cuts off a WatchNotes stream whose client has taken none
+	// of what was sent to it for this long: the send makes no progress
+	// because the stream's flow-control window is full. The watch then
+	// holds no notes, and its client, once it reads what it was sent, gets
+	// resource_exhausted with the after_sequence to resume from; a client
+	// that never reads is reset by WriteTimeout. Default 10 seconds: longer
+	// than a mobile network's outages (a handover, a few lost packets'
+	// retransmissions), and short beside the watch buffer's 256 notes,
+	// which a world watch at 20 notes/s fills in 13 s; or half of
+	// WriteTimeout if that is shorter. It must be shorter than
+	// WriteTimeout, which would reset the stream first.
+	WatchStall time.Duration
 }
 
 // DefaultLimits returns the limits a Server applies when given none.
@@ -85,6 +97,7 @@ func (l Limits) withDefaults() Limits {
 	defaults.Set(&l.RequestReadTimeout, 10*time.Second)
 	defaults.Set(&l.MaxWatchesPerClient, notes.DefaultMaxWatchesPerClient)
 	defaults.Set(&l.MaxWatches, notes.DefaultMaxWatches)
+	defaults.Set(&l.WatchStall, min(10*time.Second, l.WriteTimeout/2))
 	return l
 }
 
@@ -95,6 +108,10 @@ func (l Limits) Validate() error {
 	if l.DefaultTimeout > l.MaxTimeout {
 		return &LimitConflict{Field: "DefaultTimeout", Other: "MaxTimeout", Problem: "must not be longer than",
 			Values: [2]string{l.DefaultTimeout.String(), l.MaxTimeout.String()}}
+	}
+	if l.WatchStall >= l.WriteTimeout {
+		return &LimitConflict{Field: "WatchStall", Other: "WriteTimeout", Problem: "must be shorter than",
+			Values: [2]string{l.WatchStall.String(), l.WriteTimeout.String()}}
 	}
 	if int64(l.MaxNoteBytes)+notes.OverheadBytes > l.MaxStoredNoteBytes {
 		return &LimitConflict{Field: "MaxStoredNoteBytes", Other: "MaxNoteBytes",

@@ -11,6 +11,7 @@ import (
 
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
 	"github.com/routeguide/routeguide/internal/natstest"
+	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -18,6 +19,10 @@ import (
 // NATS runs embedded in the benchmark's process, on the same cores as the
 // servers and clients, so the figures are those of one small machine doing
 // everything; BENCHMARKS.md quotes them with the command.
+
+// unbudgeted lifts the write budget: a benchmark's notes come from one
+// client, as fast as the store takes them.
+var unbudgeted = server.WithWriteBudget(nil)
 
 // noteStores opens each kind of store the benchmarks compare, for one
 // replica or, with replicas > 1, for that many sharing it.
@@ -74,7 +79,7 @@ func noteStores(b *testing.B) []struct {
 func BenchmarkNotesRouteChatRoundTrip(b *testing.B) {
 	for _, st := range noteStores(b) {
 		b.Run(st.name, func(b *testing.B) {
-			r := newReplica(b, st.open(b, 1)[0])
+			r := newReplica(b, st.open(b, 1)[0], unbudgeted)
 			chat := r.chat.RouteChat(b.Context())
 			defer chat.CloseSend()
 			var rtts []time.Duration
@@ -100,7 +105,7 @@ func BenchmarkNotesRouteChatRoundTrip(b *testing.B) {
 func BenchmarkNotesPostParallel(b *testing.B) {
 	for _, st := range noteStores(b) {
 		b.Run(st.name, func(b *testing.B) {
-			r := newReplica(b, st.open(b, 1)[0])
+			r := newReplica(b, st.open(b, 1)[0], unbudgeted)
 			var n atomic.Int32
 			b.SetParallelism(16)
 			b.ResetTimer() // the stores and servers start outside the time
@@ -126,7 +131,7 @@ func BenchmarkNotesWatchAcrossReplicas(b *testing.B) {
 	for _, st := range noteStores(b)[1:] {
 		b.Run(st.name+"/watchers=64", func(b *testing.B) {
 			stores := st.open(b, 2)
-			a, watched := newReplica(b, stores[0]), newReplica(b, stores[1])
+			a, watched := newReplica(b, stores[0], unbudgeted), newReplica(b, stores[1], unbudgeted)
 			ctx, cancel := context.WithCancel(b.Context())
 			defer cancel()
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"connectrpc.com/connect/v2"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/server/geo"
 	"github.com/routeguide/routeguide/server/notes"
+	"github.com/routeguide/routeguide/server/transport"
 )
 
 // notesService implements NotesService over the store RouteChat uses.
@@ -79,11 +81,40 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 	}
 	sender := newWatchSender(w.Epoch())
 	defer sender.close()
+	// The events ready at each wake-up go out in one write, flushed once.
+	flush := transport.TakeFlushes(ctx)
+	// A watch whose sends make no progress for the stall limit is cut off
+	// from the feed, so that it holds no events while its client does not
+	// take them.
+	stall := time.AfterFunc(time.Hour, func() {
+		w.Cut(notes.ErrStalled)
+		// Debug: a client may stall many watches, each cut once.
+		s.guide.logger.DebugContext(ctx, "notes watch stalled", "stall", s.guide.watchStall)
+	})
+	stall.Stop()
+	defer stall.Stop()
 	last := w.Start()
 	for {
 		ev, err := w.Next(ctx)
+		stall.Reset(s.guide.watchStall)
+		for sent := 1; err == nil; sent++ {
+			if err := stream.Send(sender.message(ev)); err != nil {
+				return err
+			}
+			last = ev.Seq
+			if sent%maxWatchBatch == 0 {
+				flush()
+				stall.Reset(s.guide.watchStall)
+			}
+			var ok bool
+			if ev, ok, err = w.TryNext(); !ok && err == nil {
+				break
+			}
+		}
+		flush()
+		stall.Stop()
 		if err != nil {
-			if ended := watchEnded(err, s.guide.watchBuffer, last, w.Epoch()); ended != nil {
+			if ended := watchEnded(err, s.guide.watchBuffer, s.guide.watchStall, last, w.Epoch()); ended != nil {
 				if connect.CodeOf(ended) == connect.CodeUnavailable {
 					s.guide.logger.WarnContext(ctx, "notes feed ended", "error", err)
 				}
@@ -91,12 +122,13 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 			}
 			return err
 		}
-		if err := stream.Send(sender.message(ev)); err != nil {
-			return err
-		}
-		last = ev.Seq
 	}
 }
+
+// maxWatchBatch is the most events a watch sends in one write: a watch
+// that has more ready flushes after every maxWatchBatch, so that its
+// client gets the first of a long replay early.
+const maxWatchBatch = 64
 
 // storeError turns an error of the notes store into one for the client,
 // which learns what it can do but nothing of where the store is; the log

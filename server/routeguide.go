@@ -30,6 +30,7 @@ type routeGuide struct {
 	maxRoutePoints int
 	maxNoteBytes   int
 	watchBuffer    int                 // notes a WatchNotes stream may fall behind
+	watchStall     time.Duration       // how long a WatchNotes send may make no progress
 	budget         WriteBudget         // nil charges nothing
 	trusted        *clientaddr.Trusted // nil trusts no proxy
 	watches        *notes.Admission

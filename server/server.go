@@ -72,6 +72,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		maxRoutePoints: limits.MaxRoutePoints,
 		maxNoteBytes:   limits.MaxNoteBytes,
 		watchBuffer:    notesLimits.WatchBuffer,
+		watchStall:     limits.WatchStall,
 		budget:         cfg.writeBudget(),
 		trusted:        cfg.trusted,
 		watches:        notes.NewAdmission(limits.admission()),

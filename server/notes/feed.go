@@ -19,6 +19,11 @@ var ErrUnavailable = errors.New("notes store unavailable")
 // notes being posted.
 var ErrTooSlow = errors.New("watcher fell behind")
 
+// ErrStalled is wrapped by the error of a [Watcher] whose reader took none
+// of its events for longer than it may: its caller cut it off with
+// [Watcher.Cut].
+var ErrStalled = errors.New("watcher stalled")
+
 // ErrClosed is returned by a store, and ends its watchers, once it is
 // closed.
 var ErrClosed = errors.New("notes store closed")
@@ -32,7 +37,7 @@ var ErrStaleResume = errors.New("resume position is not of this store's life")
 // ResumeError ends a [Watcher] that the caller may follow again, here
 // later or on another replica, with [WatchOptions.After] set to After and
 // [WatchOptions.Epoch] to Epoch. It wraps why the watcher ended:
-// [ErrTooSlow], [ErrUnavailable] or [ErrClosed].
+// [ErrTooSlow], [ErrStalled], [ErrUnavailable] or [ErrClosed].
 type ResumeError struct {
 	Err   error
 	After uint64 // the sequence of the last event the watcher returned
@@ -79,6 +84,13 @@ type encoding struct {
 	format string
 	data   []byte
 	err    error
+}
+
+// Shared reports whether the event may reach many watchers, so that
+// [Event.Encoded] keeps what it encodes; a replayed event reaches one, and
+// keeps nothing.
+func (e Event) Shared() bool {
+	return e.cache != nil
 }
 
 // Encoded returns encode's result for the event in the named format,
@@ -135,8 +147,9 @@ const maxPending = 1 << 16
 
 // replayPage is how many events a replaying watcher reads from the store
 // at a time: a watcher whose reader stops holds at most a page of its
-// replay.
-const replayPage = 32
+// replay, 16 events of about 100 bytes besides the notes, which the store
+// holds anyway.
+const replayPage = 16
 
 // feed fans the events of one store out to its watchers, in the order the
 // store gives them. Publishing only queues an event: a goroutine that

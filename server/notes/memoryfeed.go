@@ -22,7 +22,7 @@ func (s *Memory) newest(context.Context) (uint64, error) {
 func (s *Memory) replay(_ context.Context, from, to uint64, limit int) ([]Event, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var events []Event
+	events := make([]Event, 0, limit)
 	// The queue is in sequence order, with notes their locations dropped
 	// among the stored ones; look each up in its location. The deletions
 	// are in sequence order too: merge the two.
@@ -47,7 +47,8 @@ func (s *Memory) replay(_ context.Context, from, to uint64, limit int) ([]Event,
 			di++
 		default:
 			if n, ok := s.find(*q); ok {
-				events = append(events, newEvent(n.public(), 0))
+				// No cache: a replayed event reaches one watcher.
+				events = append(events, Event{Seq: n.seq, Time: n.time, Note: n.note, Author: n.author})
 			}
 			upTo = q.seq
 			qi++

@@ -34,33 +34,69 @@ type Watcher struct {
 	page                 []Event
 	last                 uint64 // sequence of the last event Next returned
 
-	mu     sync.Mutex // protects queue and err
-	queue  []Event    // live events, in order
-	err    error      // why the watcher was cut off, once it was
+	mu    sync.Mutex // protects queue, one and err
+	queue []Event    // live events, in order
+	// one backs queue while it holds a single event, as it mostly does:
+	// a delivery then allocates nothing.
+	one    [1]Event
+	err    error // why the watcher was cut off, once it was
 	signal chan struct{}
 }
 
 // Next returns the next event, waiting for one. It returns a
-// [*ResumeError] wrapping [ErrTooSlow], [ErrUnavailable] or [ErrClosed]
-// once the watcher is cut off, an error of the store while it replays, or
-// ctx's error.
+// [*ResumeError] wrapping [ErrTooSlow], [ErrStalled], [ErrUnavailable] or
+// [ErrClosed] once the watcher is cut off, an error of the store while it
+// replays, or ctx's error.
 func (w *Watcher) Next(ctx context.Context) (Event, error) {
 	for {
-		if err := w.cutErr(); err != nil && (len(w.page) > 0 || w.replayFrom < w.replayTo) {
-			// The store may have begun again: the rest of the replay
-			// would be of another life.
-			return Event{}, err
+		ev, ok, err := w.take(ctx, true)
+		if ok || err != nil {
+			return ev, err
+		}
+		select {
+		case <-w.signal:
+		case <-ctx.Done():
+			return Event{}, ctx.Err()
+		}
+	}
+}
+
+// TryNext returns the next event if one is ready without waiting or asking
+// the store (ok false if none is), so that a caller can send what is ready
+// with the event Next gave it, as one write. Its errors are those of Next,
+// which returns them too.
+func (w *Watcher) TryNext() (ev Event, ok bool, err error) {
+	return w.take(context.Background(), false)
+}
+
+// take returns the next event that is ready, reading the next page of the
+// replay first if read says so, or ok false if none is.
+func (w *Watcher) take(ctx context.Context, read bool) (Event, bool, error) {
+	for {
+		if len(w.page) > 0 || w.replayFrom < w.replayTo {
+			if err := w.cutErr(); err != nil {
+				// The store may have begun again: the rest of the
+				// replay would be of another life.
+				w.dropReplay()
+				return Event{}, false, err
+			}
 		}
 		if len(w.page) > 0 {
 			ev := w.page[0]
 			w.page[0] = Event{}
 			w.page = w.page[1:]
+			if len(w.page) == 0 {
+				w.page = nil // let the page go while live
+			}
 			w.last = ev.Seq
-			return ev, nil
+			return ev, true, nil
 		}
 		if w.replayFrom < w.replayTo {
+			if !read {
+				return Event{}, false, nil
+			}
 			if err := w.readPage(ctx); err != nil {
-				return Event{}, err
+				return Event{}, false, err
 			}
 			continue
 		}
@@ -70,7 +106,7 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 		if w.err != nil {
 			err := w.err
 			w.mu.Unlock()
-			return Event{}, &ResumeError{Err: err, After: w.last, Epoch: w.epoch}
+			return Event{}, false, &ResumeError{Err: err, After: w.last, Epoch: w.epoch}
 		}
 		if len(w.queue) > 0 {
 			ev := w.queue[0]
@@ -84,15 +120,18 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 				continue
 			}
 			w.last = ev.Seq
-			return ev, nil
+			return ev, true, nil
 		}
 		w.mu.Unlock()
-		select {
-		case <-w.signal:
-		case <-ctx.Done():
-			return Event{}, ctx.Err()
-		}
+		return Event{}, false, nil
 	}
+}
+
+// dropReplay forgets the rest of the replay.
+func (w *Watcher) dropReplay() {
+	clear(w.page)
+	w.page = nil
+	w.replayFrom = w.replayTo
 }
 
 // cutErr returns the error that ended the watcher, if it was cut off.
@@ -116,11 +155,18 @@ func (w *Watcher) readPage(ctx context.Context) error {
 		upTo = w.replayTo // the store read nothing: it has nothing more
 	}
 	w.replayFrom = upTo
+	// The page is the store's answer, filtered in place. A replayed event
+	// reaches this watcher alone: caching its encoding would only leave
+	// garbage behind.
+	page := events[:0]
 	for _, ev := range events {
 		if w.match == nil || w.match(ev.Note) {
-			w.page = append(w.page, ev)
+			ev.cache = nil
+			page = append(page, ev)
 		}
 	}
+	clear(events[len(page):])
+	w.page = page
 	return nil
 }
 
@@ -136,6 +182,15 @@ func (w *Watcher) Epoch() string {
 	return w.epoch
 }
 
+// Cut cuts the watcher off with err, wrapped by what Next then returns,
+// and lets go of the events queued for it; the events of its replay go as
+// Next finds it cut. Unlike Next, it may be called from any goroutine, as
+// while the watcher's reader is blocked sending an event.
+func (w *Watcher) Cut(err error) {
+	w.feed.remove(w)
+	w.stop(err)
+}
+
 // Close stops the watcher; Next must not be called after it.
 func (w *Watcher) Close() {
 	w.feed.remove(w)
@@ -148,6 +203,9 @@ func (w *Watcher) push(ev Event, limit int) bool {
 	if len(w.queue) >= limit {
 		w.mu.Unlock()
 		return false
+	}
+	if w.queue == nil {
+		w.queue = w.one[:0]
 	}
 	w.queue = append(w.queue, ev)
 	w.mu.Unlock()
@@ -163,6 +221,7 @@ func (w *Watcher) stop(err error) {
 	if w.err == nil {
 		w.err = err
 	}
+	clear(w.queue)
 	w.queue = nil
 	w.mu.Unlock()
 	select {

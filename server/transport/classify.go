@@ -49,9 +49,10 @@ type Call struct {
 	// Start is when the request's headers arrived.
 	Start time.Time
 
-	mediaType string     // of the Content-Type, in lower case, without parameters
-	procedure *Procedure // the table's entry; nil if not Known
-	life      *callLife  // the call's lifecycle, which Classify starts
+	mediaType string          // of the Content-Type, in lower case, without parameters
+	procedure *Procedure      // the table's entry; nil if not Known
+	life      *callLife       // the call's lifecycle, which Classify starts
+	flushes   *flushCoalescer // the stream's flushes, if coalesced
 }
 
 // LenientJSONHeader is the request header by which a caller asks that JSON

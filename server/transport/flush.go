@@ -45,6 +45,9 @@ func coalesceFlushes(next http.Handler, procedures Procedures) http.Handler {
 		}
 		c := &flushCoalescer{ResponseWriter: w, flusher: f, window: flushWindow, ctx: r.Context()}
 		defer c.finish()
+		if call, ok := CallOf(r.Context()); ok {
+			call.flushes = c
+		}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = &flushingBody{ReadCloser: r.Body, c: c}
 		}
@@ -92,6 +95,39 @@ type flushCoalescer struct {
 	pending bool       // whether a flush was asked for and not yet made
 	timer   *time.Timer
 	done    bool // whether the handler has returned
+	// manual says the handler makes the flushes: see [TakeFlushes].
+	manual bool
+}
+
+// TakeFlushes hands the flushes of the stream of ctx to its handler: from
+// the call on, the flush after each message sent is put off until the
+// handler calls flush, so that a handler sending several messages at once
+// sends them in one write to the connection, and one sending a message now
+// and then flushes it at once, with no window opened for company. The
+// handler must call flush after the messages it sends; the stream flushes
+// what is left when the handler returns. For a call that does not go
+// through [Stack.Handler] with flush coalescing on, flush does nothing and
+// each message is flushed as it is sent, as connect-go does. Take the
+// flushes after sending the response headers, which must not wait.
+func TakeFlushes(ctx context.Context) (flush func()) {
+	call, ok := CallOf(ctx)
+	if !ok || call.flushes == nil {
+		return func() {}
+	}
+	c := call.flushes
+	c.mu.Lock()
+	c.manual = true
+	c.mu.Unlock()
+	return c.flushNow
+}
+
+// flushNow makes the flushes put off, if any, at once.
+func (c *flushCoalescer) flushNow() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending && !c.done && c.ctx.Err() == nil {
+		c.flushLocked()
+	}
 }
 
 func (c *flushCoalescer) Write(p []byte) (int, error) {
@@ -114,7 +150,7 @@ func (c *flushCoalescer) Flush() {
 	if c.done || c.ctx.Err() != nil {
 		return
 	}
-	if c.open {
+	if c.open || c.manual {
 		c.pending = true
 		return
 	}
@@ -148,7 +184,7 @@ func (c *flushCoalescer) closeWindow() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.open = false
-	if c.pending && !c.done {
+	if c.pending && !c.done && !c.manual {
 		c.flushLocked()
 		c.openWindowLocked()
 	}

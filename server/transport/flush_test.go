@@ -216,3 +216,53 @@ func TestFlushCoalescerUnwraps(t *testing.T) {
 
 // streamProcedure is a table in which /stream streams its responses.
 var streamProcedure = Procedures{"/stream": {StreamType: connect.StreamTypeServer}}
+
+// TestTakeFlushes checks that a handler that takes its stream's flushes
+// has none made but its own, however long it waits, and each of its own at
+// once; and that without a coalesced stream taking them changes nothing.
+func TestTakeFlushes(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rec := newFlushRecorder()
+		checkpoints := make(chan []string, 8)
+		req := httptest.NewRequest(http.MethodPost, "/stream", http.NoBody)
+		req = req.WithContext(context.WithValue(req.Context(), callKey{}, &Call{Procedure: "/stream", StreamType: connect.StreamTypeServer, Known: true}))
+		coalesceFlushes(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			check := func() { synctest.Wait(); checkpoints <- rec.flushes() }
+			send(w, "a") // the headers, say: at once
+			flush := TakeFlushes(r.Context())
+			send(w, "b")
+			send(w, "c")
+			time.Sleep(10 * flushWindow)
+			check() // no window flushes them
+			flush()
+			check() // b and c at once
+			send(w, "d")
+			flush()
+			flush() // nothing left to flush
+			check()
+		}), streamProcedure).ServeHTTP(rec, req)
+		close(checkpoints)
+		want := [][]string{
+			{"a"},
+			{"a", "abc"},
+			{"a", "abc", "abcd"},
+		}
+		i := 0
+		for got := range checkpoints {
+			if !equalStrings(got, want[i]) {
+				t.Errorf("checkpoint %d: flushed %q, want %q", i, got, want[i])
+			}
+			i++
+		}
+	})
+
+	// Without a call's coalescer, every message is flushed as sent.
+	rec := newFlushRecorder()
+	flush := TakeFlushes(t.Context())
+	send(rec, "a")
+	flush()
+	if got, want := rec.flushes(), []string{"a"}; !equalStrings(got, want) {
+		t.Errorf("without a coalescer: flushed %q, want %q", got, want)
+	}
+}

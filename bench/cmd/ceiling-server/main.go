@@ -3,7 +3,10 @@
 // h2c with gRPC responses built once at start, and never flushes, so all
 // that is left is net/http's own cost. With -batch, its connections gather
 // their writes as routeguide-server's do (server/transport/batchconn): the
-// ceiling that raises. It is a yardstick for BENCHMARKS.md, not a server.
+// ceiling that raises. It also serves the floor of a notes fan-out,
+// NotesService's PostNote and WatchNotes with one prebuilt frame per note
+// written and flushed to every watcher (fanout.go), for watch-load. It is a
+// yardstick for BENCHMARKS.md, not a server.
 package main
 
 import (
@@ -52,6 +55,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	mux := http.NewServeMux()
 	mux.Handle("/routeguide.RouteGuide/GetFeature", answer(one))
 	mux.Handle("/routeguide.RouteGuide/ListFeatures", answer(all))
+	serveFanOut(mux)
 	httpServer := benchserver.H2C(mux)
 	listener, err := benchserver.Listen(opts.Addr, *batch)
 	if err != nil {

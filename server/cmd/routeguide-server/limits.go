@@ -44,6 +44,8 @@ func addLimitFlags(flags *flag.FlagSet) *limitFlags {
 		"WatchNotes streams one client (author ID, else address) may hold open; past it: resource_exhausted")
 	flags.IntVar(&s.MaxWatches, "max-watches", s.MaxWatches,
 		fmt.Sprintf("WatchNotes streams open at once from all clients, %d KiB each at most; past it: resource_exhausted", notes.WatchCost>>10))
+	flags.DurationVar(&s.WatchStall, "watch-stall", s.WatchStall,
+		"cut off a WatchNotes stream whose client takes nothing sent for this long: resource_exhausted with where to resume; shorter than --write-timeout")
 	flags.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections,
 		"most connections open at once; more wait to be accepted")
 	flags.IntVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams,
@@ -80,6 +82,7 @@ var limitFlagNames = map[string]string{
 	"RequestReadTimeout":  "request-read-timeout",
 	"MaxWatchesPerClient": "max-watches-per-client",
 	"MaxWatches":          "max-watches",
+	"WatchStall":          "watch-stall",
 }
 
 // check rejects values that would switch a limit off or make no sense,
@@ -99,6 +102,7 @@ func (l *limitFlags) check(setting func(flagName string) string, explicit func(f
 		"request-read-timeout":   int64(l.service.RequestReadTimeout),
 		"max-watches-per-client": int64(l.service.MaxWatchesPerClient),
 		"max-watches":            int64(l.service.MaxWatches),
+		"watch-stall":            int64(l.service.WatchStall),
 		"max-connections":        int64(l.conn.MaxConnections),
 		"max-concurrent-streams": int64(l.conn.MaxConcurrentStreams),
 		"max-header-bytes":       int64(l.conn.MaxHeaderBytes),
@@ -124,6 +128,9 @@ func (l *limitFlags) check(setting func(flagName string) string, explicit func(f
 	}
 	if !explicit("default-timeout") && l.service.DefaultTimeout > l.service.MaxTimeout {
 		l.service.DefaultTimeout = l.service.MaxTimeout
+	}
+	if !explicit("watch-stall") && l.service.WatchStall >= l.service.WriteTimeout {
+		l.service.WatchStall = l.service.WriteTimeout / 2
 	}
 	var conflict *server.LimitConflict
 	if err := l.service.Validate(); errors.As(err, &conflict) {

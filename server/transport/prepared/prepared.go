@@ -27,6 +27,11 @@ type Encoder func(codec string, marshal func() ([]byte, error)) ([]byte, error)
 type Slot struct {
 	msg    any
 	encode Encoder // nil: encode the message as usual
+	// marshal encodes msg with codec under ctx, which a send sets for
+	// its call of encode: made once, so that a send allocates no closure.
+	marshal func() ([]byte, error)
+	codec   connect.StableCodec
+	ctx     context.Context
 }
 
 var (
@@ -39,6 +44,7 @@ var (
 // Detach once it no longer sends msg.
 func Attach(msg any) *Slot {
 	s := &Slot{msg: msg}
+	s.marshal = s.marshalNow
 	slots.Store(msg, s)
 	attached.Add(1)
 	return s
@@ -48,6 +54,14 @@ func Attach(msg any) *Slot {
 // the codec of the stream. A nil encode has the message encoded as usual.
 func (s *Slot) Set(encode Encoder) {
 	s.encode = encode
+}
+
+func (s *Slot) marshalNow() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := s.codec.MarshalWrite(s.ctx, &buf, s.msg); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Detach unmarks the message.
@@ -71,13 +85,9 @@ func (c codec) MarshalWrite(ctx context.Context, dst io.Writer, msg any) error {
 	if attached.Load() > 0 {
 		if v, ok := slots.Load(msg); ok {
 			if s := v.(*Slot); s.encode != nil {
-				data, err := s.encode(c.Name(), func() ([]byte, error) {
-					var buf bytes.Buffer
-					if err := c.StableCodec.MarshalWrite(ctx, &buf, msg); err != nil {
-						return nil, err
-					}
-					return buf.Bytes(), nil
-				})
+				s.codec, s.ctx = c.StableCodec, ctx
+				data, err := s.encode(c.Name(), s.marshal)
+				s.codec, s.ctx = nil, nil
 				if err != nil {
 					return err
 				}

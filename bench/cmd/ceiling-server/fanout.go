@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	notesv1 "github.com/routeguide/routeguide/bench/gen/routeguide/notes/v1"
+)
+
+// fanOutKept is how many notes the floor's hub keeps for replays, the
+// default replay limit of routeguide-server and the reference server.
+const fanOutKept = 1000
+
+// fanOut is the floor of a fan-out on net/http: NotesService's PostNote
+// and WatchNotes with nothing but what the wire needs. PostNote builds the
+// note's gRPC frame once and wakes every watcher; each watcher's handler
+// writes the frames it has not sent, the same bytes for all, and flushes
+// once. It has no areas (every watcher gets every note), no epochs, no
+// authors, no store but the last fanOutLog frames, and no bound on a
+// watcher that does not read but the stream's flow control: the least
+// any handler on net/http's HTTP/2 server could do per delivery. Watchers
+// read the log without a lock, so that a thousand woken at once do not
+// queue for one.
+type fanOut struct {
+	mu  sync.Mutex                // serializes posts
+	log atomic.Pointer[fanOutLog] // replaced by every post
+}
+
+// fanOutLog is the log as of one post; it never changes once published.
+type fanOutLog struct {
+	frames [][]byte      // the newest frames, oldest first; frames[0] has sequence first
+	first  uint64        // sequence of frames[0]; the first note's is 1
+	posted chan struct{} // closed when the next note is posted
+}
+
+func newFanOut() *fanOut {
+	h := &fanOut{}
+	h.log.Store(&fanOutLog{first: 1, posted: make(chan struct{})})
+	return h
+}
+
+// post adds the frame of the next note, made by frame from its sequence,
+// and wakes every watcher.
+func (h *fanOut) post(frame func(seq uint64) ([]byte, error)) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old := h.log.Load()
+	f, err := frame(old.first + uint64(len(old.frames)))
+	if err != nil {
+		return err
+	}
+	next := &fanOutLog{frames: old.frames, first: old.first, posted: make(chan struct{})}
+	if len(next.frames) == 2*fanOutKept {
+		// Copy what is kept: watchers may be reading the old array.
+		next.frames = append([][]byte(nil), next.frames[fanOutKept:]...)
+		next.first += fanOutKept
+	}
+	// Appending writes past every published log's length, where no
+	// watcher reads.
+	next.frames = append(next.frames, f)
+	h.log.Store(next)
+	close(old.posted)
+	return nil
+}
+
+// since returns the frames of the notes after sequence after (at most
+// fanOutKept of them), the sequence of the last, and a channel closed when
+// the next note is posted.
+func (h *fanOut) since(after uint64) (frames [][]byte, last uint64, next <-chan struct{}) {
+	l := h.log.Load()
+	last = l.first + uint64(len(l.frames)) - 1
+	from := max(after+1, l.first, last+1-min(last, fanOutKept))
+	if from <= last {
+		frames = l.frames[from-l.first : last+1-l.first]
+	}
+	return frames, last, l.posted
+}
+
+// postNote answers PostNote with an empty response once the note's frame
+// is in the log.
+func (h *fanOut) postNote(w http.ResponseWriter, r *http.Request) {
+	req := new(notesv1.PostNoteRequest)
+	if err := readRequest(r, req); err != nil {
+		fail(w, err)
+		return
+	}
+	note := req.GetNote()
+	err := h.post(func(seq uint64) ([]byte, error) {
+		return envelope(&notesv1.WatchNotesResponse{Note: note, Sequence: seq, PostedTime: timestamppb.Now()})
+	})
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	w.Header()["Content-Type"] = []string{"application/grpc"}
+	w.Write(emptyFrame)
+	w.Header()[http.TrailerPrefix+"Grpc-Status"] = []string{"0"}
+}
+
+// watchNotes sends every note posted from now on, after those the request's
+// after_sequence asks to replay, one write and one flush each time it
+// wakes.
+func (h *fanOut) watchNotes(w http.ResponseWriter, r *http.Request) {
+	req := new(notesv1.WatchNotesRequest)
+	if err := readRequest(r, req); err != nil {
+		fail(w, err)
+		return
+	}
+	_, last, next := h.since(0)
+	if req.AfterSequence != nil {
+		last = req.GetAfterSequence()
+	}
+	w.Header()["Content-Type"] = []string{"application/grpc"}
+	w.WriteHeader(http.StatusOK)
+	flusher := w.(http.Flusher)
+	flusher.Flush() // the headers: the watch is on
+	for {
+		var frames [][]byte
+		frames, last, next = h.since(last)
+		for _, f := range frames {
+			if _, err := w.Write(f); err != nil {
+				return
+			}
+		}
+		if len(frames) > 0 {
+			flusher.Flush()
+		}
+		select {
+		case <-next:
+		case <-r.Context().Done():
+			w.Header()[http.TrailerPrefix+"Grpc-Status"] = []string{"1"} // cancelled
+			return
+		}
+	}
+}
+
+// readRequest reads the one enveloped message of a gRPC request into msg.
+func readRequest(r *http.Request, msg proto.Message) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if len(body) < 5 || binary.BigEndian.Uint32(body[1:5]) != uint32(len(body)-5) {
+		return errors.New("want one uncompressed gRPC message")
+	}
+	return proto.Unmarshal(body[5:], msg)
+}
+
+// fail answers a request the floor cannot read with INVALID_ARGUMENT.
+func fail(w http.ResponseWriter, err error) {
+	w.Header()["Content-Type"] = []string{"application/grpc"}
+	w.Header()["Grpc-Status"] = []string{"3"}
+	w.Header()["Grpc-Message"] = []string{fmt.Sprintf("ceiling-server: %v", err)}
+	w.WriteHeader(http.StatusOK)
+}
+
+// emptyFrame is the gRPC frame of an empty message.
+var emptyFrame = []byte{0, 0, 0, 0, 0}
+
+// serveFanOut adds the floor's NotesService to mux.
+func serveFanOut(mux *http.ServeMux) {
+	h := newFanOut()
+	mux.HandleFunc("/routeguide.notes.v1.NotesService/PostNote", h.postNote)
+	mux.HandleFunc("/routeguide.notes.v1.NotesService/WatchNotes", h.watchNotes)
+}
