@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8slabels "k8s.io/apimachinery/pkg/labels"
@@ -25,6 +26,7 @@ type objects struct {
 	services    []*corev1.Service
 	configMaps  []*corev1.ConfigMap
 	budgets     []*policyv1.PodDisruptionBudget
+	policies    []*networkingv1.NetworkPolicy
 }
 
 // loadManifests decodes every document strictly: a field the API type does
@@ -66,6 +68,9 @@ func loadManifests(t *testing.T) objects {
 			case "policy/v1 PodDisruptionBudget":
 				b := new(policyv1.PodDisruptionBudget)
 				objs.budgets, obj = append(objs.budgets, b), b
+			case "networking.k8s.io/v1 NetworkPolicy":
+				p := new(networkingv1.NetworkPolicy)
+				objs.policies, obj = append(objs.policies, p), p
 			default:
 				t.Fatalf("%s, document %d: %q %q is not a kind this test checks", file, i+1, meta.APIVersion, meta.Kind)
 			}
@@ -158,6 +163,64 @@ func TestReplicas(t *testing.T) {
 	replicas := find(t, objs.services, "routeguide-replicas", func(s *corev1.Service) string { return s.Name })
 	if replicas.Spec.ClusterIP != corev1.ClusterIPNone {
 		t.Errorf("routeguide-replicas clusterIP = %q, want None: HAProxy needs every pod's address", replicas.Spec.ClusterIP)
+	}
+}
+
+// TestClientAddresses checks how the replicas learn a client's address,
+// by which they charge anonymous writes: HAProxy sends it in a PROXY v2
+// header, on health checks too (a replica refuses a trusted peer's v1),
+// drops a client's own X-Forwarded-For, the replicas trust the pod network,
+// and only HAProxy's pods may reach their RPC port.
+func TestClientAddresses(t *testing.T) {
+	t.Parallel()
+	objs := loadManifests(t)
+	d := find(t, objs.deployments, "routeguide", func(d *appsv1.Deployment) string { return d.Name })
+	if args := d.Spec.Template.Spec.Containers[0].Args; !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--trusted-proxies=") }) {
+		t.Errorf("routeguide args = %q, want --trusted-proxies", args)
+	}
+	cfg := find(t, objs.configMaps, "routeguide-haproxy", func(c *corev1.ConfigMap) string { return c.Name }).Data["haproxy.cfg"]
+	for _, want := range []string{"http-request del-header x-forwarded-for", "http-check connect proto h2 send-proxy\n"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("haproxy.cfg lacks %q", want)
+		}
+	}
+	for line := range strings.Lines(cfg) {
+		if strings.Contains(line, "default-server") && !strings.Contains(line, "send-proxy-v2") {
+			t.Errorf("haproxy.cfg: %q sends no PROXY v2 header", strings.TrimSpace(line))
+		}
+	}
+
+	p := find(t, objs.policies, "routeguide", func(p *networkingv1.NetworkPolicy) string { return p.Name })
+	selects, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !selects.Matches(k8slabels.Set(d.Spec.Template.Labels)) {
+		t.Errorf("NetworkPolicy routeguide selects %v, which misses the replicas (%v)", selects, d.Spec.Template.Labels)
+	}
+	haproxy := find(t, objs.deployments, "routeguide-haproxy", func(d *appsv1.Deployment) string { return d.Name }).Spec.Template.Labels
+	for _, rule := range p.Spec.Ingress {
+		for _, port := range rule.Ports {
+			if port.Port == nil || port.Port.IntValue() != 50051 {
+				continue
+			}
+			if len(rule.From) == 0 {
+				t.Error("NetworkPolicy routeguide opens port 50051 to every peer")
+			}
+			for _, from := range rule.From {
+				if from.PodSelector == nil {
+					t.Errorf("NetworkPolicy routeguide opens port 50051 to %+v, not to HAProxy's pods alone", from)
+					continue
+				}
+				s, err := metav1.LabelSelectorAsSelector(from.PodSelector)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !s.Matches(k8slabels.Set(haproxy)) || s.Empty() {
+					t.Errorf("NetworkPolicy routeguide opens port 50051 to pods %v, want HAProxy's (%v) alone", s, haproxy)
+				}
+			}
+		}
 	}
 }
 
