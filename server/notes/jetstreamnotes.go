@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 )
@@ -38,7 +37,7 @@ func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote, author 
 	subject := s.subject(note.GetLocation())
 	msg := &nats.Msg{Subject: subject, Data: []byte(note.GetMessage()), Header: nats.Header{}}
 	setAuthor(msg.Header, author)
-	seq, err := s.publish(ctx, msg, nuid.Next())
+	seq, err := s.publish(ctx, msg, messageID(ctx, note, author))
 	if err != nil {
 		return nil, err
 	}
