@@ -201,6 +201,7 @@ func (s *JetStream) deliver(msg jetstream.Msg) {
 	if err != nil {
 		return
 	}
+	s.fillGap(meta.Sequence.Stream)
 	ev, err := s.decode(meta.Sequence.Stream, meta.Timestamp, msg.Subject(), msg.Headers(), msg.Data())
 	if err != nil {
 		// Log the 1st, 2nd, 4th, 8th… so that a flood of them costs a
