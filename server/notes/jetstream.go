@@ -146,11 +146,13 @@ func (s *JetStream) Epoch() string {
 // whenever it stalls, so notes reach the feed once each, in stream order.
 // followWhenPlaced follows the stream, looking again while a stream that
 // another replica has just created is not yet known to this one's NATS
-// server.
+// server, and while JetStream answers that it is briefly unavailable (503,
+// as while a NATS node is down and the stream elects a leader: the nemesis
+// saw a replica exit at start on it), until ctx is done.
 func (s *JetStream) followWhenPlaced(ctx context.Context, from uint64) error {
 	for {
 		err := s.follow(ctx, from)
-		if err == nil || !streamNotFound(err) {
+		if err == nil || !(streamNotFound(err) || isTransient(err)) {
 			return err
 		}
 		select {
