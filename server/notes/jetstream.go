@@ -151,7 +151,12 @@ func (s *JetStream) Epoch() string {
 // saw a replica exit at start on it), until ctx is done.
 func (s *JetStream) followWhenPlaced(ctx context.Context, from uint64) error {
 	for {
-		err := s.follow(ctx, from)
+		// Each attempt gets part of the time: one asked of a NATS server
+		// that has just died, or not yet caught up after a restart, may
+		// never be answered, and must not use up the whole of ctx.
+		attempt, cancel := context.WithTimeout(ctx, followAttemptTimeout)
+		err := s.follow(attempt, from)
+		cancel()
 		if err == nil || !(streamNotFound(err) || isTransient(err)) {
 			return err
 		}
@@ -162,6 +167,10 @@ func (s *JetStream) followWhenPlaced(ctx context.Context, from uint64) error {
 		}
 	}
 }
+
+// followAttemptTimeout bounds one try at following the stream while the
+// store opens.
+const followAttemptTimeout = 5 * time.Second
 
 func (s *JetStream) follow(ctx context.Context, from uint64) error {
 	stream, err := s.js.Stream(ctx, s.cfg.Stream)
