@@ -44,7 +44,7 @@ func New(baseURL string, options ...Option) (*Client, error) {
 	if c.httpClient == nil {
 		c.httpClient = newHTTP2Client(u.Scheme)
 	}
-	c.httpClient = withBearer(c.httpClient, c.token)
+	c.httpClient = withDeadlineBodies(withBearer(c.httpClient, c.token))
 	var connectOptions []connecthttp.Option
 	switch c.protocol {
 	case ProtocolConnect:

@@ -24,6 +24,17 @@ type notesService struct {
 var _ notesv1connect.NotesServiceHandler = (*notesService)(nil)
 
 func (s *notesService) PostNote(ctx context.Context, req *notesv1.PostNoteRequest) (*notesv1.PostNoteResponse, error) {
+	if info, ok := connect.CallInfoForServerContext(ctx); ok {
+		if key := info.RequestHeader().Values(IdempotencyKeyHeader); len(key) > 0 {
+			if len(key) > 1 {
+				return nil, connect.Errorf(connect.CodeInvalidArgument, "%s header: sent %d times, want once", IdempotencyKeyHeader, len(key))
+			}
+			if err := notes.CheckIdempotencyKey(key[0]); err != nil {
+				return nil, connect.Errorf(connect.CodeInvalidArgument, "%s header %v", IdempotencyKeyHeader, err).WithCause(err)
+			}
+			ctx = notes.WithIdempotencyKey(ctx, key[0])
+		}
+	}
 	replies, err := s.guide.addNote(ctx, s.guide.callerOf(ctx), req.GetNote())
 	if err != nil {
 		return nil, err
@@ -37,6 +48,16 @@ func (s *notesService) PostNote(ctx context.Context, req *notesv1.PostNoteReques
 	}
 	return res, nil
 }
+
+// IdempotencyKeyHeader is the request header of a PostNote call that
+// names the call, the same in every retry of it (a random UUID per note
+// suits): with the notes in JetStream, a note posted again with the same
+// key, by the same author, at the same location, with the same text, within
+// the stream's duplicate window (2 minutes), is stored once, and the call
+// answered as the first was. Without it, a client that resends a call (Go's
+// and browsers' HTTP/2 clients do when a proxy refuses a stream that a
+// replica died with) may store the note twice.
+const IdempotencyKeyHeader = "Idempotency-Key"
 
 func authorOf(a notes.Author) *notesv1.Author {
 	if a.Anonymous() {

@@ -35,7 +35,8 @@ func CORS(h http.Handler, origins []string) (http.Handler, error) {
 		// A page on another origin sends its bearer token, as the
 		// server's own page does; a header, unlike a cookie, is sent only
 		// by a script that holds the token.
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
+		// Idempotency-Key lets a page's PostNote be sent again safely.
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", "Idempotency-Key"),
 		ExposedHeaders: append(connectcors.ExposedHeaders(),
 			// A compressed Connect stream names its codec here; a client
 			// that asked for compression cannot read the stream without it.

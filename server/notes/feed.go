@@ -252,6 +252,13 @@ func (f *feed) deliver(ev Event, gen uint64) {
 	}
 }
 
+// lastAccepted returns the sequence of the last event queued.
+func (f *feed) lastAccepted() uint64 {
+	f.queueMu.Lock()
+	defer f.queueMu.Unlock()
+	return f.accepted
+}
+
 // skip moves the feed past seq without delivering anything, as for a
 // message that is not a note.
 func (f *feed) skip(seq uint64) {

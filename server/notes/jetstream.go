@@ -146,11 +146,18 @@ func (s *JetStream) Epoch() string {
 // whenever it stalls, so notes reach the feed once each, in stream order.
 // followWhenPlaced follows the stream, looking again while a stream that
 // another replica has just created is not yet known to this one's NATS
-// server.
+// server, and while JetStream answers that it is briefly unavailable (503,
+// as while a NATS node is down and the stream elects a leader: the nemesis
+// saw a replica exit at start on it), until ctx is done.
 func (s *JetStream) followWhenPlaced(ctx context.Context, from uint64) error {
 	for {
-		err := s.follow(ctx, from)
-		if err == nil || !streamNotFound(err) {
+		// Each attempt gets part of the time: one asked of a NATS server
+		// that has just died, or not yet caught up after a restart, may
+		// never be answered, and must not use up the whole of ctx.
+		attempt, cancel := context.WithTimeout(ctx, followAttemptTimeout)
+		err := s.follow(attempt, from)
+		cancel()
+		if err == nil || !(streamNotFound(err) || isTransient(err)) {
 			return err
 		}
 		select {
@@ -160,6 +167,10 @@ func (s *JetStream) followWhenPlaced(ctx context.Context, from uint64) error {
 		}
 	}
 }
+
+// followAttemptTimeout bounds one try at following the stream while the
+// store opens.
+const followAttemptTimeout = 5 * time.Second
 
 func (s *JetStream) follow(ctx context.Context, from uint64) error {
 	stream, err := s.js.Stream(ctx, s.cfg.Stream)
@@ -201,6 +212,7 @@ func (s *JetStream) deliver(msg jetstream.Msg) {
 	if err != nil {
 		return
 	}
+	s.fillGap(meta.Sequence.Stream)
 	ev, err := s.decode(meta.Sequence.Stream, meta.Timestamp, msg.Subject(), msg.Headers(), msg.Data())
 	if err != nil {
 		// Log the 1st, 2nd, 4th, 8th… so that a flood of them costs a

@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 )
@@ -38,7 +37,7 @@ func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote, author 
 	subject := s.subject(note.GetLocation())
 	msg := &nats.Msg{Subject: subject, Data: []byte(note.GetMessage()), Header: nats.Header{}}
 	setAuthor(msg.Header, author)
-	seq, err := s.publish(ctx, msg, nuid.Next())
+	seq, err := s.publish(ctx, msg, messageID(ctx, note, author))
 	if err != nil {
 		return nil, err
 	}
@@ -231,29 +230,41 @@ func (s *JetStream) newest(ctx context.Context) (uint64, error) {
 
 // replay reads at most limit messages with sequence in (from, to], and
 // returns the events among them: what is not a note or a deletion is
-// skipped.
+// skipped. The batch comes from whichever server answers a direct get,
+// which may be a follower that has not yet applied the last of them; so
+// when the batch ends short of limit, the stream's leader is asked whether
+// anything up to to is left, and what is, is read from it. A replay is
+// never silently shorter than the stream.
 func (s *JetStream) replay(ctx context.Context, from, to uint64, limit int) ([]Event, uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	var events []Event
-	upTo := to
-	req := directRequest{Seq: from + 1, NextBySubject: s.cfg.Subject + ".>", Batch: int(min(uint64(limit), to-from))}
-	read := 0
-	err := s.directGet(ctx, req, func(m directMsg) bool {
-		if m.seq > to {
+	batch := int(min(uint64(limit), to-from))
+	read, last := 0, from
+	take := func(m directMsg) bool {
+		if m.seq > to || m.seq <= last {
 			return false
 		}
 		if ev, err := s.decode(m.seq, m.time, m.subject, m.header, m.data); err == nil {
 			events = append(events, ev)
 		}
 		read++
-		if read == req.Batch {
-			upTo = m.seq // the batch is full: more may follow
-		}
-		return true
-	})
-	if err != nil {
+		last = m.seq
+		return read < batch
+	}
+	req := directRequest{Seq: from + 1, NextBySubject: s.cfg.Subject + ".>", Batch: batch}
+	if err := s.directGet(ctx, req, take); err != nil {
 		return nil, from, err
 	}
-	return events, upTo, nil
+	for read < batch {
+		m, found, err := s.leaderNext(ctx, last+1)
+		if err != nil {
+			return nil, from, err
+		}
+		if !found || m.seq > to {
+			return events, to, nil // nothing is left up to to
+		}
+		take(m)
+	}
+	return events, last, nil // the batch is full: more may follow
 }

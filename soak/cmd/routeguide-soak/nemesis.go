@@ -159,6 +159,9 @@ func runNemesis(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		Dir:      dir,
 		Logger:   logger,
 		ServerArgs: []string{
+			// Every client of the load comes from one address: the write
+			// budget, which counts by address, would refuse its notes.
+			"--write-burst=1000000000", "--write-rate=1000000000",
 			fmt.Sprintf("--max-notes-per-location=%d", f.perLocation),
 			fmt.Sprintf("--max-stored-note-bytes=%d", f.storedBytes),
 		},

@@ -233,6 +233,10 @@ func (l *load) poster(ctx context.Context, name string, rng *rand.Rand) {
 		}
 		note := &routeguide.RouteNote{Location: l.run.location(loc), Message: l.message(name, k)}
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.callDeadline)
+		// The note's text is unique to the run: it names the call too, so
+		// that a call resent by the HTTP/2 client stores the note once.
+		callCtx, info := connect.NewClientContext(callCtx)
+		info.RequestHeader().Set("Idempotency-Key", note.GetMessage())
 		end := l.rec.begin("PostNote", name, l.callDeadline)
 		_, err := notes.PostNote(callCtx, &notesv1.PostNoteRequest{Note: note})
 		end(err)
