@@ -201,7 +201,10 @@ export class LiveNotes {
     noteResult.dataset.state = "loading";
     noteResult.replaceChildren(h("p", {}, `Posting at ${latLon(note.location.latitude, note.location.longitude)}…`));
     try {
-      const res = await clients.notes.postNote({ note }, { signal: call.signal });
+      // One key per note: if the browser sends the call again (a proxy's
+      // reset stream), the server stores the note once.
+      const headers = { "Idempotency-Key": idempotencyKey() };
+      const res = await clients.notes.postNote({ note }, { signal: call.signal, headers });
       if (call.signal.aborted) {
         return;
       }
@@ -227,4 +230,12 @@ export class LiveNotes {
       noteResult.replaceChildren(errorView(err), via("PostNote"));
     }
   }
+}
+
+// idempotencyKey returns 128 random bits in hex. crypto.getRandomValues,
+// unlike crypto.randomUUID, works on a page served over plain HTTP from a
+// host other than localhost.
+function idempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
