@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	"github.com/routeguide/routeguide/internal/natstest"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/clientaddr"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -46,7 +49,22 @@ func TestPostNoteResentStoredOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	replica := routeguidetest.NewRouteGuide(t, routeguidetest.CanonicalFeatures(t), server.WithNotesStore(store))
+	// HAProxy sends PROXY v2 on every connection, through the dying proxy
+	// on loopback: the replica trusts it, as the cluster's replicas do.
+	trusted, err := clientaddr.ParseTrusted("127.0.0.1/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(routeguidetest.CanonicalFeatures(t), server.WithNotesStore(store), server.WithTrustedProxies(trusted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := httptest.NewUnstartedServer(srv)
+	replica.Listener = trusted.Listener(replica.Listener)
+	replica.Config.Protocols = new(http.Protocols)
+	replica.Config.Protocols.SetUnencryptedHTTP2(true)
+	replica.Start()
+	t.Cleanup(replica.Close)
 	dying := newDyingProxy(t, replica.Listener.Addr().String())
 
 	c := &Cluster{dir: t.TempDir(), logger: slog.New(slog.DiscardHandler)}
