@@ -8,3 +8,9 @@ import "github.com/nats-io/nats.go"
 func (s *JetStream) Conn() *nats.Conn {
 	return s.nc
 }
+
+// Replicas returns how many NATS servers hold each note, so that other
+// state the replicas share can survive the same losses.
+func (s *JetStream) Replicas() int {
+	return s.cfg.Replicas
+}

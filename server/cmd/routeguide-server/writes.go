@@ -102,6 +102,10 @@ func (w *writesFlags) serverOptions(ctx context.Context, store *notes.JetStream,
 		var lastUnshared atomic.Int64 // unix nanoseconds of the last warning
 		shared, err := budget.OpenShared(ctx, store.Conn(), budget.SharedConfig{
 			Policy: policy,
+			// As many copies as the notes: a budget kept on one node
+			// would be decided by each replica alone while that node is
+			// down, tripling a client's budget behind three replicas.
+			Replicas: store.Replicas(),
 			Unshared: func(err error) {
 				// Every write of an outage would log: once in a while says as much.
 				if now := time.Now().UnixNano(); now-lastUnshared.Load() > int64(10*time.Second) {
