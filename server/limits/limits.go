@@ -171,7 +171,9 @@ func (l Limits) WithDefaults() Limits {
 	defaults.Set(&l.MaxWatches, WatchMemoryBudget/WatchCost)
 	defaults.Set(&l.StreamIdleTimeout, 5*time.Minute)
 	defaults.Set(&l.WriteTimeout, 30*time.Second)
-	defaults.Set(&l.WatchStall, min(10*time.Second, l.WriteTimeout/2))
+	// At least a nanosecond, so that a WriteTimeout too short to halve
+	// gets a Conflict rather than a stall that cuts every watch off.
+	defaults.Set(&l.WatchStall, max(time.Nanosecond, min(10*time.Second, l.WriteTimeout/2)))
 	defaults.Set(&l.MaxTimeout, time.Hour)
 	defaults.Set(&l.DefaultTimeout, min(30*time.Second, l.MaxTimeout))
 	defaults.Set(&l.RequestReadTimeout, 10*time.Second)

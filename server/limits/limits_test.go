@@ -53,6 +53,8 @@ func TestValidate(t *testing.T) {
 			"limits: DefaultTimeout (2h0m0s) must not be longer than MaxTimeout (1h0m0s)"},
 		{"stall as long as the write timeout", limits.Limits{WatchStall: time.Second, WriteTimeout: time.Second},
 			"limits: WatchStall (1s) must be shorter than WriteTimeout (1s)"},
+		{"write timeout too short to halve", limits.Limits{WriteTimeout: time.Nanosecond},
+			"limits: WatchStall (1ns) must be shorter than WriteTimeout (1ns)"},
 		{"store smaller than one note", limits.Limits{MaxNoteBytes: 1000, MaxStoredNoteBytes: 1000},
 			"limits: MaxStoredNoteBytes (1000) must hold at least one note (plus 256 bytes counted per note) of MaxNoteBytes (1000)"},
 	}
@@ -69,4 +71,29 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: Validate() = %v, want a Conflict saying %q", tt.name, err, tt.want)
 		}
 	}
+}
+
+// FuzzValidate checks that limits Validate accepts keep, with their
+// defaults, every field positive and every pair it checks in agreement.
+func FuzzValidate(f *testing.F) {
+	f.Add(int64(0), int64(0), int64(0), int64(0), int64(0), int64(0))
+	f.Add(int64(2*time.Hour), int64(time.Hour), int64(time.Second), int64(time.Second), int64(1000), int64(1000))
+	f.Add(int64(-1), int64(time.Second), int64(0), int64(4*time.Second), int64(1<<20), int64(-5))
+	f.Fuzz(func(t *testing.T, defaultTimeout, maxTimeout, watchStall, writeTimeout, maxNoteBytes, maxStoredNoteBytes int64) {
+		l := limits.Limits{DefaultTimeout: time.Duration(defaultTimeout), MaxTimeout: time.Duration(maxTimeout),
+			WatchStall: time.Duration(watchStall), WriteTimeout: time.Duration(writeTimeout),
+			MaxNoteBytes: int(int32(maxNoteBytes)), MaxStoredNoteBytes: maxStoredNoteBytes}
+		if l.Validate() != nil {
+			return
+		}
+		d := l.WithDefaults()
+		if d.DefaultTimeout <= 0 || d.MaxTimeout <= 0 || d.WatchStall <= 0 || d.WriteTimeout <= 0 ||
+			d.MaxNoteBytes <= 0 || d.MaxStoredNoteBytes <= 0 {
+			t.Fatalf("valid %+v has a field that is not positive", d)
+		}
+		if d.DefaultTimeout > d.MaxTimeout || d.WatchStall >= d.WriteTimeout ||
+			int64(d.MaxNoteBytes)+limits.NoteOverheadBytes > d.MaxStoredNoteBytes {
+			t.Fatalf("valid %+v has fields that contradict each other", d)
+		}
+	})
 }
