@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // go on answering.
@@ -21,7 +22,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add(uint8(3), uint8(4), append(envelope(0, []byte{0x0a, 0x00}), envelope(2, nil)...))
 	f.Add(uint8(1), uint8(2), envelope(1, []byte{0x1f, 0x8b, 0x08}))
 	f.Add(uint8(0), uint8(5), []byte{0xff, 0xff, 0xff, 0xff, 0xff})
-	srv, err := New(testFeaturesForFuzzing(), WithLimits(Limits{MaxRoutePoints: 100, MaxMessageBytes: 1 << 16}))
+	srv, err := New(testFeaturesForFuzzing(), WithLimits(limits.Limits{MaxRoutePoints: 100, MaxMessageBytes: 1 << 16}))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -24,12 +24,23 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/limits"
 )
 
-// newLimitedServer serves testFeatures with limits and returns its URL.
-func newLimitedServer(t *testing.T, limits server.Limits, options ...server.Option) string {
+// newLimitedServer serves testFeatures under l and returns its URL.
+func newLimitedServer(t *testing.T, l limits.Limits, options ...server.Option) string {
 	t.Helper()
-	return routeguidetest.NewRouteGuide(t, testFeatures, append(options, server.WithLimits(limits))...).URL
+	return routeguidetest.NewRouteGuide(t, testFeatures, append(options, server.WithLimits(l))...).URL
+}
+
+// TestNewRefusesConflictingLimits checks that New validates its limits.
+func TestNewRefusesConflictingLimits(t *testing.T) {
+	t.Parallel()
+	_, err := server.New(nil, server.WithLimits(limits.Limits{DefaultTimeout: 2 * time.Hour, MaxTimeout: time.Hour}))
+	var conflict *limits.Conflict
+	if !errors.As(err, &conflict) {
+		t.Errorf("New with a default timeout longer than the largest: %v, want a *limits.Conflict", err)
+	}
 }
 
 // handlerReturned returns an option that closes the channel it also
@@ -79,7 +90,7 @@ func stillServes(t *testing.T, url string) {
 
 func TestRoutePointsCap(t *testing.T) {
 	t.Parallel()
-	url := newLimitedServer(t, server.Limits{MaxRoutePoints: 10})
+	url := newLimitedServer(t, limits.Limits{MaxRoutePoints: 10})
 	c, _ := client.New(url)
 	route := func(n int) []*routeguide.Point {
 		return slices.Repeat([]*routeguide.Point{pt(10, 10)}, n)
@@ -95,7 +106,7 @@ func TestRoutePointsCap(t *testing.T) {
 
 func TestNoteLengthCap(t *testing.T) {
 	t.Parallel()
-	url := newLimitedServer(t, server.Limits{MaxNoteBytes: 8})
+	url := newLimitedServer(t, limits.Limits{MaxNoteBytes: 8})
 	c, _ := client.New(url)
 	if _, err := chat(t, c, []*routeguide.RouteNote{{Location: pt(1, 2), Message: "12345678"}}); err != nil {
 		t.Fatalf("a note of 8 bytes at a cap of 8: %v", err)
@@ -107,7 +118,7 @@ func TestNoteLengthCap(t *testing.T) {
 
 func TestNotesPerLocationCap(t *testing.T) {
 	t.Parallel()
-	url := newLimitedServer(t, server.Limits{MaxNotesPerLocation: 3})
+	url := newLimitedServer(t, limits.Limits{MaxNotesPerLocation: 3})
 	c, _ := client.New(url)
 	var notes []*routeguide.RouteNote
 	for _, m := range []string{"a", "b", "c", "d", "e"} {
@@ -129,7 +140,7 @@ func TestSilentStreamsEnd(t *testing.T) {
 	t.Parallel()
 	const idle = 200 * time.Millisecond
 	routeEnded, routeReturned := handlerReturned(routeguideconnect.RouteGuideRecordRouteProcedure)
-	url := newLimitedServer(t, server.Limits{StreamIdleTimeout: idle}, routeEnded)
+	url := newLimitedServer(t, limits.Limits{StreamIdleTimeout: idle}, routeEnded)
 	rpc := newRawClient(url)
 
 	chatStream := routeguidetest.Must(rpc.RouteChat(t.Context()))
@@ -161,7 +172,7 @@ func TestSilentStreamsEnd(t *testing.T) {
 func TestBusyStreamOutlivesIdleTimeout(t *testing.T) {
 	t.Parallel()
 	const idle = 300 * time.Millisecond
-	url := newLimitedServer(t, server.Limits{StreamIdleTimeout: idle})
+	url := newLimitedServer(t, limits.Limits{StreamIdleTimeout: idle})
 	chatStream := routeguidetest.Must(newRawClient(url).RouteChat(t.Context()))
 	// A note every idle/10 for 4 idle timeouts.
 	for i := range 40 {
@@ -186,7 +197,7 @@ func TestBusyStreamOutlivesIdleTimeout(t *testing.T) {
 // deadline, whatever its client asks.
 func TestDeadlineCap(t *testing.T) {
 	t.Parallel()
-	url := newLimitedServer(t, server.Limits{MaxTimeout: 300 * time.Millisecond})
+	url := newLimitedServer(t, limits.Limits{MaxTimeout: 300 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
 	defer cancel()
 	stream := routeguidetest.Must(newRawClient(url).RouteChat(ctx))
@@ -211,7 +222,7 @@ func TestSlowReaderIsCutOff(t *testing.T) {
 		features[i] = &routeguide.Feature{Name: strings.Repeat("n", 200), Location: pt(int32(i), int32(i))}
 	}
 	listEnded, listReturned := handlerReturned(routeguideconnect.RouteGuideListFeaturesProcedure)
-	ts := routeguidetest.NewRouteGuide(t, features, listEnded, server.WithLimits(server.Limits{WriteTimeout: 200 * time.Millisecond}))
+	ts := routeguidetest.NewRouteGuide(t, features, listEnded, server.WithLimits(limits.Limits{WriteTimeout: 200 * time.Millisecond}))
 	// A small receive window makes the server's writes block soon after
 	// the client stops reading.
 	transport := &http.Transport{Protocols: new(http.Protocols), HTTP2: &http.HTTP2Config{
@@ -253,7 +264,7 @@ func TestPanicBecomesInternal(t *testing.T) {
 		}
 	}
 	quiet := slog.New(slog.DiscardHandler) // the stack would flood the test output
-	url := newLimitedServer(t, server.Limits{}, server.WithLogger(quiet),
+	url := newLimitedServer(t, limits.Limits{}, server.WithLogger(quiet),
 		server.WithInterceptors(panicky))
 	c, _ := client.New(url)
 	_, err := c.GetFeature(t.Context(), pt(13, 0))
@@ -266,7 +277,7 @@ func TestPanicBecomesInternal(t *testing.T) {
 
 func TestOversizedMessageEachProtocol(t *testing.T) {
 	t.Parallel()
-	url := newLimitedServer(t, server.Limits{MaxMessageBytes: 64 << 10, MaxNoteBytes: 1 << 20, MaxStoredNoteBytes: 8 << 20})
+	url := newLimitedServer(t, limits.Limits{MaxMessageBytes: 64 << 10, MaxNoteBytes: 1 << 20, MaxStoredNoteBytes: 8 << 20})
 	for _, protocol := range []client.Protocol{client.ProtocolConnect, client.ProtocolGRPC, client.ProtocolGRPCWeb} {
 		for _, json := range []bool{false, true} {
 			options := []client.Option{client.WithProtocol(protocol)}
@@ -287,7 +298,7 @@ func TestOversizedMessageEachProtocol(t *testing.T) {
 // that the server refuses it without inflating it. It does not run in
 // parallel, so that the allocations it measures are its own.
 func TestGzipBomb(t *testing.T) {
-	url := newLimitedServer(t, server.Limits{})
+	url := newLimitedServer(t, limits.Limits{})
 	// Concatenated gzip members inflate to the concatenation of their
 	// contents, so one compressed MiB of zeros repeated makes the bomb.
 	var member bytes.Buffer

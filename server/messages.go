@@ -6,21 +6,22 @@ import (
 	"connectrpc.com/connect/v2/connecthttp"
 
 	"github.com/routeguide/routeguide/server/jsoncodec"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/transport"
 	"github.com/routeguide/routeguide/server/transport/prepared"
 	"github.com/routeguide/routeguide/server/transport/vtcodec"
 )
 
 // MessageOptions returns the connect-go options with which a Server reads
-// and sends messages under limits, zero fields taking their defaults: the
+// and sends messages under l, zero fields taking their defaults: the
 // size bounds, which responses to compress, binary protobuf through
 // generated code and JSON strict about field names. connect-go's gzip stops inflating a message once it is
 // past the size bound.
-func MessageOptions(limits Limits) []connecthttp.Option {
-	limits = limits.withDefaults()
+func MessageOptions(l limits.Limits) []connecthttp.Option {
+	l = l.WithDefaults()
 	return []connecthttp.Option{
-		connecthttp.WithReadMaxBytes(limits.MaxMessageBytes),
-		connecthttp.WithSendMaxBytes(limits.MaxMessageBytes),
+		connecthttp.WithReadMaxBytes(l.MaxMessageBytes),
+		connecthttp.WithSendMaxBytes(l.MaxMessageBytes),
 		connecthttp.WithCompressMinBytes(compressMinBytes),
 		// Binary messages encoded by generated code rather than by
 		// reflection, the same bytes; JSON that refuses fields it does not

@@ -12,6 +12,7 @@ import (
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
 	"github.com/routeguide/routeguide/internal/natstest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -34,7 +35,7 @@ func noteStores(b *testing.B) []struct {
 		if replicas > 1 {
 			return nil // memory is one process's alone
 		}
-		return []notes.Store{notes.NewMemory(notes.Limits{MaxPerLocation: 100, MaxBytes: 64 << 20})}
+		return []notes.Store{notes.NewMemory(limits.Limits{MaxNotesPerLocation: 100, MaxStoredNoteBytes: 64 << 20})}
 	}
 	jetstream := func(r3 bool) func(b *testing.B, replicas int) []notes.Store {
 		return func(b *testing.B, replicas int) []notes.Store {

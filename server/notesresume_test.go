@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -18,7 +19,7 @@ import (
 // rather than following with nothing replayed.
 func TestWatchNotesRefusesAResumeFromAnotherStore(t *testing.T) {
 	t.Parallel()
-	old := newReplica(t, notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 20}))
+	old := newReplica(t, notes.NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20}))
 	watch, err := old.notes.WatchNotes(t.Context(), &notesv1.WatchNotesRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +37,7 @@ func TestWatchNotesRefusesAResumeFromAnotherStore(t *testing.T) {
 		t.Errorf("feed response %v has no epoch or no anonymous author", seen)
 	}
 
-	restarted := newReplica(t, notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 20}))
+	restarted := newReplica(t, notes.NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20}))
 	for _, req := range []*notesv1.WatchNotesRequest{
 		{AfterSequence: proto.Uint64(seen.GetSequence()), AfterEpoch: proto.String(seen.GetEpoch())},
 		{AfterSequence: proto.Uint64(seen.GetSequence() + 10)},

@@ -110,14 +110,14 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 	stall := time.AfterFunc(time.Hour, func() {
 		w.Cut(notes.ErrStalled)
 		// Debug: a client may stall many watches, each cut once.
-		s.guide.logger.DebugContext(ctx, "notes watch stalled", "stall", s.guide.watchStall)
+		s.guide.logger.DebugContext(ctx, "notes watch stalled", "stall", s.guide.limits.WatchStall)
 	})
 	stall.Stop()
 	defer stall.Stop()
 	last := w.Start()
 	for {
 		ev, err := w.Next(ctx)
-		stall.Reset(s.guide.watchStall)
+		stall.Reset(s.guide.limits.WatchStall)
 		for sent := 1; err == nil; sent++ {
 			if err := stream.Send(sender.message(ev)); err != nil {
 				return err
@@ -125,7 +125,7 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 			last = ev.Seq
 			if sent%maxWatchBatch == 0 {
 				flush()
-				stall.Reset(s.guide.watchStall)
+				stall.Reset(s.guide.limits.WatchStall)
 			}
 			var ok bool
 			if ev, ok, err = w.TryNext(); !ok && err == nil {
@@ -135,7 +135,7 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 		flush()
 		stall.Stop()
 		if err != nil {
-			if ended := watchEnded(err, s.guide.watchBuffer, s.guide.watchStall, last, w.Epoch()); ended != nil {
+			if ended := watchEnded(err, s.guide.limits.WatchBuffer, s.guide.limits.WatchStall, last, w.Epoch()); ended != nil {
 				if connect.CodeOf(ended) == connect.CodeUnavailable {
 					s.guide.logger.WarnContext(ctx, "notes feed ended", "error", err)
 				}

@@ -25,6 +25,7 @@ import (
 	"github.com/routeguide/routeguide/internal/natstest"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -409,13 +410,13 @@ func TestNotesStoreUnavailable(t *testing.T) {
 
 func TestPostNoteRejectsBadNotes(t *testing.T) {
 	t.Parallel()
-	r := newReplica(t, notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 20}))
+	r := newReplica(t, notes.NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20}))
 	ctx := t.Context()
 	_, err := post(ctx, r, &routeguide.RouteNote{Message: "nowhere"})
 	wantCode(t, err, connect.CodeInvalidArgument, "location is required")
 	_, err = post(ctx, r, note(1_000_000_000, 0, "off the map"))
 	wantCode(t, err, connect.CodeInvalidArgument, "latitude")
-	long := string(make([]byte, server.DefaultLimits().MaxNoteBytes+1))
+	long := string(make([]byte, limits.Default().MaxNoteBytes+1))
 	_, err = post(ctx, r, note(1, 1, long))
 	wantCode(t, err, connect.CodeInvalidArgument, "at most")
 }
@@ -423,7 +424,7 @@ func TestPostNoteRejectsBadNotes(t *testing.T) {
 // TestPostNoteSharesRouteChatsStore: one store answers both.
 func TestPostNoteSharesRouteChatsStore(t *testing.T) {
 	t.Parallel()
-	r := newReplica(t, notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 20}))
+	r := newReplica(t, notes.NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20}))
 	ctx := t.Context()
 	if _, err := chatOnce(ctx, r.chat, note(4, 4, "chat")); err != nil {
 		t.Fatal(err)
@@ -438,7 +439,7 @@ func TestPostNoteSharesRouteChatsStore(t *testing.T) {
 
 func TestWatchNotesArea(t *testing.T) {
 	t.Parallel()
-	r := newReplica(t, notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 20}))
+	r := newReplica(t, notes.NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20}))
 	ctx := t.Context()
 	// The corners in either order, edges included.
 	watch, err := r.notes.WatchNotes(ctx, &notesv1.WatchNotesRequest{Area: rect(pt(20, 20), pt(10, 10))})
@@ -460,7 +461,7 @@ func TestWatchNotesArea(t *testing.T) {
 
 func TestWatchNotesRejectsBadArea(t *testing.T) {
 	t.Parallel()
-	r := newReplica(t, notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 20}))
+	r := newReplica(t, notes.NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20}))
 	watch, err := r.notes.WatchNotes(t.Context(), &notesv1.WatchNotesRequest{
 		Area: rect(pt(0, 0), pt(1_000_000_000, 0)),
 	})
@@ -476,7 +477,7 @@ func TestWatchNotesRejectsBadArea(t *testing.T) {
 // told where to resume, while another watcher keeps up.
 func TestWatchNotesCutsOffASlowWatcher(t *testing.T) {
 	t.Parallel()
-	store := notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 30})
+	store := notes.NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 30})
 	r := newReplica(t, store)
 	ctx := t.Context()
 	slow, err := r.notes.WatchNotes(ctx, &notesv1.WatchNotesRequest{})

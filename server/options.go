@@ -11,6 +11,7 @@ import (
 	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/clientaddr"
 	"github.com/routeguide/routeguide/server/identity"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 )
@@ -25,7 +26,7 @@ type config struct {
 	httpOptions  []connecthttp.Option
 	services     []func(*connect.Server)
 	noFastPaths  bool
-	limits       Limits
+	limits       limits.Limits
 	observe      observability
 	corsOrigins  []string
 	notes        notes.Store
@@ -62,6 +63,13 @@ func WithHTTPOptions(options ...connecthttp.Option) Option {
 // own services.
 func WithServices(register func(*connect.Server)) Option {
 	return optionFunc(func(c *config) { c.services = append(c.services, register) })
+}
+
+// WithLimits bounds what clients can make the Server hold or do by l; its
+// zero fields keep their defaults. By default the Server applies
+// [limits.Default].
+func WithLimits(l limits.Limits) Option {
+	return optionFunc(func(c *config) { c.limits = l })
 }
 
 // WithoutFastPaths turns off the Server's performance-only layers, flush
@@ -121,7 +129,7 @@ func WithCORSOrigins(origins ...string) Option {
 
 // WithNotesStore keeps RouteChat's notes in store, which replicas of the
 // service may share. By default each Server keeps its notes in memory,
-// bounded by its [Limits].
+// bounded by its [limits.Limits].
 func WithNotesStore(store notes.Store) Option {
 	return optionFunc(func(c *config) { c.notes = store })
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/routeguide/routeguide/server/features"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/transport"
 )
@@ -21,7 +22,7 @@ func TestEveryRegisteredProcedureIsClassified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	service := &routeGuide{features: index, notes: notes.NewMemory(DefaultLimits().notes())}
+	service := &routeGuide{features: index, notes: notes.NewMemory(limits.Limits{})}
 	rpc := connect.NewServer()
 	if err := register(rpc, service, newHealth(nil), nil); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/routeguide/routeguide/server/clientaddr"
 	"github.com/routeguide/routeguide/server/features"
 	"github.com/routeguide/routeguide/server/geo"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 )
@@ -23,17 +24,14 @@ import (
 // routeGuide implements the RouteGuide service over a fixed dataset and a
 // notes store shared by all clients.
 type routeGuide struct {
-	features       *features.Index
-	notes          notes.Store
-	metrics        *observe.Metrics // nil records nothing
-	logger         *slog.Logger     // told what clients are not: why the notes store failed
-	maxRoutePoints int
-	maxNoteBytes   int
-	watchBuffer    int                 // notes a WatchNotes stream may fall behind
-	watchStall     time.Duration       // how long a WatchNotes send may make no progress
-	budget         WriteBudget         // nil charges nothing
-	trusted        *clientaddr.Trusted // nil trusts no proxy
-	watches        *notes.Admission
+	features *features.Index
+	notes    notes.Store
+	metrics  *observe.Metrics    // nil records nothing
+	logger   *slog.Logger        // told what clients are not: why the notes store failed
+	limits   limits.Limits       // with its defaults
+	budget   WriteBudget         // nil charges nothing
+	trusted  *clientaddr.Trusted // nil trusts no proxy
+	watches  *notes.Admission
 }
 
 var _ routeguideconnect.RouteGuideHandler = (*routeGuide)(nil)
@@ -98,9 +96,9 @@ func (g *routeGuide) RecordRoute(_ context.Context, stream routeguideconnect.Rou
 		if err != nil {
 			return nil, err
 		}
-		if int(route.points) >= g.maxRoutePoints {
+		if int(route.points) >= g.limits.MaxRoutePoints {
 			return nil, connect.Errorf(connect.CodeResourceExhausted,
-				"a route may have at most %d points", g.maxRoutePoints)
+				"a route may have at most %d points", g.limits.MaxRoutePoints)
 		}
 		if err := geo.CheckPoint("", point); err != nil {
 			return nil, connect.Errorf(connect.CodeInvalidArgument,
@@ -141,10 +139,10 @@ func (g *routeGuide) addNote(ctx context.Context, who caller, note *routeguide.R
 	if err := geo.CheckPoint("location", note.GetLocation()); err != nil {
 		return nil, connect.NewError(connect.CodeInvalidArgument, err.Error()).WithCause(err)
 	}
-	if n := len(note.GetMessage()); n > g.maxNoteBytes {
+	if n := len(note.GetMessage()); n > g.limits.MaxNoteBytes {
 		g.metrics.NoteRejected("message_too_long")
 		return nil, connect.Errorf(connect.CodeInvalidArgument,
-			"message is %d bytes long: a note may have at most %d", n, g.maxNoteBytes)
+			"message is %d bytes long: a note may have at most %d", n, g.limits.MaxNoteBytes)
 	}
 	if err := g.chargeWrite(ctx, who); err != nil {
 		return nil, err

@@ -49,15 +49,14 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if err := cfg.limits.Validate(); err != nil {
 		return nil, err
 	}
-	limits := cfg.limits.withDefaults()
+	l := cfg.limits.WithDefaults()
 	index, err := indexFeatures(features)
 	if err != nil {
 		return nil, err
 	}
-	notesLimits := limits.notes()
 	store := cfg.notes
 	if store == nil {
-		store = notes.NewMemory(notesLimits)
+		store = notes.NewMemory(l)
 	}
 	metrics, err := observe.NewMetrics(cfg.observe.meterProvider,
 		observe.State{Features: index.Len(), Notes: notesStats(store), NotesUp: func() bool { return store.Available() == nil }})
@@ -65,22 +64,19 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		return nil, fmt.Errorf("service metrics: %w", err)
 	}
 	service := &routeGuide{
-		features:       index,
-		notes:          store,
-		metrics:        metrics,
-		logger:         cfg.observe.logger,
-		maxRoutePoints: limits.MaxRoutePoints,
-		maxNoteBytes:   limits.MaxNoteBytes,
-		watchBuffer:    notesLimits.WatchBuffer,
-		watchStall:     limits.WatchStall,
-		budget:         cfg.writeBudget(),
-		trusted:        cfg.trusted,
-		watches:        notes.NewAdmission(limits.admission()),
+		features: index,
+		notes:    store,
+		metrics:  metrics,
+		logger:   cfg.observe.logger,
+		limits:   l,
+		budget:   cfg.writeBudget(),
+		trusted:  cfg.trusted,
+		watches:  notes.NewAdmission(l),
 	}
 	if service.logger == nil {
 		service.logger = slog.New(slog.DiscardHandler)
 	}
-	stack := transport.New(limits.transport())
+	stack := transport.New(l)
 	if cfg.noFastPaths {
 		stack.WithoutFastPaths()
 	}
@@ -109,7 +105,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", page)
-	httpOptions := slices.Concat(MessageOptions(limits), cfg.httpOptions)
+	httpOptions := slices.Concat(MessageOptions(l), cfg.httpOptions)
 	connecthttp.Mount(procedures.Mux(mux), rpc, httpOptions...)
 	served := transport.Served{Procedures: procedures, Fallback: mux, Errors: connecthttp.NewErrorWriter(httpOptions...)}
 	if cfg.observe.on() {

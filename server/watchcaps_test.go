@@ -17,6 +17,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // notesClientFrom returns a NotesService client whose connections come
@@ -60,7 +61,7 @@ func openWatch(ctx context.Context, c notesv1connect.NotesServiceClient) (notesv
 // it, and checks that a watch closed makes room for another.
 func TestWatchCaps(t *testing.T) {
 	t.Parallel()
-	ts := routeguidetest.NewRouteGuide(t, testFeatures, server.WithLimits(server.Limits{MaxWatchesPerClient: 2, MaxWatches: 3}))
+	ts := routeguidetest.NewRouteGuide(t, testFeatures, server.WithLimits(limits.Limits{MaxWatchesPerClient: 2, MaxWatches: 3}))
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	alice, bob := notesClientFrom(ts.URL, "127.0.0.1"), notesClientFrom(ts.URL, "127.0.0.2")

@@ -18,6 +18,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/transport/prepared"
 	"github.com/routeguide/routeguide/server/transport/vtcodec"
@@ -55,7 +56,7 @@ func TestWatchNotesEncodesEachNoteOnce(t *testing.T) {
 			wrap(countingCodec{vtcodec.Codec{}, &encoded}),
 			wrap(countingCodec{connectproto.NewJSONCodec(), &encoded}))
 		ts := routeguidetest.NewRouteGuide(t, testFeatures,
-			server.WithNotesStore(notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 20})),
+			server.WithNotesStore(notes.NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20})),
 			server.WithHTTPOptions(codecs))
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		defer cancel()

@@ -17,6 +17,7 @@ import (
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -49,10 +50,10 @@ func TestWatchStallCutsOff(t *testing.T) {
 	t.Parallel()
 	const stored = 400
 	stalled := &signalHandler{message: "notes watch stalled", logged: make(chan struct{})}
-	store := notes.NewMemory(notes.Limits{MaxPerLocation: stored, MaxBytes: 64 << 20})
+	store := notes.NewMemory(limits.Limits{MaxNotesPerLocation: stored, MaxStoredNoteBytes: 64 << 20})
 	ts := routeguidetest.NewRouteGuide(t, testFeatures, server.WithNotesStore(store),
 		server.WithLogger(slog.New(stalled)),
-		server.WithLimits(server.Limits{WatchStall: 200 * time.Millisecond, WriteTimeout: time.Hour}))
+		server.WithLimits(limits.Limits{WatchStall: 200 * time.Millisecond, WriteTimeout: time.Hour}))
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	for i := range stored {

@@ -24,6 +24,7 @@ import (
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/budget"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -200,7 +201,7 @@ func receiveNote(t *testing.T, feed notesv1connect.NotesServiceWatchNotesClientS
 func TestWriteBudgetFlood(t *testing.T) {
 	t.Parallel()
 	const burst = 5
-	store := notes.NewMemory(notes.Limits{MaxPerLocation: 100, MaxBytes: 1 << 20})
+	store := notes.NewMemory(limits.Limits{MaxNotesPerLocation: 100, MaxStoredNoteBytes: 1 << 20})
 	ts := routeguidetest.NewRouteGuide(t, testFeatures, server.WithNotesStore(store), server.WithWriteBudget(
 		budget.NewLocal(budget.LocalConfig{Policy: budget.Policy{Rate: 1, Burst: burst}})))
 	if _, err := postNote(t.Context(), ts.URL, "", "posted before the flood", 4); err != nil {

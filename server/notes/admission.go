@@ -4,41 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // ErrTooManyWatches is wrapped by the error of [Admission.Acquire] past a
 // limit; the error names which.
 var ErrTooManyWatches = errors.New("too many watches")
-
-// AdmissionLimits bound the watches one replica serves at once. Zero fields
-// take their defaults.
-type AdmissionLimits struct {
-	// PerClient is how many watches one client may hold open: a browser
-	// page needs one, a busy client a few. Default
-	// [DefaultMaxWatchesPerClient].
-	PerClient int
-	// Total is how many watches the replica holds open from all clients.
-	// Default [DefaultMaxWatches].
-	Total int
-}
-
-// WatchMemoryBudget is the server memory the default limits let watchers
-// take, and WatchCost what one watcher may cost, the goal for an idle
-// watcher over HTTP/2: its stream, its handler's goroutine and its share
-// of the store.
-const (
-	WatchMemoryBudget = 1 << 30
-	WatchCost         = 16 << 10
-)
-
-// DefaultMaxWatches fills WatchMemoryBudget with watchers of WatchCost:
-// 65,536. DefaultMaxWatchesPerClient lets a household or an office behind
-// one address keep a few dozen pages open, while one client alone can
-// take no more than a thousandth of the budget.
-const (
-	DefaultMaxWatches          = WatchMemoryBudget / WatchCost
-	DefaultMaxWatchesPerClient = 64
-)
 
 // Admission counts the watches open per client and in all, and refuses
 // one past either limit. It is safe for concurrent use.
@@ -50,16 +22,11 @@ type Admission struct {
 	byClient map[string]int
 }
 
-// NewAdmission returns an Admission with the given limits.
-func NewAdmission(limits AdmissionLimits) *Admission {
-	a := &Admission{perClient: limits.PerClient, total: limits.Total, byClient: make(map[string]int)}
-	if a.perClient <= 0 {
-		a.perClient = DefaultMaxWatchesPerClient
-	}
-	if a.total <= 0 {
-		a.total = DefaultMaxWatches
-	}
-	return a
+// NewAdmission returns an Admission under l's MaxWatchesPerClient and
+// MaxWatches, zero fields taking their defaults.
+func NewAdmission(l limits.Limits) *Admission {
+	l = l.WithDefaults()
+	return &Admission{perClient: l.MaxWatchesPerClient, total: l.MaxWatches, byClient: make(map[string]int)}
 }
 
 // Acquire admits one more watch by client, such as its author ID when

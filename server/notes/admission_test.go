@@ -7,12 +7,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
 func TestAdmissionLimitsPerClientAndInAll(t *testing.T) {
 	t.Parallel()
-	a := notes.NewAdmission(notes.AdmissionLimits{PerClient: 2, Total: 3})
+	a := notes.NewAdmission(limits.Limits{MaxWatchesPerClient: 2, MaxWatches: 3})
 	acquire := func(client string) (func(), error) {
 		t.Helper()
 		return a.Acquire(client)
@@ -50,8 +51,8 @@ func TestAdmissionLimitsPerClientAndInAll(t *testing.T) {
 
 func TestAdmissionDefaults(t *testing.T) {
 	t.Parallel()
-	a := notes.NewAdmission(notes.AdmissionLimits{})
-	for i := range notes.DefaultMaxWatchesPerClient {
+	a := notes.NewAdmission(limits.Limits{})
+	for i := range limits.Default().MaxWatchesPerClient {
 		if _, err := a.Acquire("one"); err != nil {
 			t.Fatalf("watch %d: %v", i, err)
 		}
@@ -59,8 +60,8 @@ func TestAdmissionDefaults(t *testing.T) {
 	if _, err := a.Acquire("one"); !errors.Is(err, notes.ErrTooManyWatches) {
 		t.Errorf("past the default per client: %v", err)
 	}
-	if got, want := notes.DefaultMaxWatches, 65536; got != want {
-		t.Errorf("DefaultMaxWatches = %d, want %d (1 GiB of 16 KiB watchers)", got, want)
+	if got, want := limits.Default().MaxWatches, 65536; got != want {
+		t.Errorf("default MaxWatches = %d, want %d (1 GiB of 16 KiB watchers)", got, want)
 	}
 }
 
@@ -68,7 +69,7 @@ func TestAdmissionDefaults(t *testing.T) {
 // counts end at zero and never pass the limits.
 func TestAdmissionConcurrent(t *testing.T) {
 	t.Parallel()
-	a := notes.NewAdmission(notes.AdmissionLimits{PerClient: 5, Total: 20})
+	a := notes.NewAdmission(limits.Limits{MaxWatchesPerClient: 5, MaxWatches: 20})
 	var wg sync.WaitGroup
 	for g := range 16 {
 		wg.Go(func() {

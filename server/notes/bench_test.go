@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -33,7 +34,7 @@ func BenchmarkWatcherMemory(b *testing.B) {
 		replay bool
 	}{{"idle", false}, {"replaying", true}} {
 		b.Run(c.name, func(b *testing.B) {
-			s := notes.NewMemory(notes.Limits{MaxPerLocation: 1000, MaxBytes: 1 << 30, MaxReplay: 1000})
+			s := notes.NewMemory(limits.Limits{MaxNotesPerLocation: 1000, MaxStoredNoteBytes: 1 << 30, MaxReplay: 1000})
 			defer s.Close()
 			for i := range 1000 {
 				if _, err := s.Add(b.Context(), note(int32(i), 0, "a note of some forty bytes of text......"), notes.Author{ID: "someone", Name: "Some One"}); err != nil {
@@ -77,7 +78,7 @@ func BenchmarkWatcherMemory(b *testing.B) {
 func BenchmarkAddWithWatchers(b *testing.B) {
 	for _, n := range []int{0, 1000, 10_000} {
 		b.Run(fmt.Sprintf("watchers=%d", n), func(b *testing.B) {
-			s := notes.NewMemory(notes.Limits{MaxPerLocation: 100, MaxBytes: 64 << 20, WatchBuffer: 1 << 20})
+			s := notes.NewMemory(limits.Limits{MaxNotesPerLocation: 100, MaxStoredNoteBytes: 64 << 20, WatchBuffer: 1 << 20})
 			defer s.Close()
 			ctx, cancel := context.WithCancel(b.Context())
 			var readers sync.WaitGroup

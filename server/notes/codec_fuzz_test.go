@@ -35,7 +35,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if m := ev.Note.GetMessage(); !utf8.ValidString(m) || len(m) > s.cfg.MaxNoteBytes {
+		if m := ev.Note.GetMessage(); !utf8.ValidString(m) || len(m) > s.cfg.Limits.MaxNoteBytes {
 			t.Errorf("accepted a message of %d bytes that is not UTF-8 or too long", len(m))
 		}
 		if a, err := ev.Author.checked(); err != nil || a != ev.Author {

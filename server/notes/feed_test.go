@@ -3,6 +3,8 @@ package notes
 import (
 	"errors"
 	"testing"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // TestFeedDropsAnOverrunBacklog holds delivery up while more than
@@ -10,7 +12,7 @@ import (
 // dropped, and the watchers are cut off to resume from the store.
 func TestFeedDropsAnOverrunBacklog(t *testing.T) {
 	t.Parallel()
-	s := NewMemory(Limits{MaxPerLocation: 10, MaxBytes: 1 << 30})
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 30})
 	defer s.Close()
 	w, err := s.Watch(t.Context(), WatchOptions{})
 	if err != nil {

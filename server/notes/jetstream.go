@@ -62,7 +62,7 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 	if cfg.URLs == "" {
 		return nil, errors.New("open notes store: no NATS URL")
 	}
-	s := &JetStream{cfg: cfg, feed: newFeed(cfg.Limits.watchBuffer(), cfg.Limits.maxReplay())}
+	s := &JetStream{cfg: cfg, feed: newFeed(cfg.Limits.WatchBuffer, cfg.Limits.MaxReplay)}
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
 		nats.RetryOnFailedConnect(true),

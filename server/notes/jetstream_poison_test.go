@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/routeguide/routeguide/internal/natstest"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -226,7 +227,7 @@ func openJetStreamFast(t *testing.T, url string, adjust func(*notes.JetStreamCon
 	t.Helper()
 	cfg := notes.JetStreamConfig{
 		URLs:          url,
-		Limits:        notes.Limits{MaxPerLocation: 10, WatchBuffer: 8, MaxReplay: 100},
+		Limits:        limits.Limits{MaxNotesPerLocation: 10, WatchBuffer: 8, MaxReplay: 100},
 		Timeout:       5 * time.Second,
 		ProbeInterval: 100 * time.Millisecond,
 		ProbeTimeout:  time.Second,

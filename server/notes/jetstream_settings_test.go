@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/routeguide/routeguide/internal/natstest"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -83,7 +84,7 @@ func TestJetStreamRefusesStreamSettings(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
-			s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{URLs: nats0.URL(), Limits: notes.Limits{MaxPerLocation: defaultSuiteLimits.maxPerLocation}})
+			s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{URLs: nats0.URL(), Limits: limits.Limits{MaxNotesPerLocation: defaultSuiteLimits.maxPerLocation}})
 			if err == nil {
 				s.Close()
 				t.Fatalf("opened a store on a stream with %s set", c.setting)

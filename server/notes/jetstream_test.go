@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/routeguide/routeguide/internal/natstest"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -22,7 +23,7 @@ func TestJetStreamRefusesAConflictingStream(t *testing.T) {
 	openJetStreamAt(t, nats.URL(), suiteLimits{maxPerLocation: 3})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{URLs: nats.URL(), Limits: notes.Limits{MaxPerLocation: 5}})
+	s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{URLs: nats.URL(), Limits: limits.Limits{MaxNotesPerLocation: 5}})
 	if err == nil {
 		s.Close()
 		t.Fatal("opened a store whose limits differ from its stream's")
@@ -130,7 +131,7 @@ func TestJetStreamClusterLosesNoAcknowledgedNote(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		defer cancel()
 		s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{
-			URLs: cluster.URLs(), Replicas: 3, Limits: notes.Limits{MaxPerLocation: 1000}, Timeout: 20 * time.Second,
+			URLs: cluster.URLs(), Replicas: 3, Limits: limits.Limits{MaxNotesPerLocation: 1000}, Timeout: 20 * time.Second,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -315,7 +316,7 @@ func TestJetStreamReplicasStartTogether(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 			defer cancel()
 			s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{
-				URLs: cluster.URLs(), Replicas: 3, Limits: notes.Limits{MaxPerLocation: 10}, Timeout: 5 * time.Second,
+				URLs: cluster.URLs(), Replicas: 3, Limits: limits.Limits{MaxNotesPerLocation: 10}, Timeout: 5 * time.Second,
 			})
 			if err == nil {
 				s.Close()

@@ -117,8 +117,8 @@ func (s *JetStream) decode(seq uint64, t time.Time, subject string, h nats.Heade
 	if !utf8.Valid(data) {
 		return Event{}, fmt.Errorf("%w: message %d is not UTF-8", errNotANote, seq)
 	}
-	if len(data) > s.cfg.MaxNoteBytes {
-		return Event{}, fmt.Errorf("%w: message %d is %d bytes long, over %d", errNotANote, seq, len(data), s.cfg.MaxNoteBytes)
+	if len(data) > s.cfg.Limits.MaxNoteBytes {
+		return Event{}, fmt.Errorf("%w: message %d is %d bytes long, over %d", errNotANote, seq, len(data), s.cfg.Limits.MaxNoteBytes)
 	}
 	author, err := authorOf(h)
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 // and including it, in stream order. While the store is unavailable it
 // fails at once.
 func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote, author Author) ([]Note, error) {
-	if n := len(note.GetMessage()); n > s.cfg.MaxNoteBytes {
-		return nil, fmt.Errorf("note is %d bytes long, over the store's %d", n, s.cfg.MaxNoteBytes)
+	if n := len(note.GetMessage()); n > s.cfg.Limits.MaxNoteBytes {
+		return nil, fmt.Errorf("note is %d bytes long, over the store's %d", n, s.cfg.Limits.MaxNoteBytes)
 	}
 	if !utf8.ValidString(note.GetMessage()) {
 		return nil, errors.New("note is not UTF-8 text")
@@ -139,7 +139,7 @@ func (s *JetStream) readLocation(ctx context.Context, subject string, sent Note)
 // sequence of the last of them and whether a later note was there. It
 // skips messages that are not notes.
 func (s *JetStream) tryReadLocation(ctx context.Context, subject string, seq uint64) (notes []Note, last uint64, later bool, err error) {
-	err = s.directGet(ctx, directRequest{NextBySubject: subject, Batch: s.cfg.Limits.MaxPerLocation}, func(m directMsg) bool {
+	err = s.directGet(ctx, directRequest{NextBySubject: subject, Batch: s.cfg.Limits.MaxNotesPerLocation}, func(m directMsg) bool {
 		if m.seq > seq {
 			later = true
 			return false

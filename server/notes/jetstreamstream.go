@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/routeguide/routeguide/server/internal/defaults"
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // JetStreamConfig says where a [JetStream] store keeps its notes and how
@@ -36,14 +37,13 @@ type JetStreamConfig struct {
 	// Replicas is how many NATS servers hold each note; 3 survives the loss
 	// of one. Default 1.
 	Replicas int
-	// Limits map onto the stream: MaxPerLocation is its maximum of
-	// messages per subject (default 100), MaxBytes its maximum size as
-	// JetStream counts it, the oldest notes anywhere discarded first
-	// (default 64 MiB). The watch limits apply to this replica's watchers.
-	Limits Limits
-	// MaxNoteBytes is the longest note text; the stream's maximum message
-	// size is this plus [HeaderAllowance]. Default 1 KiB.
-	MaxNoteBytes int
+	// Limits map onto the stream: MaxNotesPerLocation is its maximum of
+	// messages per subject, MaxStoredNoteBytes its maximum size as
+	// JetStream counts it, the oldest notes anywhere discarded first, and
+	// its maximum message size is MaxNoteBytes plus [HeaderAllowance].
+	// WatchBuffer and MaxReplay apply to this replica's watchers. Zero
+	// fields take their defaults.
+	Limits limits.Limits
 	// Timeout bounds one store operation, such as storing a note while the
 	// stream elects a new leader. Default 10 seconds.
 	Timeout time.Duration
@@ -82,9 +82,7 @@ func (c JetStreamConfig) withDefaults() JetStreamConfig {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	defaults.Set(&c.Replicas, 1)
-	defaults.Set(&c.Limits.MaxPerLocation, 100)
-	defaults.Set(&c.Limits.MaxBytes, 64<<20)
-	defaults.Set(&c.MaxNoteBytes, 1<<10)
+	c.Limits = c.Limits.WithDefaults()
 	defaults.Set(&c.Timeout, 10*time.Second)
 	defaults.Set(&c.ProbeInterval, time.Second)
 	defaults.Set(&c.ProbeTimeout, 2*time.Second)
@@ -101,9 +99,9 @@ func (c JetStreamConfig) streamConfig() jetstream.StreamConfig {
 		Replicas:          c.Replicas,
 		Retention:         jetstream.LimitsPolicy,
 		Discard:           jetstream.DiscardOld,
-		MaxMsgsPerSubject: int64(c.Limits.MaxPerLocation),
-		MaxBytes:          c.Limits.MaxBytes,
-		MaxMsgSize:        int32(c.MaxNoteBytes + HeaderAllowance),
+		MaxMsgsPerSubject: int64(c.Limits.MaxNotesPerLocation),
+		MaxBytes:          c.Limits.MaxStoredNoteBytes,
+		MaxMsgSize:        int32(c.Limits.MaxNoteBytes + HeaderAllowance),
 		MaxMsgs:           -1,
 		MaxAge:            0,
 		// Direct gets let a RouteChat reply read a location's notes in

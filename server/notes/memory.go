@@ -15,13 +15,8 @@ import (
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/server/geo"
+	"github.com/routeguide/routeguide/server/limits"
 )
-
-// OverheadBytes is what a store counts for each note on top of its text:
-// in memory, the messages, the slot in its location and in the eviction
-// queue, and a share of the map, as measured with 1,000,000 one-note
-// locations.
-const OverheadBytes = 256
 
 // Memory is a Store that keeps the notes sent by every client of the
 // process in its memory, grouped by location in the order they arrived. Its memory is
@@ -76,17 +71,19 @@ type queuedNote struct {
 	seq uint64
 }
 
-// NewMemory returns an empty store that keeps at most limits.MaxPerLocation
-// notes at a location and limits.MaxBytes in all, counting each note as its
-// text plus OverheadBytes. Both limits must be positive.
-func NewMemory(limits Limits) *Memory {
+// NewMemory returns an empty store that keeps at most
+// l.MaxNotesPerLocation notes at a location and l.MaxStoredNoteBytes in
+// all, counting each note by [Cost], with l's WatchBuffer and MaxReplay for
+// its watchers; zero fields take their defaults.
+func NewMemory(l limits.Limits) *Memory {
+	l = l.WithDefaults()
 	return &Memory{
-		maxPerLocation: limits.MaxPerLocation,
-		maxBytes:       limits.MaxBytes,
-		maxDeletions:   limits.maxReplay(),
+		maxPerLocation: l.MaxNotesPerLocation,
+		maxBytes:       l.MaxStoredNoteBytes,
+		maxDeletions:   l.MaxReplay,
 		epoch:          newEpoch(),
 		byLocation:     make(map[geo.Point]*locationNotes),
-		feed:           newFeed(limits.watchBuffer(), limits.maxReplay()),
+		feed:           newFeed(l.WatchBuffer, l.MaxReplay),
 	}
 }
 
@@ -104,7 +101,7 @@ func (s *Memory) Epoch() string {
 
 // Cost is what a store counts for note against its byte limit.
 func Cost(note *routeguide.RouteNote) int64 {
-	return int64(len(note.GetMessage())) + OverheadBytes
+	return int64(len(note.GetMessage())) + limits.NoteOverheadBytes
 }
 
 // Add implements [Store]. It fails only once the store is closed, or for

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 func note(lat, lon int32, message string) *routeguide.RouteNote {
@@ -34,7 +35,7 @@ func messages(notes []Note) []string {
 
 func TestNoteStoreKeepsNewestAtALocation(t *testing.T) {
 	t.Parallel()
-	s := NewMemory(Limits{MaxPerLocation: 3, MaxBytes: 1 << 20})
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: 3, MaxStoredNoteBytes: 1 << 20})
 	var got []string
 	for i := range 5 {
 		got = messages(add(t, s, note(1, 1, fmt.Sprint(i))))
@@ -49,8 +50,8 @@ func TestNoteStoreKeepsNewestAtALocation(t *testing.T) {
 
 func TestNoteStoreBoundsMemory(t *testing.T) {
 	t.Parallel()
-	const maxBytes = 100 * OverheadBytes
-	s := NewMemory(Limits{MaxPerLocation: 10, MaxBytes: maxBytes})
+	const maxBytes = 100 * limits.NoteOverheadBytes
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: maxBytes})
 	for i := range 1000 {
 		add(t, s, note(int32(i), 0, ""))
 		if st := s.Stats(); st.Bytes > maxBytes {
@@ -72,7 +73,7 @@ func TestNoteStoreBoundsMemory(t *testing.T) {
 
 func TestNoteStoreQueueStaysProportional(t *testing.T) {
 	t.Parallel()
-	s := NewMemory(Limits{MaxPerLocation: 3, MaxBytes: 1 << 30})
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: 3, MaxStoredNoteBytes: 1 << 30})
 	for i := range 100_000 {
 		add(t, s, note(1, 1, fmt.Sprint(i)))
 	}
@@ -89,9 +90,9 @@ func TestNoteStoreQueueStaysProportional(t *testing.T) {
 // with the newest, and that the store stays within its bounds.
 func TestNoteStoreInvariants(t *testing.T) {
 	t.Parallel()
-	const perLocation, maxBytes = 5, 40 * OverheadBytes
+	const perLocation, maxBytes = 5, 40 * limits.NoteOverheadBytes
 	rng := rand.New(rand.NewPCG(1, 2))
-	s := NewMemory(Limits{MaxPerLocation: perLocation, MaxBytes: maxBytes})
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: perLocation, MaxStoredNoteBytes: maxBytes})
 	sent := map[int32][]string{} // every note sent, by latitude
 	for i := range 20_000 {
 		lat := int32(rng.IntN(30))
@@ -114,9 +115,9 @@ func TestNoteStoreInvariants(t *testing.T) {
 // eviction queue stays proportional.
 func TestNoteStoreInvariantsWithDeletes(t *testing.T) {
 	t.Parallel()
-	const perLocation, maxBytes = 5, 40 * OverheadBytes
+	const perLocation, maxBytes = 5, 40 * limits.NoteOverheadBytes
 	rng := rand.New(rand.NewPCG(3, 4))
-	s := NewMemory(Limits{MaxPerLocation: perLocation, MaxBytes: maxBytes})
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: perLocation, MaxStoredNoteBytes: maxBytes})
 	var seqs []uint64 // of notes added, some gone since
 	for i := range 20_000 {
 		if len(seqs) > 0 && rng.IntN(3) == 0 {

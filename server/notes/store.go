@@ -63,45 +63,6 @@ type Note struct {
 // that holds no note: never stored, evicted, or deleted already.
 var ErrNotFound = errors.New("no such note")
 
-// Limits bound what a Store keeps, and what its watchers may ask of it.
-// Zero fields take their defaults.
-type Limits struct {
-	// MaxPerLocation is how many notes a location keeps; the oldest are
-	// evicted first.
-	MaxPerLocation int
-	// MaxBytes bounds all notes together, each counted by [Cost]; past it
-	// the oldest notes anywhere are evicted first.
-	MaxBytes int64
-	// WatchBuffer is how many notes a watcher may fall behind the store
-	// before it is cut off with [ErrTooSlow]. Default 256. The buffer
-	// grows as notes wait, so an idle watcher costs none of it.
-	WatchBuffer int
-	// MaxReplay bounds a watcher's replay to the notes among the last
-	// MaxReplay sequence numbers before it started. Default 1,000.
-	MaxReplay int
-}
-
-// DefaultWatchBuffer and DefaultMaxReplay are the defaults of
-// [Limits.WatchBuffer] and [Limits.MaxReplay].
-const (
-	DefaultWatchBuffer = 256
-	DefaultMaxReplay   = 1000
-)
-
-func (l Limits) watchBuffer() int {
-	if l.WatchBuffer <= 0 {
-		return DefaultWatchBuffer
-	}
-	return l.WatchBuffer
-}
-
-func (l Limits) maxReplay() int {
-	if l.MaxReplay <= 0 {
-		return DefaultMaxReplay
-	}
-	return l.MaxReplay
-}
-
 // Stats describes a Store at one moment.
 type Stats struct {
 	Notes, Locations int
@@ -119,9 +80,9 @@ type Stats struct {
 // stream discards them itself.
 type Evicted struct {
 	// LocationFull counts notes dropped because their location held
-	// MaxPerLocation newer ones.
+	// MaxNotesPerLocation newer ones.
 	LocationFull uint64
-	// StoreFull counts notes dropped because the store held MaxBytes.
+	// StoreFull counts notes dropped because the store held MaxStoredNoteBytes.
 	StoreFull uint64
 }
 

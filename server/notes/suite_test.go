@@ -11,6 +11,7 @@ import (
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/internal/natstest"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -37,7 +38,7 @@ func openJetStreamAt(t *testing.T, url string, l suiteLimits) *notes.JetStream {
 	defer cancel()
 	s, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{
 		URLs:    url,
-		Limits:  notes.Limits{MaxPerLocation: l.maxPerLocation, WatchBuffer: l.buffer, MaxReplay: l.replayLimit},
+		Limits:  limits.Limits{MaxNotesPerLocation: l.maxPerLocation, WatchBuffer: l.buffer, MaxReplay: l.replayLimit},
 		Timeout: 5 * time.Second,
 	})
 	if err != nil {
@@ -48,7 +49,7 @@ func openJetStreamAt(t *testing.T, url string, l suiteLimits) *notes.JetStream {
 }
 
 func openMemory(t *testing.T, l suiteLimits) notes.Store {
-	s := notes.NewMemory(notes.Limits{MaxPerLocation: l.maxPerLocation, MaxBytes: 1 << 30, WatchBuffer: l.buffer, MaxReplay: l.replayLimit})
+	s := notes.NewMemory(limits.Limits{MaxNotesPerLocation: l.maxPerLocation, MaxStoredNoteBytes: 1 << 30, WatchBuffer: l.buffer, MaxReplay: l.replayLimit})
 	t.Cleanup(func() { s.Close() })
 	return s
 }

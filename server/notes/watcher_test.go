@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // TestWatcherTryNextAndCut checks that TryNext returns what is ready
@@ -12,7 +14,7 @@ import (
 // a watcher cut off from another goroutine says where to resume.
 func TestWatcherTryNextAndCut(t *testing.T) {
 	t.Parallel()
-	s := NewMemory(Limits{MaxPerLocation: 10, MaxBytes: 1 << 20})
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20})
 	defer s.Close()
 	for range 3 {
 		add(t, s, note(1, 1, "stored"))

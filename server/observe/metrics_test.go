@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -17,7 +18,7 @@ func TestNoteCounters(t *testing.T) {
 	t.Parallel()
 	reader := sdkmetric.NewManualReader()
 	// Two notes a location, and room for three in all.
-	store := notes.NewMemory(notes.Limits{MaxPerLocation: 2, MaxBytes: 3 * notes.OverheadBytes})
+	store := notes.NewMemory(limits.Limits{MaxNotesPerLocation: 2, MaxStoredNoteBytes: 3 * limits.NoteOverheadBytes})
 	m, err := NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
 		State{Features: 5, Notes: func() NotesStats {
 			stats := store.Stats()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // TestDeadline checks that a call's life gives it its deadline, once, from
@@ -16,7 +18,7 @@ import (
 // none, the maximum for a stream, and never more than the maximum.
 func TestDeadline(t *testing.T) {
 	t.Parallel()
-	limits := Limits{DefaultTimeout: time.Minute, MaxTimeout: time.Hour, RequestReadTimeout: time.Hour,
+	bounds := limits.Limits{DefaultTimeout: time.Minute, MaxTimeout: time.Hour, RequestReadTimeout: time.Hour,
 		StreamIdleTimeout: time.Hour, WriteTimeout: time.Hour}
 	tests := []struct {
 		name       string
@@ -33,7 +35,7 @@ func TestDeadline(t *testing.T) {
 		c := &Call{Known: true, StreamType: tt.streamType, Start: time.Now(),
 			Timeout: tt.asked, AskedTimeout: tt.asked > 0}
 		r := httptest.NewRequest(http.MethodPost, "/test.Service/Method", nil)
-		life, _, r := startLife(httptest.NewRecorder(), r, c, &limits)
+		life, _, r := startLife(httptest.NewRecorder(), r, c, &bounds)
 		deadline, ok := r.Context().Deadline()
 		life.finish()
 		if got := deadline.Sub(c.Start); !ok || got != tt.want {
@@ -50,7 +52,7 @@ func TestDeadline(t *testing.T) {
 // the guard, record that code rather than unknown.
 func TestContextErrorsGetTheirCodes(t *testing.T) {
 	t.Parallel()
-	s := New(Limits{DefaultTimeout: time.Minute, MaxTimeout: time.Hour})
+	s := New(limits.Limits{DefaultTimeout: time.Minute, MaxTimeout: time.Hour})
 	tests := []struct {
 		name string
 		ctx  func() (context.Context, context.CancelFunc)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 var stackProcedures = Procedures{
@@ -71,5 +73,5 @@ func BenchmarkHandlerGoroutine(b *testing.B) {
 }
 
 // testLimits are limits no test here reaches.
-var testLimits = Limits{StreamIdleTimeout: time.Hour, WriteTimeout: time.Hour, DefaultTimeout: time.Hour,
+var testLimits = limits.Limits{StreamIdleTimeout: time.Hour, WriteTimeout: time.Hour, DefaultTimeout: time.Hour,
 	MaxTimeout: time.Hour, RequestReadTimeout: time.Hour}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // callLife owns one call's lifecycle: its deadline, set once as its headers
@@ -25,7 +27,7 @@ import (
 // timeout is reached.
 type callLife struct {
 	w      http.ResponseWriter // for deadlines, through a ResponseController
-	limits *Limits
+	limits *limits.Limits
 	reads  progressWatch
 	write  progressWatch
 
@@ -65,25 +67,25 @@ type callLife struct {
 // read timeout if that comes first, so that a request trickled in a byte at
 // a time ends on time with deadline_exceeded, and a handler waiting for a
 // message notices its deadline pass.
-func startLife(w http.ResponseWriter, r *http.Request, c *Call, limits *Limits) (*callLife, http.ResponseWriter, *http.Request) {
-	l := &callLife{w: w, limits: limits}
-	l.reads = progressWatch{life: l, timeout: limits.StreamIdleTimeout, reads: true}
-	l.write = progressWatch{life: l, timeout: limits.WriteTimeout}
+func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.Limits) (*callLife, http.ResponseWriter, *http.Request) {
+	l := &callLife{w: w, limits: bounds}
+	l.reads = progressWatch{life: l, timeout: bounds.StreamIdleTimeout, reads: true}
+	l.write = progressWatch{life: l, timeout: bounds.WriteTimeout}
 	l.writer = guardedWriter{ResponseWriter: w, life: l}
 	c.life = l
 	ctx := context.WithValue(r.Context(), callKey{}, c)
 	if c.Known {
-		timeout := limits.MaxTimeout
+		timeout := bounds.MaxTimeout
 		switch {
 		case c.AskedTimeout:
-			timeout = min(c.Timeout, limits.MaxTimeout)
+			timeout = min(c.Timeout, bounds.MaxTimeout)
 		case c.StreamType == connect.StreamTypeUnary:
-			timeout = limits.DefaultTimeout
+			timeout = bounds.DefaultTimeout
 		}
 		l.deadline = c.Start.Add(timeout)
 		l.unary = c.StreamType == connect.StreamTypeUnary
 		readBy := l.deadline
-		if byReadTimeout := c.Start.Add(limits.RequestReadTimeout); l.unary && byReadTimeout.Before(readBy) {
+		if byReadTimeout := c.Start.Add(bounds.RequestReadTimeout); l.unary && byReadTimeout.Before(readBy) {
 			l.byReadTimeout, readBy = true, byReadTimeout
 		}
 		l.reads.setDeadline(readBy)

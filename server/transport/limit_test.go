@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // countingListener accepts TCP connections that count their reads: each
@@ -58,7 +60,7 @@ func (r countedRawConn) Read(f func(fd uintptr) bool) error {
 
 // listen returns Listener over a counting loopback listener, closed when
 // the test ends.
-func listen(t *testing.T, l ConnLimits) (net.Listener, *countingListener) {
+func listen(t *testing.T, l limits.Limits) (net.Listener, *countingListener) {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,7 +100,7 @@ func acceptAsync(l net.Listener) <-chan net.Conn {
 // ends a waiting Accept when closed.
 func TestListenerLimitsConnections(t *testing.T) {
 	t.Parallel()
-	l, _ := listen(t, ConnLimits{MaxConnections: 2})
+	l, _ := listen(t, limits.Limits{MaxConnections: 2})
 	for range 3 {
 		dial(t, l)
 	}
@@ -159,7 +161,7 @@ func TestListenerLimitsConnections(t *testing.T) {
 // writing side when net/http asks.
 func TestListenerConnsReachTheSocket(t *testing.T) {
 	t.Parallel()
-	l, counted := listen(t, ConnLimits{})
+	l, counted := listen(t, limits.Limits{})
 	client := dial(t, l)
 	server, err := l.Accept()
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // The progress watch runs on timers alone, so these tests run it in a
@@ -18,7 +20,7 @@ import (
 // over a recorder: cutting off sets the guard's flags, which is what these
 // tests look at.
 func newWatchedGuard(t *testing.T, timeout time.Duration) *callLife {
-	g := &callLife{w: httptest.NewRecorder(), limits: &Limits{}}
+	g := &callLife{w: httptest.NewRecorder(), limits: &limits.Limits{}}
 	g.reads = progressWatch{life: g, timeout: timeout, reads: true}
 	t.Cleanup(g.finish)
 	return g
@@ -153,7 +155,7 @@ func TestProgressWatchStops(t *testing.T) {
 // message, which takes two watched writes (the message and its flush).
 func BenchmarkProgressWatch(b *testing.B) {
 	b.Run("watch=timer", func(b *testing.B) {
-		g := &callLife{w: httptest.NewRecorder(), limits: &Limits{}}
+		g := &callLife{w: httptest.NewRecorder(), limits: &limits.Limits{}}
 		g.write = progressWatch{life: g, timeout: 30 * time.Second}
 		defer g.write.stop()
 		b.ReportAllocs()

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 func frame(flags byte, message string) string {
@@ -119,13 +121,13 @@ func TestGRPCTimeout(t *testing.T) {
 	}
 }
 
-func TestConnLimitsWindows(t *testing.T) {
+func TestReceiveWindows(t *testing.T) {
 	t.Parallel()
-	l := ConnLimits{}.WithDefaults()
+	l := limits.Default()
 	if l.ConnReceiveWindow != 128<<10 || l.StreamReceiveWindow != 64<<10 {
 		t.Errorf("default windows %d and %d, want 128 KiB a connection and 64 KiB a stream", l.ConnReceiveWindow, l.StreamReceiveWindow)
 	}
-	s := NewHTTPServer(nil, ConnLimits{ConnReceiveWindow: 256 << 10, StreamReceiveWindow: 32 << 10}, false)
+	s := NewHTTPServer(nil, limits.Limits{ConnReceiveWindow: 256 << 10, StreamReceiveWindow: 32 << 10}, false)
 	if got := s.HTTP2; got.MaxReceiveBufferPerConnection != 256<<10 || got.MaxReceiveBufferPerStream != 32<<10 {
 		t.Errorf("http.Server windows %d and %d, want the limits' 256 KiB and 32 KiB",
 			got.MaxReceiveBufferPerConnection, got.MaxReceiveBufferPerStream)

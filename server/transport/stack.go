@@ -2,20 +2,11 @@ package transport
 
 import (
 	"net/http"
-	"time"
 
 	"connectrpc.com/connect/v2"
-)
 
-// Limits are the timeouts the transport enforces on every call. Each must be
-// positive; see server.Limits for what each means and its default.
-type Limits struct {
-	StreamIdleTimeout  time.Duration
-	WriteTimeout       time.Duration
-	DefaultTimeout     time.Duration
-	MaxTimeout         time.Duration
-	RequestReadTimeout time.Duration
-}
+	"github.com/routeguide/routeguide/server/limits"
+)
 
 // Stack is the transport's protections for one server. Its parts work
 // together: [Stack.Classify] is the outermost layer of the handler and
@@ -24,13 +15,15 @@ type Limits struct {
 // connect.Server.
 type Stack struct {
 	streams    openStreams
-	limits     Limits
-	noFastPath bool // whether the fast paths are off, for diagnosis
+	limits     limits.Limits // with its defaults
+	noFastPath bool          // whether the fast paths are off, for diagnosis
 }
 
-// New returns the protections for a server under limits.
-func New(limits Limits) *Stack {
-	return &Stack{limits: limits}
+// New returns the protections for a server under the call timeouts of l
+// (StreamIdleTimeout, WriteTimeout, DefaultTimeout, MaxTimeout,
+// RequestReadTimeout), zero fields taking their defaults.
+func New(l limits.Limits) *Stack {
+	return &Stack{limits: l.WithDefaults()}
 }
 
 // Interceptor ends streams that their client abandons, that outlive their

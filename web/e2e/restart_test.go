@@ -12,6 +12,7 @@ import (
 	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -21,7 +22,7 @@ import (
 func TestFeedStartsOverWhenStoreBeginsAgain(t *testing.T) {
 	t.Parallel()
 	newReplica := func() (*server.Server, notes.Store) {
-		store := notes.NewMemory(notes.Limits{MaxPerLocation: 10, MaxBytes: 1 << 20})
+		store := notes.NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20})
 		srv, err := server.New(dataset.Default(), server.WithNotesStore(store))
 		if err != nil {
 			t.Fatal(err)

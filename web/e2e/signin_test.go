@@ -23,6 +23,7 @@ import (
 	serverbrowser "github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/dataset"
 	"github.com/routeguide/routeguide/server/identity"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -71,7 +72,7 @@ func startSignInSite(t *testing.T, writesNeedSignIn bool, options ...server.Opti
 	if writesNeedSignIn {
 		writes = server.WritesSignedIn
 	}
-	store := notes.NewMemory(notes.Limits{MaxPerLocation: 100, MaxBytes: 1 << 20})
+	store := notes.NewMemory(limits.Limits{MaxNotesPerLocation: 100, MaxStoredNoteBytes: 1 << 20})
 	srv, err := server.New(dataset.Default(), append([]server.Option{
 		server.WithNotesStore(store),
 		server.WithIdentity(verifier, writes),

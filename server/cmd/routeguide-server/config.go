@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // envPrefix starts the name of the environment variable that sets each flag:
@@ -27,7 +29,7 @@ type config struct {
 	adminAddr        string
 	adminAllowRemote bool
 	fastPaths        bool
-	limits           *limitFlags
+	limits           limits.Limits
 	notes            *notesFlags
 	corsOrigins      []string
 	pageClientID     *string
@@ -80,7 +82,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		}
 		return nil
 	})
-	c.limits = addLimitFlags(flags)
+	addLimitFlags(flags, &c.limits)
 	c.notes = addNotesFlags(flags)
 	c.pageClientID = addSignInFlags(flags)
 	c.writes = addWritesFlags(flags)
@@ -129,7 +131,7 @@ func (c *config) validate() error {
 	if (c.certFile == "") != (c.keyFile == "") {
 		return fmt.Errorf("%s and %s go together: give both or neither", c.setting("tls-cert"), c.setting("tls-key"))
 	}
-	if err := c.limits.check(c.setting, c.explicit); err != nil {
+	if err := checkLimits(&c.limits, c.setting, c.explicit); err != nil {
 		return err
 	}
 	if err := c.notes.check(c.setting); err != nil {

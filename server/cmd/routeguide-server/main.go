@@ -78,9 +78,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			logger.Warn("telemetry shutdown", "error", err)
 		}
 	}()
-	options := append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits.service),
+	options := append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits),
 		server.WithCORSOrigins(cfg.corsOrigins...), cfg.pageSignIn())
-	store, err := cfg.notes.open(ctx, cfg.limits.service, cfg.setting, logger)
+	store, err := cfg.notes.open(ctx, cfg.limits, cfg.setting, logger)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.setting("notes"), err)
 	}
@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// than holding it until the heap next grows that large.
 	debug.FreeOSMemory()
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
-	httpServer := transport.NewHTTPServer(handler, cfg.limits.conn, cfg.certFile != "")
+	httpServer := transport.NewHTTPServer(handler, cfg.limits, cfg.certFile != "")
 	httpServer.ErrorLog = errorLog
 	if cfg.certFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.certFile, cfg.keyFile)
@@ -146,9 +146,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// The PROXY header is read before anything else the connection sends.
 	listener = cfg.writes.trusted.Listener(listener)
 	if cfg.fastPaths {
-		listener = transport.Listener(listener, cfg.limits.conn)
+		listener = transport.Listener(listener, cfg.limits)
 	} else {
-		listener = transport.PlainListener(listener, cfg.limits.conn)
+		listener = transport.PlainListener(listener, cfg.limits)
 	}
 	logger.Info("routeguide-server listening",
 		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount(),

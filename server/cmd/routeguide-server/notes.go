@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
-	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -154,11 +154,11 @@ func checkCredsFile(file string) error {
 	return nil
 }
 
-// open returns the store the flags ask for, with the service's limits, or
-// nil for the in-memory store the server makes itself; its errors name
-// the settings, as setting names them, that are likely to be at fault. The
-// caller must close a store it gets.
-func (n *notesFlags) open(ctx context.Context, limits server.Limits, setting func(flagName string) string, logger *slog.Logger) (*notes.JetStream, error) {
+// open returns the store the flags ask for, under l, or nil for the
+// in-memory store the server makes itself; its errors name the settings,
+// as setting names them, that are likely to be at fault. The caller must
+// close a store it gets.
+func (n *notesFlags) open(ctx context.Context, l limits.Limits, setting func(flagName string) string, logger *slog.Logger) (*notes.JetStream, error) {
 	if n.isMemory() {
 		return nil, nil
 	}
@@ -170,12 +170,8 @@ func (n *notesFlags) open(ctx context.Context, limits server.Limits, setting fun
 		CAFile:    n.caFile,
 		Stream:    n.stream,
 		Replicas:  n.replicas,
-		Limits: notes.Limits{
-			MaxPerLocation: limits.MaxNotesPerLocation,
-			MaxBytes:       limits.MaxStoredNoteBytes,
-		},
-		MaxNoteBytes: limits.MaxNoteBytes,
-		Logger:       logger,
+		Limits:    l,
+		Logger:    logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w%s", err, n.hint(err, setting))

@@ -133,7 +133,7 @@ func newNoteBudget(locations, keep int, storedBytes int64, noteBytes int) *noteB
 }
 
 // notesOverheadBytes is what the store counts for a note beyond its text
-// (server/notes.OverheadBytes).
+// (server/limits.NoteOverheadBytes).
 const notesOverheadBytes = 256
 
 // take returns a location for one more note, chosen by rng among those not

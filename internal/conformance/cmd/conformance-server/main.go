@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return fmt.Errorf("-addr: %w", err)
 	}
-	listener = transport.Listener(listener, transport.ConnLimits{})
+	listener = transport.Listener(listener, srv.limits)
 	res.Port = uint32(listener.Addr().(*net.TCPAddr).Port)
 	served := make(chan error, 1)
 	go func() {

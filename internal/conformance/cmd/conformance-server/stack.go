@@ -9,6 +9,7 @@ import (
 	v1 "github.com/routeguide/routeguide/gen/connectrpc/conformance/v1"
 	"github.com/routeguide/routeguide/internal/conformance"
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/transport"
 )
 
@@ -18,24 +19,25 @@ import (
 type conformanceServer struct {
 	http    *http.Server
 	service *server.Server
+	limits  limits.Limits // for the listener too
 }
 
 // newConformanceServer returns the server req asks for, without TLS
 // configured yet, logging to logger.
 func newConformanceServer(req *v1.ServerCompatRequest, logger *slog.Logger) (*conformanceServer, error) {
-	limits := server.DefaultLimits()
+	l := limits.Default()
 	if limit := req.GetMessageReceiveLimit(); limit > 0 {
-		limits.MaxMessageBytes = int(limit)
+		l.MaxMessageBytes = int(limit)
 	}
 	service, err := server.New(nil,
-		server.WithLimits(limits),
+		server.WithLimits(l),
 		server.WithLogger(logger),
 		server.WithServices(conformance.Register),
 		server.WithInterceptors(conformance.AskedDeadline()),
 		// The runner's limit is on what the server receives. The service
 		// echoes requests back, so its responses are larger than the
 		// requests: they keep the server's default bound.
-		server.WithHTTPOptions(connecthttp.WithSendMaxBytes(server.DefaultLimits().MaxMessageBytes)),
+		server.WithHTTPOptions(connecthttp.WithSendMaxBytes(limits.Default().MaxMessageBytes)),
 		// Every origin, so that the CORS layer is in the path of every
 		// call, as in a server that lets browsers call it.
 		server.WithCORSOrigins("*"),
@@ -43,7 +45,7 @@ func newConformanceServer(req *v1.ServerCompatRequest, logger *slog.Logger) (*co
 	if err != nil {
 		return nil, err
 	}
-	httpServer := transport.NewHTTPServer(service, transport.ConnLimits{}, req.GetUseTls())
+	httpServer := transport.NewHTTPServer(service, l, req.GetUseTls())
 	httpServer.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
-	return &conformanceServer{http: httpServer, service: service}, nil
+	return &conformanceServer{http: httpServer, service: service, limits: l}, nil
 }
