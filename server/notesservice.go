@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"time"
 
 	"connectrpc.com/connect/v2"
 
@@ -79,40 +78,32 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 	if err := stream.SendHeaders(); err != nil {
 		return err
 	}
-	sender := newWatchSender(w.Epoch())
-	defer sender.close()
 	// The events ready at each wake-up go out in one write, flushed once.
 	flush := transport.TakeFlushes(ctx)
-	// A watch whose sends make no progress for the stall limit is cut off
-	// from the feed, so that it holds no events while its client does not
-	// take them.
-	stall := time.AfterFunc(time.Hour, func() {
-		w.Cut(notes.ErrStalled)
-		// Debug: a client may stall many watches, each cut once.
-		s.guide.logger.DebugContext(ctx, "notes watch stalled", "stall", s.guide.watchStall)
-	})
-	stall.Stop()
-	defer stall.Stop()
+	// The sender and the stall watch are made at the first event: a watch
+	// that is never sent anything holds neither.
+	var (
+		sender *watchSender
+		stall  *stallWatch
+	)
+	defer func() {
+		if sender != nil {
+			sender.close()
+			stall.stop()
+		}
+	}()
 	last := w.Start()
 	for {
 		ev, err := w.Next(ctx)
-		stall.Reset(s.guide.watchStall)
-		for sent := 1; err == nil; sent++ {
-			if err := stream.Send(sender.message(ev)); err != nil {
-				return err
+		if err == nil {
+			if sender == nil {
+				sender, stall = newWatchSender(w.Epoch()), s.newStallWatch(ctx, w)
 			}
-			last = ev.Seq
-			if sent%maxWatchBatch == 0 {
-				flush()
-				stall.Reset(s.guide.watchStall)
-			}
-			var ok bool
-			if ev, ok, err = w.TryNext(); !ok && err == nil {
-				break
+			var sendErr error
+			if last, err, sendErr = sendReady(stream, sender, stall, flush, w, ev); sendErr != nil {
+				return sendErr
 			}
 		}
-		flush()
-		stall.Stop()
 		if err != nil {
 			if ended := watchEnded(err, s.guide.watchBuffer, s.guide.watchStall, last, w.Epoch()); ended != nil {
 				if connect.CodeOf(ended) == connect.CodeUnavailable {
@@ -123,6 +114,42 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 			return err
 		}
 	}
+}
+
+// sendReady sends ev and every event w has ready after it, flushing after
+// each maxWatchBatch and at the end, and returns the sequence of the last
+// sent, the error of w that ended the batch, if any, and the error of the
+// send that failed, if one did.
+func sendReady(stream notesv1connect.NotesServiceWatchNotesServerStream, sender *watchSender, stall *stallWatch,
+	flush func(), w *notes.Watcher, ev notes.Event) (last uint64, err, sendErr error) {
+	stall.begin()
+	defer stall.end()
+	for sent := 1; ; sent++ {
+		if err := stream.Send(sender.message(ev)); err != nil {
+			return last, nil, err
+		}
+		last = ev.Seq
+		if sent%maxWatchBatch == 0 {
+			flush()
+			stall.progress()
+		}
+		var ok bool
+		if ev, ok, err = w.TryNext(); !ok {
+			flush()
+			return last, err, nil
+		}
+	}
+}
+
+// newStallWatch returns the stall watch of w: a watch whose sends make no
+// progress for the stall limit is cut off from the feed, so that it holds
+// no events while its client does not take them.
+func (s *notesService) newStallWatch(ctx context.Context, w *notes.Watcher) *stallWatch {
+	return &stallWatch{limit: s.guide.watchStall, cut: func() {
+		w.Cut(notes.ErrStalled)
+		// Debug: a client may stall many watches, each cut once.
+		s.guide.logger.DebugContext(ctx, "notes watch stalled", "stall", s.guide.watchStall)
+	}}
 }
 
 // maxWatchBatch is the most events a watch sends in one write: a watch
