@@ -72,14 +72,18 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 		return storeError(ctx, s.guide.logger, err)
 	}
 	defer w.Close()
+	// The events ready at each wake-up go out in one write, flushed once.
+	// The flushes are taken before the headers, which are then flushed at
+	// once: a flush coalesced by the transport would keep a timer for its
+	// window as long as the watch is open.
+	flush := transport.TakeFlushes(ctx)
 	// The response headers tell the client that the watch is on: every note
 	// stored from now on will come. Without them, a client whose call
 	// returns only with the headers would wait for the first note.
 	if err := stream.SendHeaders(); err != nil {
 		return err
 	}
-	// The events ready at each wake-up go out in one write, flushed once.
-	flush := transport.TakeFlushes(ctx)
+	flush()
 	// The sender and the stall watch are made at the first event: a watch
 	// that is never sent anything holds neither.
 	var (
