@@ -164,13 +164,14 @@ func (w *progressWatch) cutOff(idle bool) {
 	}
 }
 
-// stop stops the timer for good.
+// stop stops the timer for good, and lets it go.
 func (w *progressWatch) stop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stopped = true
 	if w.timer != nil {
 		w.timer.Stop()
+		w.timer = nil
 	}
 }
 
