@@ -74,8 +74,8 @@ func TestEventEncodedOncePerFormat(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	for f, n := range encoded {
-		if got, want := n.Load(), int64(1); got != want {
+	for f := range encoded {
+		if got, want := encoded[f].Load(), int64(1); got != want {
 			t.Errorf("format %q encoded %d times, want %d", formats[f], got, want)
 		}
 	}
