@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"time"
 
 	"connectrpc.com/connect/v2"
 
@@ -94,46 +93,42 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 		return storeError(ctx, s.guide.logger, err)
 	}
 	defer w.Close()
+	// The events ready at each wake-up go out in one write, flushed once.
+	// The flushes are taken before the headers, which are then flushed at
+	// once: a flush coalesced by the transport would keep a timer for its
+	// window as long as the watch is open.
+	flush := transport.TakeFlushes(ctx)
 	// The response headers tell the client that the watch is on: every note
 	// stored from now on will come. Without them, a client whose call
 	// returns only with the headers would wait for the first note.
 	if err := stream.SendHeaders(); err != nil {
 		return err
 	}
-	sender := newWatchSender(w.Epoch())
-	defer sender.close()
-	// The events ready at each wake-up go out in one write, flushed once.
-	flush := transport.TakeFlushes(ctx)
-	// A watch whose sends make no progress for the stall limit is cut off
-	// from the feed, so that it holds no events while its client does not
-	// take them.
-	stall := time.AfterFunc(time.Hour, func() {
-		w.Cut(notes.ErrStalled)
-		// Debug: a client may stall many watches, each cut once.
-		s.guide.logger.DebugContext(ctx, "notes watch stalled", "stall", s.guide.limits.WatchStall)
-	})
-	stall.Stop()
-	defer stall.Stop()
+	flush()
+	// The sender and the stall watch are made at the first event: a watch
+	// that is never sent anything holds neither.
+	var (
+		sender *watchSender
+		stall  *stallWatch
+	)
+	defer func() {
+		if sender != nil {
+			sender.close()
+			stall.stop()
+		}
+	}()
 	last := w.Start()
 	for {
 		ev, err := w.Next(ctx)
-		stall.Reset(s.guide.limits.WatchStall)
-		for sent := 1; err == nil; sent++ {
-			if err := stream.Send(sender.message(ev)); err != nil {
-				return err
+		if err == nil {
+			if sender == nil {
+				sender, stall = newWatchSender(w.Epoch()), s.newStallWatch(ctx, w)
 			}
-			last = ev.Seq
-			if sent%maxWatchBatch == 0 {
-				flush()
-				stall.Reset(s.guide.limits.WatchStall)
-			}
-			var ok bool
-			if ev, ok, err = w.TryNext(); !ok && err == nil {
-				break
+			var sendErr error
+			if last, err, sendErr = sendReady(stream, sender, stall, flush, w, ev); sendErr != nil {
+				return sendErr
 			}
 		}
-		flush()
-		stall.Stop()
 		if err != nil {
 			if ended := watchEnded(err, s.guide.limits.WatchBuffer, s.guide.limits.WatchStall, last, w.Epoch()); ended != nil {
 				if connect.CodeOf(ended) == connect.CodeUnavailable {
@@ -144,6 +139,42 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 			return err
 		}
 	}
+}
+
+// sendReady sends ev and every event w has ready after it, flushing after
+// each maxWatchBatch and at the end, and returns the sequence of the last
+// sent, the error of w that ended the batch, if any, and the error of the
+// send that failed, if one did.
+func sendReady(stream notesv1connect.NotesServiceWatchNotesServerStream, sender *watchSender, stall *stallWatch,
+	flush func(), w *notes.Watcher, ev notes.Event) (last uint64, err, sendErr error) {
+	stall.begin()
+	defer stall.end()
+	for sent := 1; ; sent++ {
+		if err := stream.Send(sender.message(ev)); err != nil {
+			return last, nil, err
+		}
+		last = ev.Seq
+		if sent%maxWatchBatch == 0 {
+			flush()
+			stall.progress()
+		}
+		var ok bool
+		if ev, ok, err = w.TryNext(); !ok {
+			flush()
+			return last, err, nil
+		}
+	}
+}
+
+// newStallWatch returns the stall watch of w: a watch whose sends make no
+// progress for the stall limit is cut off from the feed, so that it holds
+// no events while its client does not take them.
+func (s *notesService) newStallWatch(ctx context.Context, w *notes.Watcher) *stallWatch {
+	return &stallWatch{limit: s.guide.limits.WatchStall, cut: func() {
+		w.Cut(notes.ErrStalled)
+		// Debug: a client may stall many watches, each cut once.
+		s.guide.logger.DebugContext(ctx, "notes watch stalled", "stall", s.guide.limits.WatchStall)
+	}}
 }
 
 // maxWatchBatch is the most events a watch sends in one write: a watch

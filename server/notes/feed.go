@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -76,8 +77,11 @@ type Event struct {
 
 // encodings are the encoded forms of one event, one per format.
 type encodings struct {
-	mu sync.Mutex // protects by
-	by []encoding
+	mu sync.Mutex // serializes the encoding and the replacement of by
+	// by is read without the lock, by every watcher of the event: a
+	// delivery then takes no lock that the event's other watchers, woken
+	// at once, would queue for. A slice it points to never changes.
+	by atomic.Pointer[[]encoding]
 }
 
 type encoding struct {
@@ -101,16 +105,34 @@ func (e Event) Encoded(format string, encode func() ([]byte, error)) ([]byte, er
 	if e.cache == nil {
 		return encode()
 	}
+	if enc, ok := e.cache.find(format); ok {
+		return enc.data, enc.err
+	}
 	e.cache.mu.Lock()
 	defer e.cache.mu.Unlock()
-	for _, enc := range e.cache.by {
-		if enc.format == format {
-			return enc.data, enc.err
-		}
+	if enc, ok := e.cache.find(format); ok {
+		return enc.data, enc.err // encoded while this watcher waited
 	}
 	data, err := encode()
-	e.cache.by = append(e.cache.by, encoding{format: format, data: data, err: err})
+	var by []encoding
+	if old := e.cache.by.Load(); old != nil {
+		by = append(by, *old...)
+	}
+	by = append(by, encoding{format: format, data: data, err: err})
+	e.cache.by.Store(&by)
 	return data, err
+}
+
+// find returns the encoding in format, if the event has one.
+func (c *encodings) find(format string) (encoding, bool) {
+	if by := c.by.Load(); by != nil {
+		for _, enc := range *by {
+			if enc.format == format {
+				return enc, true
+			}
+		}
+	}
+	return encoding{}, false
 }
 
 func newEvent(n Note, deleted uint64) Event {

@@ -2,6 +2,9 @@ package notes
 
 import (
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/routeguide/routeguide/server/limits"
@@ -40,5 +43,42 @@ func TestFeedDropsAnOverrunBacklog(t *testing.T) {
 			t.Fatalf("watcher got %v, want ErrTooSlow to resume from", err)
 		}
 		break
+	}
+}
+
+// TestEventEncodedOncePerFormat has many watchers of one event ask for its
+// encoding in two formats at once: each format is encoded once, and every
+// watcher gets its bytes.
+func TestEventEncodedOncePerFormat(t *testing.T) {
+	t.Parallel()
+	ev := newEvent(Note{Seq: 1}, 0)
+	var encoded [2]atomic.Int64
+	formats := [2]string{"proto", "json"}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, 64)
+	for i := range 64 {
+		wg.Go(func() {
+			<-start
+			f := i % 2
+			got, err := ev.Encoded(formats[f], func() ([]byte, error) {
+				encoded[f].Add(1)
+				return []byte(formats[f]), nil
+			})
+			if err != nil || string(got) != formats[f] {
+				errs <- fmt.Errorf("Encoded(%q) = %q, %v, want %[1]q", formats[f], got, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for f := range encoded {
+		if got, want := encoded[f].Load(), int64(1); got != want {
+			t.Errorf("format %q encoded %d times, want %d", formats[f], got, want)
+		}
 	}
 }

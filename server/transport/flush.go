@@ -107,8 +107,8 @@ type flushCoalescer struct {
 // handler must call flush after the messages it sends; the stream flushes
 // what is left when the handler returns. For a call that does not go
 // through [Stack.Handler] with flush coalescing on, flush does nothing and
-// each message is flushed as it is sent, as connect-go does. Take the
-// flushes after sending the response headers, which must not wait.
+// each message is flushed as it is sent, as connect-go does. Headers sent
+// after the call wait for flush too, as messages do: call it after them.
 func TakeFlushes(ctx context.Context) (flush func()) {
 	call, ok := CallOf(ctx)
 	if !ok || call.flushes == nil {

@@ -243,7 +243,13 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 	b.life.reads.begin()
 	n, err := b.ReadCloser.Read(p)
 	b.life.reads.end()
-	if err != nil && !errors.Is(err, io.EOF) {
+	switch {
+	case errors.Is(err, io.EOF):
+		// The request is whole: no read can wait any more, so there is
+		// nothing left to time, and a stream open for long (a watch)
+		// holds no timer for its reads.
+		b.life.reads.stop()
+	case err != nil:
 		err = b.life.readError(err)
 	}
 	return n, err

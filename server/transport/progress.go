@@ -102,6 +102,10 @@ func (w *progressWatch) arm(startedBy uint64) {
 	}
 	switch {
 	case d < 0:
+		// Nothing to time: let the timer go, which an idle stream would
+		// otherwise hold as long as it is open. This runs once the timer
+		// has fired, so none is pending.
+		w.timer = nil
 	case w.timer == nil:
 		w.timer = time.AfterFunc(d, w.fire)
 	default:
@@ -160,13 +164,14 @@ func (w *progressWatch) cutOff(idle bool) {
 	}
 }
 
-// stop stops the timer for good.
+// stop stops the timer for good, and lets it go.
 func (w *progressWatch) stop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stopped = true
 	if w.timer != nil {
 		w.timer.Stop()
+		w.timer = nil
 	}
 }
 
