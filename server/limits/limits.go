@@ -70,8 +70,9 @@ type Limits struct {
 	// than a mobile network's outages (a handover, a few lost packets'
 	// retransmissions), and short beside the watch buffer's 256 notes,
 	// which a world watch at 20 notes/s fills in 13 s; or half of
-	// WriteTimeout if that is shorter. It must be shorter than
-	// WriteTimeout, which would reset the stream first.
+	// WriteTimeout if that is shorter. The cut comes between it and a
+	// quarter more, which must be shorter than WriteTimeout: that would
+	// reset the stream first, without the sequence to resume from.
 	WatchStall time.Duration
 
 	// A call's life, enforced by server/transport.

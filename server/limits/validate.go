@@ -13,8 +13,11 @@ func (l Limits) Validate() error {
 		return &Conflict{Field: "DefaultTimeout", Other: "MaxTimeout", Problem: "must not be longer than",
 			Values: [2]string{l.DefaultTimeout.String(), l.MaxTimeout.String()}}
 	}
-	if l.WatchStall >= l.WriteTimeout {
-		return &Conflict{Field: "WatchStall", Other: "WriteTimeout", Problem: "must be shorter than",
+	// A stalled watch is cut between WatchStall and a quarter more: past
+	// WriteTimeout the connection's reset would come first, without the
+	// sequence to resume from.
+	if l.WatchStall+l.WatchStall/4 >= l.WriteTimeout {
+		return &Conflict{Field: "WatchStall", Other: "WriteTimeout", Problem: "and a quarter more must be shorter than",
 			Values: [2]string{l.WatchStall.String(), l.WriteTimeout.String()}}
 	}
 	if int64(l.MaxNoteBytes)+NoteOverheadBytes > l.MaxStoredNoteBytes {
