@@ -215,6 +215,11 @@ func (s *Shared) Allow(parent context.Context, key Key) Decision {
 	defer cancel()
 	d, err := s.allowInTurn(ctx, key.String())
 	if err != nil {
+		if errors.Is(err, errCrowded) && parent.Err() == nil {
+			// The client's own writes are outrunning the count: deciding
+			// alone would let a flood through every replica at once.
+			return Decision{RetryAfter: time.Duration(s.policy.interval())}
+		}
 		if parent.Err() != nil {
 			// The caller is gone: not the bucket's fault, nothing to report.
 			return s.local.Allow(ctx, key)
@@ -224,6 +229,11 @@ func (s *Shared) Allow(parent context.Context, key Key) Decision {
 	return d
 }
 
+// errCrowded is the error of a check that ran out of time behind the same
+// client's other writes: waiting for its turn on this replica, or losing
+// compare-and-swaps to them on others. It is refused, not decided alone.
+var errCrowded = errors.New("budget: the client's writes crowd each other out")
+
 // allowInTurn waits for key's turn on this replica, within ctx, and then
 // charges it.
 func (s *Shared) allowInTurn(ctx context.Context, key string) (Decision, error) {
@@ -231,7 +241,7 @@ func (s *Shared) allowInTurn(ctx context.Context, key string) (Decision, error) 
 	select {
 	case turn <- struct{}{}:
 	case <-ctx.Done():
-		return Decision{}, fmt.Errorf("%w: waiting for the turn of %s: %w", ErrUnshared, key, ctx.Err())
+		return Decision{}, fmt.Errorf("%w: waiting for the turn of %s: %w", errCrowded, key, ctx.Err())
 	}
 	defer func() { <-turn }()
 	return s.allow(ctx, key)
@@ -246,9 +256,10 @@ func (s *Shared) allow(ctx context.Context, key string) (Decision, error) {
 	kv := s.bucket()
 	// A check tries until it wins or its time is up: a replica on a node
 	// away from the bucket's leader can lose to one beside it for as long
-	// as that one has writes of the same client queued, and a check that
-	// runs out of time is decided alone (see Allow), never refused for
-	// losing races.
+	// as that one has writes of the same client queued. A check that ran
+	// out of time after losing a race is crowded out by its own client,
+	// and refused (see Allow).
+	lost := false
 	for {
 		var tat int64
 		var revision uint64
@@ -266,6 +277,8 @@ func (s *Shared) allow(ctx context.Context, key string) (Decision, error) {
 				return Decision{}, err
 			}
 			continue
+		case lost && ctx.Err() != nil:
+			return Decision{}, fmt.Errorf("%w: get %s: %w", errCrowded, key, err)
 		default:
 			return Decision{}, fmt.Errorf("%w: get %s: %w", ErrUnshared, key, err)
 		}
@@ -285,9 +298,12 @@ func (s *Shared) allow(ctx context.Context, key string) (Decision, error) {
 		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 			// Another replica charged this client first: read again, after
 			// a pause drawn at random.
+			lost = true
 			if err := backOff(ctx); err != nil {
-				return Decision{}, fmt.Errorf("%w: update %s: lost every race to other replicas: %w", ErrUnshared, key, err)
+				return Decision{}, fmt.Errorf("%w: update %s: lost every race to other replicas: %w", errCrowded, key, err)
 			}
+		case lost && ctx.Err() != nil:
+			return Decision{}, fmt.Errorf("%w: update %s: %w", errCrowded, key, err)
 		default:
 			return Decision{}, fmt.Errorf("%w: update %s: %w", ErrUnshared, key, err)
 		}
