@@ -206,25 +206,24 @@ var ErrUnshared = errors.New("budget: decided without the shared budgets")
 var errDisconnected = fmt.Errorf("%w: not connected to NATS", ErrUnshared)
 
 // Allow charges one write to key's budget, shared by every replica. It
-// waits for at most the configured timeout, or ctx.
+// waits for at most the configured timeout for its turn behind the same
+// client's other writes on this replica, and as long again for the bucket.
 func (s *Shared) Allow(parent context.Context, key Key) Decision {
 	if !s.nc.IsConnected() {
 		return s.alone(parent, key, errDisconnected)
 	}
-	ctx, cancel := context.WithTimeout(parent, s.timeout)
-	defer cancel()
-	d, err := s.allowInTurn(ctx, key.String())
+	d, err := s.allowInTurn(parent, key.String())
 	if err != nil {
-		if errors.Is(err, errCrowded) && parent.Err() == nil {
+		if parent.Err() != nil {
+			// The caller is gone: not the bucket's fault, nothing to report.
+			return s.local.Allow(parent, key)
+		}
+		if errors.Is(err, errCrowded) {
 			// The client's own writes are outrunning the count: deciding
 			// alone would let a flood through every replica at once.
 			return Decision{RetryAfter: time.Duration(s.policy.interval())}
 		}
-		if parent.Err() != nil {
-			// The caller is gone: not the bucket's fault, nothing to report.
-			return s.local.Allow(ctx, key)
-		}
-		return s.alone(ctx, key, err)
+		return s.alone(parent, key, err)
 	}
 	return d
 }
@@ -236,14 +235,22 @@ var errCrowded = errors.New("budget: the client's writes crowd each other out")
 
 // allowInTurn waits for key's turn on this replica, within ctx, and then
 // charges it.
-func (s *Shared) allowInTurn(ctx context.Context, key string) (Decision, error) {
+func (s *Shared) allowInTurn(parent context.Context, key string) (Decision, error) {
 	turn := s.turns[s.stripe(key)]
+	wait := time.NewTimer(s.timeout)
+	defer wait.Stop()
 	select {
 	case turn <- struct{}{}:
-	case <-ctx.Done():
-		return Decision{}, fmt.Errorf("%w: waiting for the turn of %s: %w", errCrowded, key, ctx.Err())
+	case <-wait.C:
+		return Decision{}, fmt.Errorf("%w: waited %v for the turn of %s", errCrowded, s.timeout, key)
+	case <-parent.Done():
+		return Decision{}, parent.Err()
 	}
 	defer func() { <-turn }()
+	// The bucket gets a time of its own: one that runs out is the
+	// bucket's fault, not the queue's.
+	ctx, cancel := context.WithTimeout(parent, s.timeout)
+	defer cancel()
 	return s.allow(ctx, key)
 }
 
