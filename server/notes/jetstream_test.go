@@ -203,12 +203,14 @@ func TestJetStreamClusterLosesNoAcknowledgedNote(t *testing.T) {
 
 	got := add(t, stores[1], note(9, 9, "last"))
 	watchedTimes := make(map[string]int)
-	for timeout := time.After(10 * time.Second); watchedTimes["last"] == 0; {
+	// Generous: the watcher's consumer follows a new stream leader, which a
+	// loaded machine can take well past the usual few seconds to elect.
+	for timeout := time.After(30 * time.Second); watchedTimes["last"] == 0; {
 		select {
 		case m := <-watched:
 			watchedTimes[m]++
 		case <-timeout:
-			t.Fatalf("the watcher did not see the last note in 10s; it saw %v", watchedTimes)
+			t.Fatalf("the watcher did not see the last note in 30s; it saw %v", watchedTimes)
 		}
 	}
 	seen := make(map[string]int)
