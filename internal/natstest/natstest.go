@@ -62,9 +62,10 @@ func (n *Node) start() {
 		n.t.Fatalf("start NATS %s: %v", n.opts.ServerName, err)
 	}
 	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
+	// Generous: many tests start clusters at once on a loaded CI machine.
+	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
-		n.t.Fatalf("NATS %s not ready in 10s", n.opts.ServerName)
+		n.t.Fatalf("NATS %s not ready in 30s", n.opts.ServerName)
 	}
 	// Keep the port, so that a restart is found where clients look.
 	n.opts.Port = srv.Addr().(*net.TCPAddr).Port
