@@ -94,9 +94,8 @@ func TestBudgetAcrossReplicas(t *testing.T) {
 	for range budgetConnections {
 		h2c := routeguidetest.H2CClient() // a connection of its own
 		t.Cleanup(h2c.CloseIdleConnections)
-		// The Connect protocol: through HAProxy 2.6, about one gRPC
-		// refusal in a hundred arrives without its trailers under this
-		// load (docs/scaling.md), which would leave the call's fate unknown.
+		// The Connect protocol, as measured before HAProxy 2.6's loss of
+		// gRPC refusals' trailers was fixed (docs/scaling.md).
 		client := notesv1connect.NewNotesServiceClient(connect.NewClient(
 			connecthttp.NewTransport(withBearer(h2c, token), "http://"+c.Addr())))
 		for range budgetStreams {

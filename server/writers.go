@@ -91,5 +91,5 @@ func (h *callers) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		http.Error(w, cerr.Error(), http.StatusUnauthorized)
 		return
 	}
-	_ = h.errors.Write(w, r, cerr)
+	transport.WriteError(h.errors, w, r, cerr)
 }

@@ -1,15 +1,10 @@
 package clientaddr_test
 
 import (
-	"bytes"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/routeguide/routeguide/internal/routeguidetest"
 	"github.com/routeguide/routeguide/server/clientaddr"
 )
 
@@ -19,10 +14,6 @@ import (
 // the client forges in its own.
 func TestBehindHAProxy(t *testing.T) {
 	t.Parallel()
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Skip("no haproxy in PATH")
-	}
 	trusted, err := clientaddr.ParseTrusted("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +26,7 @@ func TestBehindHAProxy(t *testing.T) {
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			front := freePort(t)
+			front := routeguidetest.FreePort(t)
 			forwardfor := ""
 			if mode.server == "" {
 				forwardfor = "option forwardfor"
@@ -54,27 +45,11 @@ frontend f
 backend b
     server s %s %s
 `, forwardfor, front, server, mode.server)
-			file := filepath.Join(t.TempDir(), "haproxy.cfg")
-			if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			var out bytes.Buffer
-			cmd := exec.Command(bin, "-db", "-f", file)
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				cmd.Process.Kill()
-				cmd.Wait()
-				if t.Failed() {
-					t.Logf("haproxy:\n%s", out.Bytes())
-				}
-			})
+			routeguidetest.HAProxy(t, cfg, front)
 			// Two clients in turn: HAProxy must not hand the second's
 			// calls to a connection opened for the first.
 			for _, client := range []string{"127.0.0.3", "127.0.0.4", "127.0.0.3"} {
-				c := dialWhenListening(t, client, front)
+				c := routeguidetest.DialWhenListening(t, client, front)
 				got, err := get(t, c, nil, "X-Forwarded-For: 6.6.6.6\r\n")
 				if err != nil {
 					t.Fatal(err)
@@ -88,38 +63,5 @@ backend b
 				}
 			}
 		})
-	}
-}
-
-// freePort returns a loopback address free now, for a process that binds
-// it itself.
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// dialWhenListening connects from from to addr once a process has bound
-// it, retrying refused connections for up to 10 seconds.
-func dialWhenListening(t *testing.T, from, addr string) net.Conn {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-		c, err := d.DialContext(t.Context(), "tcp", addr)
-		if err == nil {
-			t.Cleanup(func() { c.Close() })
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on %s after 10s: %v", addr, err)
-		}
-		<-tick.C
 	}
 }

@@ -120,7 +120,7 @@ func (a *admission) check(w http.ResponseWriter, r *http.Request, call *Call) bo
 			r.Header.Get("Connect-Protocol-Version")).WithCause(callerFault{errors.New("bad Connect-Protocol-Version")})
 	}
 	if err != nil {
-		_ = a.Errors.Write(w, r, err)
+		WriteError(a.Errors, w, r, err)
 		a.record(r, call, err)
 		return false
 	}

@@ -24,16 +24,16 @@ import (
 const flushWindow = 500 * time.Microsecond
 
 // coalesceFlushes serves procedures that stream responses with flushes
-// coalesced, and the others over HTTP/2 with
-// flushes dropped: a unary response is complete when the handler returns,
-// when net/http sends it whole, with its trailers, in fewer frames. Over
+// coalesced, and the others over HTTP/2 with the flushes after a message
+// dropped: a unary response is complete when the handler returns, when
+// net/http sends it whole, with its trailers, in fewer frames. Over
 // HTTP/1.1 the flush stays: without it net/http would send an unflushed
 // response with a Content-Length and no room for gRPC's trailers.
 func coalesceFlushes(next http.Handler, procedures Procedures) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if callOf(r, procedures).StreamType&connect.StreamTypeServer == 0 {
 			if r.ProtoMajor >= 2 {
-				w = noFlushWriter{w}
+				w = &noFlushWriter{ResponseWriter: w}
 			}
 			next.ServeHTTP(w, r)
 			return
@@ -55,16 +55,29 @@ func coalesceFlushes(next http.Handler, procedures Procedures) http.Handler {
 	})
 }
 
-// noFlushWriter drops flushes. The server flushes the whole response when
-// the handler returns.
+// noFlushWriter drops the flushes made once a message is written: the
+// server flushes the whole response when the handler returns. A flush
+// before any, that of an error's headers, goes through: net/http would
+// otherwise announce "content-length: 0" ahead of the trailers, which
+// HAProxy 2.6 then sometimes drops (see [WriteError]).
 type noFlushWriter struct {
 	http.ResponseWriter
+	wrote bool // whether any of the body was written
 }
 
-func (noFlushWriter) Flush() {}
+func (w *noFlushWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *noFlushWriter) Flush() {
+	if !w.wrote {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
 
 // Unwrap lets [http.ResponseController] reach the connection's writer.
-func (w noFlushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *noFlushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // flushCoalescer is a ResponseWriter whose flushes are coalesced: the first
 // after a quiet spell goes through and opens a window, and later ones

@@ -50,7 +50,7 @@ func (m mistakes) answerUnknown(w http.ResponseWriter, r *http.Request, call *Ca
 	}
 	message := noProcedure(r.URL.Path, m.served, m.meant)
 	if call.Protocol != connect.ProtocolNameConnect {
-		_ = errorWriter.Write(w, r, connect.NewError(connect.CodeUnimplemented, message))
+		WriteError(errorWriter, w, r, connect.NewError(connect.CodeUnimplemented, message))
 		return true
 	}
 	// Connect clients expect 404 from a server without the procedure (the
