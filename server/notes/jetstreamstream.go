@@ -237,9 +237,20 @@ func streamNotFound(err error) bool {
 		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamNotFound)
 }
 
+// errCodeDuplicateInProcess is JetStream's answer to a publish whose
+// message ID an earlier attempt still being stored holds (nats-server's
+// JSStreamDuplicateMessageConflict): a retry after an attempt timed out
+// while the stream was electing a leader. Trying again gets the first
+// attempt's acknowledgement, or stores the note if that attempt failed.
+const errCodeDuplicateInProcess jetstream.ErrorCode = 10158
+
 // isTransient says whether err may go away by itself, as while NATS
 // restarts or a stream elects a leader.
 func isTransient(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeDuplicateInProcess {
+		return true
+	}
 	return errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrNoResponders) ||
