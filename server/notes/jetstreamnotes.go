@@ -139,17 +139,15 @@ func (s *JetStream) readLocation(ctx context.Context, subject string, sent Note)
 // sequence of the last of them and whether a later note was there. It
 // skips messages that are not notes.
 func (s *JetStream) tryReadLocation(ctx context.Context, subject string, seq uint64) (notes []Note, last uint64, later bool, err error) {
-	err = s.directGet(ctx, directRequest{NextBySubject: subject, Batch: s.cfg.Limits.MaxNotesPerLocation}, func(m directMsg) bool {
-		if m.seq > seq {
+	err = s.directGet(ctx, directRequest{NextBySubject: subject, Batch: s.cfg.Limits.MaxNotesPerLocation}, func(m *jetstream.RawStreamMsg) bool {
+		if m.Sequence > seq {
 			later = true
 			return false
 		}
-		ev, err := s.decode(m.seq, m.time, m.subject, m.header, m.data)
-		if err != nil || ev.Deleted != 0 {
-			return true
+		if ev, err := s.decode(m); err == nil && ev.Deleted == 0 {
+			notes = append(notes, Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author})
+			last = m.Sequence
 		}
-		notes = append(notes, Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author})
-		last = m.seq
 		return true
 	})
 	return notes, last, later, err
@@ -165,18 +163,16 @@ func (s *JetStream) Delete(ctx context.Context, seq uint64) (Note, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	var found *Note
-	req := directRequest{Seq: seq, NextBySubject: s.cfg.Subject + ".>", Batch: 1}
-	err := s.directGet(ctx, req, func(m directMsg) bool {
-		if m.seq == seq {
-			if ev, err := s.decode(m.seq, m.time, m.subject, m.header, m.data); err == nil && ev.Deleted == 0 {
-				found = &Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author}
-			}
-		}
-		return false
-	})
+	// Read from the stream's leader, which has every note it acknowledged.
+	m, err := s.leaderNext(ctx, seq)
 	if err != nil {
 		return Note{}, fmt.Errorf("delete note %d: %w", seq, err)
+	}
+	var found *Note
+	if m != nil && m.Sequence == seq {
+		if ev, err := s.decode(m); err == nil && ev.Deleted == 0 {
+			found = &Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author}
+		}
 	}
 	if found == nil {
 		return Note{}, fmt.Errorf("%w with sequence %d", ErrNotFound, seq)
@@ -186,7 +182,7 @@ func (s *JetStream) Delete(ctx context.Context, seq uint64) (Note, error) {
 		err = stream.SecureDeleteMsg(ctx, seq)
 	}
 	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound), isAPIErrorCode(err, jetstream.JSErrCodeMessageNotFound):
+	case errors.Is(err, jetstream.ErrMsgNotFound):
 		return Note{}, fmt.Errorf("%w with sequence %d", ErrNotFound, seq) // deleted meanwhile
 	case err != nil && isTransient(err):
 		return Note{}, fmt.Errorf("%w: delete note %d: %w", ErrUnavailable, seq, err)
@@ -200,11 +196,6 @@ func (s *JetStream) Delete(ctx context.Context, seq uint64) (Note, error) {
 		return *found, fmt.Errorf("note %d deleted, but its watchers may not learn it: %w", seq, err)
 	}
 	return *found, nil
-}
-
-func isAPIErrorCode(err error, code jetstream.ErrorCode) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == code
 }
 
 // Watch follows the events stored from now on, after replaying those
@@ -241,15 +232,15 @@ func (s *JetStream) replay(ctx context.Context, from, to uint64, limit int) ([]E
 	var events []Event
 	batch := int(min(uint64(limit), to-from))
 	read, last := 0, from
-	take := func(m directMsg) bool {
-		if m.seq > to || m.seq <= last {
+	take := func(m *jetstream.RawStreamMsg) bool {
+		if m.Sequence > to || m.Sequence <= last {
 			return false
 		}
-		if ev, err := s.decode(m.seq, m.time, m.subject, m.header, m.data); err == nil {
+		if ev, err := s.decode(m); err == nil {
 			events = append(events, ev)
 		}
 		read++
-		last = m.seq
+		last = m.Sequence
 		return read < batch
 	}
 	req := directRequest{Seq: from + 1, NextBySubject: s.cfg.Subject + ".>", Batch: batch}
@@ -257,11 +248,11 @@ func (s *JetStream) replay(ctx context.Context, from, to uint64, limit int) ([]E
 		return nil, from, err
 	}
 	for read < batch {
-		m, found, err := s.leaderNext(ctx, last+1)
+		m, err := s.leaderNext(ctx, last+1)
 		if err != nil {
 			return nil, from, err
 		}
-		if !found || m.seq > to {
+		if m == nil || m.Sequence > to {
 			return events, to, nil // nothing is left up to to
 		}
 		take(m)

@@ -1,6 +1,7 @@
 package notes
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,18 +70,10 @@ type JetStreamConfig struct {
 const HeaderAllowance = 512
 
 func (c JetStreamConfig) withDefaults() JetStreamConfig {
-	if c.Stream == "" {
-		c.Stream = "ROUTEGUIDE_NOTES"
-	}
-	if c.Subject == "" {
-		c.Subject = "routeguide.notes"
-	}
-	if c.Name == "" {
-		c.Name = "routeguide-server"
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Stream = cmp.Or(c.Stream, "ROUTEGUIDE_NOTES")
+	c.Subject = cmp.Or(c.Subject, "routeguide.notes")
+	c.Name = cmp.Or(c.Name, "routeguide-server")
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	defaults.Set(&c.Replicas, 1)
 	c.Limits = c.Limits.WithDefaults()
 	defaults.Set(&c.Timeout, 10*time.Second)
@@ -156,19 +149,16 @@ func growsOnly(have, want jetstream.StreamConfig) bool {
 
 // ensureStream creates the stream or checks the existing one, trying again
 // while NATS is out of reach, until ctx is done.
-func (s *JetStream) ensureStream(ctx context.Context) (*jetstream.StreamInfo, error) {
-	want := s.cfg.streamConfig()
-	for {
-		info, err := s.tryEnsureStream(ctx, want)
-		if err == nil || !errors.Is(err, ErrUnavailable) {
-			return info, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("open notes store: %w (gave up: %w)", err, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
+func (s *JetStream) ensureStream(ctx context.Context) (info *jetstream.StreamInfo, err error) {
+	unavailable := func(err error) bool { return errors.Is(err, ErrUnavailable) }
+	err = retry(ctx, unavailable, func() error {
+		info, err = s.tryEnsureStream(ctx, s.cfg.streamConfig())
+		return err
+	})
+	if unavailable(err) {
+		return nil, fmt.Errorf("open notes store: %w", err)
 	}
+	return info, err
 }
 
 func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamConfig) (*jetstream.StreamInfo, error) {
@@ -192,13 +182,13 @@ func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamCo
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	stream, err := s.js.Stream(ctx, want.Name)
-	if streamNotFound(err) {
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		stream, err = s.js.CreateStream(ctx, want)
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			// Another replica created it first.
 			stream, err = s.js.Stream(ctx, want.Name)
 		}
-		if streamNotFound(err) {
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			// Replicas that start together race to create the stream: the
 			// one that lost may look before the cluster has placed the
 			// winner's. Look again.
@@ -227,14 +217,6 @@ func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamCo
 			"start with flags that match it, or change or delete the stream", want.Name, strings.Join(diffs, "; "))
 	}
 	return info, nil
-}
-
-// streamNotFound reports whether err says that the stream does not exist,
-// as a sentinel or as the API error of a request about it.
-func streamNotFound(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrStreamNotFound) ||
-		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamNotFound)
 }
 
 // isTransient says whether err may go away by itself, as while NATS

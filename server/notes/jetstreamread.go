@@ -3,6 +3,7 @@ package notes
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,19 +17,11 @@ import (
 
 // directRequest asks a stream for a batch of messages in sequence order,
 // the JetStream API's direct get; nats.go has no call for batches.
+// leaderNext sends one without Batch to the stream's leader.
 type directRequest struct {
 	Seq           uint64 `json:"seq,omitempty"`
 	NextBySubject string `json:"next_by_subj,omitempty"`
 	Batch         int    `json:"batch,omitempty"`
-}
-
-// directMsg is one message of a direct get's answer.
-type directMsg struct {
-	seq     uint64
-	subject string
-	time    time.Time
-	header  nats.Header
-	data    []byte
 }
 
 // replies routes the answers to direct gets, through one subscription for
@@ -49,18 +42,18 @@ type replyQueue struct {
 	signal chan struct{} // has a value when msgs may have grown
 }
 
-func newReplies(nc *nats.Conn) (*replies, *nats.Subscription, error) {
+func newReplies(nc *nats.Conn) (*replies, error) {
 	r := &replies{prefix: nc.NewRespInbox(), waiting: make(map[string]*replyQueue)}
 	sub, err := nc.Subscribe(r.prefix+".*", r.route)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// Batches can be large; never drop a message of one for being slow.
 	if err := sub.SetPendingLimits(-1, -1); err != nil {
 		sub.Unsubscribe()
-		return nil, nil, err
+		return nil, err
 	}
-	return r, sub, nil
+	return r, nil
 }
 
 // route hands msg to the request waiting for it, never blocking.
@@ -118,7 +111,7 @@ func (q *replyQueue) next(ctx context.Context) (*nats.Msg, error) {
 
 // directGet sends req and calls each for every message of the answer, in
 // sequence order, until each returns false or the answer ends.
-func (s *JetStream) directGet(ctx context.Context, req directRequest, each func(directMsg) bool) error {
+func (s *JetStream) directGet(ctx context.Context, req directRequest, each func(*jetstream.RawStreamMsg) bool) error {
 	if req.Seq == 0 {
 		req.Seq = 1
 	}
@@ -140,9 +133,7 @@ func (s *JetStream) directGet(ctx context.Context, req directRequest, each func(
 		// these headers.
 		switch status := msg.Header.Get("Status"); status {
 		case "":
-		case "204": // end of the batch
-			return nil
-		case "404": // nothing there
+		case "204", "404": // the end of the batch, or nothing there
 			return nil
 		case "503":
 			return fmt.Errorf("%w: read notes: %w", ErrUnavailable, nats.ErrNoResponders)
@@ -154,8 +145,56 @@ func (s *JetStream) directGet(ctx context.Context, req directRequest, each func(
 			return fmt.Errorf("read notes: message without a sequence: %w", err)
 		}
 		t, _ := time.Parse(time.RFC3339Nano, msg.Header.Get(jetstream.TimeStampHeaer))
-		if !each(directMsg{seq: seq, subject: msg.Header.Get(jetstream.SubjectHeader), time: t, header: msg.Header, data: msg.Data}) {
+		if !each(&jetstream.RawStreamMsg{Subject: msg.Header.Get(jetstream.SubjectHeader), Sequence: seq, Header: msg.Header, Data: msg.Data, Time: t}) {
 			return nil
 		}
 	}
+}
+
+// leaderNext returns the first message of the stream with sequence seq or
+// greater, or nil if there is none, as the stream's leader has it. A
+// direct get may be answered by any server holding the stream, a follower
+// that has not yet applied the latest messages among them; the leader has
+// every message it acknowledged. It is one message a round trip: the
+// check of a replay, not the replay.
+func (s *JetStream) leaderNext(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
+	body, err := json.Marshal(directRequest{Seq: seq, NextBySubject: s.cfg.Subject + ".>"})
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+s.cfg.Stream, body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: read notes from the stream's leader: %w", ErrUnavailable, err)
+	}
+	var answer struct {
+		Message *struct {
+			Subject string    `json:"subject"`
+			Seq     uint64    `json:"seq"`
+			Header  []byte    `json:"hdrs"`
+			Data    []byte    `json:"data"`
+			Time    time.Time `json:"time"`
+		} `json:"message"`
+		Error *jetstream.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(res.Data, &answer); err != nil {
+		return nil, fmt.Errorf("read notes from the stream's leader: %w", err)
+	}
+	switch {
+	case answer.Error != nil && answer.Error.Code == 404:
+		return nil, nil
+	case answer.Error != nil && answer.Error.Code == 503:
+		return nil, fmt.Errorf("%w: read notes from the stream's leader: %w", ErrUnavailable, answer.Error)
+	case answer.Error != nil:
+		return nil, fmt.Errorf("read notes from the stream's leader: %w", answer.Error)
+	case answer.Message == nil:
+		return nil, errors.New("read notes from the stream's leader: an answer without a message")
+	}
+	m := answer.Message
+	var header nats.Header
+	if len(m.Header) > 0 {
+		if header, err = nats.DecodeHeadersMsg(m.Header); err != nil {
+			return nil, fmt.Errorf("read notes from the stream's leader: %w", err)
+		}
+	}
+	return &jetstream.RawStreamMsg{Subject: m.Subject, Sequence: m.Seq, Header: header, Data: m.Data, Time: m.Time}, nil
 }
