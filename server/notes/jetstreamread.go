@@ -31,19 +31,14 @@ type directRequest struct {
 type replies struct {
 	prefix string // of the reply subjects; a token per request follows
 
-	mu      sync.Mutex // protects waiting
-	waiting map[string]*replyQueue
-}
-
-// replyQueue holds the messages of one request's answer until read.
-type replyQueue struct {
-	mu     sync.Mutex // protects msgs
-	msgs   []*nats.Msg
-	signal chan struct{} // has a value when msgs may have grown
+	mu sync.Mutex // protects waiting
+	// waiting holds, by token, a channel with room for the whole answer of
+	// a request: its batch and the status that ends it.
+	waiting map[string]chan *nats.Msg
 }
 
 func newReplies(nc *nats.Conn) (*replies, error) {
-	r := &replies{prefix: nc.NewRespInbox(), waiting: make(map[string]*replyQueue)}
+	r := &replies{prefix: nc.NewRespInbox(), waiting: make(map[string]chan *nats.Msg)}
 	sub, err := nc.Subscribe(r.prefix+".*", r.route)
 	if err != nil {
 		return nil, err
@@ -58,55 +53,29 @@ func newReplies(nc *nats.Conn) (*replies, error) {
 
 // route hands msg to the request waiting for it, never blocking.
 func (r *replies) route(msg *nats.Msg) {
-	token := msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]
 	r.mu.Lock()
-	q := r.waiting[token]
+	answer := r.waiting[msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]]
 	r.mu.Unlock()
-	if q == nil {
-		return // its request gave up
-	}
-	q.mu.Lock()
-	q.msgs = append(q.msgs, msg)
-	q.mu.Unlock()
 	select {
-	case q.signal <- struct{}{}:
-	default:
+	case answer <- msg:
+	default: // its request gave up
 	}
 }
 
-func (r *replies) open() (string, *replyQueue) {
-	token := nuid.Next()
-	q := &replyQueue{signal: make(chan struct{}, 1)}
+// open returns the token of a new request for batch messages, and the
+// channel its answer reaches until close.
+func (r *replies) open(batch int) (string, chan *nats.Msg) {
+	token, answer := nuid.Next(), make(chan *nats.Msg, max(batch, 1)+1)
 	r.mu.Lock()
-	r.waiting[token] = q
+	r.waiting[token] = answer
 	r.mu.Unlock()
-	return token, q
+	return token, answer
 }
 
 func (r *replies) close(token string) {
 	r.mu.Lock()
 	delete(r.waiting, token)
 	r.mu.Unlock()
-}
-
-// next returns the next message of the answer, waiting until ctx is done.
-func (q *replyQueue) next(ctx context.Context) (*nats.Msg, error) {
-	for {
-		q.mu.Lock()
-		if len(q.msgs) > 0 {
-			msg := q.msgs[0]
-			q.msgs[0] = nil
-			q.msgs = q.msgs[1:]
-			q.mu.Unlock()
-			return msg, nil
-		}
-		q.mu.Unlock()
-		select {
-		case <-q.signal:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
 }
 
 // directGet sends req and calls each for every message of the answer, in
@@ -119,15 +88,17 @@ func (s *JetStream) directGet(ctx context.Context, req directRequest, each func(
 	if err != nil {
 		return fmt.Errorf("read notes: %w", err)
 	}
-	token, q := s.replies.open()
+	token, answer := s.replies.open(req.Batch)
 	defer s.replies.close(token)
 	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+s.cfg.Stream, s.replies.prefix+"."+token, body); err != nil {
 		return fmt.Errorf("%w: read notes: %w", ErrUnavailable, err)
 	}
 	for {
-		msg, err := q.next(ctx)
-		if err != nil {
-			return fmt.Errorf("%w: read notes: %w", ErrUnavailable, err)
+		var msg *nats.Msg
+		select {
+		case msg = <-answer:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: read notes: %w", ErrUnavailable, ctx.Err())
 		}
 		// nats.go puts the status line of a message without payload in
 		// these headers.
