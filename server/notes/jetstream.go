@@ -142,9 +142,6 @@ func (s *JetStream) Epoch() string {
 	return s.epoch
 }
 
-// follow starts the one consumer of this replica that feeds its watchers:
-// an ordered consumer, which the client recreates from where it stopped
-// whenever it stalls, so notes reach the feed once each, in stream order.
 // followWhenPlaced follows the stream, looking again while a stream that
 // another replica has just created is not yet known to this one's NATS
 // server, and while JetStream answers that it is briefly unavailable (503,
@@ -180,29 +177,28 @@ func retry(ctx context.Context, again func(error) bool, try func() error) error 
 // store opens.
 const followAttemptTimeout = 5 * time.Second
 
+// follow starts the one consumer of this replica that feeds its watchers:
+// an ordered consumer, which the client recreates from where it stopped
+// whenever it stalls, so notes reach the feed once each, in stream order.
 func (s *JetStream) follow(ctx context.Context, from uint64) error {
-	stream, err := s.js.Stream(ctx, s.cfg.Stream)
-	if err != nil {
-		return fmt.Errorf("open notes store: stream %s: %w", s.cfg.Stream, err)
-	}
-	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+	consumer, err := s.js.OrderedConsumer(ctx, s.cfg.Stream, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:   from,
 	})
-	if err != nil {
-		return fmt.Errorf("open notes store: follow stream %s: %w", s.cfg.Stream, err)
+	var consume jetstream.ConsumeContext
+	if err == nil {
+		consume, err = consumer.Consume(s.deliver,
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				s.cfg.Logger.Debug("notes feed", "error", err)
+			}),
+			// The consumer lives on one NATS server. Should that server die
+			// while this replica stays connected to another, missed heartbeats
+			// are what tell the client to recreate the consumer elsewhere:
+			// within seconds, not the default half minute.
+			jetstream.PullExpiry(5*time.Second),
+			jetstream.PullHeartbeat(time.Second),
+		)
 	}
-	consume, err := consumer.Consume(s.deliver,
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			s.cfg.Logger.Debug("notes feed", "error", err)
-		}),
-		// The consumer lives on one NATS server. Should that server die
-		// while this replica stays connected to another, missed heartbeats
-		// are what tell the client to recreate the consumer elsewhere:
-		// within seconds, not the default half minute.
-		jetstream.PullExpiry(5*time.Second),
-		jetstream.PullHeartbeat(time.Second),
-	)
 	if err != nil {
 		return fmt.Errorf("open notes store: follow stream %s: %w", s.cfg.Stream, err)
 	}
