@@ -139,7 +139,7 @@ func (s *JetStream) readLocation(ctx context.Context, subject string, sent Note)
 // sequence of the last of them and whether a later note was there. It
 // skips messages that are not notes.
 func (s *JetStream) tryReadLocation(ctx context.Context, subject string, seq uint64) (notes []Note, last uint64, later bool, err error) {
-	err = s.directGet(ctx, directRequest{NextBySubject: subject, Batch: s.cfg.Limits.MaxNotesPerLocation}, func(m *jetstream.RawStreamMsg) bool {
+	err = s.directGet(ctx, directRequest{Seq: 1, NextBySubject: subject, Batch: s.cfg.Limits.MaxNotesPerLocation}, func(m *jetstream.RawStreamMsg) bool {
 		if m.Sequence > seq {
 			later = true
 			return false

@@ -81,9 +81,6 @@ func (r *replies) close(token string) {
 // directGet sends req and calls each for every message of the answer, in
 // sequence order, until each returns false or the answer ends.
 func (s *JetStream) directGet(ctx context.Context, req directRequest, each func(*jetstream.RawStreamMsg) bool) error {
-	if req.Seq == 0 {
-		req.Seq = 1
-	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("read notes: %w", err)
