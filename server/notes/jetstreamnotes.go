@@ -17,7 +17,7 @@ import (
 // Add stores note once JetStream acknowledges it, its author in the
 // message's headers, and returns every note stored at its location up to
 // and including it, in stream order. While the store is unavailable it
-// fails at once.
+// fails at once: publish asks first.
 func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote, author Author) ([]Note, error) {
 	if n := len(note.GetMessage()); n > s.cfg.Limits.MaxNoteBytes {
 		return nil, fmt.Errorf("note is %d bytes long, over the store's %d", n, s.cfg.Limits.MaxNoteBytes)
@@ -28,9 +28,6 @@ func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote, author 
 	author, err := author.checked()
 	if err != nil {
 		return nil, fmt.Errorf("store note: %w", err)
-	}
-	if err := s.down(); err != nil {
-		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()

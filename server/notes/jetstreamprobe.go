@@ -30,10 +30,8 @@ func (s *JetStream) probe(ctx context.Context) {
 
 // check probes once and acts on what it learns.
 func (s *JetStream) check() {
-	if !s.connected.Load() {
-		return // the client is reconnecting; Available says so already
-	}
-	if !s.answers() {
+	// While the client reconnects, Available says so already.
+	if !s.connected.Load() || !s.answers() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ProbeTimeout)
