@@ -102,16 +102,27 @@ func wait(ctx context.Context, d time.Duration) error {
 
 // readLocation returns the notes at subject up to and including sent,
 // stored at sent.Seq. Any replica of the stream may answer a direct get,
-// and a follower may not have applied it yet; then it asks again.
+// and a follower may not have applied it yet; then it asks again. It skips
+// messages that are not notes.
 func (s *JetStream) readLocation(ctx context.Context, subject string, sent Note) ([]Note, error) {
+	req := directRequest{Seq: 1, NextBySubject: subject, Batch: s.cfg.Limits.MaxNotesPerLocation}
 	for {
+		var notes []Note
+		later := false // whether a note later than sent was there
 		// Each attempt gets part of the time: an answer lost with a
 		// connection never comes.
 		attempt, cancel := context.WithTimeout(ctx, attemptTimeout)
-		notes, last, later, err := s.tryReadLocation(attempt, subject, sent.Seq)
+		err := s.directGet(attempt, req, func(m *jetstream.RawStreamMsg) bool {
+			if later = m.Sequence > sent.Seq; !later {
+				if ev, err := s.decode(m); err == nil && ev.Deleted == 0 {
+					notes = append(notes, Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author})
+				}
+			}
+			return !later
+		})
 		cancel()
 		switch {
-		case err == nil && last == sent.Seq:
+		case err == nil && len(notes) > 0 && notes[len(notes)-1].Seq == sent.Seq:
 			return notes, nil
 		case err == nil && later:
 			// Later notes pushed the sent one out, or a moderator deleted
@@ -130,24 +141,6 @@ func (s *JetStream) readLocation(ctx context.Context, subject string, sent Note)
 			return nil, fmt.Errorf("%w: read notes back: %w", ErrUnavailable, err)
 		}
 	}
-}
-
-// tryReadLocation reads the notes at subject up to seq, and tells the
-// sequence of the last of them and whether a later note was there. It
-// skips messages that are not notes.
-func (s *JetStream) tryReadLocation(ctx context.Context, subject string, seq uint64) (notes []Note, last uint64, later bool, err error) {
-	err = s.directGet(ctx, directRequest{Seq: 1, NextBySubject: subject, Batch: s.cfg.Limits.MaxNotesPerLocation}, func(m *jetstream.RawStreamMsg) bool {
-		if m.Sequence > seq {
-			later = true
-			return false
-		}
-		if ev, err := s.decode(m); err == nil && ev.Deleted == 0 {
-			notes = append(notes, Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author})
-			last = m.Sequence
-		}
-		return true
-	})
-	return notes, last, later, err
 }
 
 // Delete removes the note with sequence seq from the stream, erasing its
