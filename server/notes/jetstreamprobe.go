@@ -47,6 +47,7 @@ func (s *JetStream) check() {
 			return
 		}
 		s.restartFeed(info)
+		return
 	case err != nil:
 		// The stream may be electing a leader, which Add rides out by
 		// itself; or NATS stopped answering since the round trip above.
@@ -107,14 +108,21 @@ func (s *JetStream) setDown(err error) {
 
 // restartFeed follows a stream that began again from its current end: the
 // watchers of the old one are cut off, and their resumes refused as stale.
+// It learns the new epoch first, so that no resume from the old life slips
+// in before the feed starts over.
 func (s *JetStream) restartFeed(info *jetstream.StreamInfo) {
 	s.stopFollowing()
-	s.feed.reset(info.State.LastSeq, fmt.Errorf("%w: the notes stream began again", ErrUnavailable))
 	s.learn(info)
+	s.feed.reset(info.State.LastSeq, fmt.Errorf("%w: the notes stream began again", ErrUnavailable))
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
 	defer cancel()
 	if err := s.follow(ctx, info.State.LastSeq+1); err != nil {
 		s.setDown(fmt.Errorf("%w: %w", ErrUnavailable, err))
+		// Forget the new epoch: the next probe finds the stream new again,
+		// and tries again, rather than serve a feed that follows nothing.
+		s.stateMu.Lock()
+		s.epoch = ""
+		s.stateMu.Unlock()
 		return
 	}
 	s.setDown(nil)
