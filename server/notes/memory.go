@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"sync"
@@ -81,17 +80,10 @@ func NewMemory(l limits.Limits) *Memory {
 		maxPerLocation: l.MaxNotesPerLocation,
 		maxBytes:       l.MaxStoredNoteBytes,
 		maxDeletions:   l.MaxReplay,
-		epoch:          newEpoch(),
+		epoch:          "m" + rand.Text()[:16],
 		byLocation:     make(map[geo.Point]*locationNotes),
 		feed:           newFeed(l.WatchBuffer, l.MaxReplay),
 	}
-}
-
-// newEpoch returns a name for a life of a store that no other has.
-func newEpoch() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return "m" + hex.EncodeToString(b[:])
 }
 
 // Epoch implements [Store]: a memory store begins with its process.
