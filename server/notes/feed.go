@@ -380,9 +380,9 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 	if err != nil {
 		return nil, err
 	}
-	// A watcher resuming from a sequence this replica's feed has not yet
-	// reached, as one seen on a replica ahead of it, must not see those
-	// events again.
+	// A watcher without After starts after the newest event anywhere; one
+	// resuming from a sequence this replica's feed has not yet reached, as
+	// one seen on a replica ahead of it, must not see those events again.
 	if opts.After == nil || *opts.After > boundary {
 		last, err := newest(ctx)
 		if err != nil {

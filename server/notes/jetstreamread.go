@@ -124,7 +124,7 @@ func (s *JetStream) directGet(ctx context.Context, req directRequest, each func(
 // direct get may be answered by any server holding the stream, a follower
 // that has not yet applied the latest messages among them; the leader has
 // every message it acknowledged. It is one message a round trip: the
-// check of a replay, not the replay.
+// check of a replay, or the note a delete reads, not a replay.
 func (s *JetStream) leaderNext(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
 	body, err := json.Marshal(directRequest{Seq: seq, NextBySubject: s.cfg.Subject + ".>"})
 	if err != nil {
