@@ -137,16 +137,6 @@ func conflicts(have, want jetstream.StreamConfig) []string {
 	return diffs
 }
 
-// growsOnly reports whether the only difference of have from want is a
-// smaller maximum message size, which raising loses nothing.
-func growsOnly(have, want jetstream.StreamConfig) bool {
-	if have.MaxMsgSize >= want.MaxMsgSize || have.MaxMsgSize <= 0 {
-		return false
-	}
-	have.MaxMsgSize = want.MaxMsgSize
-	return len(conflicts(have, want)) == 0
-}
-
 // ensureStream creates the stream or checks the existing one, trying again
 // while NATS is out of reach, until ctx is done.
 func (s *JetStream) ensureStream(ctx context.Context) (info *jetstream.StreamInfo, err error) {
@@ -202,15 +192,18 @@ func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamCo
 		return nil, fmt.Errorf("open notes store: stream %s: %w", want.Name, err)
 	}
 	info := stream.CachedInfo()
-	if growsOnly(info.Config, want) {
-		// Made before notes had authors: make room for their headers.
-		cfg := info.Config
+	// A stream made before notes had authors holds smaller messages: make
+	// room for their headers when that is all that differs, which raising
+	// loses nothing.
+	if cfg := info.Config; cfg.MaxMsgSize > 0 && cfg.MaxMsgSize < want.MaxMsgSize {
 		cfg.MaxMsgSize = want.MaxMsgSize
-		updated, err := s.js.UpdateStream(ctx, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("open notes store: stream %s: raise max_msg_size to %d: %w", want.Name, want.MaxMsgSize, err)
+		if len(conflicts(cfg, want)) == 0 {
+			updated, err := s.js.UpdateStream(ctx, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("open notes store: stream %s: raise max_msg_size to %d: %w", want.Name, want.MaxMsgSize, err)
+			}
+			info = updated.CachedInfo()
 		}
-		info = updated.CachedInfo()
 	}
 	if diffs := conflicts(info.Config, want); len(diffs) > 0 {
 		return nil, fmt.Errorf("open notes store: stream %s exists with another configuration: %s; "+
