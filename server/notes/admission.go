@@ -45,17 +45,14 @@ func (a *Admission) Acquire(client string) (release func(), err error) {
 	}
 	a.open++
 	a.byClient[client]++
-	var once sync.Once
-	return func() { once.Do(func() { a.release(client) }) }, nil
-}
-
-func (a *Admission) release(client string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.open--
-	if a.byClient[client]--; a.byClient[client] == 0 {
-		delete(a.byClient, client) // a client gone costs nothing
-	}
+	return sync.OnceFunc(func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.open--
+		if a.byClient[client]--; a.byClient[client] == 0 {
+			delete(a.byClient, client) // a client gone costs nothing
+		}
+	}), nil
 }
 
 // Open returns how many watches are open, in all and by client.

@@ -72,9 +72,6 @@ func cleanName(name string) string {
 	if len(name) <= MaxAuthorNameBytes {
 		return name
 	}
-	cut := MaxAuthorNameBytes
-	for cut > 0 && !utf8.RuneStart(name[cut]) {
-		cut--
-	}
-	return name[:cut]
+	// name is valid UTF-8: only the character cut in two can be invalid.
+	return strings.ToValidUTF8(name[:MaxAuthorNameBytes], "")
 }

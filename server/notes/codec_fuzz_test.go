@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // FuzzDecode feeds the stream decoder whatever another publisher could put
@@ -25,7 +26,7 @@ func FuzzDecode(f *testing.F) {
 				h.Set(k, v)
 			}
 		}
-		ev, err := s.decode(10, time.Unix(0, 0), subject, h, data)
+		ev, err := s.decode(&jetstream.RawStreamMsg{Subject: subject, Sequence: 10, Header: h, Data: data, Time: time.Unix(0, 0)})
 		if err != nil {
 			return
 		}

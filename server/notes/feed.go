@@ -20,6 +20,12 @@ var ErrUnavailable = errors.New("notes store unavailable")
 // notes being posted.
 var ErrTooSlow = errors.New("watcher fell behind")
 
+// ErrFeedBehind is wrapped, beside [ErrTooSlow], by the error that ends
+// every watcher of a replica whose feed fell so far behind the store that
+// it dropped what it had not delivered: the replica was slow, not the
+// watchers' readers.
+var ErrFeedBehind = errors.New("this replica's feed fell behind the store")
+
 // ErrStalled is wrapped by the error of a [Watcher] whose reader took none
 // of its events for longer than it may: its caller cut it off with
 // [Watcher.Cut].
@@ -335,7 +341,8 @@ func (f *feed) close(err error) {
 }
 
 // reset starts the feed over at seq, for a store that has begun again:
-// it cuts off every watcher with err and drops every event queued.
+// it cuts off every watcher with err and drops every event queued. A new
+// feed starts so, with no watchers to cut off.
 func (f *feed) reset(seq uint64, err error) {
 	f.queueMu.Lock()
 	defer f.queueMu.Unlock()
@@ -347,16 +354,6 @@ func (f *feed) reset(seq uint64, err error) {
 	f.pending = nil
 	f.running = false // the goroutine of the old generation ends by itself
 	f.accepted, f.last = seq, seq
-}
-
-// skipTo sets where a new feed starts: after seq.
-func (f *feed) skipTo(seq uint64) {
-	f.queueMu.Lock()
-	defer f.queueMu.Unlock()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.accepted = max(f.accepted, seq)
-	f.last = max(f.last, seq)
 }
 
 // watch starts a watcher: it registers with the feed first, so that no
@@ -383,38 +380,28 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 	if err != nil {
 		return nil, err
 	}
-	if opts.After == nil {
+	// A watcher without After starts after the newest event anywhere; one
+	// resuming from a sequence this replica's feed has not yet reached, as
+	// one seen on a replica ahead of it, must not see those events again.
+	if opts.After == nil || *opts.After > boundary {
 		last, err := newest(ctx)
 		if err != nil {
 			w.Close()
 			return nil, err
 		}
-		w.skip, w.start, w.last = last, last, last
-		return w, nil
+		if opts.After == nil {
+			w.skip, w.start, w.last = last, last, last
+			return w, nil
+		}
+		if *opts.After > last {
+			w.Close()
+			return nil, fmt.Errorf("%w: sequence %d is beyond the store's last, %d", ErrStaleResume, *opts.After, last)
+		}
 	}
-	// A watcher resuming from a sequence this replica's feed has not yet
-	// reached, as one seen on a replica ahead of it, must not see those
-	// events again.
 	after := *opts.After
 	w.skip, w.start, w.last = after, after, after
-	if after > boundary {
-		last, err := newest(ctx)
-		if err != nil {
-			w.Close()
-			return nil, err
-		}
-		if after > last {
-			w.Close()
-			return nil, fmt.Errorf("%w: sequence %d is beyond the store's last, %d", ErrStaleResume, after, last)
-		}
+	if after < boundary {
+		w.replayFrom, w.replayTo = max(after, boundary-min(boundary, uint64(f.replayLimit))), boundary
 	}
-	if after >= boundary {
-		return w, nil
-	}
-	from := after
-	if boundary-from > uint64(f.replayLimit) {
-		from = boundary - uint64(f.replayLimit)
-	}
-	w.replayFrom, w.replayTo = from, boundary
 	return w, nil
 }

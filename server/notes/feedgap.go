@@ -29,23 +29,18 @@ func (s *JetStream) fillGap(seq uint64) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
 	defer cancel()
-	for from := last; from < seq-1; {
-		events, upTo, err := s.replay(ctx, from, seq-1, replayPage)
-		if err != nil {
-			s.gapCut(last, seq, err)
-			return
-		}
-		if len(events) > 0 {
-			s.cfg.Logger.Warn("notes feed: the consumer skipped notes; read them from the stream",
-				"after", from, "before", seq, "notes", len(events))
-		}
-		for _, ev := range events {
-			s.feed.publish(ev)
-		}
-		if upTo <= from {
-			break
-		}
-		from = upTo
+	// One batch of the whole gap: it is at most maxGapFill long.
+	events, _, err := s.replay(ctx, last, seq-1, maxGapFill)
+	if err != nil {
+		s.gapCut(last, seq, err)
+		return
+	}
+	if len(events) > 0 {
+		s.cfg.Logger.Warn("notes feed: the consumer skipped notes; read them from the stream",
+			"after", last, "before", seq, "notes", len(events))
+	}
+	for _, ev := range events {
+		s.feed.publish(ev)
 	}
 }
 

@@ -35,11 +35,7 @@ func TestJetStreamFeedFillsAGap(t *testing.T) {
 		t.Fatalf("first note: %v, %v", ev.Note, err)
 	}
 
-	s.consumeMu.Lock()
-	s.consume.Stop()
-	<-s.consume.Closed()
-	s.consume = nil
-	s.consumeMu.Unlock()
+	s.stopFollowing()
 	var skipped uint64
 	for _, msg := range []string{"skipped 1", "skipped 2"} {
 		replies := add(t, s, note(1, 2, msg))

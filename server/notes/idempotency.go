@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nuid"
 
@@ -22,10 +23,8 @@ func CheckIdempotencyKey(key string) error {
 	if key == "" || len(key) > MaxIdempotencyKeyBytes {
 		return fmt.Errorf("is %d bytes long: want 1 to %d, such as a UUID", len(key), MaxIdempotencyKeyBytes)
 	}
-	for i := range len(key) {
-		if c := key[i]; c <= ' ' || c > '~' {
-			return errors.New("holds a character that is not visible ASCII: want letters, digits and punctuation, such as a UUID")
-		}
+	if strings.ContainsFunc(key, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return errors.New("holds a character that is not visible ASCII: want letters, digits and punctuation, such as a UUID")
 	}
 	return nil
 }

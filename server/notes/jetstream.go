@@ -29,8 +29,7 @@ type JetStream struct {
 	js   jetstream.JetStream
 	feed *feed
 
-	replies    *replies // the answers to direct gets
-	repliesSub *nats.Subscription
+	replies *replies // the answers to direct gets
 
 	consumeMu sync.Mutex // protects consume
 	consume   jetstream.ConsumeContext
@@ -46,7 +45,7 @@ type JetStream struct {
 	epoch   string     // of the stream followed
 	downErr error      // why the probe finds the store unavailable, if it does
 
-	stopProbe chan struct{} // closed by Close
+	stopProbe context.CancelFunc // called by Close
 	probing   sync.WaitGroup
 }
 
@@ -57,7 +56,7 @@ type JetStream struct {
 // credentials twice. Once open, the store reconnects by itself whenever the
 // connection is lost; while it is, its methods return errors wrapping
 // [ErrUnavailable].
-func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error) {
+func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (_ *JetStream, err error) {
 	cfg = cfg.withDefaults()
 	if cfg.URLs == "" {
 		return nil, errors.New("open notes store: no NATS URL")
@@ -85,31 +84,33 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (*JetStream, error)
 	if err != nil {
 		return nil, fmt.Errorf("open notes store: connect to NATS at %s: %w", RedactURLs(cfg.URLs), err)
 	}
+	defer func() {
+		if err != nil {
+			nc.Close()
+		}
+	}()
 	s.nc = nc
 	s.connected.Store(nc.IsConnected())
-	if s.replies, s.repliesSub, err = newReplies(nc); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("open notes store: %w", err)
+	if s.replies, err = newReplies(nc); err == nil {
+		s.js, err = jetstream.New(nc)
 	}
-	if s.js, err = jetstream.New(nc); err != nil {
-		nc.Close()
+	if err != nil {
 		return nil, fmt.Errorf("open notes store: %w", err)
 	}
 	info, err := s.ensureStream(ctx)
 	if err != nil {
-		nc.Close()
 		return nil, err
 	}
 	// The feed starts with the next note stored; older ones are replayed on
 	// request.
-	s.feed.skipTo(info.State.LastSeq)
+	s.feed.reset(info.State.LastSeq, nil)
 	s.learn(info)
-	if err := s.followWhenPlaced(ctx, info.State.LastSeq+1); err != nil {
-		nc.Close()
+	if err = s.followWhenPlaced(ctx, info.State.LastSeq+1); err != nil {
 		return nil, err
 	}
-	s.stopProbe = make(chan struct{})
-	s.probing.Go(s.probe)
+	probing, stop := context.WithCancel(context.Background())
+	s.stopProbe = stop
+	s.probing.Go(func() { s.probe(probing) })
 	return s, nil
 }
 
@@ -141,29 +142,33 @@ func (s *JetStream) Epoch() string {
 	return s.epoch
 }
 
-// follow starts the one consumer of this replica that feeds its watchers:
-// an ordered consumer, which the client recreates from where it stopped
-// whenever it stalls, so notes reach the feed once each, in stream order.
 // followWhenPlaced follows the stream, looking again while a stream that
 // another replica has just created is not yet known to this one's NATS
 // server, and while JetStream answers that it is briefly unavailable (503,
 // as while a NATS node is down and the stream elects a leader: the nemesis
 // saw a replica exit at start on it), until ctx is done.
 func (s *JetStream) followWhenPlaced(ctx context.Context, from uint64) error {
-	for {
+	again := func(err error) bool { return errors.Is(err, jetstream.ErrStreamNotFound) || isTransient(err) }
+	return retry(ctx, again, func() error {
 		// Each attempt gets part of the time: one asked of a NATS server
 		// that has just died, or not yet caught up after a restart, may
 		// never be answered, and must not use up the whole of ctx.
 		attempt, cancel := context.WithTimeout(ctx, followAttemptTimeout)
-		err := s.follow(attempt, from)
-		cancel()
-		if err == nil || !(streamNotFound(err) || isTransient(err)) {
+		defer cancel()
+		return s.follow(attempt, from)
+	})
+}
+
+// retry calls try until it succeeds or fails with an error that again
+// does not accept, pausing 250 ms between tries, until ctx is done.
+func retry(ctx context.Context, again func(error) bool, try func() error) error {
+	for {
+		err := try()
+		if err == nil || !again(err) {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
+		if done := wait(ctx, 250*time.Millisecond); done != nil {
+			return fmt.Errorf("%w (gave up: %w)", err, done)
 		}
 	}
 }
@@ -172,29 +177,28 @@ func (s *JetStream) followWhenPlaced(ctx context.Context, from uint64) error {
 // store opens.
 const followAttemptTimeout = 5 * time.Second
 
+// follow starts the one consumer of this replica that feeds its watchers:
+// an ordered consumer, which the client recreates from where it stopped
+// whenever it stalls, so notes reach the feed once each, in stream order.
 func (s *JetStream) follow(ctx context.Context, from uint64) error {
-	stream, err := s.js.Stream(ctx, s.cfg.Stream)
-	if err != nil {
-		return fmt.Errorf("open notes store: stream %s: %w", s.cfg.Stream, err)
-	}
-	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+	consumer, err := s.js.OrderedConsumer(ctx, s.cfg.Stream, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:   from,
 	})
-	if err != nil {
-		return fmt.Errorf("open notes store: follow stream %s: %w", s.cfg.Stream, err)
+	var consume jetstream.ConsumeContext
+	if err == nil {
+		consume, err = consumer.Consume(s.deliver,
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				s.cfg.Logger.Debug("notes feed", "error", err)
+			}),
+			// The consumer lives on one NATS server. Should that server die
+			// while this replica stays connected to another, missed heartbeats
+			// are what tell the client to recreate the consumer elsewhere:
+			// within seconds, not the default half minute.
+			jetstream.PullExpiry(5*time.Second),
+			jetstream.PullHeartbeat(time.Second),
+		)
 	}
-	consume, err := consumer.Consume(s.deliver,
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			s.cfg.Logger.Debug("notes feed", "error", err)
-		}),
-		// The consumer lives on one NATS server. Should that server die
-		// while this replica stays connected to another, missed heartbeats
-		// are what tell the client to recreate the consumer elsewhere:
-		// within seconds, not the default half minute.
-		jetstream.PullExpiry(5*time.Second),
-		jetstream.PullHeartbeat(time.Second),
-	)
 	if err != nil {
 		return fmt.Errorf("open notes store: follow stream %s: %w", s.cfg.Stream, err)
 	}
@@ -202,6 +206,17 @@ func (s *JetStream) follow(ctx context.Context, from uint64) error {
 	s.consume = consume
 	s.consumeMu.Unlock()
 	return nil
+}
+
+// stopFollowing stops the consumer that feeds the watchers, if one runs.
+func (s *JetStream) stopFollowing() {
+	s.consumeMu.Lock()
+	defer s.consumeMu.Unlock()
+	if s.consume != nil {
+		s.consume.Stop()
+		<-s.consume.Closed()
+		s.consume = nil
+	}
 }
 
 // deliver hands one message of the ordered consumer to the feed; the
@@ -213,7 +228,7 @@ func (s *JetStream) deliver(msg jetstream.Msg) {
 		return
 	}
 	s.fillGap(meta.Sequence.Stream)
-	ev, err := s.decode(meta.Sequence.Stream, meta.Timestamp, msg.Subject(), msg.Headers(), msg.Data())
+	ev, err := s.decode(&jetstream.RawStreamMsg{Subject: msg.Subject(), Sequence: meta.Sequence.Stream, Header: msg.Headers(), Data: msg.Data(), Time: meta.Timestamp})
 	if err != nil {
 		// Log the 1st, 2nd, 4th, 8th… so that a flood of them costs a
 		// few lines, not one each.
@@ -288,24 +303,25 @@ func (s *JetStream) down() error {
 // and closes the connection.
 func (s *JetStream) Close() error {
 	s.closed.Store(true)
-	if s.stopProbe != nil {
-		select {
-		case <-s.stopProbe:
-		default:
-			close(s.stopProbe)
-		}
-		s.probing.Wait()
-	}
-	s.consumeMu.Lock()
-	if s.consume != nil {
-		s.consume.Stop()
-		<-s.consume.Closed()
-		s.consume = nil
-	}
-	s.consumeMu.Unlock()
+	s.stopProbe()
+	s.probing.Wait()
+	s.stopFollowing()
 	s.feed.close(ErrClosed)
 	s.nc.Close()
 	return nil
+}
+
+// Conn returns the store's NATS connection, for other state the replicas
+// share on the same JetStream, such as write budgets. The store keeps it
+// and closes it with [JetStream.Close].
+func (s *JetStream) Conn() *nats.Conn {
+	return s.nc
+}
+
+// Replicas returns how many NATS servers hold each note, so that other
+// state the replicas share can survive the same losses.
+func (s *JetStream) Replicas() int {
+	return s.cfg.Replicas
 }
 
 // RedactURLs hides the passwords in a comma-separated list of NATS URLs,

@@ -94,4 +94,17 @@ func TestJetStreamReplayNotShortenedByALaggingServer(t *testing.T) {
 			t.Fatalf("resume %d replayed %q, want %q", i, got, want)
 		}
 	}
+	// Delete reads its note from the leader too: the mirror, which holds
+	// none of the notes posted after its first four, answers half the
+	// direct gets, and must not make a note that is there look gone.
+	for i := range 20 {
+		posted, err := s.Add(t.Context(), note(10+int32(i), 1, "to delete"), notes.Author{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := posted[len(posted)-1].Seq
+		if _, err := s.Delete(t.Context(), seq); err != nil {
+			t.Fatalf("delete %d, of note %d that the stream holds: %v", i, seq, err)
+		}
+	}
 }

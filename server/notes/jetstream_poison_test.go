@@ -2,7 +2,8 @@ package notes_test
 
 import (
 	"context"
-
+	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -175,6 +176,92 @@ func TestJetStreamStreamDeletedUnderTheServer(t *testing.T) {
 	if got := next(t, w).Note.GetMessage(); got != "new life" {
 		t.Errorf("watcher of the new life got %q", got)
 	}
+}
+
+// TestJetStreamFollowsANewStreamOnceItCan: the stream is deleted and
+// created again with room for one consumer, which another client takes
+// before the store can follow it. The store must stay unavailable, not
+// serve a feed that follows nothing, and follow the new stream once the
+// room is free: a watcher then sees what is posted.
+func TestJetStreamFollowsANewStreamOnceItCan(t *testing.T) {
+	t.Parallel()
+	nats0 := natstest.Start(t)
+	logs := make(logRecords, 1000)
+	s := openJetStreamFast(t, nats0.URL(), func(c *notes.JetStreamConfig) { c.Logger = slog.New(logs) })
+	oldEpoch := s.Epoch()
+	js := rawStream(t, nats0.URL())
+	stream, err := js.Stream(t.Context(), "ROUTEGUIDE_NOTES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := stream.CachedInfo().Config
+	cfg.MaxConsumers = 1
+	for try := 0; ; try++ {
+		if err := js.DeleteStream(t.Context(), cfg.Name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			t.Fatal(err)
+		}
+		// The store's probe may create the stream, or take its one
+		// consumer, first: then again.
+		stream, err := js.CreateStream(t.Context(), cfg)
+		if err == nil {
+			_, err = stream.CreateConsumer(t.Context(), jetstream.ConsumerConfig{Durable: "taken"})
+		}
+		if err == nil {
+			break
+		}
+		if try == 20 || !(errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || errors.Is(err, jetstream.ErrMaximumConsumersLimit)) {
+			t.Fatal(err)
+		}
+	}
+	for len(logs) > 0 {
+		<-logs // what the probes said while the stream was set up
+	}
+
+	// Every probe finds the stream new and tries to follow it, in vain;
+	// from the second on, the store has been unavailable since the first.
+	const tryingAgain = "notes store: the stream was created again; following the new one"
+	for tries := 0; tries < 3; {
+		select {
+		case msg := <-logs:
+			if msg != tryingAgain {
+				continue
+			}
+			if tries++; tries > 1 && s.Available() == nil {
+				t.Fatal("available while it cannot follow the stream")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the store tried to follow the new stream %d times, then stopped", tries)
+		}
+	}
+
+	if err := js.DeleteConsumer(t.Context(), cfg.Name, "taken"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "following the new stream", func() bool { return s.Available() == nil && s.Epoch() != oldEpoch })
+	w, err := s.Watch(t.Context(), notes.WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	add(t, s, note(1, 1, "new life"))
+	if got := next(t, w).Note.GetMessage(); got != "new life" {
+		t.Errorf("watcher of the new life got %q", got)
+	}
+}
+
+// logRecords is a slog.Handler that passes the message of each record on,
+// dropping it when full rather than holding the store up.
+type logRecords chan string
+
+func (r logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (r logRecords) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r logRecords) WithGroup(string) slog.Handler            { return r }
+func (r logRecords) Handle(_ context.Context, rec slog.Record) error {
+	select {
+	case r <- rec.Message:
+	default:
+	}
+	return nil
 }
 
 // TestJetStreamStreamChangedUnderTheServer changes a setting of the stream

@@ -6,10 +6,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 )
@@ -52,7 +52,7 @@ func authorOf(h nats.Header) (Author, error) {
 	if err != nil {
 		return Author{}, fmt.Errorf("author name: %w", err)
 	}
-	if clean := cleanName(name); clean != name {
+	if cleanName(name) != name {
 		return Author{}, fmt.Errorf("author name %q is not one the store writes", name)
 	}
 	return Author{ID: id, Name: name}, nil
@@ -67,15 +67,9 @@ func locationText(p *routeguide.Point) string {
 // else: two tokens, each an int32 in range, in their shortest form.
 func parseLocation(s string) (*routeguide.Point, error) {
 	latText, lngText, ok := strings.Cut(s, ".")
-	if !ok {
-		return nil, fmt.Errorf("%q is not a location", s)
-	}
-	lat, err := strconv.ParseInt(latText, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("%q is not a location", s)
-	}
-	lng, err := strconv.ParseInt(lngText, 10, 32)
-	if err != nil {
+	lat, latErr := strconv.ParseInt(latText, 10, 32)
+	lng, lngErr := strconv.ParseInt(lngText, 10, 32)
+	if !ok || latErr != nil || lngErr != nil {
 		return nil, fmt.Errorf("%q is not a location", s)
 	}
 	if lat < -90e7 || lat > 90e7 || lng < -180e7 || lng > 180e7 {
@@ -90,11 +84,12 @@ func parseLocation(s string) (*routeguide.Point, error) {
 	return p, nil
 }
 
-// decode turns the stream message with sequence seq into its event: a note
-// whose location is in the subject and text in the payload, or a deletion
-// marker. Anything else, or anything the store would not have written,
-// fails with errNotANote.
-func (s *JetStream) decode(seq uint64, t time.Time, subject string, h nats.Header, data []byte) (Event, error) {
+// decode turns the stream message m into its event: a note whose location
+// is in the subject and text in the payload, or a deletion marker.
+// Anything else, or anything the store would not have written, fails with
+// errNotANote.
+func (s *JetStream) decode(m *jetstream.RawStreamMsg) (Event, error) {
+	seq, subject, h, data := m.Sequence, m.Subject, m.Header, m.Data
 	rest, ok := strings.CutPrefix(subject, s.cfg.Subject+".")
 	if !ok {
 		return Event{}, fmt.Errorf("%w: subject %q is outside %s", errNotANote, subject, s.cfg.Subject)
@@ -108,7 +103,7 @@ func (s *JetStream) decode(seq uint64, t time.Time, subject string, h nats.Heade
 		if err != nil {
 			return Event{}, fmt.Errorf("%w: deletion marker %d: %w", errNotANote, seq, err)
 		}
-		return newEvent(Note{Seq: seq, Time: t, Note: &routeguide.RouteNote{Location: at}}, deleted), nil
+		return newEvent(Note{Seq: seq, Time: m.Time, Note: &routeguide.RouteNote{Location: at}}, deleted), nil
 	}
 	at, err := parseLocation(rest)
 	if err != nil {
@@ -124,7 +119,7 @@ func (s *JetStream) decode(seq uint64, t time.Time, subject string, h nats.Heade
 	if err != nil {
 		return Event{}, fmt.Errorf("%w: message %d: %w", errNotANote, seq, err)
 	}
-	return newEvent(Note{Seq: seq, Time: t, Note: &routeguide.RouteNote{Location: at, Message: string(data)}, Author: author}, 0), nil
+	return newEvent(Note{Seq: seq, Time: m.Time, Note: &routeguide.RouteNote{Location: at, Message: string(data)}, Author: author}, 0), nil
 }
 
 // deletedSubject is where deletion markers are published: in the stream,

@@ -17,7 +17,7 @@ import (
 // Add stores note once JetStream acknowledges it, its author in the
 // message's headers, and returns every note stored at its location up to
 // and including it, in stream order. While the store is unavailable it
-// fails at once.
+// fails at once: publish asks first.
 func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote, author Author) ([]Note, error) {
 	if n := len(note.GetMessage()); n > s.cfg.Limits.MaxNoteBytes {
 		return nil, fmt.Errorf("note is %d bytes long, over the store's %d", n, s.cfg.Limits.MaxNoteBytes)
@@ -28,9 +28,6 @@ func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote, author 
 	author, err := author.checked()
 	if err != nil {
 		return nil, fmt.Errorf("store note: %w", err)
-	}
-	if err := s.down(); err != nil {
-		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
@@ -105,16 +102,27 @@ func wait(ctx context.Context, d time.Duration) error {
 
 // readLocation returns the notes at subject up to and including sent,
 // stored at sent.Seq. Any replica of the stream may answer a direct get,
-// and a follower may not have applied it yet; then it asks again.
+// and a follower may not have applied it yet; then it asks again. It skips
+// messages that are not notes.
 func (s *JetStream) readLocation(ctx context.Context, subject string, sent Note) ([]Note, error) {
+	req := directRequest{Seq: 1, NextBySubject: subject, Batch: s.cfg.Limits.MaxNotesPerLocation}
 	for {
+		var notes []Note
+		later := false // whether a note later than sent was there
 		// Each attempt gets part of the time: an answer lost with a
 		// connection never comes.
 		attempt, cancel := context.WithTimeout(ctx, attemptTimeout)
-		notes, last, later, err := s.tryReadLocation(attempt, subject, sent.Seq)
+		err := s.directGet(attempt, req, func(m *jetstream.RawStreamMsg) bool {
+			if later = m.Sequence > sent.Seq; !later {
+				if ev, err := s.decode(m); err == nil && ev.Deleted == 0 {
+					notes = append(notes, Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author})
+				}
+			}
+			return !later
+		})
 		cancel()
 		switch {
-		case err == nil && last == sent.Seq:
+		case err == nil && len(notes) > 0 && notes[len(notes)-1].Seq == sent.Seq:
 			return notes, nil
 		case err == nil && later:
 			// Later notes pushed the sent one out, or a moderator deleted
@@ -135,26 +143,6 @@ func (s *JetStream) readLocation(ctx context.Context, subject string, sent Note)
 	}
 }
 
-// tryReadLocation reads the notes at subject up to seq, and tells the
-// sequence of the last of them and whether a later note was there. It
-// skips messages that are not notes.
-func (s *JetStream) tryReadLocation(ctx context.Context, subject string, seq uint64) (notes []Note, last uint64, later bool, err error) {
-	err = s.directGet(ctx, directRequest{NextBySubject: subject, Batch: s.cfg.Limits.MaxNotesPerLocation}, func(m directMsg) bool {
-		if m.seq > seq {
-			later = true
-			return false
-		}
-		ev, err := s.decode(m.seq, m.time, m.subject, m.header, m.data)
-		if err != nil || ev.Deleted != 0 {
-			return true
-		}
-		notes = append(notes, Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author})
-		last = m.seq
-		return true
-	})
-	return notes, last, later, err
-}
-
 // Delete removes the note with sequence seq from the stream, erasing its
 // text, then publishes a deletion marker that every replica's feed
 // carries to its watchers. Deleting first means a failure leaves the note
@@ -165,18 +153,16 @@ func (s *JetStream) Delete(ctx context.Context, seq uint64) (Note, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	var found *Note
-	req := directRequest{Seq: seq, NextBySubject: s.cfg.Subject + ".>", Batch: 1}
-	err := s.directGet(ctx, req, func(m directMsg) bool {
-		if m.seq == seq {
-			if ev, err := s.decode(m.seq, m.time, m.subject, m.header, m.data); err == nil && ev.Deleted == 0 {
-				found = &Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author}
-			}
-		}
-		return false
-	})
+	// Read from the stream's leader, which has every note it acknowledged.
+	m, err := s.leaderNext(ctx, seq)
 	if err != nil {
 		return Note{}, fmt.Errorf("delete note %d: %w", seq, err)
+	}
+	var found *Note
+	if m != nil && m.Sequence == seq {
+		if ev, err := s.decode(m); err == nil && ev.Deleted == 0 {
+			found = &Note{Seq: ev.Seq, Time: ev.Time, Note: ev.Note, Author: ev.Author}
+		}
 	}
 	if found == nil {
 		return Note{}, fmt.Errorf("%w with sequence %d", ErrNotFound, seq)
@@ -186,7 +172,7 @@ func (s *JetStream) Delete(ctx context.Context, seq uint64) (Note, error) {
 		err = stream.SecureDeleteMsg(ctx, seq)
 	}
 	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound), isAPIErrorCode(err, jetstream.JSErrCodeMessageNotFound):
+	case errors.Is(err, jetstream.ErrMsgNotFound):
 		return Note{}, fmt.Errorf("%w with sequence %d", ErrNotFound, seq) // deleted meanwhile
 	case err != nil && isTransient(err):
 		return Note{}, fmt.Errorf("%w: delete note %d: %w", ErrUnavailable, seq, err)
@@ -200,11 +186,6 @@ func (s *JetStream) Delete(ctx context.Context, seq uint64) (Note, error) {
 		return *found, fmt.Errorf("note %d deleted, but its watchers may not learn it: %w", seq, err)
 	}
 	return *found, nil
-}
-
-func isAPIErrorCode(err error, code jetstream.ErrorCode) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == code
 }
 
 // Watch follows the events stored from now on, after replaying those
@@ -241,15 +222,15 @@ func (s *JetStream) replay(ctx context.Context, from, to uint64, limit int) ([]E
 	var events []Event
 	batch := int(min(uint64(limit), to-from))
 	read, last := 0, from
-	take := func(m directMsg) bool {
-		if m.seq > to || m.seq <= last {
+	take := func(m *jetstream.RawStreamMsg) bool {
+		if m.Sequence > to || m.Sequence <= last {
 			return false
 		}
-		if ev, err := s.decode(m.seq, m.time, m.subject, m.header, m.data); err == nil {
+		if ev, err := s.decode(m); err == nil {
 			events = append(events, ev)
 		}
 		read++
-		last = m.seq
+		last = m.Sequence
 		return read < batch
 	}
 	req := directRequest{Seq: from + 1, NextBySubject: s.cfg.Subject + ".>", Batch: batch}
@@ -257,11 +238,11 @@ func (s *JetStream) replay(ctx context.Context, from, to uint64, limit int) ([]E
 		return nil, from, err
 	}
 	for read < batch {
-		m, found, err := s.leaderNext(ctx, last+1)
+		m, err := s.leaderNext(ctx, last+1)
 		if err != nil {
 			return nil, from, err
 		}
-		if !found || m.seq > to {
+		if m == nil || m.Sequence > to {
 			return events, to, nil // nothing is left up to to
 		}
 		take(m)

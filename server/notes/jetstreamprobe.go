@@ -2,6 +2,7 @@ package notes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,12 +15,12 @@ import (
 // that stops answering without closing the connection (a stopped process,
 // a partition) is noticed within ProbeInterval+2×ProbeTimeout (4 s by
 // default) rather than at the client's next ping, minutes later.
-func (s *JetStream) probe() {
+func (s *JetStream) probe(ctx context.Context) {
 	t := time.NewTicker(s.cfg.ProbeInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stopProbe:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 			s.check()
@@ -29,10 +30,8 @@ func (s *JetStream) probe() {
 
 // check probes once and acts on what it learns.
 func (s *JetStream) check() {
-	if !s.connected.Load() {
-		return // the client is reconnecting; Available says so already
-	}
-	if !s.answers() {
+	// While the client reconnects, Available says so already.
+	if !s.connected.Load() || !s.answers() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ProbeTimeout)
@@ -40,7 +39,7 @@ func (s *JetStream) check() {
 	want := s.cfg.streamConfig()
 	stream, err := s.js.Stream(ctx, s.cfg.Stream)
 	switch {
-	case streamNotFound(err):
+	case errors.Is(err, jetstream.ErrStreamNotFound):
 		s.cfg.Logger.Warn("notes store: the stream is gone; creating it again", "stream", s.cfg.Stream)
 		info, err := s.tryEnsureStream(ctx, want)
 		if err != nil {
@@ -48,6 +47,7 @@ func (s *JetStream) check() {
 			return
 		}
 		s.restartFeed(info)
+		return
 	case err != nil:
 		// The stream may be electing a leader, which Add rides out by
 		// itself; or NATS stopped answering since the round trip above.
@@ -67,7 +67,7 @@ func (s *JetStream) check() {
 		}
 		s.learn(info)
 	}
-	s.setUp()
+	s.setDown(nil)
 }
 
 // answers makes a round trip to the NATS server, and marks the store
@@ -89,46 +89,41 @@ func (s *JetStream) answers() bool {
 	return false
 }
 
-// setDown marks the store unavailable, cutting its watchers off the first
-// time: they resume once it is back.
+// setDown marks the store unavailable for err, cutting its watchers off
+// the first time: they resume once it is back. A nil err marks it
+// available again.
 func (s *JetStream) setDown(err error) {
 	s.stateMu.Lock()
 	was := s.downErr
 	s.downErr = err
 	s.stateMu.Unlock()
-	if was == nil {
+	switch {
+	case was == nil && err != nil:
 		s.cfg.Logger.Warn("notes store unavailable", "error", err)
 		s.feed.cutAll(err)
-	}
-}
-
-func (s *JetStream) setUp() {
-	s.stateMu.Lock()
-	was := s.downErr
-	s.downErr = nil
-	s.stateMu.Unlock()
-	if was != nil {
+	case was != nil && err == nil:
 		s.cfg.Logger.Info("notes store available again")
 	}
 }
 
 // restartFeed follows a stream that began again from its current end: the
 // watchers of the old one are cut off, and their resumes refused as stale.
+// It learns the new epoch first, so that no resume from the old life slips
+// in before the feed starts over.
 func (s *JetStream) restartFeed(info *jetstream.StreamInfo) {
-	s.consumeMu.Lock()
-	if s.consume != nil {
-		s.consume.Stop()
-		<-s.consume.Closed()
-		s.consume = nil
-	}
-	s.consumeMu.Unlock()
-	s.feed.reset(info.State.LastSeq, fmt.Errorf("%w: the notes stream began again", ErrUnavailable))
+	s.stopFollowing()
 	s.learn(info)
+	s.feed.reset(info.State.LastSeq, fmt.Errorf("%w: the notes stream began again", ErrUnavailable))
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
 	defer cancel()
 	if err := s.follow(ctx, info.State.LastSeq+1); err != nil {
 		s.setDown(fmt.Errorf("%w: %w", ErrUnavailable, err))
+		// Forget the new epoch: the next probe finds the stream new again,
+		// and tries again, rather than serve a feed that follows nothing.
+		s.stateMu.Lock()
+		s.epoch = ""
+		s.stateMu.Unlock()
 		return
 	}
-	s.setUp()
+	s.setDown(nil)
 }

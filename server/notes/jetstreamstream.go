@@ -1,6 +1,7 @@
 package notes
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,18 +70,10 @@ type JetStreamConfig struct {
 const HeaderAllowance = 512
 
 func (c JetStreamConfig) withDefaults() JetStreamConfig {
-	if c.Stream == "" {
-		c.Stream = "ROUTEGUIDE_NOTES"
-	}
-	if c.Subject == "" {
-		c.Subject = "routeguide.notes"
-	}
-	if c.Name == "" {
-		c.Name = "routeguide-server"
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Stream = cmp.Or(c.Stream, "ROUTEGUIDE_NOTES")
+	c.Subject = cmp.Or(c.Subject, "routeguide.notes")
+	c.Name = cmp.Or(c.Name, "routeguide-server")
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	defaults.Set(&c.Replicas, 1)
 	c.Limits = c.Limits.WithDefaults()
 	defaults.Set(&c.Timeout, 10*time.Second)
@@ -144,31 +137,18 @@ func conflicts(have, want jetstream.StreamConfig) []string {
 	return diffs
 }
 
-// growsOnly reports whether the only difference of have from want is a
-// smaller maximum message size, which raising loses nothing.
-func growsOnly(have, want jetstream.StreamConfig) bool {
-	if have.MaxMsgSize >= want.MaxMsgSize || have.MaxMsgSize <= 0 {
-		return false
-	}
-	have.MaxMsgSize = want.MaxMsgSize
-	return len(conflicts(have, want)) == 0
-}
-
 // ensureStream creates the stream or checks the existing one, trying again
 // while NATS is out of reach, until ctx is done.
-func (s *JetStream) ensureStream(ctx context.Context) (*jetstream.StreamInfo, error) {
-	want := s.cfg.streamConfig()
-	for {
-		info, err := s.tryEnsureStream(ctx, want)
-		if err == nil || !errors.Is(err, ErrUnavailable) {
-			return info, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("open notes store: %w (gave up: %w)", err, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
+func (s *JetStream) ensureStream(ctx context.Context) (info *jetstream.StreamInfo, err error) {
+	unavailable := func(err error) bool { return errors.Is(err, ErrUnavailable) }
+	err = retry(ctx, unavailable, func() error {
+		info, err = s.tryEnsureStream(ctx, s.cfg.streamConfig())
+		return err
+	})
+	if unavailable(err) {
+		return nil, fmt.Errorf("open notes store: %w", err)
 	}
+	return info, err
 }
 
 func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamConfig) (*jetstream.StreamInfo, error) {
@@ -192,13 +172,13 @@ func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamCo
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	stream, err := s.js.Stream(ctx, want.Name)
-	if streamNotFound(err) {
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		stream, err = s.js.CreateStream(ctx, want)
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			// Another replica created it first.
 			stream, err = s.js.Stream(ctx, want.Name)
 		}
-		if streamNotFound(err) {
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			// Replicas that start together race to create the stream: the
 			// one that lost may look before the cluster has placed the
 			// winner's. Look again.
@@ -212,15 +192,18 @@ func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamCo
 		return nil, fmt.Errorf("open notes store: stream %s: %w", want.Name, err)
 	}
 	info := stream.CachedInfo()
-	if growsOnly(info.Config, want) {
-		// Made before notes had authors: make room for their headers.
-		cfg := info.Config
+	// A stream made before notes had authors holds smaller messages: make
+	// room for their headers when that is all that differs, which raising
+	// loses nothing.
+	if cfg := info.Config; cfg.MaxMsgSize > 0 && cfg.MaxMsgSize < want.MaxMsgSize {
 		cfg.MaxMsgSize = want.MaxMsgSize
-		updated, err := s.js.UpdateStream(ctx, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("open notes store: stream %s: raise max_msg_size to %d: %w", want.Name, want.MaxMsgSize, err)
+		if len(conflicts(cfg, want)) == 0 {
+			updated, err := s.js.UpdateStream(ctx, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("open notes store: stream %s: raise max_msg_size to %d: %w", want.Name, want.MaxMsgSize, err)
+			}
+			info = updated.CachedInfo()
 		}
-		info = updated.CachedInfo()
 	}
 	if diffs := conflicts(info.Config, want); len(diffs) > 0 {
 		return nil, fmt.Errorf("open notes store: stream %s exists with another configuration: %s; "+
@@ -229,29 +212,19 @@ func (s *JetStream) tryEnsureStream(ctx context.Context, want jetstream.StreamCo
 	return info, nil
 }
 
-// streamNotFound reports whether err says that the stream does not exist,
-// as a sentinel or as the API error of a request about it.
-func streamNotFound(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrStreamNotFound) ||
-		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamNotFound)
-}
-
-// errCodeDuplicateInProcess is JetStream's answer to a publish whose
-// message ID an earlier attempt still being stored holds (nats-server's
+// errDuplicateInProcess is JetStream's answer to a publish whose message
+// ID an earlier attempt still being stored holds (nats-server's
 // JSStreamDuplicateMessageConflict): a retry after an attempt timed out
 // while the stream was electing a leader. Trying again gets the first
 // attempt's acknowledgement, or stores the note if that attempt failed.
-const errCodeDuplicateInProcess jetstream.ErrorCode = 10158
+// errors.Is matches an API error by its code.
+var errDuplicateInProcess = &jetstream.APIError{Code: 409, ErrorCode: 10158}
 
 // isTransient says whether err may go away by itself, as while NATS
 // restarts or a stream elects a leader.
 func isTransient(err error) bool {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeDuplicateInProcess {
-		return true
-	}
 	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, errDuplicateInProcess) ||
 		errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrNoResponders) ||
 		errors.Is(err, jetstream.ErrNoStreamResponse) ||

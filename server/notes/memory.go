@@ -4,12 +4,11 @@
 package notes
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -81,17 +80,10 @@ func NewMemory(l limits.Limits) *Memory {
 		maxPerLocation: l.MaxNotesPerLocation,
 		maxBytes:       l.MaxStoredNoteBytes,
 		maxDeletions:   l.MaxReplay,
-		epoch:          newEpoch(),
+		epoch:          "m" + rand.Text()[:16],
 		byLocation:     make(map[geo.Point]*locationNotes),
 		feed:           newFeed(l.WatchBuffer, l.MaxReplay),
 	}
-}
-
-// newEpoch returns a name for a life of a store that no other has.
-func newEpoch() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return "m" + hex.EncodeToString(b[:])
 }
 
 // Epoch implements [Store]: a memory store begins with its process.
@@ -169,21 +161,17 @@ func (s *Memory) Delete(_ context.Context, seq uint64) (Note, error) {
 	if s.closed {
 		return Note{}, ErrClosed
 	}
-	i := sort.Search(len(s.queue), func(i int) bool { return s.queue[i].seq >= seq })
-	if i == len(s.queue) || s.queue[i].seq != seq {
+	i, ok := slices.BinarySearchFunc(s.queue, seq, func(q queuedNote, seq uint64) int { return cmp.Compare(q.seq, seq) })
+	var gone storedNote
+	if ok {
+		gone, ok = s.find(s.queue[i])
+	}
+	if !ok {
 		return Note{}, fmt.Errorf("%w with sequence %d", ErrNotFound, seq)
 	}
 	key := s.queue[i].at
 	loc := s.byLocation[key]
-	j := -1
-	if loc != nil {
-		j = sort.Search(len(loc.notes), func(j int) bool { return loc.notes[j].seq >= seq })
-	}
-	if j < 0 || j == len(loc.notes) || loc.notes[j].seq != seq {
-		return Note{}, fmt.Errorf("%w with sequence %d", ErrNotFound, seq)
-	}
-	gone := loc.notes[j]
-	loc.notes = slices.Delete(loc.notes, j, j+1)
+	loc.notes = slices.DeleteFunc(loc.notes, func(n storedNote) bool { return n.seq == seq })
 	if len(loc.notes) == 0 {
 		delete(s.byLocation, key)
 	}
@@ -243,11 +231,11 @@ func (s *Memory) find(q queuedNote) (storedNote, bool) {
 	if loc == nil {
 		return storedNote{}, false
 	}
-	i := sort.Search(len(loc.notes), func(i int) bool { return loc.notes[i].seq >= q.seq })
-	if i < len(loc.notes) && loc.notes[i].seq == q.seq {
-		return loc.notes[i], true
+	i, ok := slices.BinarySearchFunc(loc.notes, q.seq, func(n storedNote, seq uint64) int { return cmp.Compare(n.seq, seq) })
+	if !ok {
+		return storedNote{}, false
 	}
-	return storedNote{}, false
+	return loc.notes[i], true
 }
 
 // Stats implements [Store].

@@ -43,8 +43,8 @@ func TestNoteStoreKeepsNewestAtALocation(t *testing.T) {
 	if want := []string{"2", "3", "4"}; !slices.Equal(got, want) {
 		t.Errorf("replies to the fifth note = %q, want the newest three %q", got, want)
 	}
-	if st := s.Stats(); st.Notes != 3 || st.Locations != 1 || st.Evicted.Total() != 2 {
-		t.Errorf("stats = %+v, want 3 notes at 1 location, 2 evicted", st)
+	if st := s.Stats(); st.Notes != 3 || st.Locations != 1 || st.Evicted != (Evicted{LocationFull: 2}) {
+		t.Errorf("stats = %+v, want 3 notes at 1 location, 2 evicted for their location", st)
 	}
 }
 
@@ -59,8 +59,8 @@ func TestNoteStoreBoundsMemory(t *testing.T) {
 		}
 	}
 	st := s.Stats()
-	if st.Notes != 100 || st.Locations != 100 || st.Evicted.Total() != 900 {
-		t.Errorf("stats = %+v, want 100 notes at 100 locations, 900 evicted", st)
+	if st.Notes != 100 || st.Locations != 100 || st.Evicted != (Evicted{StoreFull: 900}) {
+		t.Errorf("stats = %+v, want 100 notes at 100 locations, 900 evicted for the store", st)
 	}
 	// The oldest went first.
 	if got := messages(add(t, s, note(0, 0, "new"))); !slices.Equal(got, []string{"new"}) {

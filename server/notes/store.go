@@ -86,11 +86,6 @@ type Evicted struct {
 	StoreFull uint64
 }
 
-// Total is the number of notes evicted for any reason.
-func (e Evicted) Total() uint64 {
-	return e.LocationFull + e.StoreFull
-}
-
 var (
 	_ Store = (*Memory)(nil)
 	_ Store = (*JetStream)(nil)
