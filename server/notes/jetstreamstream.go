@@ -3,6 +3,7 @@ package notes
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,10 +139,16 @@ func conflicts(have, want jetstream.StreamConfig) []string {
 }
 
 // ensureStream creates the stream or checks the existing one, trying again
-// while NATS is out of reach, until ctx is done.
+// while NATS is out of reach, until ctx is done. A certificate that NATS
+// presents and this replica does not trust is no reason to wait: it is
+// reported at once.
 func (s *JetStream) ensureStream(ctx context.Context) (info *jetstream.StreamInfo, err error) {
 	unavailable := func(err error) bool { return errors.Is(err, ErrUnavailable) }
-	err = retry(ctx, unavailable, func() error {
+	untrusted := func(err error) bool {
+		var verify *tls.CertificateVerificationError
+		return errors.As(err, &verify)
+	}
+	err = retry(ctx, func(err error) bool { return unavailable(err) && !untrusted(err) }, func() error {
 		info, err = s.tryEnsureStream(ctx, s.cfg.streamConfig())
 		return err
 	})
