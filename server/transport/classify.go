@@ -49,10 +49,11 @@ type Call struct {
 	// Start is when the request's headers arrived.
 	Start time.Time
 
-	mediaType string          // of the Content-Type, in lower case, without parameters
-	procedure *Procedure      // the table's entry; nil if not Known
-	life      *callLife       // the call's lifecycle, which Classify starts
-	flushes   *flushCoalescer // the stream's flushes, if coalesced
+	mediaType  string          // of the Content-Type, in lower case, without parameters
+	timeoutErr error           // the answer to a timeout header that cannot be read
+	procedure  *Procedure      // the table's entry; nil if not Known
+	life       *callLife       // the call's lifecycle, which Classify starts
+	flushes    *flushCoalescer // the stream's flushes, if coalesced
 }
 
 // LenientJSONHeader is the request header by which a caller asks that JSON
@@ -95,7 +96,7 @@ func classify(r *http.Request, procedures Procedures) *Call {
 	}
 	c.Text = strings.HasPrefix(mediaType, "application/grpc-web-text") ||
 		c.Protocol == connect.ProtocolNameGRPCWeb && grpcwebtext.AcceptsText(r.Header)
-	c.Timeout, c.AskedTimeout = askedTimeout(r.Header, c.Protocol)
+	c.Timeout, c.AskedTimeout, c.timeoutErr = askedTimeout(r.Header, c.Protocol)
 	return c
 }
 
@@ -161,13 +162,4 @@ func (s *Stack) Classify(next http.Handler, procedures Procedures) http.Handler 
 		defer life.finish()
 		next.ServeHTTP(w, r)
 	})
-}
-
-// callOf returns the classification of r; a request that did not go
-// through [Stack.Classify], as in tests of one layer, is classified now.
-func callOf(r *http.Request, procedures Procedures) *Call {
-	if c, ok := CallOf(r.Context()); ok {
-		return c
-	}
-	return classify(r, procedures)
 }

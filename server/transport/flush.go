@@ -23,36 +23,32 @@ import (
 // message is not delayed at all.
 const flushWindow = 500 * time.Microsecond
 
-// coalesceFlushes serves procedures that stream responses with flushes
-// coalesced, and the others over HTTP/2 with
-// flushes dropped: a unary response is complete when the handler returns,
-// when net/http sends it whole, with its trailers, in fewer frames. Over
-// HTTP/1.1 the flush stays: without it net/http would send an unflushed
-// response with a Content-Length and no room for gRPC's trailers.
-func coalesceFlushes(next http.Handler, procedures Procedures) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if callOf(r, procedures).StreamType&connect.StreamTypeServer == 0 {
-			if r.ProtoMajor >= 2 {
-				w = noFlushWriter{w}
-			}
-			next.ServeHTTP(w, r)
-			return
+// coalesceFlushes serves call, a procedure that streams responses, with
+// its flushes coalesced, and any other over HTTP/2 with flushes dropped: a
+// unary response is complete when the handler returns, when net/http sends
+// it whole, with its trailers, in fewer frames. Over HTTP/1.1 the flush
+// stays: without it net/http would send an unflushed response with a
+// Content-Length and no room for gRPC's trailers.
+func coalesceFlushes(w http.ResponseWriter, r *http.Request, call *Call, next http.Handler) {
+	if call.StreamType&connect.StreamTypeServer == 0 {
+		if r.ProtoMajor >= 2 {
+			w = noFlushWriter{w}
 		}
-		f, ok := w.(http.Flusher)
-		if !ok {
-			next.ServeHTTP(w, r)
-			return
-		}
-		c := &flushCoalescer{ResponseWriter: w, flusher: f, window: flushWindow, ctx: r.Context()}
-		defer c.finish()
-		if call, ok := CallOf(r.Context()); ok {
-			call.flushes = c
-		}
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &flushingBody{ReadCloser: r.Body, c: c}
-		}
-		next.ServeHTTP(c, r)
-	})
+		next.ServeHTTP(w, r)
+		return
+	}
+	f, ok := w.(http.Flusher)
+	if !ok {
+		next.ServeHTTP(w, r)
+		return
+	}
+	c := &flushCoalescer{ResponseWriter: w, flusher: f, window: flushWindow, ctx: r.Context()}
+	defer c.finish()
+	call.flushes = c
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &flushingBody{ReadCloser: r.Body, c: c}
+	}
+	next.ServeHTTP(c, r)
 }
 
 // noFlushWriter drops flushes. The server flushes the whole response when

@@ -113,30 +113,25 @@ func readableContentType(call *Call) bool {
 // noProcedure says that there is no procedure at path, names the one that
 // was likely meant, if any, and which services there are.
 func noProcedure(path, served string, meant map[string]string) string {
-	if likely, ok := meant[likelyKey(path)]; ok {
+	if likely, ok := meant[strings.ToLower(path)]; ok {
 		return fmt.Sprintf("no procedure %s here: did you mean %s? (this server serves %s)", path, likely, served)
 	}
 	return fmt.Sprintf("no procedure %s here: this server serves %s (reflection lists their methods)", path, served)
 }
 
 // likelyProcedures maps the paths a caller may send by mistake for each
-// procedure, by [likelyKey], to the procedure's path: its own path in
+// procedure, in lower case, to the procedure's path: its own path in
 // another case, and the path without the package (/RouteGuide/GetFeature).
 func likelyProcedures(procedures Procedures) map[string]string {
 	meant := make(map[string]string, 2*len(procedures))
 	for path := range procedures {
 		service, method, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-		meant[likelyKey(path)] = path
+		meant[strings.ToLower(path)] = path
 		if i := strings.LastIndex(service, "."); i >= 0 {
-			meant[likelyKey("/"+service[i+1:]+"/"+method)] = path
+			meant[strings.ToLower("/"+service[i+1:]+"/"+method)] = path
 		}
 	}
 	return meant
-}
-
-// likelyKey folds a path for [likelyProcedures].
-func likelyKey(path string) string {
-	return strings.ToLower(path)
 }
 
 // looksLikeCall reports whether r is shaped like an RPC: a POST, or a
@@ -147,7 +142,7 @@ func looksLikeCall(r *http.Request, meant map[string]string) bool {
 	if !ok || method == "" || strings.Contains(method, "/") {
 		return false
 	}
-	if _, likely := meant[likelyKey(r.URL.Path)]; !likely && !strings.Contains(service, ".") {
+	if _, likely := meant[strings.ToLower(r.URL.Path)]; !likely && !strings.Contains(service, ".") {
 		return false
 	}
 	return r.Method == http.MethodPost || (r.Method == http.MethodGet && r.URL.Query().Has("message"))

@@ -2,39 +2,16 @@
 // taking part or make mistakes, and makes their streams cheap on net/http:
 // deadlines within bounds, idle and stalled streams cut off, streams ended
 // at drain, calls connect-go cannot serve answered clearly, and flushes
-// coalesced. The outermost layer, [Stack.Classify], works out once what each
-// request is (a [Call]: its procedure's entry in the table of procedures
-// registered on the connect.Server, its protocol, codec and timeout), and
-// every rule reads that.
-//
-// # A call's life
-//
-// One type, callLife (lifecycle.go), owns a call's lifecycle, and every
-// call has one, made once:
-//
-//  1. [Stack.Classify], the outermost of the HTTP handlers, starts it with
-//     the call's classification, which it hangs off: it sets the call's
-//     deadline, once, from the moment its headers arrived (the one asked
-//     for, capped at the largest allowed, or the default for a unary call
-//     and the largest for a stream), and wraps the request body and the
-//     response writer. Their reads and writes are watched (progress.go),
-//     each kind with one timer that ticks four times a timeout period while
-//     they go on: a read that waits past the stream idle timeout, or a write
-//     that makes no progress for the write timeout, is cut off through the
-//     request's read or write deadline, at most a quarter of the timeout
-//     late; reads are also cut off at the deadline (a handler blocked in
-//     Receive would not notice its context), a unary call's at the request
-//     read timeout if that comes first.
-//  2. The interceptor ([Stack.Interceptor]) finds the life in the
-//     classification, registers a stream so that a drain can cancel it, cut
-//     its reads off at once and its writes after a grace period (calls.go),
-//     and, when the handler returns with an error, answers with the code
-//     that says why: unavailable for a drain, deadline_exceeded for an idle
-//     client or a deadline.
-//
-// Between the two, the admission ([Stack.Handler], admission.go) answers
-// the calls connect-go cannot serve and calls the procedure's handler, and
-// flush coalescing (flush.go) merges the flushes of streamed responses.
+// coalesced. Its outermost layer, [Stack.Classify], works out once what each
+// request is (a [Call]: its entry in the table of procedures, its protocol,
+// codec and timeout), which every rule reads, and starts the call's life
+// (callLife, lifecycle.go), the one owner of its deadline, its idle and
+// stall cut-offs (progress.go), its drain and the code it ends with. Inside
+// it, the admission ([Stack.Handler], admission.go) answers the calls
+// connect-go cannot serve and calls the procedure's handler, with the
+// flushes of streamed responses coalesced (flush.go); the interceptor
+// ([Stack.Interceptor]) registers streams for drain and gives a cut-off
+// call its code. docs/architecture.md shows the whole path in its order.
 package transport
 
 import (
@@ -53,7 +30,6 @@ type Procedure struct {
 	Writes bool
 
 	handler http.Handler // connect-go's, mounted through [Procedures.Mux]
-	serve   http.Handler // handler behind the fast paths [Stack.Handler] chose
 }
 
 // Procedures maps the path of every procedure a server mounts, such as
