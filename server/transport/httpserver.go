@@ -51,18 +51,14 @@ func NewHTTPServer(handler http.Handler, l limits.Limits, tls bool) *http.Server
 }
 
 // Listener makes listener hold further connections in the kernel's queue
-// while l.MaxConnections are open, and gathers the writes to each
-// connection made while one is on its way to the socket into one system
-// call ([batchconn]), with l.WriteTimeout for each. net/http's HTTP/2
-// server flushes whenever its queue of frames runs dry, a system call or
-// more per response; through this listener, frames from many streams share
-// them, as in grpc-go's transport. The write deadlines that
-// [NewHTTPServer]'s WriteByteTimeout sets around every write then cost a
-// lock instead of a change to the socket's timer. Reads go through
-// batchconn's buffer too, which takes in a burst of small frames in one
-// system call where the server would make two for each; for that, the
-// connections of listener must offer their socket's SyscallConn, as
-// *net.TCPConn does, and the connection limit passes it on.
+// while l.MaxConnections are open, and wraps each in [batchconn], a fast
+// path, with l.WriteTimeout: the writes made while one is on its way to the
+// socket share a system call, and a burst of small frames is read in one.
+// The write deadlines that [NewHTTPServer]'s WriteByteTimeout sets around
+// every write then cost a lock instead of a change to the socket's timer.
+// Buffered reads need the socket's SyscallConn, which the connections of
+// listener must offer, as *net.TCPConn does; the connection limit passes
+// it on.
 func Listener(listener net.Listener, l limits.Limits) net.Listener {
 	if batchconnOff {
 		return PlainListener(listener, l)

@@ -136,12 +136,6 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b
 func (c *conn) Write(p []byte) (int, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
 	n := 0
 	for {
 		c.mu.Lock()
@@ -168,20 +162,14 @@ func (c *conn) Write(p []byte) (int, error) {
 			}
 		}
 		wake := c.wakeLocked()
-		deadline := c.deadline
+		var timeout <-chan time.Time // none without a deadline
+		if !c.deadline.IsZero() {
+			timeout = time.After(time.Until(c.deadline))
+		}
 		c.mu.Unlock()
-		if deadline.IsZero() {
-			<-wake
-			continue
-		}
-		if timer == nil {
-			timer = time.NewTimer(time.Until(deadline))
-		} else {
-			timer.Reset(time.Until(deadline))
-		}
 		select {
 		case <-wake:
-		case <-timer.C:
+		case <-timeout:
 		}
 	}
 }
@@ -190,17 +178,17 @@ func (c *conn) Write(p []byte) (int, error) {
 func (c *conn) writableLocked() error {
 	switch {
 	case c.closed:
-		return c.opError(net.ErrClosed)
+		return c.opError("write", net.ErrClosed)
 	case c.err != nil:
 		return c.err
 	case !c.deadline.IsZero() && !time.Now().Before(c.deadline):
-		return c.opError(os.ErrDeadlineExceeded)
+		return c.opError("write", os.ErrDeadlineExceeded)
 	}
 	return nil
 }
 
-func (c *conn) opError(err error) error {
-	return &net.OpError{Op: "write", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+func (c *conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 func (c *conn) buffered() int {
@@ -313,7 +301,7 @@ func (c *conn) SetReadDeadline(t time.Time) error {
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
-		return c.opError(net.ErrClosed)
+		return c.opError("write", net.ErrClosed)
 	}
 	return c.Conn.SetReadDeadline(t)
 }
@@ -337,7 +325,7 @@ func (c *conn) Read(p []byte) (int, error) {
 		c.mu.Lock()
 		switch {
 		case c.closed:
-			err = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: net.ErrClosed}
+			err = c.opError("read", net.ErrClosed)
 		case c.err != nil:
 			err = c.err
 		}
@@ -352,7 +340,7 @@ func (c *conn) Close() error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return c.opError(net.ErrClosed)
+		return c.opError("write", net.ErrClosed)
 	}
 	c.closed = true
 	c.readsEnded.Store(true)

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
@@ -57,23 +58,12 @@ func (Codec) MarshalAppend(dst []byte, message any) ([]byte, error) {
 		}
 		return proto.MarshalOptions{}.MarshalAppend(dst, pm)
 	}
-	size := m.SizeVT()
-	start := len(dst)
-	dst = growLen(dst, size)
+	start, size := len(dst), m.SizeVT()
+	dst = slices.Grow(dst, size)[:start+size]
 	if _, err := m.MarshalToSizedBufferVT(dst[start:]); err != nil {
 		return nil, fmt.Errorf("marshal %T: %w", message, err)
 	}
 	return dst, nil
-}
-
-// growLen returns dst lengthened by n bytes.
-func growLen(dst []byte, n int) []byte {
-	if cap(dst)-len(dst) < n {
-		grown := make([]byte, len(dst), max(2*cap(dst), len(dst)+n))
-		copy(grown, dst)
-		dst = grown
-	}
-	return dst[:len(dst)+n]
 }
 
 // appender is what connect-go's writers offer beyond io.Writer: the room
