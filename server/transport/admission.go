@@ -126,8 +126,8 @@ func (a *admission) check(w http.ResponseWriter, r *http.Request, call *Call) bo
 		a.record(r, call, err)
 		return false
 	}
-	if r.Method == http.MethodPost && !readableContentType(call) {
-		message := answerUnreadable(w, call)
+	if message := unreadable(call); message != "" && r.Method == http.MethodPost {
+		answerUnreadable(w, message)
 		a.record(r, call, connect.NewError(connect.CodeUnknown, message).WithCause(callerFault{errors.New(message)}))
 		return false
 	}
@@ -150,18 +150,16 @@ func (a *admission) record(r *http.Request, call *Call, err error) {
 }
 
 // answerUnreadable answers a call sent with a Content-Type its procedure
-// cannot be read in with 415 and a plain-text hint that names the ones it
-// could use, and returns the hint. Every protocol's clients read 415 as
-// unknown, as the Connect conformance suite checks, and a Connect JSON
-// error would make Connect clients read another code from it. The
-// Content-Type sent is not echoed back.
-func answerUnreadable(w http.ResponseWriter, call *Call) string {
-	message := unreadableContentType(call)
+// cannot be read in with 415 and message, a plain-text hint that names the
+// ones it could use. Every protocol's clients read 415 as unknown, as the
+// Connect conformance suite checks, and a Connect JSON error would make
+// Connect clients read another code from it. The Content-Type sent is not
+// echoed back.
+func answerUnreadable(w http.ResponseWriter, message string) {
 	w.Header().Set("Accept-Post", "application/proto, application/json, application/connect+proto, "+
 		"application/connect+json, application/grpc, application/grpc-web, application/grpc-web-text")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusUnsupportedMediaType)
 	fmt.Fprintln(w, message)
-	return message
 }

@@ -74,40 +74,33 @@ func badConnectVersion(r *http.Request) bool {
 	return sent && (len(v) != 1 || v[0] != "1")
 }
 
-// unreadableContentType says what to send instead of a Content-Type the
-// call's procedure cannot be read in.
-func unreadableContentType(call *Call) string {
-	if call.Protocol == connect.ProtocolNameConnect && (call.Codec == "json" || call.Codec == "proto") {
+// unreadable says what to send instead of the Content-Type of a POST for
+// the call's procedure, or "" if some protocol reads it. connect-go takes
+// any application/* type for Connect unary, but the server reads only the
+// proto and json codecs, so plain curl's application/x-www-form-urlencoded
+// would get a bare 415; and Connect's unary and streaming types are each
+// for their own shape of method, where connect-go answers the other with an
+// empty 415.
+func unreadable(call *Call) string {
+	if call.Protocol != connect.ProtocolNameConnect {
+		return "" // gRPC and gRPC-Web: connect-go answers each in its own protocol
+	}
+	if call.Codec == "json" || call.Codec == "proto" {
 		method := call.Procedure[strings.LastIndex(call.Procedure, "/")+1:]
-		if call.StreamType != connect.StreamTypeUnary && !call.Enveloped {
+		switch unary := call.StreamType == connect.StreamTypeUnary; {
+		case !unary && !call.Enveloped:
 			return fmt.Sprintf("%s is a streaming method: over the Connect protocol its requests are "+
 				"application/connect+%s, each message framed by a flag byte and its 4-byte big-endian length; "+
 				"application/%s is for unary methods", method, call.Codec, call.Codec)
-		}
-		if call.StreamType == connect.StreamTypeUnary && call.Enveloped {
+		case unary && call.Enveloped:
 			return fmt.Sprintf("%s is a unary method: over the Connect protocol its request is "+
 				"application/%s, one message unframed; application/connect+%s is for streaming methods",
 				method, call.Codec, call.Codec)
+		case strings.HasPrefix(call.mediaType, "application/"):
+			return ""
 		}
 	}
 	return "the Content-Type sent is not one this server reads: send " + acceptedContentTypes
-}
-
-// readableContentType reports whether some protocol reads the Content-Type
-// of a POST for its procedure, from the call's classification. connect-go
-// takes any application/* type for Connect unary, but the server reads only
-// the proto and json codecs, so plain curl's
-// application/x-www-form-urlencoded would get a bare 415; and Connect's
-// unary and streaming types are each for their own shape of method, where
-// connect-go answers the other with an empty 415.
-func readableContentType(call *Call) bool {
-	if call.Protocol != connect.ProtocolNameConnect {
-		return true // gRPC and gRPC-Web: connect-go answers each in its own protocol
-	}
-	if !strings.HasPrefix(call.mediaType, "application/") || call.Codec != "json" && call.Codec != "proto" {
-		return false
-	}
-	return call.Enveloped == (call.StreamType != connect.StreamTypeUnary)
 }
 
 // noProcedure says that there is no procedure at path, names the one that

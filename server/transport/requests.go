@@ -81,11 +81,9 @@ func (b *framedBody) Read(p []byte) (int, error) {
 				return i, nil
 			}
 		}
-		for i < n && b.prefixLen < len(b.prefix) {
-			b.prefix[b.prefixLen] = p[i]
-			b.prefixLen++
-			i++
-		}
+		k := copy(b.prefix[b.prefixLen:], p[i:n])
+		b.prefixLen += k
+		i += k
 		if b.prefixLen < len(b.prefix) {
 			break
 		}
