@@ -41,7 +41,7 @@ func Calls(logger *slog.Logger, metrics *Metrics) connect.ServerInterceptor {
 	}
 	return func(next connect.ServerFunc) connect.ServerFunc {
 		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) (err error) {
-			if metrics != nil && spec.StreamType != connect.StreamTypeUnary && refusalFrom(ctx) == nil {
+			if metrics != nil && spec.StreamType != connect.StreamTypeUnary && refusalOf(ctx).err == nil {
 				method := metrics.method(spec.Procedure)
 				metrics.openStreams.Add(ctx, 1, method)
 				defer metrics.openStreams.Add(context.WithoutCancel(ctx), -1, method)
@@ -49,7 +49,10 @@ func Calls(logger *slog.Logger, metrics *Metrics) connect.ServerInterceptor {
 			var start time.Time
 			var counted *countingStream
 			if logger != nil {
-				start = startOf(ctx)
+				// A refused call began when its headers arrived, any other now.
+				if start = refusalOf(ctx).start; start.IsZero() {
+					start = time.Now()
+				}
 				counted = &countingStream{ServerStream: stream}
 				stream = counted
 			}
@@ -168,7 +171,7 @@ func accessLevel(ctx context.Context, procedure string, err error) slog.Level {
 	// refused before its handler ran is the caller's doing too: nothing of
 	// the server's had run yet but the reading of its request.
 	var fault interface{ CallerFault() bool }
-	callersFault := errors.As(err, &fault) && fault.CallerFault() || refusalFrom(ctx) != nil
+	callersFault := errors.As(err, &fault) && fault.CallerFault() || refusalOf(ctx).err != nil
 	switch connect.CodeOf(err) {
 	case connect.CodeUnknown, connect.CodeInternal, connect.CodeDataLoss:
 		if callersFault {

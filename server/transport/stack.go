@@ -1,3 +1,17 @@
+// Package transport protects connect-go's handlers from clients that stop
+// taking part or make mistakes, and makes their streams cheap on net/http:
+// deadlines within bounds, idle and stalled streams cut off, streams ended
+// at drain, calls connect-go cannot serve answered clearly, and flushes
+// coalesced. Its outermost layer, [Stack.Classify], works out once what each
+// request is (a [Call]: its entry in the table of procedures, its protocol,
+// codec and timeout), which every rule reads, and starts the call's life
+// (callLife, lifecycle.go), the one owner of its deadline, its idle and
+// stall cut-offs (progress.go), its drain and the code it ends with. Inside
+// it, the admission ([Stack.Handler], admission.go) answers the calls
+// connect-go cannot serve and calls the procedure's handler, with the
+// flushes of streamed responses coalesced (flush.go); the interceptor
+// ([Stack.Interceptor]) registers streams for drain and gives a cut-off
+// call its code. docs/architecture.md shows the whole path in its order.
 package transport
 
 import (
@@ -10,11 +24,8 @@ import (
 	"github.com/routeguide/routeguide/server/limits"
 )
 
-// Stack is the transport's protections for one server. Its parts work
-// together: [Stack.Classify] is the outermost layer of the handler and
-// starts each call's life, [Stack.Handler] lets calls into connect-go's
-// handlers, and [Stack.Interceptor] goes among the interceptors of the
-// connect.Server.
+// Stack is the transport's protections for one server: the layers and the
+// interceptor of the package doc, which work together.
 type Stack struct {
 	streams    openStreams
 	limits     limits.Limits // with its defaults
