@@ -42,7 +42,7 @@ func coalesceFlushes(w http.ResponseWriter, r *http.Request, call *Call, next ht
 		next.ServeHTTP(w, r)
 		return
 	}
-	c := &flushCoalescer{ResponseWriter: w, flusher: f, window: flushWindow, ctx: r.Context()}
+	c := &flushCoalescer{ResponseWriter: w, flusher: f, ctx: r.Context()}
 	defer c.finish()
 	call.flushes = c
 	if r.Body != nil && r.Body != http.NoBody {
@@ -83,7 +83,6 @@ func (w noFlushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 type flushCoalescer struct {
 	http.ResponseWriter
 	flusher http.Flusher
-	window  time.Duration
 	ctx     context.Context // the request's
 
 	mu      sync.Mutex // protects the fields below and the use of ResponseWriter
@@ -157,9 +156,9 @@ func (c *flushCoalescer) Flush() {
 func (c *flushCoalescer) openWindowLocked() {
 	c.open = true
 	if c.timer == nil {
-		c.timer = time.AfterFunc(c.window, c.closeWindow)
+		c.timer = time.AfterFunc(flushWindow, c.closeWindow)
 	} else {
-		c.timer.Reset(c.window)
+		c.timer.Reset(flushWindow)
 	}
 }
 
