@@ -82,18 +82,13 @@ func (l *listener) Accept() (net.Conn, error) {
 // what is buffered, within the write timeout (or five seconds without one),
 // before it closes the socket; reads end at once.
 //
-// The buffer is taken from a pool when a write arrives and returned once
-// the socket has taken it, so an idle connection holds none.
-//
 // If c offers its socket's SyscallConn, as *net.TCPConn does, reads bypass
 // c's Read and go to the socket beneath: a Read for fewer than
 // [ReadBufferSize] bytes reads as many as the socket has, up to that many,
-// into a buffer from a pool, and later Reads take from it until it is
-// empty, when it goes back to the pool. A Read waits for the socket in the
-// runtime's poller, holding no buffer, and the socket's read deadline and
-// Close end the wait as they would its own Read's; a Read served from the
-// buffer does not look at the deadline, as one through a bufio.Reader does
-// not. Errors are those the socket's Read would return. A wrapper of the
+// into the read buffer, and later Reads take from it until it is empty.
+// The socket's read deadline and Close end a Read's wait as they would its
+// own Read's; a Read served from the buffer does not look at the deadline,
+// as one through a bufio.Reader does not. Errors are those the socket's Read would return. A wrapper of the
 // socket that changes what its Read returns must not offer SyscallConn.
 // Without one, reads go through c's Read, unbuffered.
 func NewConn(c net.Conn, o Options) net.Conn {
