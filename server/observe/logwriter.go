@@ -61,20 +61,14 @@ func (l *LogWriter) Write(p []byte) (int, error) {
 }
 
 func (l *LogWriter) flush() {
-	yielded := false
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for len(l.buf) > 0 {
-		if !yielded {
-			// Let the goroutines about to log run first, and their
-			// records share the write.
-			l.mu.Unlock()
-			runtime.Gosched()
-			l.mu.Lock()
-			yielded = true
-			continue
-		}
-		yielded = false
+		// Let the goroutines about to log run first, and their records
+		// share the write.
+		l.mu.Unlock()
+		runtime.Gosched()
+		l.mu.Lock()
 		batch := l.buf
 		l.buf, l.spare = l.spare[:0], nil
 		l.cond.Broadcast()

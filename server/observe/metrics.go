@@ -2,6 +2,7 @@ package observe
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 
@@ -17,9 +18,8 @@ const meterName = "github.com/routeguide/routeguide/server"
 // nothing, so code that reports to it need not check
 // whether metrics are on.
 type Metrics struct {
-	openStreams metric.Int64UpDownCounter
-	rejected    metric.Int64Counter
-	writes      writeInstruments
+	openStreams                          metric.Int64UpDownCounter
+	rejected, authRefused, writesRefused metric.Int64Counter
 	// methods holds the attribute set of each procedure streamed so far,
 	// by procedure: sorting and hashing a set for every stream would cost
 	// an allocation and a fifth of a short stream's metrics.
@@ -59,54 +59,40 @@ func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
 		return nil, nil
 	}
 	meter := provider.Meter(meterName)
-	var m Metrics
+	var errs []error
+	counter := func(name, unit, description string) metric.Int64Counter {
+		c, err := meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(description))
+		errs = append(errs, err)
+		return c
+	}
+	var observed []metric.Observable
+	observe := func(o metric.Int64Observable, err error) metric.Int64Observable {
+		errs, observed = append(errs, err), append(observed, o)
+		return o
+	}
+	gauge := func(name, unit, description string) metric.Int64Observable {
+		return observe(meter.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(description)))
+	}
+	total := func(name, unit, description string) metric.Int64Observable {
+		return observe(meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(description)))
+	}
+	m := &Metrics{
+		rejected:      counter("routeguide.notes.rejected", "{note}", "Notes the service turned away, by reason."),
+		authRefused:   counter("routeguide.auth.refused", "{call}", "Calls refused for their bearer token, by reason (missing, expired, wrong-audience, ...)."),
+		writesRefused: counter("routeguide.writes.refused", "{write}", "Writes refused, by reason: over_budget, not_moderator."),
+	}
 	var err error
-	if m.openStreams, err = meter.Int64UpDownCounter("routeguide.streams.open",
-		metric.WithUnit("{stream}"),
-		metric.WithDescription("Streaming RPCs in progress, by method.")); err != nil {
-		return nil, err
-	}
-	if m.rejected, err = meter.Int64Counter("routeguide.notes.rejected",
-		metric.WithUnit("{note}"),
-		metric.WithDescription("Notes the service turned away, by reason.")); err != nil {
-		return nil, err
-	}
-	if err = m.writes.init(meter); err != nil {
-		return nil, err
-	}
-	evicted, err := meter.Int64ObservableCounter("routeguide.notes.evicted",
-		metric.WithUnit("{note}"),
-		metric.WithDescription("Stored notes dropped to make room for newer ones, by reason."))
-	if err != nil {
-		return nil, err
-	}
-	features, err := meter.Int64ObservableGauge("routeguide.features",
-		metric.WithUnit("{feature}"),
-		metric.WithDescription("Features loaded from the dataset."))
-	if err != nil {
-		return nil, err
-	}
-	stored, err := meter.Int64ObservableGauge("routeguide.notes",
-		metric.WithUnit("{note}"),
-		metric.WithDescription("Notes RouteChat holds, at every location."))
-	if err != nil {
-		return nil, err
-	}
-	locations, err := meter.Int64ObservableGauge("routeguide.notes.locations",
-		metric.WithUnit("{location}"),
-		metric.WithDescription("Distinct locations that have at least one note."))
-	if err != nil {
-		return nil, err
-	}
-	skipped, err := meter.Int64ObservableCounter("routeguide.notes.skipped",
-		metric.WithUnit("{message}"),
-		metric.WithDescription("Messages in the notes store that this replica could not read as notes (a foreign subject, text that is not UTF-8, bad headers) and skipped."))
-	if err != nil {
-		return nil, err
-	}
-	up, err := meter.Int64ObservableGauge("routeguide.notes.store.up",
-		metric.WithDescription("1 while the notes store can take notes, 0 while it cannot be reached."))
-	if err != nil {
+	m.openStreams, err = meter.Int64UpDownCounter("routeguide.streams.open",
+		metric.WithUnit("{stream}"), metric.WithDescription("Streaming RPCs in progress, by method."))
+	errs = append(errs, err)
+	evicted := total("routeguide.notes.evicted", "{note}", "Stored notes dropped to make room for newer ones, by reason.")
+	features := gauge("routeguide.features", "{feature}", "Features loaded from the dataset.")
+	stored := gauge("routeguide.notes", "{note}", "Notes RouteChat holds, at every location.")
+	locations := gauge("routeguide.notes.locations", "{location}", "Distinct locations that have at least one note.")
+	skipped := total("routeguide.notes.skipped", "{message}",
+		"Messages in the notes store that this replica could not read as notes (a foreign subject, text that is not UTF-8, bad headers) and skipped.")
+	up := gauge("routeguide.notes.store.up", "", "1 while the notes store can take notes, 0 while it cannot be reached.")
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	locationFull := metric.WithAttributes(attribute.String("reason", "location_full"))
@@ -125,21 +111,39 @@ func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
 		}
 		o.ObserveInt64(up, storeUp)
 		return nil
-	}, features, stored, locations, evicted, skipped, up)
+	}, observed...)
 	if err != nil {
 		return nil, err
 	}
-	return &m, nil
+	return m, nil
 }
 
 // NoteRejected counts a note the service turned away for reason, a short
 // snake_case word such as "message_too_long" that becomes the reason label.
 func (m *Metrics) NoteRejected(reason string) {
-	if m == nil {
-		return
+	if m != nil {
+		countReason(m.rejected, reason)
 	}
-	m.rejected.Add(context.Background(), 1,
-		metric.WithAttributes(attribute.String("reason", reason)))
+}
+
+// AuthRefused counts a call refused for its bearer token, for reason, the
+// token's [identity.Reason] in its string form.
+func (m *Metrics) AuthRefused(reason string) {
+	if m != nil {
+		countReason(m.authRefused, reason)
+	}
+}
+
+// WriteRefused counts a write refused for reason, a short snake_case word
+// such as "over_budget".
+func (m *Metrics) WriteRefused(reason string) {
+	if m != nil {
+		countReason(m.writesRefused, reason)
+	}
+}
+
+func countReason(c metric.Int64Counter, reason string) {
+	c.Add(context.Background(), 1, metric.WithAttributes(attribute.String("reason", reason)))
 }
 
 // method returns the attributes of procedure's streams. The method label

@@ -33,7 +33,7 @@ func NewRefusals(specs iter.Seq[connect.Spec], interceptors ...connect.ServerInt
 
 // refuse ends a recorded call with the error its client was sent.
 func refuse(ctx context.Context, _ connect.Spec, _ connect.ServerStream) error {
-	return refusalFrom(ctx)
+	return refusalOf(ctx).err
 }
 
 // Refusal is what the refusing layer knows of a call it refused.
@@ -72,18 +72,11 @@ type refusal struct {
 	start time.Time
 }
 
-func refusalFrom(ctx context.Context) error {
+// refusalOf returns the refusal of the call of ctx; its err is nil for a
+// call that was not refused.
+func refusalOf(ctx context.Context) refusal {
 	r, _ := ctx.Value(refusalKey{}).(refusal)
-	return r.err
-}
-
-// startOf returns when the call of ctx began: when its headers arrived for
-// a refused call, and otherwise now.
-func startOf(ctx context.Context) time.Time {
-	if r, ok := ctx.Value(refusalKey{}).(refusal); ok && !r.start.IsZero() {
-		return r.start
-	}
-	return time.Now()
+	return r
 }
 
 // refusedStream stands for a refused call: it has no messages.

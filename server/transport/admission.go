@@ -37,6 +37,9 @@ type Served struct {
 	Gate Gate
 }
 
+// supportedEncodings are the request compressions the server reads.
+const supportedEncodings = "gzip"
+
 // errBidiNeedsHTTP2 is the answer to a bidirectional stream over HTTP/1.x.
 // connect-go answers those with a bare 505 status, which most clients can
 // only report as unknown, leaving the caller to guess why.
@@ -54,26 +57,21 @@ const errBidiNeedsHTTP2 = ("this method is a bidirectional stream, which needs H
 type admission struct {
 	Served
 	mistakes mistakes
+	coalesce bool // whether to coalesce flushes, a fast path
 }
 
 func (a *admission) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := callOf(r, a.Procedures)
-	if !call.Text {
-		a.serve(w, r, call)
-		return
+	call, _ := CallOf(r.Context())
+	if call.Text {
+		tw, translated, ok := grpcwebtext.Translate(w, r)
+		if !ok {
+			return // answered
+		}
+		if r = translated; tw != nil {
+			defer tw.Finish()
+			w = tw
+		}
 	}
-	tw, r, ok := grpcwebtext.Translate(w, r)
-	switch {
-	case !ok: // answered
-	case tw == nil:
-		a.serve(w, r, call)
-	default:
-		a.serve(tw, r, call)
-		tw.Finish()
-	}
-}
-
-func (a *admission) serve(w http.ResponseWriter, r *http.Request, call *Call) {
 	if !call.Known {
 		if !a.mistakes.answerUnknown(w, r, call, a.Errors) {
 			a.Fallback.ServeHTTP(w, r)
@@ -91,7 +89,11 @@ func (a *admission) serve(w http.ResponseWriter, r *http.Request, call *Call) {
 			return
 		}
 	}
-	call.procedure.serve.ServeHTTP(w, r)
+	if a.coalesce {
+		coalesceFlushes(w, r, call, call.procedure.handler)
+	} else {
+		call.procedure.handler.ServeHTTP(w, r)
+	}
 }
 
 // check refuses, and records, a call of a procedure that connect-go would
@@ -101,20 +103,20 @@ func (a *admission) serve(w http.ResponseWriter, r *http.Request, call *Call) {
 // Connect-Protocol-Version other than 1, and a Content-Type the procedure
 // cannot be read in. It reports whether the call may go on.
 func (a *admission) check(w http.ResponseWriter, r *http.Request, call *Call) bool {
-	err := checkTimeout(r.Header, call)
-	if err == nil {
-		err = checkEncoding(call)
-	}
-	if err == nil && r.Method == http.MethodGet && call.StreamType == connect.StreamTypeUnary {
+	err := call.timeoutErr
+	switch {
+	case err != nil:
+	case call.Encoding != "" && call.Encoding != "identity" && call.Encoding != "gzip":
+		err = connect.Errorf(connect.CodeUnimplemented,
+			"unknown compression %q: supported encodings are %s", call.Encoding, supportedEncodings)
+	case r.Method == http.MethodGet && call.StreamType == connect.StreamTypeUnary:
 		err = checkGetMessage(r)
-	}
-	if err == nil && r.ProtoMajor < 2 && call.StreamType == connect.StreamTypeBidi {
+	case r.ProtoMajor < 2 && call.StreamType == connect.StreamTypeBidi:
 		// The client may still be sending; closing the connection
 		// unblocks it, as connect-go does.
 		w.Header().Set("Connection", "close")
 		err = connect.NewError(connect.CodeUnimplemented, errBidiNeedsHTTP2)
-	}
-	if err == nil && r.Method == http.MethodPost && call.Protocol == connect.ProtocolNameConnect && badConnectVersion(r) {
+	case r.Method == http.MethodPost && call.Protocol == connect.ProtocolNameConnect && badConnectVersion(r):
 		err = connect.Errorf(connect.CodeInvalidArgument,
 			"Connect-Protocol-Version %q is not one this server speaks: send 1, or leave the header out",
 			r.Header.Get("Connect-Protocol-Version")).WithCause(callerFault{errors.New("bad Connect-Protocol-Version")})
@@ -124,8 +126,8 @@ func (a *admission) check(w http.ResponseWriter, r *http.Request, call *Call) bo
 		a.record(r, call, err)
 		return false
 	}
-	if r.Method == http.MethodPost && !readableContentType(call) {
-		message := answerUnreadable(w, call)
+	if message := unreadable(call); message != "" && r.Method == http.MethodPost {
+		answerUnreadable(w, message)
 		a.record(r, call, connect.NewError(connect.CodeUnknown, message).WithCause(callerFault{errors.New(message)}))
 		return false
 	}
@@ -148,18 +150,16 @@ func (a *admission) record(r *http.Request, call *Call, err error) {
 }
 
 // answerUnreadable answers a call sent with a Content-Type its procedure
-// cannot be read in with 415 and a plain-text hint that names the ones it
-// could use, and returns the hint. Every protocol's clients read 415 as
-// unknown, as the Connect conformance suite checks, and a Connect JSON
-// error would make Connect clients read another code from it. The
-// Content-Type sent is not echoed back.
-func answerUnreadable(w http.ResponseWriter, call *Call) string {
-	message := unreadableContentType(call)
+// cannot be read in with 415 and message, a plain-text hint that names the
+// ones it could use. Every protocol's clients read 415 as unknown, as the
+// Connect conformance suite checks, and a Connect JSON error would make
+// Connect clients read another code from it. The Content-Type sent is not
+// echoed back.
+func answerUnreadable(w http.ResponseWriter, message string) {
 	w.Header().Set("Accept-Post", "application/proto, application/json, application/connect+proto, "+
 		"application/connect+json, application/grpc, application/grpc-web, application/grpc-web-text")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusUnsupportedMediaType)
 	fmt.Fprintln(w, message)
-	return message
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connecthttp"
 
 	"github.com/routeguide/routeguide/server/grpcwebtext"
 )
@@ -49,10 +50,11 @@ type Call struct {
 	// Start is when the request's headers arrived.
 	Start time.Time
 
-	mediaType string          // of the Content-Type, in lower case, without parameters
-	procedure *Procedure      // the table's entry; nil if not Known
-	life      *callLife       // the call's lifecycle, which Classify starts
-	flushes   *flushCoalescer // the stream's flushes, if coalesced
+	mediaType  string          // of the Content-Type, in lower case, without parameters
+	timeoutErr error           // the answer to a timeout header that cannot be read
+	procedure  *Procedure      // the table's entry; nil if not Known
+	life       *callLife       // the call's lifecycle, which Classify starts
+	flushes    *flushCoalescer // the stream's flushes, if coalesced
 }
 
 // LenientJSONHeader is the request header by which a caller asks that JSON
@@ -95,7 +97,7 @@ func classify(r *http.Request, procedures Procedures) *Call {
 	}
 	c.Text = strings.HasPrefix(mediaType, "application/grpc-web-text") ||
 		c.Protocol == connect.ProtocolNameGRPCWeb && grpcwebtext.AcceptsText(r.Header)
-	c.Timeout, c.AskedTimeout = askedTimeout(r.Header, c.Protocol)
+	c.Timeout, c.AskedTimeout, c.timeoutErr = askedTimeout(r.Header, c.Protocol)
 	return c
 }
 
@@ -163,11 +165,51 @@ func (s *Stack) Classify(next http.Handler, procedures Procedures) http.Handler 
 	})
 }
 
-// callOf returns the classification of r; a request that did not go
-// through [Stack.Classify], as in tests of one layer, is classified now.
-func callOf(r *http.Request, procedures Procedures) *Call {
-	if c, ok := CallOf(r.Context()); ok {
-		return c
+// Procedure is what the table of procedures knows of one.
+type Procedure struct {
+	// StreamType is its shape.
+	StreamType connect.StreamType
+	// Writes says its calls change what the server stores, so that who
+	// makes them matters (a gate may want to know them, [Gate]).
+	Writes bool
+
+	handler http.Handler // connect-go's, mounted through [Procedures.Mux]
+}
+
+// Procedures maps the path of every procedure a server mounts, such as
+// "/routeguide.RouteGuide/GetFeature", to what it is. [Stack.Classify]
+// looks a request's path up in it once, and the stack then calls the
+// procedure's handler without looking it up again.
+type Procedures map[string]*Procedure
+
+// ProceduresOf returns the table of every procedure registered on server;
+// writes says which of them change what the server stores, and may be nil
+// for none.
+func ProceduresOf(server *connect.Server, writes func(procedure string) bool) Procedures {
+	table := make(Procedures)
+	for spec := range server.Specs() {
+		table[spec.Procedure] = &Procedure{StreamType: spec.StreamType, Writes: writes != nil && writes(spec.Procedure)}
 	}
-	return classify(r, procedures)
+	return table
+}
+
+// Mux returns the mux for connecthttp.Mount to mount the procedures of the
+// table on: each procedure's handler goes into its entry, and every other
+// pattern (connect-go's answer to unknown methods of a service) to
+// fallback, which serves every request that is not a call of a procedure.
+func (p Procedures) Mux(fallback *http.ServeMux) connecthttp.ServeMux {
+	return procedureMux{p, fallback}
+}
+
+type procedureMux struct {
+	procedures Procedures
+	fallback   *http.ServeMux
+}
+
+func (m procedureMux) Handle(pattern string, handler http.Handler) {
+	if p, ok := m.procedures[pattern]; ok {
+		p.handler = handler
+		return
+	}
+	m.fallback.Handle(pattern, handler)
 }

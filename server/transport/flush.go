@@ -23,36 +23,33 @@ import (
 // message is not delayed at all.
 const flushWindow = 500 * time.Microsecond
 
-// coalesceFlushes serves procedures that stream responses with flushes
-// coalesced, and the others over HTTP/2 with the flushes after a message
-// dropped: a unary response is complete when the handler returns, when
-// net/http sends it whole, with its trailers, in fewer frames. Over
-// HTTP/1.1 the flush stays: without it net/http would send an unflushed
-// response with a Content-Length and no room for gRPC's trailers.
-func coalesceFlushes(next http.Handler, procedures Procedures) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if callOf(r, procedures).StreamType&connect.StreamTypeServer == 0 {
-			if r.ProtoMajor >= 2 {
-				w = &noFlushWriter{ResponseWriter: w}
-			}
-			next.ServeHTTP(w, r)
-			return
+// coalesceFlushes serves call, a procedure that streams responses, with
+// its flushes coalesced, and any other over HTTP/2 with the flushes after
+// a message dropped: a unary response is complete when the handler
+// returns, when net/http sends it whole, with its trailers, in fewer
+// frames. Over HTTP/1.1 the flush stays: without it net/http would send
+// an unflushed response with a Content-Length and no room for gRPC's
+// trailers.
+func coalesceFlushes(w http.ResponseWriter, r *http.Request, call *Call, next http.Handler) {
+	if call.StreamType&connect.StreamTypeServer == 0 {
+		if r.ProtoMajor >= 2 {
+			w = &noFlushWriter{ResponseWriter: w}
 		}
-		f, ok := w.(http.Flusher)
-		if !ok {
-			next.ServeHTTP(w, r)
-			return
-		}
-		c := &flushCoalescer{ResponseWriter: w, flusher: f, window: flushWindow, ctx: r.Context()}
-		defer c.finish()
-		if call, ok := CallOf(r.Context()); ok {
-			call.flushes = c
-		}
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &flushingBody{ReadCloser: r.Body, c: c}
-		}
-		next.ServeHTTP(c, r)
-	})
+		next.ServeHTTP(w, r)
+		return
+	}
+	f, ok := w.(http.Flusher)
+	if !ok {
+		next.ServeHTTP(w, r)
+		return
+	}
+	c := &flushCoalescer{ResponseWriter: w, flusher: f, ctx: r.Context()}
+	defer c.finish()
+	call.flushes = c
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &flushingBody{ReadCloser: r.Body, c: c}
+	}
+	next.ServeHTTP(c, r)
 }
 
 // noFlushWriter drops the flushes made once a message is written: the
@@ -100,7 +97,6 @@ func (w *noFlushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 type flushCoalescer struct {
 	http.ResponseWriter
 	flusher http.Flusher
-	window  time.Duration
 	ctx     context.Context // the request's
 
 	mu      sync.Mutex // protects the fields below and the use of ResponseWriter
@@ -174,9 +170,9 @@ func (c *flushCoalescer) Flush() {
 func (c *flushCoalescer) openWindowLocked() {
 	c.open = true
 	if c.timer == nil {
-		c.timer = time.AfterFunc(c.window, c.closeWindow)
+		c.timer = time.AfterFunc(flushWindow, c.closeWindow)
 	} else {
-		c.timer.Reset(c.window)
+		c.timer.Reset(flushWindow)
 	}
 }
 

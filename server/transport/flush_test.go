@@ -41,7 +41,7 @@ func (r *flushRecorder) flushes() []string {
 // procedure, recording into rec.
 func serveCoalesced(rec *flushRecorder, body io.Reader, handler http.HandlerFunc) {
 	req := httptest.NewRequest(http.MethodPost, "/stream", body)
-	coalesceFlushes(handler, streamProcedure).ServeHTTP(rec, req)
+	coalesceFlushes(rec, req, &Call{StreamType: connect.StreamTypeServer}, handler)
 }
 
 func send(w http.ResponseWriter, message string) {
@@ -125,12 +125,12 @@ func TestFlushCoalescerDropsFlushesOnceCancelled(t *testing.T) {
 	rec := newFlushRecorder()
 	ctx, cancel := context.WithCancel(t.Context())
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/stream", http.NoBody)
-	coalesceFlushes(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	coalesceFlushes(rec, req, &Call{StreamType: connect.StreamTypeServer}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		send(w, "a")
 		cancel()
 		time.Sleep(2 * flushWindow) // so that the next flush would go at once
 		send(w, "b")
-	}), streamProcedure).ServeHTTP(rec, req)
+	}))
 	if got, want := rec.flushes(), []string{"a"}; !equalStrings(got, want) {
 		t.Errorf("flushed %q, want %q", got, want)
 	}
@@ -178,7 +178,7 @@ func TestFlushesDroppedForUnary(t *testing.T) {
 				t.Errorf("ResponseController.Flush: %v", err)
 			}
 		})
-		coalesceFlushes(handler, Procedures{}).ServeHTTP(rec, req)
+		coalesceFlushes(rec, req, &Call{StreamType: connect.StreamTypeUnary}, handler)
 		if got := rec.flushes(); (len(got) > 0) != tt.wantFlush {
 			t.Errorf("HTTP/%d: flushed %q, want flushes: %v", tt.protoMajor, got, tt.wantFlush)
 		}
@@ -214,9 +214,6 @@ func TestFlushCoalescerUnwraps(t *testing.T) {
 	})
 }
 
-// streamProcedure is a table in which /stream streams its responses.
-var streamProcedure = Procedures{"/stream": {StreamType: connect.StreamTypeServer}}
-
 // TestTakeFlushes checks that a handler that takes its stream's flushes
 // has none made but its own, however long it waits, and each of its own at
 // once; and that without a coalesced stream taking them changes nothing.
@@ -226,8 +223,9 @@ func TestTakeFlushes(t *testing.T) {
 		rec := newFlushRecorder()
 		checkpoints := make(chan []string, 8)
 		req := httptest.NewRequest(http.MethodPost, "/stream", http.NoBody)
-		req = req.WithContext(context.WithValue(req.Context(), callKey{}, &Call{Procedure: "/stream", StreamType: connect.StreamTypeServer, Known: true}))
-		coalesceFlushes(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		call := &Call{Procedure: "/stream", StreamType: connect.StreamTypeServer, Known: true}
+		req = req.WithContext(context.WithValue(req.Context(), callKey{}, call))
+		coalesceFlushes(rec, req, call, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			check := func() { synctest.Wait(); checkpoints <- rec.flushes() }
 			send(w, "a") // the headers, say: at once
 			flush := TakeFlushes(r.Context())
@@ -241,7 +239,7 @@ func TestTakeFlushes(t *testing.T) {
 			flush()
 			flush() // nothing left to flush
 			check()
-		}), streamProcedure).ServeHTTP(rec, req)
+		}))
 		close(checkpoints)
 		want := [][]string{
 			{"a"},

@@ -1,8 +1,11 @@
 package transport
 
 import (
+	"errors"
 	"net"
 	"net/http"
+	"sync"
+	"syscall"
 
 	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/transport/batchconn"
@@ -51,18 +54,14 @@ func NewHTTPServer(handler http.Handler, l limits.Limits, tls bool) *http.Server
 }
 
 // Listener makes listener hold further connections in the kernel's queue
-// while l.MaxConnections are open, and gathers the writes to each
-// connection made while one is on its way to the socket into one system
-// call ([batchconn]), with l.WriteTimeout for each. net/http's HTTP/2
-// server flushes whenever its queue of frames runs dry, a system call or
-// more per response; through this listener, frames from many streams share
-// them, as in grpc-go's transport. The write deadlines that
-// [NewHTTPServer]'s WriteByteTimeout sets around every write then cost a
-// lock instead of a change to the socket's timer. Reads go through
-// batchconn's buffer too, which takes in a burst of small frames in one
-// system call where the server would make two for each; for that, the
-// connections of listener must offer their socket's SyscallConn, as
-// *net.TCPConn does, and the connection limit passes it on.
+// while l.MaxConnections are open, and wraps each in [batchconn], a fast
+// path, with l.WriteTimeout: the writes made while one is on its way to the
+// socket share a system call, and a burst of small frames is read in one.
+// The write deadlines that [NewHTTPServer]'s WriteByteTimeout sets around
+// every write then cost a lock instead of a change to the socket's timer.
+// Buffered reads need the socket's SyscallConn, which the connections of
+// listener must offer, as *net.TCPConn does; the connection limit passes
+// it on.
 func Listener(listener net.Listener, l limits.Limits) net.Listener {
 	if batchconnOff {
 		return PlainListener(listener, l)
@@ -77,4 +76,75 @@ func Listener(listener net.Listener, l limits.Limits) net.Listener {
 // net/http makes them. It is for diagnosis.
 func PlainListener(listener net.Listener, l limits.Limits) net.Listener {
 	return limitConnections(listener, l.WithDefaults().MaxConnections)
+}
+
+// limitListener holds further connections in the kernel's queue while max
+// of those it accepted are open, as netutil.LimitListener does, but with
+// connections that still offer the socket's SyscallConn and CloseWrite to
+// the wrappers above them: batchconn reads through the one, and net/http
+// calls the other.
+type limitListener struct {
+	net.Listener
+	open      chan struct{} // holds a value for each open connection
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+}
+
+func limitConnections(l net.Listener, max int) net.Listener {
+	return &limitListener{Listener: l, open: make(chan struct{}, max), done: make(chan struct{})}
+}
+
+// Accept waits for a connection to close while max are open, then accepts
+// the next.
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.open <- struct{}{}:
+	case <-l.done:
+		return nil, &net.OpError{Op: "accept", Net: l.Addr().Network(), Addr: l.Addr(), Err: net.ErrClosed}
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.open
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.open }}, nil
+}
+
+// Close closes the listener, ending an Accept waiting for a connection to
+// close.
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+type limitedConn struct {
+	net.Conn
+	releaseOnce sync.Once
+	release     func()
+}
+
+// Close closes the connection and makes room for another.
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.releaseOnce.Do(c.release)
+	return err
+}
+
+// CloseWrite shuts down the writing side of the socket, if it has one.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// errNoSyscallConn is SyscallConn's error when the connection has none.
+var errNoSyscallConn = errors.New("connection offers no SyscallConn")
+
+// SyscallConn returns the socket's, if it offers one.
+func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errNoSyscallConn
 }

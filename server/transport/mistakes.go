@@ -74,69 +74,57 @@ func badConnectVersion(r *http.Request) bool {
 	return sent && (len(v) != 1 || v[0] != "1")
 }
 
-// unreadableContentType says what to send instead of a Content-Type the
-// call's procedure cannot be read in.
-func unreadableContentType(call *Call) string {
-	if call.Protocol == connect.ProtocolNameConnect && (call.Codec == "json" || call.Codec == "proto") {
+// unreadable says what to send instead of the Content-Type of a POST for
+// the call's procedure, or "" if some protocol reads it. connect-go takes
+// any application/* type for Connect unary, but the server reads only the
+// proto and json codecs, so plain curl's application/x-www-form-urlencoded
+// would get a bare 415; and Connect's unary and streaming types are each
+// for their own shape of method, where connect-go answers the other with an
+// empty 415.
+func unreadable(call *Call) string {
+	if call.Protocol != connect.ProtocolNameConnect {
+		return "" // gRPC and gRPC-Web: connect-go answers each in its own protocol
+	}
+	if call.Codec == "json" || call.Codec == "proto" {
 		method := call.Procedure[strings.LastIndex(call.Procedure, "/")+1:]
-		if call.StreamType != connect.StreamTypeUnary && !call.Enveloped {
+		switch unary := call.StreamType == connect.StreamTypeUnary; {
+		case !unary && !call.Enveloped:
 			return fmt.Sprintf("%s is a streaming method: over the Connect protocol its requests are "+
 				"application/connect+%s, each message framed by a flag byte and its 4-byte big-endian length; "+
 				"application/%s is for unary methods", method, call.Codec, call.Codec)
-		}
-		if call.StreamType == connect.StreamTypeUnary && call.Enveloped {
+		case unary && call.Enveloped:
 			return fmt.Sprintf("%s is a unary method: over the Connect protocol its request is "+
 				"application/%s, one message unframed; application/connect+%s is for streaming methods",
 				method, call.Codec, call.Codec)
+		case strings.HasPrefix(call.mediaType, "application/"):
+			return ""
 		}
 	}
 	return "the Content-Type sent is not one this server reads: send " + acceptedContentTypes
 }
 
-// readableContentType reports whether some protocol reads the Content-Type
-// of a POST for its procedure, from the call's classification. connect-go
-// takes any application/* type for Connect unary, but the server reads only
-// the proto and json codecs, so plain curl's
-// application/x-www-form-urlencoded would get a bare 415; and Connect's
-// unary and streaming types are each for their own shape of method, where
-// connect-go answers the other with an empty 415.
-func readableContentType(call *Call) bool {
-	if call.Protocol != connect.ProtocolNameConnect {
-		return true // gRPC and gRPC-Web: connect-go answers each in its own protocol
-	}
-	if !strings.HasPrefix(call.mediaType, "application/") || call.Codec != "json" && call.Codec != "proto" {
-		return false
-	}
-	return call.Enveloped == (call.StreamType != connect.StreamTypeUnary)
-}
-
 // noProcedure says that there is no procedure at path, names the one that
 // was likely meant, if any, and which services there are.
 func noProcedure(path, served string, meant map[string]string) string {
-	if likely, ok := meant[likelyKey(path)]; ok {
+	if likely, ok := meant[strings.ToLower(path)]; ok {
 		return fmt.Sprintf("no procedure %s here: did you mean %s? (this server serves %s)", path, likely, served)
 	}
 	return fmt.Sprintf("no procedure %s here: this server serves %s (reflection lists their methods)", path, served)
 }
 
 // likelyProcedures maps the paths a caller may send by mistake for each
-// procedure, by [likelyKey], to the procedure's path: its own path in
+// procedure, in lower case, to the procedure's path: its own path in
 // another case, and the path without the package (/RouteGuide/GetFeature).
 func likelyProcedures(procedures Procedures) map[string]string {
 	meant := make(map[string]string, 2*len(procedures))
 	for path := range procedures {
 		service, method, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-		meant[likelyKey(path)] = path
+		meant[strings.ToLower(path)] = path
 		if i := strings.LastIndex(service, "."); i >= 0 {
-			meant[likelyKey("/"+service[i+1:]+"/"+method)] = path
+			meant[strings.ToLower("/"+service[i+1:]+"/"+method)] = path
 		}
 	}
 	return meant
-}
-
-// likelyKey folds a path for [likelyProcedures].
-func likelyKey(path string) string {
-	return strings.ToLower(path)
 }
 
 // looksLikeCall reports whether r is shaped like an RPC: a POST, or a
@@ -147,7 +135,7 @@ func looksLikeCall(r *http.Request, meant map[string]string) bool {
 	if !ok || method == "" || strings.Contains(method, "/") {
 		return false
 	}
-	if _, likely := meant[likelyKey(r.URL.Path)]; !likely && !strings.Contains(service, ".") {
+	if _, likely := meant[strings.ToLower(r.URL.Path)]; !likely && !strings.Contains(service, ".") {
 		return false
 	}
 	return r.Method == http.MethodPost || (r.Method == http.MethodGet && r.URL.Query().Has("message"))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -80,11 +81,9 @@ func (b *framedBody) Read(p []byte) (int, error) {
 				return i, nil
 			}
 		}
-		for i < n && b.prefixLen < len(b.prefix) {
-			b.prefix[b.prefixLen] = p[i]
-			b.prefixLen++
-			i++
-		}
+		k := copy(b.prefix[b.prefixLen:], p[i:n])
+		b.prefixLen += k
+		i += k
 		if b.prefixLen < len(b.prefix) {
 			break
 		}
@@ -142,103 +141,49 @@ func (f callerFault) Unwrap() error { return f.error }
 // stack, [Call] has it already.
 func AskedTimeout(header http.Header) (time.Duration, bool) {
 	protocol, _ := protocolAndCodec(mediaTypeOf(header.Get("Content-Type")))
-	return askedTimeout(header, protocol)
+	timeout, ok, _ := askedTimeout(header, protocol)
+	return timeout, ok
 }
 
-// askedTimeout is [AskedTimeout] for a call of protocol.
-func askedTimeout(header http.Header, protocol string) (time.Duration, bool) {
+// askedTimeout is [AskedTimeout] for a call of protocol, and err the
+// answer to a timeout header that cannot be read: invalid_argument, as
+// connect-go would answer it.
+func askedTimeout(header http.Header, protocol string) (_ time.Duration, ok bool, err error) {
 	if protocol != connect.ProtocolNameConnect {
-		return grpcTimeout(header.Get("Grpc-Timeout"))
-	}
-	ms := header.Get("Connect-Timeout-Ms")
-	if ms == "" || len(ms) > 10 {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(ms, 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return time.Duration(n) * time.Millisecond, true
-}
-
-// grpcTimeout reads a grpc-timeout header: up to 8 digits and a unit.
-func grpcTimeout(value string) (time.Duration, bool) {
-	if len(value) < 2 || len(value) > 9 {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(value[:len(value)-1], 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	var unit time.Duration
-	switch value[len(value)-1] {
-	case 'H':
-		unit = time.Hour
-	case 'M':
-		unit = time.Minute
-	case 'S':
-		unit = time.Second
-	case 'm':
-		unit = time.Millisecond
-	case 'u':
-		unit = time.Microsecond
-	case 'n':
-		unit = time.Nanosecond
-	default:
-		return 0, false
-	}
-	if n > int64(max(time.Duration(1<<63-1)/unit, 0)) {
-		return 0, false // longer than any deadline: none
-	}
-	return time.Duration(n) * unit, true
-}
-
-// supportedEncodings are the request compressions the server reads.
-const supportedEncodings = "gzip"
-
-// checkEncoding answers a request compressed with an encoding the server
-// does not read with unimplemented, as connect-go would.
-func checkEncoding(call *Call) error {
-	switch encoding := call.Encoding; encoding {
-	case "", "identity", "gzip":
-		return nil
-	default:
-		return connect.Errorf(connect.CodeUnimplemented,
-			"unknown compression %q: supported encodings are %s", encoding, supportedEncodings)
-	}
-}
-
-// checkTimeout answers a call whose timeout header cannot be read with
-// invalid_argument, as connect-go would.
-func checkTimeout(header http.Header, call *Call) error {
-	if call.AskedTimeout {
-		return nil // read once, by the classification
-	}
-	if call.Protocol != connect.ProtocolNameConnect {
-		value := header.Get("Grpc-Timeout")
-		if value == "" {
-			return nil
+		if value := header.Get("Grpc-Timeout"); value != "" {
+			return grpcTimeout(value)
 		}
-		if grpcTimeoutTooLong(value) {
-			return nil
-		}
-		return connect.Errorf(connect.CodeInvalidArgument,
-			"grpc-timeout %q cannot be read: send at most 8 digits and a unit, one of H, M, S, m, u or n", value)
+		return 0, false, nil
 	}
 	value := header.Get("Connect-Timeout-Ms")
 	if value == "" {
-		return nil
+		return 0, false, nil
 	}
-	return connect.Errorf(connect.CodeInvalidArgument,
-		"connect-timeout-ms %q cannot be read: send at most 10 digits, a whole number of milliseconds", value)
+	n, parseErr := strconv.ParseInt(value, 10, 64)
+	if len(value) > 10 || parseErr != nil || n < 0 {
+		return 0, false, connect.Errorf(connect.CodeInvalidArgument,
+			"connect-timeout-ms %q cannot be read: send at most 10 digits, a whole number of milliseconds", value)
+	}
+	return time.Duration(n) * time.Millisecond, true, nil
 }
 
-// grpcTimeoutTooLong reports whether value is a well-formed grpc-timeout
-// longer than any deadline, which connect-go reads as none.
-func grpcTimeoutTooLong(value string) bool {
-	if len(value) < 2 || len(value) > 9 || !strings.ContainsRune("HMSmun", rune(value[len(value)-1])) {
-		return false
+// grpcUnits are the units of a grpc-timeout, by their letter in "HMSmun".
+var grpcUnits = [...]time.Duration{time.Hour, time.Minute, time.Second, time.Millisecond, time.Microsecond, time.Nanosecond}
+
+// grpcTimeout reads a grpc-timeout header: up to 8 digits and a unit. One
+// longer than any deadline asks for none, as connect-go reads it.
+func grpcTimeout(value string) (_ time.Duration, ok bool, err error) {
+	unit := -1
+	if len(value) >= 2 && len(value) <= 9 {
+		unit = strings.IndexByte("HMSmun", value[len(value)-1])
 	}
-	n, err := strconv.ParseInt(value[:len(value)-1], 10, 64)
-	return err == nil && n >= 0
+	n, parseErr := strconv.ParseInt(value[:max(len(value)-1, 0)], 10, 64)
+	if unit < 0 || parseErr != nil || n < 0 {
+		return 0, false, connect.Errorf(connect.CodeInvalidArgument,
+			"grpc-timeout %q cannot be read: send at most 8 digits and a unit, one of H, M, S, m, u or n", value)
+	}
+	if n > int64(math.MaxInt64/grpcUnits[unit]) {
+		return 0, false, nil // longer than any deadline: none
+	}
+	return time.Duration(n) * grpcUnits[unit], true, nil
 }

@@ -97,26 +97,29 @@ func FuzzFramedBody(f *testing.F) {
 func TestGRPCTimeout(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		value string
-		want  time.Duration
-		ok    bool
+		value      string
+		want       time.Duration
+		ok, refuse bool
 	}{
-		{"1S", time.Second, true},
-		{"0S", 0, true},
-		{"1n", time.Nanosecond, true},
-		{"250m", 250 * time.Millisecond, true},
-		{"99999999H", 0, false}, // longer than any deadline
-		{"2H", 2 * time.Hour, true},
-		{"123456789S", 0, false}, // more than 8 digits
-		{"soon", 0, false},
-		{"1", 0, false},
-		{"-1S", 0, false},
-		{"1x", 0, false},
+		{"1S", time.Second, true, false},
+		{"0S", 0, true, false},
+		{"1n", time.Nanosecond, true, false},
+		{"250m", 250 * time.Millisecond, true, false},
+		{"99999999H", 0, false, false}, // longer than any deadline: none
+		{"2H", 2 * time.Hour, true, false},
+		{"123456789S", 0, false, true}, // more than 8 digits
+		{"soon", 0, false, true},
+		{"1", 0, false, true},
+		{"-1S", 0, false, true},
+		{"1x", 0, false, true},
 	}
 	for _, tt := range tests {
-		got, ok := grpcTimeout(tt.value)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("grpcTimeout(%q) = %v, %v; want %v, %v", tt.value, got, ok, tt.want, tt.ok)
+		got, ok, err := grpcTimeout(tt.value)
+		if got != tt.want || ok != tt.ok || (err != nil) != tt.refuse {
+			t.Errorf("grpcTimeout(%q) = %v, %v, %v; want %v, %v, refused: %t", tt.value, got, ok, err, tt.want, tt.ok, tt.refuse)
+		}
+		if tt.refuse && connect.CodeOf(err) != connect.CodeInvalidArgument {
+			t.Errorf("grpcTimeout(%q) refused with %v, want invalid_argument", tt.value, connect.CodeOf(err))
 		}
 	}
 }

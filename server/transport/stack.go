@@ -1,18 +1,31 @@
+// Package transport protects connect-go's handlers from clients that stop
+// taking part or make mistakes, and makes their streams cheap on net/http:
+// deadlines within bounds, idle and stalled streams cut off, streams ended
+// at drain, calls connect-go cannot serve answered clearly, and flushes
+// coalesced. Its outermost layer, [Stack.Classify], works out once what each
+// request is (a [Call]: its entry in the table of procedures, its protocol,
+// codec and timeout), which every rule reads, and starts the call's life
+// (callLife, lifecycle.go), the one owner of its deadline, its idle and
+// stall cut-offs (progress.go), its drain and the code it ends with. Inside
+// it, the admission ([Stack.Handler], admission.go) answers the calls
+// connect-go cannot serve and calls the procedure's handler, with the
+// flushes of streamed responses coalesced (flush.go); the interceptor
+// ([Stack.Interceptor]) registers streams for drain and gives a cut-off
+// call its code. docs/architecture.md shows the whole path in its order.
 package transport
 
 import (
 	"net/http"
+	"sync"
+	"time"
 
 	"connectrpc.com/connect/v2"
 
 	"github.com/routeguide/routeguide/server/limits"
 )
 
-// Stack is the transport's protections for one server. Its parts work
-// together: [Stack.Classify] is the outermost layer of the handler and
-// starts each call's life, [Stack.Handler] lets calls into connect-go's
-// handlers, and [Stack.Interceptor] goes among the interceptors of the
-// connect.Server.
+// Stack is the transport's protections for one server: the layers and the
+// interceptor of the package doc, which work together.
 type Stack struct {
 	streams    openStreams
 	limits     limits.Limits // with its defaults
@@ -23,7 +36,7 @@ type Stack struct {
 // (StreamIdleTimeout, WriteTimeout, DefaultTimeout, MaxTimeout,
 // RequestReadTimeout), zero fields taking their defaults.
 func New(l limits.Limits) *Stack {
-	return &Stack{limits: l.WithDefaults()}
+	return &Stack{limits: l.WithDefaults(), streams: openStreams{lives: make(map[*callLife]struct{})}}
 }
 
 // Interceptor ends streams that their client abandons, that outlive their
@@ -35,20 +48,16 @@ func (s *Stack) Interceptor() connect.ServerInterceptor {
 
 // Handler returns the layer that lets into connect-go's handlers, which
 // use [Stack.Interceptor], the calls they can serve, and answers the
-// others itself (see [Served]). It goes inside [Stack.Classify], and
+// others itself (see [Served]). It must go inside [Stack.Classify], and
 // serves the streams of responses with their flushes coalesced, a fast
-// path. It fills in the table of procedures: call it once per table.
+// path.
 func (s *Stack) Handler(served Served) http.Handler {
 	for path, p := range served.Procedures {
 		if p.handler == nil {
 			panic("transport: procedure " + path + " has no handler: mount it through Procedures.Mux")
 		}
-		p.serve = p.handler
-		if !s.noFastPath && !flushOff {
-			p.serve = coalesceFlushes(p.handler, served.Procedures)
-		}
 	}
-	return &admission{Served: served, mistakes: newMistakes(served.Procedures)}
+	return &admission{Served: served, mistakes: newMistakes(served.Procedures), coalesce: !s.noFastPath && !flushOff}
 }
 
 // WithoutFastPaths turns the fast paths (flush coalescing, stack
@@ -62,4 +71,50 @@ func (s *Stack) WithoutFastPaths() {
 // off any that are blocked on a client. Unary calls go on.
 func (s *Stack) Drain() {
 	s.streams.drain()
+}
+
+const errShuttingDown = "the server is shutting down: call again, another server will answer"
+
+// drainWriteGrace is how long a draining stream blocked on a client that
+// does not read gets to take its last message before it is reset. A client
+// that reads only slowly must get through what its flow-control window
+// holds in that time to see the stream end with unavailable: 500 ms was too
+// short on a loaded machine, where such clients were reset instead. It is
+// well within the default --shutdown-timeout of 10 s.
+const drainWriteGrace = 2 * time.Second
+
+// openStreams keeps track of the streams in progress, so that they can be
+// ended promptly when the server drains. Unary calls are not in it: they
+// go on through a drain.
+type openStreams struct {
+	mu       sync.Mutex // protects draining and lives
+	draining bool
+	lives    map[*callLife]struct{}
+}
+
+// open registers a stream, unless the server is draining.
+func (o *openStreams) open(l *callLife) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.draining {
+		return false
+	}
+	o.lives[l] = struct{}{}
+	return true
+}
+
+func (o *openStreams) close(l *callLife) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.lives, l)
+}
+
+// drain refuses new streams and ends the open ones.
+func (o *openStreams) drain() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.draining = true
+	for l := range o.lives {
+		l.drain()
+	}
 }

@@ -82,18 +82,13 @@ func (l *listener) Accept() (net.Conn, error) {
 // what is buffered, within the write timeout (or five seconds without one),
 // before it closes the socket; reads end at once.
 //
-// The buffer is taken from a pool when a write arrives and returned once
-// the socket has taken it, so an idle connection holds none.
-//
 // If c offers its socket's SyscallConn, as *net.TCPConn does, reads bypass
 // c's Read and go to the socket beneath: a Read for fewer than
 // [ReadBufferSize] bytes reads as many as the socket has, up to that many,
-// into a buffer from a pool, and later Reads take from it until it is
-// empty, when it goes back to the pool. A Read waits for the socket in the
-// runtime's poller, holding no buffer, and the socket's read deadline and
-// Close end the wait as they would its own Read's; a Read served from the
-// buffer does not look at the deadline, as one through a bufio.Reader does
-// not. Errors are those the socket's Read would return. A wrapper of the
+// into the read buffer, and later Reads take from it until it is empty.
+// The socket's read deadline and Close end a Read's wait as they would its
+// own Read's; a Read served from the buffer does not look at the deadline,
+// as one through a bufio.Reader does not. Errors are those the socket's Read would return. A wrapper of the
 // socket that changes what its Read returns must not offer SyscallConn.
 // Without one, reads go through c's Read, unbuffered.
 func NewConn(c net.Conn, o Options) net.Conn {
@@ -136,12 +131,6 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b
 func (c *conn) Write(p []byte) (int, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
 	n := 0
 	for {
 		c.mu.Lock()
@@ -168,20 +157,14 @@ func (c *conn) Write(p []byte) (int, error) {
 			}
 		}
 		wake := c.wakeLocked()
-		deadline := c.deadline
+		var timeout <-chan time.Time // none without a deadline
+		if !c.deadline.IsZero() {
+			timeout = time.After(time.Until(c.deadline))
+		}
 		c.mu.Unlock()
-		if deadline.IsZero() {
-			<-wake
-			continue
-		}
-		if timer == nil {
-			timer = time.NewTimer(time.Until(deadline))
-		} else {
-			timer.Reset(time.Until(deadline))
-		}
 		select {
 		case <-wake:
-		case <-timer.C:
+		case <-timeout:
 		}
 	}
 }
@@ -190,17 +173,17 @@ func (c *conn) Write(p []byte) (int, error) {
 func (c *conn) writableLocked() error {
 	switch {
 	case c.closed:
-		return c.opError(net.ErrClosed)
+		return c.opError("write", net.ErrClosed)
 	case c.err != nil:
 		return c.err
 	case !c.deadline.IsZero() && !time.Now().Before(c.deadline):
-		return c.opError(os.ErrDeadlineExceeded)
+		return c.opError("write", os.ErrDeadlineExceeded)
 	}
 	return nil
 }
 
-func (c *conn) opError(err error) error {
-	return &net.OpError{Op: "write", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+func (c *conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 func (c *conn) buffered() int {
@@ -313,7 +296,7 @@ func (c *conn) SetReadDeadline(t time.Time) error {
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
-		return c.opError(net.ErrClosed)
+		return c.opError("write", net.ErrClosed)
 	}
 	return c.Conn.SetReadDeadline(t)
 }
@@ -337,7 +320,7 @@ func (c *conn) Read(p []byte) (int, error) {
 		c.mu.Lock()
 		switch {
 		case c.closed:
-			err = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: net.ErrClosed}
+			err = c.opError("read", net.ErrClosed)
 		case c.err != nil:
 			err = c.err
 		}
@@ -352,7 +335,7 @@ func (c *conn) Close() error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return c.opError(net.ErrClosed)
+		return c.opError("write", net.ErrClosed)
 	}
 	c.closed = true
 	c.readsEnded.Store(true)

@@ -2,6 +2,8 @@ package vtcodec_test
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -43,38 +45,61 @@ func messages() []proto.Message {
 	return ms
 }
 
+// marshal appends the wire form of m to prefix through the codec, into a
+// writer with a buffer of its own, as connect-go's are, when buffered, and
+// otherwise into a plain io.Writer.
+func marshal(prefix []byte, m any, buffered bool) ([]byte, error) {
+	buf := bytes.NewBuffer(bytes.Clone(prefix))
+	var w io.Writer = buf
+	if !buffered {
+		w = struct{ io.Writer }{buf}
+	}
+	err := vtcodec.Codec{}.MarshalWrite(context.Background(), w, m)
+	return buf.Bytes(), err
+}
+
+// unmarshal decodes data into m through the codec, from a *bytes.Buffer as
+// connect-go passes it, or from a plain io.Reader.
+func unmarshal(data []byte, m any, buffered bool) error {
+	var r io.Reader = bytes.NewBuffer(data)
+	if !buffered {
+		r = bytes.NewReader(data)
+	}
+	return vtcodec.Codec{}.UnmarshalRead(context.Background(), r, m)
+}
+
 // TestSameBytesAsProtoMarshal checks that the codec's wire form is the
 // protobuf runtime's, byte for byte, and decodes to the same message.
 func TestSameBytesAsProtoMarshal(t *testing.T) {
 	t.Parallel()
-	var c vtcodec.Codec
 	prefix := []byte("envelope")
-	for _, m := range messages() {
+	for i, m := range messages() {
 		want, err := proto.Marshal(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := c.Marshal(m)
+		got, err := marshal(nil, m, false)
 		if err != nil {
-			t.Fatalf("Marshal(%v): %v", m, err)
+			t.Fatalf("MarshalWrite(%v): %v", m, err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Fatalf("Marshal(%v) = %x, proto.Marshal gives %x", m, got, want)
+			t.Fatalf("MarshalWrite(%v) = %x, proto.Marshal gives %x", m, got, want)
 		}
-		appended, err := c.MarshalAppend(bytes.Clone(prefix), m)
+		appended, err := marshal(prefix, m, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(appended, append(bytes.Clone(prefix), want...)) {
-			t.Fatalf("MarshalAppend(%v) = %x, want the prefix and %x", m, appended, want)
+			t.Fatalf("MarshalWrite(%v) into a buffer = %x, want the prefix and %x", m, appended, want)
 		}
 		// Into a message holding something else: decoding replaces it.
+		buffered := i%2 == 0
 		decoded := m.ProtoReflect().New().Interface()
-		if err := c.Unmarshal(mustMarshal(t, messages()[1]), decoded); err != nil && decoded.ProtoReflect().Descriptor() == messages()[1].ProtoReflect().Descriptor() {
+		if err := unmarshal(mustMarshal(t, messages()[1]), decoded, buffered); err != nil && decoded.ProtoReflect().Descriptor() == messages()[1].ProtoReflect().Descriptor() {
 			t.Fatal(err)
 		}
-		if err := c.Unmarshal(want, decoded); err != nil {
-			t.Fatalf("Unmarshal(%x) into %T: %v", want, decoded, err)
+		if err := unmarshal(want, decoded, buffered); err != nil {
+			t.Fatalf("UnmarshalRead(%x) into %T: %v", want, decoded, err)
 		}
 		if diff := cmp.Diff(m, decoded, protocmp.Transform()); diff != "" {
 			t.Fatalf("decoded message differs (-sent +decoded):\n%s", diff)
@@ -100,25 +125,27 @@ func TestInvalidUTF8Refused(t *testing.T) {
 	if err := proto.Unmarshal(data, &routeguide.RouteNote{}); err == nil {
 		t.Fatal("the protobuf runtime accepts invalid UTF-8; the test is wrong")
 	}
-	if err := (vtcodec.Codec{}).Unmarshal(data, &routeguide.RouteNote{}); err == nil {
-		t.Error("Unmarshal accepted a note whose text is not UTF-8")
+	if err := unmarshal(data, &routeguide.RouteNote{}, true); err == nil {
+		t.Error("UnmarshalRead accepted a note whose text is not UTF-8")
 	}
 }
 
 func TestNotProto(t *testing.T) {
 	t.Parallel()
-	var c vtcodec.Codec
-	if _, err := c.Marshal("a string"); err == nil {
-		t.Error("Marshal accepted a string")
+	if _, err := marshal(nil, "a string", true); err == nil {
+		t.Error("MarshalWrite accepted a string")
 	}
-	if err := c.Unmarshal(nil, new(string)); err == nil {
-		t.Error("Unmarshal accepted a *string")
+	if err := (vtcodec.Codec{}).MarshalWriteStable(t.Context(), io.Discard, "a string"); err == nil {
+		t.Error("MarshalWriteStable accepted a string")
+	}
+	if err := unmarshal(nil, new(string), true); err == nil {
+		t.Error("UnmarshalRead accepted a *string")
 	}
 }
 
 // FuzzUnmarshal checks that the codec decodes whatever the protobuf runtime
 // decodes, to the same message, and refuses what it refuses: vtprotobuf's
-// generated decoder does not (see Codec.Unmarshal), and must not creep in.
+// generated decoder does not (see Codec.UnmarshalRead), and must not creep in.
 func FuzzUnmarshal(f *testing.F) {
 	for _, m := range messages()[:9] {
 		data, _ := proto.Marshal(m)
@@ -131,7 +158,7 @@ func FuzzUnmarshal(f *testing.F) {
 			want := m.ProtoReflect().New().Interface()
 			wantErr := proto.Unmarshal(data, want)
 			got := m.ProtoReflect().New().Interface()
-			gotErr := vtcodec.Codec{}.Unmarshal(data, got)
+			gotErr := unmarshal(data, got, true)
 			if (gotErr == nil) != (wantErr == nil) {
 				t.Fatalf("%T from %x: codec error %v, runtime error %v", m, data, gotErr, wantErr)
 			}
@@ -149,15 +176,18 @@ func FuzzUnmarshal(f *testing.F) {
 func BenchmarkMarshalFeature(b *testing.B) {
 	f := &routeguide.Feature{Name: "Berkshire Valley Management Area Trail, Jefferson, NJ, USA",
 		Location: &routeguide.Point{Latitude: 409146138, Longitude: -746188906}}
-	buf := make([]byte, 0, 512)
+	buf := bytes.NewBuffer(make([]byte, 0, 512))
 	b.Run("proto", func(b *testing.B) {
 		for b.Loop() {
-			buf, _ = proto.MarshalOptions{}.MarshalAppend(buf[:0], f)
+			buf.Reset()
+			out, _ := proto.MarshalOptions{}.MarshalAppend(buf.AvailableBuffer(), f)
+			buf.Write(out)
 		}
 	})
 	b.Run("vtcodec", func(b *testing.B) {
 		for b.Loop() {
-			buf, _ = vtcodec.Codec{}.MarshalAppend(buf[:0], f)
+			buf.Reset()
+			_ = vtcodec.Codec{}.MarshalWrite(b.Context(), buf, f)
 		}
 	})
 }
