@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/routeguide/routeguide/server/identity"
 	"github.com/routeguide/routeguide/server/limits"
 )
 
@@ -32,7 +33,6 @@ type config struct {
 	limits           limits.Limits
 	notes            *notesFlags
 	corsOrigins      []string
-	pageClientID     *string
 	writes           *writesFlags
 
 	// fromEnv holds the names of the flags set by the environment, so that
@@ -75,16 +75,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		"the performance-only layers: batched connection writes and reads, flush coalescing, stack presizing; false turns them off, for diagnosis")
 	flags.Func("cors-origin", "let browser pages from `origin`, such as http://localhost:3000, call the API; "+
 		"repeatable or comma-separated, * for any (default: none, only the server's own page)", func(value string) error {
-		for origin := range strings.SplitSeq(value, ",") {
-			if origin = strings.TrimSpace(origin); origin != "" {
-				c.corsOrigins = append(c.corsOrigins, origin)
-			}
-		}
+		c.corsOrigins = append(c.corsOrigins, identity.SplitList(value)...)
 		return nil
 	})
 	addLimitFlags(flags, &c.limits)
 	c.notes = addNotesFlags(flags)
-	c.pageClientID = addSignInFlags(flags)
 	c.writes = addWritesFlags(flags)
 	flags.VisitAll(func(f *flag.Flag) { f.Usage += " [$" + envName(f.Name) + "]" })
 	flags.Usage = func() {

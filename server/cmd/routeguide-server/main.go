@@ -21,7 +21,6 @@ import (
 
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
-	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
 )
@@ -79,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}()
 	options := append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits),
-		server.WithCORSOrigins(cfg.corsOrigins...), cfg.pageSignIn())
+		server.WithCORSOrigins(cfg.corsOrigins...))
 	store, err := cfg.notes.open(ctx, cfg.limits, cfg.setting, logger)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.setting("notes"), err)
@@ -152,7 +151,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger.Info("routeguide-server listening",
 		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount(),
-		"notes", notes.RedactURLs(cfg.notes.store))
+		"notes", redactURL(cfg.notes.jetstream.URLs))
 	running++
 	go func() {
 		if httpServer.TLSConfig != nil {
