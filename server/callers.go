@@ -3,11 +3,16 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/connect/v2/connectproto"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
@@ -148,4 +153,35 @@ func (c caller) author() notes.Author {
 		return notes.Author{}
 	}
 	return notes.Author{ID: c.identity.AuthorID, Name: c.identity.Name}
+}
+
+// A WriteBudget charges each write to its client, and says whether the
+// client may make it. [budget.Local] and [budget.Shared] are two.
+type WriteBudget interface {
+	Allow(ctx context.Context, key budget.Key) budget.Decision
+}
+
+// chargeWrite charges one write to who, or returns the error that refuses
+// it.
+func (g *routeGuide) chargeWrite(ctx context.Context, who caller) error {
+	if g.budget == nil {
+		return nil
+	}
+	d := g.budget.Allow(ctx, who.key())
+	if d.Allowed {
+		return nil
+	}
+	g.metrics.WriteRefused("over_budget")
+	// Whole seconds, rounded up: a client that waits as long as it is told
+	// is never refused again for the same reason.
+	wait := d.RetryAfter.Truncate(time.Second)
+	if wait < d.RetryAfter {
+		wait += time.Second
+	}
+	err := connect.NewError(connect.CodeResourceExhausted, fmt.Sprintf(
+		"this client has written its budget of notes: try again in %v (each client may write a few notes at once, then a steady few a minute)", wait))
+	if detail, derr := connectproto.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)}); derr == nil {
+		err = err.WithDetail(detail)
+	}
+	return err
 }

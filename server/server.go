@@ -16,12 +16,12 @@ import (
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
 	"connectrpc.com/grpcreflect/v2"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/server/browser"
+	"github.com/routeguide/routeguide/server/budget"
 	"github.com/routeguide/routeguide/server/features"
 	"github.com/routeguide/routeguide/server/geo"
 	"github.com/routeguide/routeguide/server/notes"
@@ -42,7 +42,7 @@ type Server struct {
 // Every feature must have a location within the valid range of latitude and
 // longitude, and the limits, if given, must agree with each other.
 func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
-	var cfg config
+	cfg := config{budget: budget.NewLocal(budget.LocalConfig{})}
 	for _, o := range options {
 		o.apply(&cfg)
 	}
@@ -58,7 +58,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if store == nil {
 		store = notes.NewMemory(l)
 	}
-	metrics, err := observe.NewMetrics(cfg.observe.meterProvider,
+	metrics, err := observe.NewMetrics(cfg.meterProvider,
 		observe.State{Features: index.Len(), Notes: notesStats(store), NotesUp: func() bool { return store.Available() == nil }})
 	if err != nil {
 		return nil, fmt.Errorf("service metrics: %w", err)
@@ -67,9 +67,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		features: index,
 		notes:    store,
 		metrics:  metrics,
-		logger:   cfg.observe.logger,
+		logger:   cfg.logger,
 		limits:   l,
-		budget:   cfg.writeBudget(),
+		budget:   cfg.budget,
 		trusted:  cfg.trusted,
 		watches:  notes.NewAdmission(l),
 	}
@@ -80,7 +80,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if cfg.noFastPaths {
 		stack.WithoutFastPaths()
 	}
-	observers, err := cfg.observe.interceptors(metrics)
+	observers, err := cfg.observers(metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +92,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	// NotesService is NOT_SERVING while the notes store cannot be reached,
 	// whatever its status otherwise.
 	health := newHealth(map[string]func() bool{
-		notesv1connect.NotesServiceName: func() bool { return store.Available() == nil },
-	}, routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
+		routeguideconnect.RouteGuideName: nil,
+		notesv1connect.NotesServiceName:  func() bool { return store.Available() == nil },
+	})
 	if err := register(rpc, service, health, cfg.services); err != nil {
 		return nil, err
 	}
@@ -108,7 +109,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	httpOptions := slices.Concat(MessageOptions(l), cfg.httpOptions)
 	connecthttp.Mount(procedures.Mux(mux), rpc, httpOptions...)
 	served := transport.Served{Procedures: procedures, Fallback: mux, Errors: connecthttp.NewErrorWriter(httpOptions...)}
-	if cfg.observe.on() {
+	if cfg.logger != nil || cfg.meterProvider != nil || cfg.tracerProvider != nil {
 		// Calls that the transport refuses before connect-go serves them
 		// are recorded, where they are refused, through the same
 		// interceptors.
@@ -175,9 +176,7 @@ func (s *Server) FeatureCount() int {
 // it before [http.Server.Shutdown], which then stops accepting connections
 // and waits only for the calls in progress.
 func (s *Server) Drain() {
-	s.health.setStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	s.health.setStatus(routeguideconnect.RouteGuideName, healthpb.HealthCheckResponse_NOT_SERVING)
-	s.health.setStatus(notesv1connect.NotesServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+	s.health.drain()
 	s.transport.Drain()
 }
 
