@@ -94,13 +94,6 @@ var embeddedPage = sync.OnceValues(func() (*page, error) {
 	return newPage(web.Files())
 })
 
-// Page returns the handler of the page built into package web: index.html
-// at "/" and its other files beside it, for GET and HEAD only. Any other
-// path is not found.
-func Page() (http.Handler, error) {
-	return embeddedPage()
-}
-
 func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/")
 	if name == "" {

@@ -55,8 +55,9 @@ func (s SignIn) origin() (string, error) {
 	return u.Scheme + "://" + u.Host, nil
 }
 
-// PageWith returns the handler of the page built into package web, as
-// [Page] does, for a server whose users sign in as signIn says: it also
+// PageWith returns the handler of the page built into package web:
+// index.html at "/" and its other files beside it, for GET and HEAD only,
+// any other path not found. Its users sign in as signIn says: it also
 // answers GET /auth-config.json, and lets the page call the issuer, which
 // its Content-Security-Policy otherwise forbids.
 func PageWith(signIn SignIn) (http.Handler, error) {

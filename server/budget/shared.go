@@ -1,6 +1,7 @@
 package budget
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/routeguide/routeguide/server/internal/defaults"
 )
 
 // SharedConfig configures a [Shared] limiter.
@@ -87,18 +90,10 @@ const keyStripes = 64
 // they depend on Policy.Refill. The caller keeps nc and closes it.
 func OpenShared(ctx context.Context, nc *nats.Conn, cfg SharedConfig) (*Shared, error) {
 	cfg.Policy = cfg.Policy.withDefaults()
-	if cfg.Bucket == "" {
-		cfg.Bucket = "routeguide_budgets"
-	}
-	if cfg.Replicas <= 0 {
-		cfg.Replicas = 1
-	}
-	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = 16 << 20
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = time.Second
-	}
+	cfg.Bucket = cmp.Or(cfg.Bucket, "routeguide_budgets")
+	defaults.Set(&cfg.Replicas, 1)
+	defaults.Set(&cfg.MaxBytes, 16<<20)
+	defaults.Set(&cfg.Timeout, time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

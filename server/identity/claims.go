@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -93,20 +94,8 @@ func hasRole(claims map[string]json.RawMessage, name, role string) bool {
 			}
 		}
 	}
-	var roles []string
-	if json.Unmarshal(raw, &roles) != nil {
-		var one string
-		if json.Unmarshal(raw, &one) != nil {
-			return false
-		}
-		roles = []string{one}
-	}
-	for _, r := range roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
+	var roles stringList
+	return json.Unmarshal(raw, &roles) == nil && slices.Contains(roles, role)
 }
 
 // numericDate reads a JWT NumericDate: seconds since the epoch, possibly

@@ -8,16 +8,20 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/routeguide/routeguide/server/internal/defaults"
 )
 
 // Config describes the issuer whose tokens a Verifier accepts, and how.
@@ -69,15 +73,9 @@ const MaxTokenBytes = 16 << 10
 const requestTimeout = 10 * time.Second
 
 func (c Config) withDefaults() Config {
-	if c.RolesClaim == "" {
-		c.RolesClaim = "roles"
-	}
-	if c.MinRefreshInterval <= 0 {
-		c.MinRefreshInterval = 10 * time.Second
-	}
-	if c.ClockSkew <= 0 {
-		c.ClockSkew = 30 * time.Second
-	}
+	c.RolesClaim = cmp.Or(c.RolesClaim, "roles")
+	defaults.Set(&c.MinRefreshInterval, 10*time.Second)
+	defaults.Set(&c.ClockSkew, 30*time.Second)
 	if c.Transport == nil {
 		c.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
@@ -180,12 +178,7 @@ func supported(advertised []string) []string {
 		oidc.PS256: true, oidc.PS384: true, oidc.PS512: true,
 		oidc.EdDSA: true,
 	}
-	var algs []string
-	for _, a := range advertised {
-		if known[a] {
-			algs = append(algs, a)
-		}
-	}
+	algs := slices.DeleteFunc(slices.Clone(advertised), func(a string) bool { return !known[a] })
 	if len(algs) == 0 {
 		return []string{oidc.RS256}
 	}

@@ -64,20 +64,20 @@ func (v *Verifier) bearer(header http.Header) (string, *Error) {
 type claims struct {
 	Issuer    string       `json:"iss"`
 	Subject   string       `json:"sub"`
-	Audience  audience     `json:"aud"`
+	Audience  stringList   `json:"aud"`
 	Expiry    *json.Number `json:"exp"`
 	NotBefore *json.Number `json:"nbf"`
 	Name      string       `json:"name"`
 	Username  string       `json:"preferred_username"`
 }
 
-// audience is the aud claim, one string or a list of them.
-type audience []string
+// stringList is a claim that is one string or a list of them, as aud.
+type stringList []string
 
-func (a *audience) UnmarshalJSON(b []byte) error {
+func (a *stringList) UnmarshalJSON(b []byte) error {
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {
-		*a = audience{one}
+		*a = stringList{one}
 		return nil
 	}
 	return json.Unmarshal(b, (*[]string)(a))
