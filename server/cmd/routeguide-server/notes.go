@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -205,14 +206,21 @@ func (n *notesFlags) urls() string {
 	if n.password == "" {
 		return n.jetstream.URLs
 	}
-	parts := strings.Split(n.jetstream.URLs, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil || u.User == nil {
-			continue // check refused these
-		}
-		u.User = url.UserPassword(u.User.Username(), n.password)
-		parts[i] = u.String()
+	return replaceUsers(n.jetstream.URLs, func(u *url.Userinfo) *url.Userinfo {
+		return url.UserPassword(u.Username(), n.password)
+	})
+}
+
+// readSecretFile returns the secret a file holds, without the line break
+// an editor leaves at its end.
+func readSecretFile(file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
 	}
-	return strings.Join(parts, ",")
+	secret := string(bytes.TrimRight(data, "\r\n"))
+	if secret == "" {
+		return "", fmt.Errorf("%s is empty", file)
+	}
+	return secret, nil
 }

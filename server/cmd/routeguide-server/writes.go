@@ -33,7 +33,7 @@ func addWritesFlags(flags *flag.FlagSet) *writesFlags {
 		"OpenID Connect issuer `URL` whose bearer tokens identify callers (https, or http on loopback); "+
 			"needs --auth-audience (default: none, every caller anonymous)")
 	flags.Func("auth-audience", "client `ID` a token's aud must name; repeatable or comma-separated", func(v string) error {
-		w.identity.Audiences = append(w.identity.Audiences, identity.SplitList(v)...)
+		w.identity.Audiences = append(w.identity.Audiences, splitList(v)...)
 		return nil
 	})
 	flags.StringVar(&w.identity.RolesClaim, "auth-roles-claim", "roles",
@@ -60,12 +60,9 @@ func addWritesFlags(flags *flag.FlagSet) *writesFlags {
 	flags.IntVar(&w.policy.Burst, "write-burst", budget.DefaultBurst, "notes each client may post at once")
 	flags.Func("trusted-proxies", "`CIDR`s of proxies whose PROXY protocol v2 header or X-Forwarded-For "+
 		"names the client; comma-separated (default: none)", func(v string) error {
-		t, err := clientaddr.ParseTrusted(v)
-		if err != nil {
-			return err
-		}
-		if t != nil {
-			w.trusted, err = clientaddr.ParseTrusted(w.trusted.String(), v)
+		t, err := clientaddr.ParseTrusted(w.trusted.String(), v)
+		if err == nil {
+			w.trusted = t
 		}
 		return err
 	})
