@@ -174,10 +174,7 @@ func (g *routeGuide) chargeWrite(ctx context.Context, who caller) error {
 	g.metrics.WriteRefused("over_budget")
 	// Whole seconds, rounded up: a client that waits as long as it is told
 	// is never refused again for the same reason.
-	wait := d.RetryAfter.Truncate(time.Second)
-	if wait < d.RetryAfter {
-		wait += time.Second
-	}
+	wait := (d.RetryAfter + time.Second - 1).Truncate(time.Second)
 	err := connect.NewError(connect.CodeResourceExhausted, fmt.Sprintf(
 		"this client has written its budget of notes: try again in %v (each client may write a few notes at once, then a steady few a minute)", wait))
 	if detail, derr := connectproto.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)}); derr == nil {

@@ -8,6 +8,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -67,14 +68,11 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		features: index,
 		notes:    store,
 		metrics:  metrics,
-		logger:   cfg.logger,
+		logger:   cmp.Or(cfg.logger, slog.New(slog.DiscardHandler)),
 		limits:   l,
 		budget:   cfg.budget,
 		trusted:  cfg.trusted,
 		watches:  notes.NewAdmission(l),
-	}
-	if service.logger == nil {
-		service.logger = slog.New(slog.DiscardHandler)
 	}
 	stack := transport.New(l)
 	if cfg.noFastPaths {
