@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"slices"
@@ -40,9 +41,7 @@ func AuthorID(key []byte, issuer, subject string) string {
 }
 
 func appendLengthPrefixed(b []byte, s string) []byte {
-	n := uint64(len(s))
-	b = append(b, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	return append(b, s...)
+	return append(binary.BigEndian.AppendUint64(b, uint64(len(s))), s...)
 }
 
 // displayName is the first of names that is not blank once cleaned.

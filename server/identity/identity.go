@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -33,7 +32,7 @@ type Config struct {
 	// Audiences are the aud values a token may carry, at least one of which
 	// it must: typically the client IDs of the page and of the command-line
 	// client. There is no default: without one, a token the issuer made for
-	// any other application would pass. See [SplitList] for flag values.
+	// any other application would pass.
 	Audiences []string
 	// RolesClaim names the claim that lists the caller's roles; a caller
 	// whose roles include "moderator" is a moderator. A name with dots that
@@ -183,19 +182,4 @@ func supported(advertised []string) []string {
 		return []string{oidc.RS256}
 	}
 	return algs
-}
-
-// SplitList returns the non-empty, trimmed items of values, each of which
-// may hold several separated by commas: the values of a repeatable,
-// comma-separated flag such as --auth-audience.
-func SplitList(values ...string) []string {
-	var items []string
-	for _, v := range values {
-		for item := range strings.SplitSeq(v, ",") {
-			if item = strings.TrimSpace(item); item != "" {
-				items = append(items, item)
-			}
-		}
-	}
-	return items
 }
