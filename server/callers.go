@@ -71,7 +71,7 @@ func (h *callers) admit(w http.ResponseWriter, r *http.Request, call *transport.
 		h.refuse(w, r, err)
 		return nil
 	}
-	return r.WithContext(withIdentity(r.Context(), id))
+	return r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
 }
 
 // mustVerify reports whether call needs a verified identity: it sends a
@@ -113,11 +113,6 @@ type caller struct {
 }
 
 type identityKey struct{}
-
-// withIdentity returns ctx carrying id, which the gate verified.
-func withIdentity(ctx context.Context, id *identity.Identity) context.Context {
-	return context.WithValue(ctx, identityKey{}, id)
-}
 
 // identityOf returns the identity the gate verified for the call of ctx,
 // or nil for an anonymous caller.

@@ -24,7 +24,6 @@ import (
 	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/budget"
 	"github.com/routeguide/routeguide/server/features"
-	"github.com/routeguide/routeguide/server/geo"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
@@ -39,10 +38,11 @@ type Server struct {
 	transport *transport.Stack
 }
 
-// New returns a Server over features, copied into an index of its own.
-// Every feature must have a location within the valid range of latitude and
-// longitude, and the limits, if given, must agree with each other.
-func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
+// New returns a Server over the features of dataset, copied into an index
+// of its own. Every feature must have a location within the valid range of
+// latitude and longitude, and the limits, if given, must agree with each
+// other.
+func New(dataset []*routeguide.Feature, options ...Option) (*Server, error) {
 	cfg := config{budget: budget.NewLocal(budget.LocalConfig{})}
 	for _, o := range options {
 		o.apply(&cfg)
@@ -51,7 +51,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		return nil, err
 	}
 	l := cfg.limits.WithDefaults()
-	index, err := indexFeatures(features)
+	index, err := features.New(dataset)
 	if err != nil {
 		return nil, err
 	}
@@ -127,19 +127,10 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	handler = stack.Classify(handler, procedures)
 	return &Server{
 		handler:   handler,
-		features:  len(features),
+		features:  len(dataset),
 		health:    health,
 		transport: stack,
 	}, nil
-}
-
-func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
-	for i, f := range fs {
-		if err := geo.CheckPoint("location", f.GetLocation()); err != nil {
-			return nil, fmt.Errorf("feature %d (%q): %w", i, f.GetName(), err)
-		}
-	}
-	return features.New(fs)
 }
 
 // register registers the services on rpc: RouteGuide, NotesService,
