@@ -70,18 +70,15 @@ func PageWith(signIn SignIn) (http.Handler, error) {
 		return nil, err
 	}
 	p := *embedded
+	config := authConfig{Writes: "anyone"}
+	if signIn.WritesNeedSignIn {
+		config.Writes = "signed-in"
+	}
 	if origin != "" {
 		// oidc-client-ts fetches the provider's discovery document, keys
 		// and token endpoint; the sign-in itself is a navigation.
 		p.policy = strings.Replace(pageSecurityPolicy, "default-src 'self'",
 			"default-src 'self'; connect-src 'self' "+origin, 1)
-	}
-	writes := "anyone"
-	if signIn.WritesNeedSignIn {
-		writes = "signed-in"
-	}
-	config := authConfig{Writes: writes}
-	if origin != "" {
 		config.Issuer, config.ClientID = signIn.Issuer, signIn.ClientID
 	}
 	body, err := json.Marshal(config)

@@ -34,9 +34,6 @@ type SharedConfig struct {
 	// Timeout bounds one check; past it, the replica decides alone.
 	// Default 1 second.
 	Timeout time.Duration
-	// Local holds the budgets while the bucket cannot be reached. Default:
-	// a [Local] with the same Policy and its defaults otherwise.
-	Local *Local
 	// Unshared, if set, is called with the error of every check the
 	// replica had to decide alone, for logs and metrics. It must be safe
 	// for concurrent use and quick.
@@ -97,18 +94,16 @@ func OpenShared(ctx context.Context, nc *nats.Conn, cfg SharedConfig) (*Shared, 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Local == nil {
-		cfg.Local = NewLocal(LocalConfig{Policy: cfg.Policy, Now: cfg.Now})
-	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("budget: %w", err)
 	}
 	s := &Shared{
 		policy: cfg.Policy, nc: nc, js: js, timeout: cfg.Timeout,
-		local: cfg.Local, unshared: cfg.Unshared, now: cfg.Now,
+		unshared: cfg.Unshared, now: cfg.Now, seed: maphash.MakeSeed(),
+		// Holds the budgets while the bucket cannot be reached.
+		local: NewLocal(LocalConfig{Policy: cfg.Policy, Now: cfg.Now}),
 	}
-	s.seed = maphash.MakeSeed()
 	for i := range s.turns {
 		s.turns[i] = make(chan struct{}, 1)
 	}

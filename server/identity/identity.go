@@ -56,9 +56,6 @@ type Config struct {
 	// bounded by a 10-second timeout. Default: a clone of
 	// http.DefaultTransport.
 	Transport http.RoundTripper
-	// Refused, if set, is called with the reason of every refused token,
-	// for metrics. It must be safe for concurrent use and quick.
-	Refused func(Reason)
 }
 
 // ModeratorRole is the role, in [Config.RolesClaim], of a moderator.

@@ -37,7 +37,7 @@ type Identity struct {
 func (v *Verifier) Verify(ctx context.Context, header http.Header) (*Identity, error) {
 	token, err := v.bearer(header)
 	if err != nil {
-		return nil, v.refused(err)
+		return nil, err
 	}
 	return v.VerifyToken(ctx, token)
 }
@@ -90,7 +90,7 @@ func (a *stringList) UnmarshalJSON(b []byte) error {
 func (v *Verifier) VerifyToken(ctx context.Context, token string) (*Identity, error) {
 	id, err := v.verifyToken(ctx, token)
 	if err != nil {
-		return nil, v.refused(err)
+		return nil, err // not a nil *Error in an error
 	}
 	return id, nil
 }
@@ -189,13 +189,6 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 	}
 	return refuse(ReasonWrongAudience, "the bearer token is for audience %s; this server accepts %s",
 		got, quote(strings.Join(v.cfg.Audiences, ", ")))
-}
-
-func (v *Verifier) refused(err *Error) error {
-	if v.cfg.Refused != nil {
-		v.cfg.Refused(err.Reason)
-	}
-	return err
 }
 
 // allAlgorithms are the algorithms a token may name and still be parsed, so
