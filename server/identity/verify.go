@@ -170,10 +170,8 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 				notBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
 	}
-	for _, a := range c.Audience {
-		if slices.Contains(v.cfg.Audiences, a) {
-			return nil
-		}
+	if slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(v.cfg.Audiences, a) }) {
+		return nil
 	}
 	got := "none"
 	if len(c.Audience) > 0 {

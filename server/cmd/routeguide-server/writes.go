@@ -93,10 +93,9 @@ func (w *writesFlags) check(setting func(flagName string) string) error {
 }
 
 // serverOptions returns the options the flags ask for: the page's sign-in,
-// a verifier of
-// the issuer's tokens and the write budget: shared by every replica through
-// store's NATS when there is a store, else this process's own. The caller
-// must call close when the server has stopped.
+// a verifier of the issuer's tokens and the write budget, shared by every
+// replica through store's NATS when there is a store, else this process's
+// own. The caller must call close when the server has stopped.
 func (w *writesFlags) serverOptions(ctx context.Context, store *notes.JetStream, setting func(flagName string) string, logger *slog.Logger) (options []server.Option, close func(), err error) {
 	close = func() {}
 	var b server.WriteBudget = budget.NewLocal(budget.LocalConfig{Policy: w.policy})
