@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,9 +76,7 @@ func (n *notesFlags) check(setting func(flagName string) string) error {
 		if err != nil || parsed.Host == "" {
 			return fmt.Errorf("%s: %q is neither memory nor a URL such as nats://host:4222", setting("notes"), redactURL(u))
 		}
-		switch parsed.Scheme {
-		case "nats", "tls", "ws", "wss":
-		default:
+		if !slices.Contains([]string{"nats", "tls", "ws", "wss"}, parsed.Scheme) {
 			return fmt.Errorf("%s: %q has scheme %q: want nats://, tls://, ws:// or wss://",
 				setting("notes"), redactURL(u), parsed.Scheme)
 		}
