@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -60,12 +61,9 @@ func isSecretFlag(name string) bool {
 	if strings.HasSuffix(name, "-file") {
 		return false
 	}
-	for _, word := range []string{"password", "token", "secret", "seed"} {
-		if strings.Contains(name, word) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc([]string{"password", "token", "secret", "seed"}, func(word string) bool {
+		return strings.Contains(name, word)
+	})
 }
 
 // redactArgs returns a copy of a command line with every credential
