@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"time"
 
@@ -19,58 +20,48 @@ import (
 const healthService = "grpc.health.v1.Health"
 
 // health implements gRPC health checking: Check, Watch and List, over every
-// protocol the server speaks. Statuses change with setStatus.
+// protocol the server speaks. Every service it knows is SERVING until the
+// server drains, and NOT_SERVING from then on.
 type health struct {
-	mu       sync.Mutex // protects statuses and changed
-	statuses map[string]healthpb.HealthCheckResponse_ServingStatus
-	changed  chan struct{} // closed, and replaced, when a status changes
-
-	// dynamic holds for some services whether what they need is up, such
-	// as the notes store for NotesService; while it is not, they are
-	// NOT_SERVING whatever setStatus said. Their watchers look again every
-	// healthPoll. It never changes after newHealth.
-	dynamic map[string]func() bool
+	// up holds every service known, "" being the server as a whole, and
+	// for some whether what they need is up, such as the notes store for
+	// NotesService; while it is not, they are NOT_SERVING. Their watchers
+	// look again every healthPoll. It never changes after newHealth.
+	up      map[string]func() bool
+	drained chan struct{} // closed by drain
+	drain   func()
 }
 
 // healthPoll is how often a Watch of a service with a dynamic status looks
 // at it again.
 const healthPoll = time.Second
 
-// newHealth returns health checking that answers SERVING for the server as
-// a whole ("") and for each of services, except that a service in dynamic
-// is NOT_SERVING while its function reports false.
-func newHealth(dynamic map[string]func() bool, services ...string) *health {
-	h := &health{statuses: map[string]healthpb.HealthCheckResponse_ServingStatus{"": healthpb.HealthCheckResponse_SERVING},
-		changed: make(chan struct{}), dynamic: dynamic}
-	for _, s := range services {
-		h.statuses[s] = healthpb.HealthCheckResponse_SERVING
-	}
+// newHealth returns health checking that knows the server as a whole ("")
+// and each of services, which is up while its function, if any, reports
+// true.
+func newHealth(services map[string]func() bool) *health {
+	h := &health{up: map[string]func() bool{"": nil}, drained: make(chan struct{})}
+	maps.Copy(h.up, services)
+	h.drain = sync.OnceFunc(func() { close(h.drained) })
 	return h
 }
 
-// setStatus sets the status of service, and tells its watchers.
-func (h *health) setStatus(service string, status healthpb.HealthCheckResponse_ServingStatus) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.statuses[service] = status
-	close(h.changed)
-	h.changed = make(chan struct{})
-}
-
-// status returns the status of service, whether it is known, and a channel
-// closed at the next change.
-func (h *health) status(service string) (healthpb.HealthCheckResponse_ServingStatus, bool, <-chan struct{}) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	status, ok := h.statuses[service]
-	if up := h.dynamic[service]; ok && status == healthpb.HealthCheckResponse_SERVING && up != nil && !up() {
-		status = healthpb.HealthCheckResponse_NOT_SERVING
+// status returns the status of service, and whether it is known.
+func (h *health) status(service string) (healthpb.HealthCheckResponse_ServingStatus, bool) {
+	up, ok := h.up[service]
+	select {
+	case <-h.drained:
+		return healthpb.HealthCheckResponse_NOT_SERVING, ok
+	default:
 	}
-	return status, ok, h.changed
+	if up != nil && !up() {
+		return healthpb.HealthCheckResponse_NOT_SERVING, ok
+	}
+	return healthpb.HealthCheckResponse_SERVING, ok
 }
 
 func (h *health) check(_ context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
-	status, ok, _ := h.status(req.GetService())
+	status, ok := h.status(req.GetService())
 	if !ok {
 		return nil, connect.Errorf(connect.CodeNotFound, "unknown service %q", req.GetService())
 	}
@@ -81,16 +72,21 @@ func (h *health) check(_ context.Context, req *healthpb.HealthCheckRequest) (*he
 // SERVICE_UNKNOWN for a service the server does not know. It runs until its
 // client or the server ends it: at drain, the transport ends it with
 // unavailable, as every stream.
-func (h *health) watch(ctx context.Context, req *healthpb.HealthCheckRequest, stream connect.ServerStream) error {
+func (h *health) watch(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req healthpb.HealthCheckRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
 	sent := healthpb.HealthCheckResponse_ServingStatus(-1)
 	var poll <-chan time.Time
-	if h.dynamic[req.GetService()] != nil {
+	if h.up[req.GetService()] != nil {
 		ticker := time.NewTicker(healthPoll)
 		defer ticker.Stop()
 		poll = ticker.C
 	}
+	drained := h.drained
 	for {
-		status, ok, changed := h.status(req.GetService())
+		status, ok := h.status(req.GetService())
 		if !ok {
 			status = healthpb.HealthCheckResponse_SERVICE_UNKNOWN
 		}
@@ -103,20 +99,17 @@ func (h *health) watch(ctx context.Context, req *healthpb.HealthCheckRequest, st
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-changed:
+		case <-drained:
+			drained = nil // once is news
 		case <-poll:
 		}
 	}
 }
 
 func (h *health) list(context.Context, *healthpb.HealthListRequest) (*healthpb.HealthListResponse, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	res := &healthpb.HealthListResponse{Statuses: make(map[string]*healthpb.HealthCheckResponse, len(h.statuses))}
-	for service, status := range h.statuses {
-		if up := h.dynamic[service]; status == healthpb.HealthCheckResponse_SERVING && up != nil && !up() {
-			status = healthpb.HealthCheckResponse_NOT_SERVING
-		}
+	res := &healthpb.HealthListResponse{Statuses: make(map[string]*healthpb.HealthCheckResponse, len(h.up))}
+	for service := range h.up {
+		status, _ := h.status(service)
 		res.Statuses[service] = &healthpb.HealthCheckResponse{Status: status}
 	}
 	return res, nil
@@ -124,39 +117,25 @@ func (h *health) list(context.Context, *healthpb.HealthListRequest) (*healthpb.H
 
 // register registers the health service on server.
 func (h *health) register(server *connect.Server) error {
-	methods := healthpb.File_grpc_health_v1_health_proto.Services().ByName(protoreflect.Name("Health")).Methods()
-	spec := func(name protoreflect.Name, streamType connect.StreamType, idempotency connect.IdempotencyLevel) (connect.Spec, error) {
-		m := methods.ByName(name)
-		if m == nil {
-			return connect.Spec{}, errors.New("grpc-go's health schema has no method " + string(name))
+	methods := healthpb.File_grpc_health_v1_health_proto.Services().ByName("Health").Methods()
+	for _, m := range []struct {
+		name        protoreflect.Name
+		streamType  connect.StreamType
+		idempotency connect.IdempotencyLevel
+		handler     connect.ServerFunc
+	}{
+		// Check and List have no side effects, so probes may use a Connect GET.
+		{"Check", connect.StreamTypeUnary, connect.IdempotencyNoSideEffects, unary(h.check)},
+		{"Watch", connect.StreamTypeServer, connect.IdempotencyUnknown, h.watch},
+		{"List", connect.StreamTypeUnary, connect.IdempotencyNoSideEffects, unary(h.list)},
+	} {
+		schema := methods.ByName(m.name)
+		if schema == nil {
+			return errors.New("grpc-go's health schema has no method " + string(m.name))
 		}
-		return connect.Spec{Procedure: "/" + healthService + "/" + string(name), StreamType: streamType,
-			Schema: m, IdempotencyLevel: idempotency}, nil
+		server.Register(connect.Method{Handler: m.handler, Spec: connect.Spec{Procedure: "/" + healthService + "/" + string(m.name),
+			StreamType: m.streamType, Schema: schema, IdempotencyLevel: m.idempotency}})
 	}
-	// Check and List have no side effects, so probes may use a Connect GET.
-	check, err := spec("Check", connect.StreamTypeUnary, connect.IdempotencyNoSideEffects)
-	if err != nil {
-		return err
-	}
-	watch, err := spec("Watch", connect.StreamTypeServer, connect.IdempotencyUnknown)
-	if err != nil {
-		return err
-	}
-	list, err := spec("List", connect.StreamTypeUnary, connect.IdempotencyNoSideEffects)
-	if err != nil {
-		return err
-	}
-	server.Register(
-		connect.Method{Spec: check, Handler: unary(h.check)},
-		connect.Method{Spec: watch, Handler: func(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
-			var req healthpb.HealthCheckRequest
-			if err := stream.Receive(&req); err != nil {
-				return err
-			}
-			return h.watch(ctx, &req, stream)
-		}},
-		connect.Method{Spec: list, Handler: unary(h.list)},
-	)
 	return nil
 }
 

@@ -8,6 +8,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,14 +17,13 @@ import (
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
 	"connectrpc.com/grpcreflect/v2"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
 	"github.com/routeguide/routeguide/server/browser"
+	"github.com/routeguide/routeguide/server/budget"
 	"github.com/routeguide/routeguide/server/features"
-	"github.com/routeguide/routeguide/server/geo"
 	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
@@ -38,11 +38,12 @@ type Server struct {
 	transport *transport.Stack
 }
 
-// New returns a Server over features, copied into an index of its own.
-// Every feature must have a location within the valid range of latitude and
-// longitude, and the limits, if given, must agree with each other.
-func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
-	var cfg config
+// New returns a Server over the features of dataset, copied into an index
+// of its own. Every feature must have a location within the valid range of
+// latitude and longitude, and the limits, if given, must agree with each
+// other.
+func New(dataset []*routeguide.Feature, options ...Option) (*Server, error) {
+	cfg := config{budget: budget.NewLocal(budget.LocalConfig{})}
 	for _, o := range options {
 		o.apply(&cfg)
 	}
@@ -50,7 +51,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		return nil, err
 	}
 	l := cfg.limits.WithDefaults()
-	index, err := indexFeatures(features)
+	index, err := features.New(dataset)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +59,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	if store == nil {
 		store = notes.NewMemory(l)
 	}
-	metrics, err := observe.NewMetrics(cfg.observe.meterProvider,
+	metrics, err := observe.NewMetrics(cfg.meterProvider,
 		observe.State{Features: index.Len(), Notes: notesStats(store), NotesUp: func() bool { return store.Available() == nil }})
 	if err != nil {
 		return nil, fmt.Errorf("service metrics: %w", err)
@@ -67,20 +68,17 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 		features: index,
 		notes:    store,
 		metrics:  metrics,
-		logger:   cfg.observe.logger,
+		logger:   cmp.Or(cfg.logger, slog.New(slog.DiscardHandler)),
 		limits:   l,
-		budget:   cfg.writeBudget(),
+		budget:   cfg.budget,
 		trusted:  cfg.trusted,
 		watches:  notes.NewAdmission(l),
-	}
-	if service.logger == nil {
-		service.logger = slog.New(slog.DiscardHandler)
 	}
 	stack := transport.New(l)
 	if cfg.noFastPaths {
 		stack.WithoutFastPaths()
 	}
-	observers, err := cfg.observe.interceptors(metrics)
+	observers, err := cfg.observers(metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +90,9 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	// NotesService is NOT_SERVING while the notes store cannot be reached,
 	// whatever its status otherwise.
 	health := newHealth(map[string]func() bool{
-		notesv1connect.NotesServiceName: func() bool { return store.Available() == nil },
-	}, routeguideconnect.RouteGuideName, notesv1connect.NotesServiceName)
+		routeguideconnect.RouteGuideName: nil,
+		notesv1connect.NotesServiceName:  func() bool { return store.Available() == nil },
+	})
 	if err := register(rpc, service, health, cfg.services); err != nil {
 		return nil, err
 	}
@@ -108,7 +107,7 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	httpOptions := slices.Concat(MessageOptions(l), cfg.httpOptions)
 	connecthttp.Mount(procedures.Mux(mux), rpc, httpOptions...)
 	served := transport.Served{Procedures: procedures, Fallback: mux, Errors: connecthttp.NewErrorWriter(httpOptions...)}
-	if cfg.observe.on() {
+	if cfg.logger != nil || cfg.meterProvider != nil || cfg.tracerProvider != nil {
 		// Calls that the transport refuses before connect-go serves them
 		// are recorded, where they are refused, through the same
 		// interceptors.
@@ -128,19 +127,10 @@ func New(features []*routeguide.Feature, options ...Option) (*Server, error) {
 	handler = stack.Classify(handler, procedures)
 	return &Server{
 		handler:   handler,
-		features:  len(features),
+		features:  len(dataset),
 		health:    health,
 		transport: stack,
 	}, nil
-}
-
-func indexFeatures(fs []*routeguide.Feature) (*features.Index, error) {
-	for i, f := range fs {
-		if err := geo.CheckPoint("location", f.GetLocation()); err != nil {
-			return nil, fmt.Errorf("feature %d (%q): %w", i, f.GetName(), err)
-		}
-	}
-	return features.New(fs)
 }
 
 // register registers the services on rpc: RouteGuide, NotesService,
@@ -175,9 +165,7 @@ func (s *Server) FeatureCount() int {
 // it before [http.Server.Shutdown], which then stops accepting connections
 // and waits only for the calls in progress.
 func (s *Server) Drain() {
-	s.health.setStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	s.health.setStatus(routeguideconnect.RouteGuideName, healthpb.HealthCheckResponse_NOT_SERVING)
-	s.health.setStatus(notesv1connect.NotesServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+	s.health.drain()
 	s.transport.Drain()
 }
 

@@ -3,6 +3,7 @@ package browser
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	connectcors "connectrpc.com/cors"
@@ -46,6 +47,9 @@ func CORS(h http.Handler, origins []string) (http.Handler, error) {
 	return c.Handler(h), nil
 }
 
+// schemePattern matches a URL scheme (RFC 3986, section 3.1).
+var schemePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
 // checkOrigin reports whether origin is "*" or has the form
 // scheme://host[:port], with at most one "*" in it. A browser's Origin
 // header never has a path, not even "/", so an origin with one would never
@@ -55,23 +59,10 @@ func checkOrigin(origin string) error {
 		return nil
 	}
 	scheme, host, ok := strings.Cut(origin, "://")
-	if !ok || !validScheme(scheme) || host == "" || strings.ContainsAny(host, "/?#@ \t") ||
+	if !ok || !schemePattern.MatchString(scheme) || host == "" || strings.ContainsAny(host, "/?#@ \t") ||
 		strings.Count(origin, "*") > 1 {
 		return fmt.Errorf("CORS origin %q: want scheme://host[:port] with nothing after it, "+
 			"such as http://localhost:3000, or * for every origin", origin)
 	}
 	return nil
-}
-
-func validScheme(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		letter := 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
-		if !letter && (i == 0 || !('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.')) {
-			return false
-		}
-	}
-	return true
 }

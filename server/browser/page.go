@@ -4,6 +4,7 @@ package browser
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -64,16 +65,12 @@ func newPage(fsys fs.FS) (*page, error) {
 		if err != nil {
 			return err
 		}
-		gz, err := gzipped(plain)
-		if err != nil {
-			return fmt.Errorf("web page file %s: %w", name, err)
-		}
 		sum := sha256.Sum256(plain)
 		tag := hex.EncodeToString(sum[:12])
 		p.files[name] = &pageFile{
 			contentType: contentType,
 			plain:       plain,
-			gz:          gz,
+			gz:          gzipped(plain),
 			etag:        `"` + tag + `"`,
 			gzTag:       `"` + tag + `-gz"`,
 		}
@@ -94,18 +91,8 @@ var embeddedPage = sync.OnceValues(func() (*page, error) {
 	return newPage(web.Files())
 })
 
-// Page returns the handler of the page built into package web: index.html
-// at "/" and its other files beside it, for GET and HEAD only. Any other
-// path is not found.
-func Page() (http.Handler, error) {
-	return embeddedPage()
-}
-
 func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimPrefix(r.URL.Path, "/")
-	if name == "" {
-		name = "index.html"
-	}
+	name := cmp.Or(strings.TrimPrefix(r.URL.Path, "/"), "index.html")
 	f := p.files[name]
 	if f == nil {
 		// Not Found whatever the method, as before the page was mounted,
@@ -138,22 +125,17 @@ func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // gzipped returns data compressed with gzip, or nil if that does not make
 // it smaller.
-func gzipped(data []byte) ([]byte, error) {
+func gzipped(data []byte) []byte {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(data); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
+	// Neither can fail: the level is a valid one, and a bytes.Buffer
+	// takes every write.
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(data)
+	_ = zw.Close()
 	if buf.Len() >= len(data) {
-		return nil, nil
+		return nil
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes()
 }
 
 // acceptsGzip reports whether the request's Accept-Encoding lists gzip with

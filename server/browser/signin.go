@@ -55,8 +55,9 @@ func (s SignIn) origin() (string, error) {
 	return u.Scheme + "://" + u.Host, nil
 }
 
-// PageWith returns the handler of the page built into package web, as
-// [Page] does, for a server whose users sign in as signIn says: it also
+// PageWith returns the handler of the page built into package web:
+// index.html at "/" and its other files beside it, for GET and HEAD only,
+// any other path not found. Its users sign in as signIn says: it also
 // answers GET /auth-config.json, and lets the page call the issuer, which
 // its Content-Security-Policy otherwise forbids.
 func PageWith(signIn SignIn) (http.Handler, error) {
@@ -69,18 +70,15 @@ func PageWith(signIn SignIn) (http.Handler, error) {
 		return nil, err
 	}
 	p := *embedded
+	config := authConfig{Writes: "anyone"}
+	if signIn.WritesNeedSignIn {
+		config.Writes = "signed-in"
+	}
 	if origin != "" {
 		// oidc-client-ts fetches the provider's discovery document, keys
 		// and token endpoint; the sign-in itself is a navigation.
 		p.policy = strings.Replace(pageSecurityPolicy, "default-src 'self'",
 			"default-src 'self'; connect-src 'self' "+origin, 1)
-	}
-	writes := "anyone"
-	if signIn.WritesNeedSignIn {
-		writes = "signed-in"
-	}
-	config := authConfig{Writes: writes}
-	if origin != "" {
 		config.Issuer, config.ClientID = signIn.Issuer, signIn.ClientID
 	}
 	body, err := json.Marshal(config)

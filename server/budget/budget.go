@@ -6,6 +6,8 @@ package budget
 
 import (
 	"time"
+
+	"github.com/routeguide/routeguide/server/internal/defaults"
 )
 
 // DefaultRate and DefaultBurst are the defaults of [Policy]: a client may
@@ -29,12 +31,8 @@ type Policy struct {
 }
 
 func (p Policy) withDefaults() Policy {
-	if p.Rate <= 0 {
-		p.Rate = DefaultRate
-	}
-	if p.Burst <= 0 {
-		p.Burst = DefaultBurst
-	}
+	defaults.Set(&p.Rate, DefaultRate)
+	defaults.Set(&p.Burst, DefaultBurst)
 	return p
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/routeguide/routeguide/server/internal/defaults"
 )
 
 // DefaultMaxClients is the default of [LocalConfig.MaxClients].
@@ -44,9 +46,7 @@ type Local struct {
 
 // NewLocal returns a limiter that holds every client to cfg.Policy.
 func NewLocal(cfg LocalConfig) *Local {
-	if cfg.MaxClients <= 0 {
-		cfg.MaxClients = DefaultMaxClients
-	}
+	defaults.Set(&cfg.MaxClients, DefaultMaxClients)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -1,6 +1,7 @@
 package budget
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/routeguide/routeguide/server/internal/defaults"
 )
 
 // SharedConfig configures a [Shared] limiter.
@@ -31,9 +34,6 @@ type SharedConfig struct {
 	// Timeout bounds one check; past it, the replica decides alone.
 	// Default 1 second.
 	Timeout time.Duration
-	// Local holds the budgets while the bucket cannot be reached. Default:
-	// a [Local] with the same Policy and its defaults otherwise.
-	Local *Local
 	// Unshared, if set, is called with the error of every check the
 	// replica had to decide alone, for logs and metrics. It must be safe
 	// for concurrent use and quick.
@@ -87,23 +87,12 @@ const keyStripes = 64
 // they depend on Policy.Refill. The caller keeps nc and closes it.
 func OpenShared(ctx context.Context, nc *nats.Conn, cfg SharedConfig) (*Shared, error) {
 	cfg.Policy = cfg.Policy.withDefaults()
-	if cfg.Bucket == "" {
-		cfg.Bucket = "routeguide_budgets"
-	}
-	if cfg.Replicas <= 0 {
-		cfg.Replicas = 1
-	}
-	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = 16 << 20
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = time.Second
-	}
+	cfg.Bucket = cmp.Or(cfg.Bucket, "routeguide_budgets")
+	defaults.Set(&cfg.Replicas, 1)
+	defaults.Set(&cfg.MaxBytes, 16<<20)
+	defaults.Set(&cfg.Timeout, time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.Local == nil {
-		cfg.Local = NewLocal(LocalConfig{Policy: cfg.Policy, Now: cfg.Now})
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -111,9 +100,10 @@ func OpenShared(ctx context.Context, nc *nats.Conn, cfg SharedConfig) (*Shared, 
 	}
 	s := &Shared{
 		policy: cfg.Policy, nc: nc, js: js, timeout: cfg.Timeout,
-		local: cfg.Local, unshared: cfg.Unshared, now: cfg.Now,
+		unshared: cfg.Unshared, now: cfg.Now, seed: maphash.MakeSeed(),
+		// Holds the budgets while the bucket cannot be reached.
+		local: NewLocal(LocalConfig{Policy: cfg.Policy, Now: cfg.Now}),
 	}
-	s.seed = maphash.MakeSeed()
 	for i := range s.turns {
 		s.turns[i] = make(chan struct{}, 1)
 	}

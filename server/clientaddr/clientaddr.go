@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -55,12 +56,7 @@ func (t *Trusted) Contains(addr netip.Addr) bool {
 		return false
 	}
 	addr = addr.Unmap().WithZone("")
-	for _, p := range t.prefixes {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(t.prefixes, func(p netip.Prefix) bool { return p.Contains(addr) })
 }
 
 // String lists the trusted prefixes, as ParseTrusted reads them.

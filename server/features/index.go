@@ -35,8 +35,14 @@ type Index struct {
 	tree    kdTree
 }
 
-// New returns an index over features, which it copies.
+// New returns an index over features, which it copies. Every feature must
+// have a location within the valid range of latitude and longitude.
 func New(features []*routeguide.Feature) (*Index, error) {
+	for i, f := range features {
+		if err := geo.CheckPoint("location", f.GetLocation()); err != nil {
+			return nil, fmt.Errorf("feature %d (%q): %w", i, f.GetName(), err)
+		}
+	}
 	if len(features) > math.MaxInt32 {
 		return nil, fmt.Errorf("%d features: at most %d are supported", len(features), math.MaxInt32)
 	}

@@ -4,8 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -39,9 +41,7 @@ func AuthorID(key []byte, issuer, subject string) string {
 }
 
 func appendLengthPrefixed(b []byte, s string) []byte {
-	n := uint64(len(s))
-	b = append(b, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	return append(b, s...)
+	return append(binary.BigEndian.AppendUint64(b, uint64(len(s))), s...)
 }
 
 // displayName is the first of names that is not blank once cleaned.
@@ -93,20 +93,8 @@ func hasRole(claims map[string]json.RawMessage, name, role string) bool {
 			}
 		}
 	}
-	var roles []string
-	if json.Unmarshal(raw, &roles) != nil {
-		var one string
-		if json.Unmarshal(raw, &one) != nil {
-			return false
-		}
-		roles = []string{one}
-	}
-	for _, r := range roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
+	var roles stringList
+	return json.Unmarshal(raw, &roles) == nil && slices.Contains(roles, role)
 }
 
 // numericDate reads a JWT NumericDate: seconds since the epoch, possibly

@@ -8,16 +8,19 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/routeguide/routeguide/server/internal/defaults"
 )
 
 // Config describes the issuer whose tokens a Verifier accepts, and how.
@@ -29,7 +32,7 @@ type Config struct {
 	// Audiences are the aud values a token may carry, at least one of which
 	// it must: typically the client IDs of the page and of the command-line
 	// client. There is no default: without one, a token the issuer made for
-	// any other application would pass. See [SplitList] for flag values.
+	// any other application would pass.
 	Audiences []string
 	// RolesClaim names the claim that lists the caller's roles; a caller
 	// whose roles include "moderator" is a moderator. A name with dots that
@@ -53,9 +56,6 @@ type Config struct {
 	// bounded by a 10-second timeout. Default: a clone of
 	// http.DefaultTransport.
 	Transport http.RoundTripper
-	// Refused, if set, is called with the reason of every refused token,
-	// for metrics. It must be safe for concurrent use and quick.
-	Refused func(Reason)
 }
 
 // ModeratorRole is the role, in [Config.RolesClaim], of a moderator.
@@ -69,15 +69,9 @@ const MaxTokenBytes = 16 << 10
 const requestTimeout = 10 * time.Second
 
 func (c Config) withDefaults() Config {
-	if c.RolesClaim == "" {
-		c.RolesClaim = "roles"
-	}
-	if c.MinRefreshInterval <= 0 {
-		c.MinRefreshInterval = 10 * time.Second
-	}
-	if c.ClockSkew <= 0 {
-		c.ClockSkew = 30 * time.Second
-	}
+	c.RolesClaim = cmp.Or(c.RolesClaim, "roles")
+	defaults.Set(&c.MinRefreshInterval, 10*time.Second)
+	defaults.Set(&c.ClockSkew, 30*time.Second)
 	if c.Transport == nil {
 		c.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
@@ -180,29 +174,9 @@ func supported(advertised []string) []string {
 		oidc.PS256: true, oidc.PS384: true, oidc.PS512: true,
 		oidc.EdDSA: true,
 	}
-	var algs []string
-	for _, a := range advertised {
-		if known[a] {
-			algs = append(algs, a)
-		}
-	}
+	algs := slices.DeleteFunc(slices.Clone(advertised), func(a string) bool { return !known[a] })
 	if len(algs) == 0 {
 		return []string{oidc.RS256}
 	}
 	return algs
-}
-
-// SplitList returns the non-empty, trimmed items of values, each of which
-// may hold several separated by commas: the values of a repeatable,
-// comma-separated flag such as --auth-audience.
-func SplitList(values ...string) []string {
-	var items []string
-	for _, v := range values {
-		for item := range strings.SplitSeq(v, ",") {
-			if item = strings.TrimSpace(item); item != "" {
-				items = append(items, item)
-			}
-		}
-	}
-	return items
 }

@@ -56,12 +56,6 @@ var reasonNames = [...]string{
 	ReasonKeysUnavailable: "keys-unavailable",
 }
 
-// Reasons lists every Reason, for metrics that want all labels up front.
-func Reasons() []Reason {
-	return []Reason{ReasonMissing, ReasonMalformed, ReasonAlgorithm, ReasonExpired, ReasonNotYetValid,
-		ReasonWrongIssuer, ReasonWrongAudience, ReasonBadSignature, ReasonUnknownKey, ReasonKeysUnavailable}
-}
-
 func (r Reason) String() string {
 	if r > 0 && int(r) < len(reasonNames) {
 		return reasonNames[r]

@@ -37,7 +37,7 @@ type Identity struct {
 func (v *Verifier) Verify(ctx context.Context, header http.Header) (*Identity, error) {
 	token, err := v.bearer(header)
 	if err != nil {
-		return nil, v.refused(err)
+		return nil, err
 	}
 	return v.VerifyToken(ctx, token)
 }
@@ -64,20 +64,20 @@ func (v *Verifier) bearer(header http.Header) (string, *Error) {
 type claims struct {
 	Issuer    string       `json:"iss"`
 	Subject   string       `json:"sub"`
-	Audience  audience     `json:"aud"`
+	Audience  stringList   `json:"aud"`
 	Expiry    *json.Number `json:"exp"`
 	NotBefore *json.Number `json:"nbf"`
 	Name      string       `json:"name"`
 	Username  string       `json:"preferred_username"`
 }
 
-// audience is the aud claim, one string or a list of them.
-type audience []string
+// stringList is a claim that is one string or a list of them, as aud.
+type stringList []string
 
-func (a *audience) UnmarshalJSON(b []byte) error {
+func (a *stringList) UnmarshalJSON(b []byte) error {
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {
-		*a = audience{one}
+		*a = stringList{one}
 		return nil
 	}
 	return json.Unmarshal(b, (*[]string)(a))
@@ -88,14 +88,6 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // cost no signature check and never make the keys be fetched again; a token
 // is accepted only once its signature verifies too.
 func (v *Verifier) VerifyToken(ctx context.Context, token string) (*Identity, error) {
-	id, err := v.verifyToken(ctx, token)
-	if err != nil {
-		return nil, v.refused(err)
-	}
-	return id, nil
-}
-
-func (v *Verifier) verifyToken(ctx context.Context, token string) (*Identity, *Error) {
 	if token == "" {
 		return nil, refuse(ReasonMalformed, "the bearer token is empty")
 	}
@@ -178,10 +170,8 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 				notBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
 	}
-	for _, a := range c.Audience {
-		if slices.Contains(v.cfg.Audiences, a) {
-			return nil
-		}
+	if slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(v.cfg.Audiences, a) }) {
+		return nil
 	}
 	got := "none"
 	if len(c.Audience) > 0 {
@@ -189,13 +179,6 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 	}
 	return refuse(ReasonWrongAudience, "the bearer token is for audience %s; this server accepts %s",
 		got, quote(strings.Join(v.cfg.Audiences, ", ")))
-}
-
-func (v *Verifier) refused(err *Error) error {
-	if v.cfg.Refused != nil {
-		v.cfg.Refused(err.Reason)
-	}
-	return err
 }
 
 // allAlgorithms are the algorithms a token may name and still be parsed, so

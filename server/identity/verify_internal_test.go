@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestVerifyAccepts(t *testing.T) {
@@ -97,13 +96,7 @@ func TestVerifyRefuses(t *testing.T) {
 	iss := newIssuer(t)
 	key := newKey(t, "k1")
 	iss.publish(key)
-	var mu sync.Mutex
-	counted := make(map[Reason]int)
-	v, _ := newVerifier(t, iss, Config{Refused: func(r Reason) {
-		mu.Lock()
-		defer mu.Unlock()
-		counted[r]++
-	}})
+	v, _ := newVerifier(t, iss, Config{})
 	valid := sign(t, key, iss.claims("s1"))
 	with := func(change map[string]any) string {
 		c := iss.claims("s1")
@@ -165,17 +158,6 @@ func TestVerifyRefuses(t *testing.T) {
 			}
 		})
 	}
-	t.Cleanup(func() {
-		want := make(map[Reason]int)
-		for _, tt := range tests {
-			want[tt.reason]++
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if diff := cmp.Diff(want, counted); diff != "" {
-			t.Errorf("refusals counted (-want +got):\n%s", diff)
-		}
-	})
 }
 
 // TestRotatedKeyFetched: a token signed with a key the issuer has just
@@ -326,18 +308,16 @@ func TestAuthorID(t *testing.T) {
 	if got := AuthorID(nil, "https://idp.example", "alice"); got != a {
 		t.Errorf("not stable: %q, then %q", a, got)
 	}
+	// Notes kept in JetStream carry author IDs: they may never change.
+	for key, want := range map[string]string{"": "egNEhnbfrivNVddmSN4IUw", "secret": "aWCHf9iP21aEfMsp3OsU6A"} {
+		if got := AuthorID([]byte(key), "https://idp.example", "alice"); got != want {
+			t.Errorf("AuthorID with key %q = %q, want %q, as every earlier version made it", key, got, want)
+		}
+	}
 	for _, o := range others {
 		if o == a {
 			t.Errorf("%q shared by two identities", o)
 		}
-	}
-}
-
-func TestSplitList(t *testing.T) {
-	t.Parallel()
-	got := SplitList("page, cli", "", " ,other,")
-	if diff := cmp.Diff([]string{"page", "cli", "other"}, got, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 

@@ -3,6 +3,7 @@ package jsoncodec
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -55,12 +56,8 @@ func findUnknown(doc any, md protoreflect.MessageDescriptor, path string) (strin
 		// checks by itself.
 		return "", nil, "", false
 	}
-	names := make([]string, 0, len(obj))
-	for name := range obj {
-		names = append(names, name)
-	}
-	slices.Sort(names) // the same answer for the same input
-	for _, name := range names {
+	// In order, for the same answer to the same input.
+	for _, name := range slices.Sorted(maps.Keys(obj)) {
 		fd := md.Fields().ByJSONName(name)
 		if fd == nil {
 			fd = md.Fields().ByName(protoreflect.Name(name))

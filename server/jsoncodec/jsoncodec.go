@@ -22,7 +22,9 @@ import (
 // Codec reads and writes protobuf's JSON mapping. Its zero value is not
 // ready: use [New].
 type Codec struct {
-	strict  *connectproto.JSONCodec
+	// JSONCodec is strict: it writes, and reads unless the call asks for
+	// leniency.
+	*connectproto.JSONCodec
 	lenient *connectproto.JSONCodec
 	// asksLenient reports whether the call of a context asked for
 	// unknown fields to be ignored.
@@ -40,24 +42,7 @@ var _ connect.StableCodec = (*Codec)(nil)
 func New(asksLenient func(context.Context) bool, howToAsk string) *Codec {
 	strict := connectproto.NewJSONCodec()
 	strict.UnmarshalOptions.DiscardUnknown = false
-	return &Codec{strict: strict, lenient: connectproto.NewJSONCodec(), asksLenient: asksLenient, howToAsk: howToAsk}
-}
-
-// Name returns "json".
-func (c *Codec) Name() string { return c.strict.Name() }
-
-// IsBinary returns false.
-func (c *Codec) IsBinary() bool { return false }
-
-// MarshalWrite writes msg as JSON.
-func (c *Codec) MarshalWrite(ctx context.Context, dst io.Writer, msg any) error {
-	return c.strict.MarshalWrite(ctx, dst, msg)
-}
-
-// MarshalWriteStable writes msg as compact JSON, the same for equal
-// messages.
-func (c *Codec) MarshalWriteStable(ctx context.Context, dst io.Writer, msg any) error {
-	return c.strict.MarshalWriteStable(ctx, dst, msg)
+	return &Codec{JSONCodec: strict, lenient: connectproto.NewJSONCodec(), asksLenient: asksLenient, howToAsk: howToAsk}
 }
 
 // UnmarshalRead decodes the JSON src holds into msg. An error says which
@@ -72,7 +57,7 @@ func (c *Codec) UnmarshalRead(ctx context.Context, src io.Reader, msg any) error
 	if err != nil {
 		return err
 	}
-	err = c.strict.UnmarshalRead(ctx, bytes.NewReader(data), msg)
+	err = c.JSONCodec.UnmarshalRead(ctx, bytes.NewReader(data), msg)
 	if err == nil {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,9 @@ import (
 // ROUTEGUIDE_ and the flag's name upper-cased with - as _.
 const envPrefix = "ROUTEGUIDE_"
 
+// defaultAddr is the address the server listens on by default.
+const defaultAddr = "localhost:50051"
+
 // config is the server's configuration, from flags and the environment.
 type config struct {
 	addr             string
@@ -32,7 +36,6 @@ type config struct {
 	limits           limits.Limits
 	notes            *notesFlags
 	corsOrigins      []string
-	pageClientID     *string
 	writes           *writesFlags
 
 	// fromEnv holds the names of the flags set by the environment, so that
@@ -51,7 +54,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c := &config{fromEnv: make(map[string]bool)}
 	flags := flag.NewFlagSet("routeguide-server", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.StringVar(&c.addr, "addr", "localhost:50051", "`address` to listen on; port 0 picks a free port")
+	flags.StringVar(&c.addr, "addr", defaultAddr, "`address` to listen on; port 0 picks a free port")
 	flags.StringVar(&c.featuresPath, "features", "", "JSON dataset `file` of features (default: the embedded dataset)")
 	flags.StringVar(&c.certFile, "tls-cert", "", "TLS certificate `file` (PEM); with --tls-key, serve HTTPS")
 	flags.StringVar(&c.keyFile, "tls-key", "", "TLS private key `file` (PEM)")
@@ -75,16 +78,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		"the performance-only layers: batched connection writes and reads, flush coalescing, stack presizing; false turns them off, for diagnosis")
 	flags.Func("cors-origin", "let browser pages from `origin`, such as http://localhost:3000, call the API; "+
 		"repeatable or comma-separated, * for any (default: none, only the server's own page)", func(value string) error {
-		for origin := range strings.SplitSeq(value, ",") {
-			if origin = strings.TrimSpace(origin); origin != "" {
-				c.corsOrigins = append(c.corsOrigins, origin)
-			}
-		}
+		c.corsOrigins = append(c.corsOrigins, splitList(value)...)
 		return nil
 	})
 	addLimitFlags(flags, &c.limits)
 	c.notes = addNotesFlags(flags)
-	c.pageClientID = addSignInFlags(flags)
 	c.writes = addWritesFlags(flags)
 	flags.VisitAll(func(f *flag.Flag) { f.Usage += " [$" + envName(f.Name) + "]" })
 	flags.Usage = func() {
@@ -100,22 +98,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if flags.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
-	onCommandLine := make(map[string]bool)
-	flags.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
-	c.onCommandLine = onCommandLine
+	c.onCommandLine = make(map[string]bool)
+	flags.Visit(func(f *flag.Flag) { c.onCommandLine[f.Name] = true })
 	var errs []error
 	flags.VisitAll(func(f *flag.Flag) {
 		name := envName(f.Name)
 		value := getenv(name)
-		if value == "" || onCommandLine[f.Name] {
+		if value == "" || c.onCommandLine[f.Name] {
 			return
 		}
 		if err := f.Value.Set(value); err != nil {
-			kind, _ := flag.UnquoteUsage(f)
-			if kind == "" {
-				kind = "value" // a bool flag
-			}
-			errs = append(errs, fmt.Errorf("%s=%q: invalid %s for --%s: %w", name, value, kind, f.Name, err))
+			kind, _ := flag.UnquoteUsage(f) // none for a bool flag
+			errs = append(errs, fmt.Errorf("%s=%q: invalid %s for --%s: %w", name, value, cmp.Or(kind, "value"), f.Name, err))
 			return
 		}
 		c.fromEnv[f.Name] = true
@@ -170,6 +164,18 @@ func (c *config) setting(flagName string) string {
 		return envName(flagName)
 	}
 	return "--" + flagName
+}
+
+// splitList returns the non-empty, trimmed items of a comma-separated
+// value, such as one of a repeatable flag like --auth-audience.
+func splitList(value string) []string {
+	var items []string
+	for item := range strings.SplitSeq(value, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }
 
 // envName returns the environment variable that sets the flag named name.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestDefaultAddr keeps the default address at the tutorial's, which the
@@ -23,5 +25,16 @@ func TestDefaultAddr(t *testing.T) {
 	addr, _, _ = strings.Cut(addr, "\n  -")
 	if want := `(default "localhost:50051")`; !strings.Contains(addr, want) {
 		t.Errorf("-addr usage %q does not say %s", addr, want)
+	}
+}
+
+// TestSplitList: a repeatable, comma-separated flag's value gives its
+// trimmed items, and no empty ones.
+func TestSplitList(t *testing.T) {
+	t.Parallel()
+	for value, want := range map[string][]string{"page, cli": {"page", "cli"}, "": nil, " ,other,": {"other"}} {
+		if diff := cmp.Diff(want, splitList(value)); diff != "" {
+			t.Errorf("splitList(%q) (-want +got):\n%s", value, diff)
+		}
 	}
 }

@@ -29,11 +29,7 @@ const healthProbeCommand = "health"
 func healthProbe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("routeguide-server health", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	defaultAddr := getenv(envName("addr"))
-	if defaultAddr == "" {
-		defaultAddr = "localhost:50051"
-	}
-	addr := flags.String("addr", defaultAddr, "`address` of the server; a host left out or unspecified means loopback [$"+envName("addr")+"]")
+	addr := flags.String("addr", cmp.Or(getenv(envName("addr")), defaultAddr), "`address` of the server; a host left out or unspecified means loopback [$"+envName("addr")+"]")
 	timeout := flags.Duration("timeout", 3*time.Second, "give up after this `long`")
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "usage: routeguide-server health [--addr HOST:PORT] [--timeout D] [SERVICE]\n\n"+

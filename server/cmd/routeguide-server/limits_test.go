@@ -13,7 +13,7 @@ import (
 
 // TestEveryLimitFlagIsChecked checks that each limit flag names its field
 // for checkLimits, so that none can be switched off with zero: the flags
-// addLimitFlags adds are those of limitFlagNames, and each refuses 0.
+// addLimitFlags adds are those of limitFlags, and each refuses 0.
 func TestEveryLimitFlagIsChecked(t *testing.T) {
 	t.Parallel()
 	flags := flag.NewFlagSet("limits", flag.ContinueOnError)
@@ -21,12 +21,12 @@ func TestEveryLimitFlagIsChecked(t *testing.T) {
 	var added []string
 	flags.VisitAll(func(f *flag.Flag) { added = append(added, f.Name) })
 	var named []string
-	for _, name := range limitFlagNames {
-		named = append(named, name)
+	for _, f := range limitFlags {
+		named = append(named, f.name)
 	}
 	slices.Sort(named)
 	if diff := cmp.Diff(added, named); diff != "" {
-		t.Errorf("limit flags (-added +limitFlagNames):\n%s", diff)
+		t.Errorf("limit flags (-added +limitFlags):\n%s", diff)
 	}
 	for _, name := range named {
 		_, err := parseConfig([]string{"--" + name + "=0"}, noEnv, io.Discard)

@@ -21,7 +21,6 @@ import (
 
 	"github.com/routeguide/routeguide/server"
 	"github.com/routeguide/routeguide/server/dataset"
-	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
 )
@@ -29,14 +28,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var err error
 	if len(os.Args) > 1 && os.Args[1] == healthProbeCommand {
-		if err := healthProbe(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "routeguide-server:", err)
-			os.Exit(1)
-		}
-		return
+		err = healthProbe(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, os.Args[1:], os.Getenv, os.Stderr)
 	}
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "routeguide-server:", err)
 		os.Exit(1)
 	}
@@ -78,8 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			logger.Warn("telemetry shutdown", "error", err)
 		}
 	}()
-	options := append(tel.serverOptions(), server.WithLogger(logger), server.WithLimits(cfg.limits),
-		server.WithCORSOrigins(cfg.corsOrigins...), cfg.pageSignIn())
+	options := append(tel.serverOptions, server.WithLogger(logger), server.WithLimits(cfg.limits),
+		server.WithCORSOrigins(cfg.corsOrigins...))
 	store, err := cfg.notes.open(ctx, cfg.limits, cfg.setting, logger)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.setting("notes"), err)
@@ -121,10 +119,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.setting("addr"), err)
 	}
+	served := make(chan error, 2)
+	running := 0
+	serve := func(s *http.Server, l net.Listener) {
+		running++
+		go func() {
+			if s.TLSConfig != nil {
+				served <- s.ServeTLS(l, "", "")
+			} else {
+				served <- s.Serve(l)
+			}
+		}()
+	}
 	var adminServer *http.Server
-	var adminListener net.Listener
 	if cfg.adminAddr != "" {
-		adminListener, err = net.Listen("tcp", cfg.adminAddr)
+		adminListener, err := net.Listen("tcp", cfg.adminAddr)
 		if err != nil {
 			listener.Close()
 			return fmt.Errorf("%s: %w", cfg.setting("admin-addr"), err)
@@ -135,13 +144,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          errorLog,
 		}
-	}
-	served := make(chan error, 2)
-	running := 0
-	if adminServer != nil {
 		logger.Info("admin listening", "addr", adminListener.Addr().String(), "paths", "/metrics /debug/pprof/")
-		running++
-		go func() { served <- adminServer.Serve(adminListener) }()
+		serve(adminServer, adminListener)
 	}
 	// The PROXY header is read before anything else the connection sends.
 	listener = cfg.writes.trusted.Listener(listener)
@@ -152,15 +156,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger.Info("routeguide-server listening",
 		"addr", listener.Addr().String(), "tls", cfg.certFile != "", "features", handler.FeatureCount(),
-		"notes", notes.RedactURLs(cfg.notes.store))
-	running++
-	go func() {
-		if httpServer.TLSConfig != nil {
-			served <- httpServer.ServeTLS(listener, "", "")
-		} else {
-			served <- httpServer.Serve(listener)
-		}
-	}()
+		"notes", redactURL(cfg.notes.jetstream.URLs))
+	serve(httpServer, listener)
 
 	var serveErr error
 	select {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,34 +23,31 @@ import (
 
 // notesFlags say where RouteChat's and NotesService's notes live.
 type notesFlags struct {
-	store     string // "memory" or NATS URLs
-	credsFile string
-	// passwordFile holds the password of the user named in the URLs of
-	// store, and password what check read from it, so that the password
-	// is on no command line.
+	// jetstream.URLs is "memory" or NATS URLs.
+	jetstream notes.JetStreamConfig
+	// passwordFile holds the password of the user named in the URLs, and
+	// password what check read from it, so that the password is on no
+	// command line.
 	passwordFile string
 	password     string
-	caFile       string
-	replicas     int
-	stream       string
 	openTimeout  time.Duration
 }
 
 func addNotesFlags(flags *flag.FlagSet) *notesFlags {
 	n := &notesFlags{}
-	flags.StringVar(&n.store, "notes", "memory",
+	flags.StringVar(&n.jetstream.URLs, "notes", "memory",
 		"where notes live: memory (this process only), or the `URL`s of NATS JetStream servers, "+
 			"comma-separated, such as nats://user:password@host:4222 or tls://host:4222, shared by every replica")
-	flags.StringVar(&n.credsFile, "nats-creds", "",
+	flags.StringVar(&n.jetstream.CredsFile, "nats-creds", "",
 		"NATS credentials `file` (user JWT and NKey seed) to connect to --notes with")
 	flags.StringVar(&n.passwordFile, "notes-password-file", "",
 		"`file` holding the password of the user named in --notes (nats://user@host:4222), "+
 			"so that the password is on no command line")
-	flags.StringVar(&n.caFile, "nats-ca", "",
+	flags.StringVar(&n.jetstream.CAFile, "nats-ca", "",
 		"PEM `file` of the certificate authorities a tls:// NATS server's certificate must chain to (default: the system's)")
-	flags.IntVar(&n.replicas, "notes-replicas", 1,
+	flags.IntVar(&n.jetstream.Replicas, "notes-replicas", 1,
 		"NATS servers that hold each note; 3 in a three-node cluster survives the loss of one")
-	flags.StringVar(&n.stream, "notes-stream", "ROUTEGUIDE_NOTES",
+	flags.StringVar(&n.jetstream.Stream, "notes-stream", "ROUTEGUIDE_NOTES",
 		"`name` of the JetStream stream of notes; it is created, or checked against the limits, at start")
 	flags.DurationVar(&n.openTimeout, "notes-open-timeout", 30*time.Second,
 		"how long to wait at start for NATS to be reachable and the stream to be ready")
@@ -57,34 +56,29 @@ func addNotesFlags(flags *flag.FlagSet) *notesFlags {
 
 // isMemory reports whether the notes stay in this process.
 func (n *notesFlags) isMemory() bool {
-	return n.store == "" || n.store == "memory"
+	return n.jetstream.URLs == "" || n.jetstream.URLs == "memory"
 }
 
 // check validates the notes flags, naming each as setting names it.
 func (n *notesFlags) check(setting func(flagName string) string) error {
 	if n.isMemory() {
-		if n.credsFile != "" {
-			return fmt.Errorf("%s needs %s to be NATS URLs", setting("nats-creds"), setting("notes"))
-		}
-		if n.caFile != "" {
-			return fmt.Errorf("%s needs %s to be NATS URLs", setting("nats-ca"), setting("notes"))
-		}
-		if n.passwordFile != "" {
-			return fmt.Errorf("%s needs %s to be NATS URLs", setting("notes-password-file"), setting("notes"))
+		for _, f := range [][2]string{{"nats-creds", n.jetstream.CredsFile}, {"nats-ca", n.jetstream.CAFile},
+			{"notes-password-file", n.passwordFile}} {
+			if f[1] != "" {
+				return fmt.Errorf("%s needs %s to be NATS URLs", setting(f[0]), setting("notes"))
+			}
 		}
 		return nil
 	}
-	for u := range strings.SplitSeq(n.store, ",") {
+	for u := range strings.SplitSeq(n.jetstream.URLs, ",") {
 		u = strings.TrimSpace(u)
 		parsed, err := url.Parse(u)
 		if err != nil || parsed.Host == "" {
-			return fmt.Errorf("%s: %q is neither memory nor a URL such as nats://host:4222", setting("notes"), notes.RedactURLs(u))
+			return fmt.Errorf("%s: %q is neither memory nor a URL such as nats://host:4222", setting("notes"), redactURL(u))
 		}
-		switch parsed.Scheme {
-		case "nats", "tls", "ws", "wss":
-		default:
+		if !slices.Contains([]string{"nats", "tls", "ws", "wss"}, parsed.Scheme) {
 			return fmt.Errorf("%s: %q has scheme %q: want nats://, tls://, ws:// or wss://",
-				setting("notes"), notes.RedactURLs(u), parsed.Scheme)
+				setting("notes"), redactURL(u), parsed.Scheme)
 		}
 		if n.passwordFile != "" {
 			if parsed.User == nil {
@@ -104,19 +98,19 @@ func (n *notesFlags) check(setting func(flagName string) string) error {
 		}
 		n.password = password
 	}
-	if n.replicas < 1 || n.replicas > 5 {
-		return fmt.Errorf("%s %d: JetStream keeps 1 to 5 replicas", setting("notes-replicas"), n.replicas)
+	if r := n.jetstream.Replicas; r < 1 || r > 5 {
+		return fmt.Errorf("%s %d: JetStream keeps 1 to 5 replicas", setting("notes-replicas"), r)
 	}
 	if n.openTimeout <= 0 {
 		return fmt.Errorf("%s %v: must be positive", setting("notes-open-timeout"), n.openTimeout)
 	}
-	if n.caFile != "" {
-		if err := checkCAFile(n.caFile); err != nil {
+	if n.jetstream.CAFile != "" {
+		if err := checkCAFile(n.jetstream.CAFile); err != nil {
 			return fmt.Errorf("%s: %w", setting("nats-ca"), err)
 		}
 	}
-	if n.credsFile != "" {
-		if err := checkCredsFile(n.credsFile); err != nil {
+	if n.jetstream.CredsFile != "" {
+		if err := checkCredsFile(n.jetstream.CredsFile); err != nil {
 			return fmt.Errorf("%s: %w", setting("nats-creds"), err)
 		}
 	}
@@ -164,15 +158,9 @@ func (n *notesFlags) open(ctx context.Context, l limits.Limits, setting func(fla
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.openTimeout)
 	defer cancel()
-	store, err := notes.OpenJetStream(ctx, notes.JetStreamConfig{
-		URLs:      n.urls(),
-		CredsFile: n.credsFile,
-		CAFile:    n.caFile,
-		Stream:    n.stream,
-		Replicas:  n.replicas,
-		Limits:    l,
-		Logger:    logger,
-	})
+	cfg := n.jetstream
+	cfg.URLs, cfg.Limits, cfg.Logger = n.urls(), l, logger
+	store, err := notes.OpenJetStream(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w%s", err, n.hint(err, setting))
 	}
@@ -185,22 +173,22 @@ func (n *notesFlags) hint(err error, setting func(flagName string) string) strin
 	var unknownCA x509.UnknownAuthorityError
 	var hostname x509.HostnameError
 	switch {
-	case errors.As(err, &unknownCA) && n.caFile == "":
+	case errors.As(err, &unknownCA) && n.jetstream.CAFile == "":
 		return fmt.Sprintf("; NATS's TLS certificate is not signed by an authority the system trusts: "+
 			"set %s to a PEM file of the one that signed it", setting("nats-ca"))
 	case errors.As(err, &unknownCA):
-		return fmt.Sprintf("; NATS's TLS certificate is not signed by an authority in %s %s", setting("nats-ca"), n.caFile)
+		return fmt.Sprintf("; NATS's TLS certificate is not signed by an authority in %s %s", setting("nats-ca"), n.jetstream.CAFile)
 	case errors.As(err, &hostname):
 		return fmt.Sprintf("; name NATS in %s as its TLS certificate does", setting("notes"))
-	case isAuthError(err) && n.credsFile != "":
-		return fmt.Sprintf("; NATS refused the user of %s %s", setting("nats-creds"), n.credsFile)
-	case isAuthError(err) && strings.Contains(n.store, "@"):
+	case isAuthError(err) && n.jetstream.CredsFile != "":
+		return fmt.Sprintf("; NATS refused the user of %s %s", setting("nats-creds"), n.jetstream.CredsFile)
+	case isAuthError(err) && strings.Contains(n.jetstream.URLs, "@"):
 		return fmt.Sprintf("; NATS refused the user in %s", setting("notes"))
 	case isAuthError(err):
 		return fmt.Sprintf("; NATS wants credentials: set %s to a credentials file, "+
 			"or put a user and password in %s", setting("nats-creds"), setting("notes"))
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("; is NATS running with JetStream (-js) at %s?", notes.RedactURLs(n.store))
+		return fmt.Sprintf("; is NATS running with JetStream (-js) at %s?", redactURL(n.jetstream.URLs))
 	}
 	return ""
 }
@@ -215,16 +203,23 @@ func isAuthError(err error) bool {
 // password of --notes-password-file, when there is one, in each.
 func (n *notesFlags) urls() string {
 	if n.password == "" {
-		return n.store
+		return n.jetstream.URLs
 	}
-	parts := strings.Split(n.store, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil || u.User == nil {
-			continue // check refused these
-		}
-		u.User = url.UserPassword(u.User.Username(), n.password)
-		parts[i] = u.String()
+	return replaceUsers(n.jetstream.URLs, func(u *url.Userinfo) *url.Userinfo {
+		return url.UserPassword(u.Username(), n.password)
+	})
+}
+
+// readSecretFile returns the secret a file holds, without the line break
+// an editor leaves at its end.
+func readSecretFile(file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
 	}
-	return strings.Join(parts, ",")
+	secret := string(bytes.TrimRight(data, "\r\n"))
+	if secret == "" {
+		return "", fmt.Errorf("%s is empty", file)
+	}
+	return secret, nil
 }

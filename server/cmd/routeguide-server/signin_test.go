@@ -37,7 +37,7 @@ func TestPageSignInFromFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, err := server.New(nil, cfg.pageSignIn())
+			srv, err := server.New(nil, cfg.writes.pageSignIn())
 			if err != nil {
 				t.Fatal(err)
 			}

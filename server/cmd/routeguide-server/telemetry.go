@@ -23,12 +23,13 @@ import (
 	"github.com/routeguide/routeguide/server"
 )
 
-// telemetry holds the OpenTelemetry providers the server reports to. Each
-// is nil when off, and then costs nothing.
+// telemetry holds the OpenTelemetry providers the server reports to: a
+// meter provider with the admin listener, a tracer provider when the OTEL_
+// variables ask for an exporter. One that is off costs nothing.
 type telemetry struct {
-	meterProvider  *sdkmetric.MeterProvider // on with the admin listener
-	metricsHandler http.Handler             // serves meterProvider's metrics to Prometheus
-	tracerProvider *sdktrace.TracerProvider // on when the OTEL_ variables ask for an exporter
+	serverOptions  []server.Option // make a server report to the providers
+	metricsHandler http.Handler    // serves the meter provider's metrics to Prometheus
+	shutdowns      []func(context.Context) error
 }
 
 // newTelemetry sets up metrics when withMetrics is true, for Prometheus to
@@ -62,7 +63,9 @@ func newTelemetry(ctx context.Context, withMetrics bool, getenv func(string) str
 	if exporter != nil {
 		// The sampler follows OTEL_TRACES_SAMPLER; by default it keeps the
 		// caller's decision, and every trace that starts here.
-		t.tracerProvider = sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
+		tracerProvider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
+		t.serverOptions = append(t.serverOptions, server.WithTracerProvider(tracerProvider))
+		t.shutdowns = append(t.shutdowns, tracerProvider.Shutdown)
 	}
 	if withMetrics {
 		registry := prometheus.NewRegistry()
@@ -73,7 +76,9 @@ func newTelemetry(ctx context.Context, withMetrics bool, getenv func(string) str
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("prometheus exporter: %w", err), t.shutdown(ctx))
 		}
-		t.meterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
+		meterProvider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
+		t.serverOptions = append(t.serverOptions, server.WithMeterProvider(meterProvider))
+		t.shutdowns = append(t.shutdowns, meterProvider.Shutdown)
 		t.metricsHandler = promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 			Registry: registry,
@@ -82,26 +87,11 @@ func newTelemetry(ctx context.Context, withMetrics bool, getenv func(string) str
 	return t, nil
 }
 
-// serverOptions returns the options that make a server report to t.
-func (t *telemetry) serverOptions() []server.Option {
-	var options []server.Option
-	if t.meterProvider != nil {
-		options = append(options, server.WithMeterProvider(t.meterProvider))
-	}
-	if t.tracerProvider != nil {
-		options = append(options, server.WithTracerProvider(t.tracerProvider))
-	}
-	return options
-}
-
 // shutdown sends the spans not yet exported and stops the providers.
 func (t *telemetry) shutdown(ctx context.Context) error {
 	var errs []error
-	if t.tracerProvider != nil {
-		errs = append(errs, t.tracerProvider.Shutdown(ctx))
-	}
-	if t.meterProvider != nil {
-		errs = append(errs, t.meterProvider.Shutdown(ctx))
+	for _, shutdown := range t.shutdowns {
+		errs = append(errs, shutdown(ctx))
 	}
 	return errors.Join(errs...)
 }

@@ -10,35 +10,40 @@ import (
 	"time"
 
 	"github.com/routeguide/routeguide/server"
+	"github.com/routeguide/routeguide/server/browser"
 	"github.com/routeguide/routeguide/server/budget"
 	"github.com/routeguide/routeguide/server/clientaddr"
 	"github.com/routeguide/routeguide/server/identity"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
-// writesFlags are the flags that say who may write, and how much.
+// writesFlags are the flags that say who may write, and how much, and how
+// the browser page signs its users in.
 type writesFlags struct {
-	issuer     string
-	audiences  []string
-	rolesClaim string
-	writes     server.Writes
-	rate       int
-	burst      int
-	trusted    *clientaddr.Trusted
+	identity     identity.Config
+	pageClientID string
+	writes       server.Writes
+	policy       budget.Policy
+	trusted      *clientaddr.Trusted
 }
 
 func addWritesFlags(flags *flag.FlagSet) *writesFlags {
 	w := &writesFlags{}
-	flags.StringVar(&w.issuer, "auth-issuer", "",
+	flags.StringVar(&w.identity.Issuer, "auth-issuer", "",
 		"OpenID Connect issuer `URL` whose bearer tokens identify callers (https, or http on loopback); "+
 			"needs --auth-audience (default: none, every caller anonymous)")
 	flags.Func("auth-audience", "client `ID` a token's aud must name; repeatable or comma-separated", func(v string) error {
-		w.audiences = append(w.audiences, identity.SplitList(v)...)
+		w.identity.Audiences = append(w.identity.Audiences, splitList(v)...)
 		return nil
 	})
-	flags.StringVar(&w.rolesClaim, "auth-roles-claim", "roles",
+	flags.StringVar(&w.identity.RolesClaim, "auth-roles-claim", "roles",
 		"token `claim` listing the caller's roles; a dotted path such as realm_access.roles reaches into objects; "+
 			"the role moderator may delete notes")
+	// Its default is the client ID that devidp and the cluster's provider
+	// register for the page.
+	flags.StringVar(&w.pageClientID, "auth-client-id", "routeguide-web",
+		"OpenID Connect `client_id` the browser page signs in as with --auth-issuer: a public client "+
+			"registered there with the page's URL as a redirect URI")
 	flags.Func("writes", "who may post notes: anyone or signed-in (default anyone)", func(v string) error {
 		switch v {
 		case "anyone":
@@ -50,17 +55,14 @@ func addWritesFlags(flags *flag.FlagSet) *writesFlags {
 		}
 		return nil
 	})
-	flags.IntVar(&w.rate, "write-rate", budget.DefaultRate,
+	flags.IntVar(&w.policy.Rate, "write-rate", budget.DefaultRate,
 		"notes a `minute` each client may post once its burst is spent (by author when signed in, else by address)")
-	flags.IntVar(&w.burst, "write-burst", budget.DefaultBurst, "notes each client may post at once")
+	flags.IntVar(&w.policy.Burst, "write-burst", budget.DefaultBurst, "notes each client may post at once")
 	flags.Func("trusted-proxies", "`CIDR`s of proxies whose PROXY protocol v2 header or X-Forwarded-For "+
 		"names the client; comma-separated (default: none)", func(v string) error {
-		t, err := clientaddr.ParseTrusted(v)
-		if err != nil {
-			return err
-		}
-		if t != nil {
-			w.trusted, err = clientaddr.ParseTrusted(w.trusted.String(), v)
+		t, err := clientaddr.ParseTrusted(w.trusted.String(), v)
+		if err == nil {
+			w.trusted = t
 		}
 		return err
 	})
@@ -69,39 +71,38 @@ func addWritesFlags(flags *flag.FlagSet) *writesFlags {
 
 // check reports what the flags cannot check one at a time.
 func (w *writesFlags) check(setting func(flagName string) string) error {
-	if w.rate <= 0 {
-		return fmt.Errorf("%s %d: must be positive", setting("write-rate"), w.rate)
+	if w.policy.Rate <= 0 {
+		return fmt.Errorf("%s %d: must be positive", setting("write-rate"), w.policy.Rate)
 	}
-	if w.burst <= 0 {
-		return fmt.Errorf("%s %d: must be positive", setting("write-burst"), w.burst)
+	if w.policy.Burst <= 0 {
+		return fmt.Errorf("%s %d: must be positive", setting("write-burst"), w.policy.Burst)
 	}
-	if w.issuer == "" {
+	if w.identity.Issuer == "" {
 		if w.writes == server.WritesSignedIn {
 			return fmt.Errorf("%s signed-in needs %s: without an issuer nobody can sign in", setting("writes"), setting("auth-issuer"))
 		}
-		if len(w.audiences) > 0 {
+		if len(w.identity.Audiences) > 0 {
 			return fmt.Errorf("%s needs %s", setting("auth-audience"), setting("auth-issuer"))
 		}
 		return nil
 	}
-	if len(w.audiences) == 0 {
+	if len(w.identity.Audiences) == 0 {
 		return fmt.Errorf("%s needs %s: the client IDs whose tokens this server accepts", setting("auth-issuer"), setting("auth-audience"))
 	}
 	return nil
 }
 
-// serverOptions returns the options the flags ask for, with a verifier of
-// the issuer's tokens and the write budget: shared by every replica through
-// store's NATS when there is a store, else this process's own. The caller
-// must call close when the server has stopped.
+// serverOptions returns the options the flags ask for: the page's sign-in,
+// a verifier of the issuer's tokens and the write budget, shared by every
+// replica through store's NATS when there is a store, else this process's
+// own. The caller must call close when the server has stopped.
 func (w *writesFlags) serverOptions(ctx context.Context, store *notes.JetStream, setting func(flagName string) string, logger *slog.Logger) (options []server.Option, close func(), err error) {
 	close = func() {}
-	policy := budget.Policy{Rate: w.rate, Burst: w.burst}
-	var b server.WriteBudget = budget.NewLocal(budget.LocalConfig{Policy: policy})
+	var b server.WriteBudget = budget.NewLocal(budget.LocalConfig{Policy: w.policy})
 	if store != nil {
 		var lastUnshared atomic.Int64 // unix nanoseconds of the last warning
 		shared, err := budget.OpenShared(ctx, store.Conn(), budget.SharedConfig{
-			Policy: policy,
+			Policy: w.policy,
 			// As many copies as the notes: a budget kept on one node
 			// would be decided by each replica alone while that node is
 			// down, tripling a client's budget behind three replicas.
@@ -119,13 +120,21 @@ func (w *writesFlags) serverOptions(ctx context.Context, store *notes.JetStream,
 		}
 		b = shared
 	}
-	options = []server.Option{server.WithWriteBudget(b), server.WithTrustedProxies(w.trusted)}
-	if w.issuer == "" {
+	options = []server.Option{server.WithWriteBudget(b), server.WithTrustedProxies(w.trusted), w.pageSignIn()}
+	if w.identity.Issuer == "" {
 		return options, close, nil
 	}
-	v, err := identity.New(ctx, identity.Config{Issuer: w.issuer, Audiences: w.audiences, RolesClaim: w.rolesClaim})
+	v, err := identity.New(ctx, w.identity)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", setting("auth-issuer"), err)
 	}
 	return append(options, server.WithIdentity(v, w.writes)), v.Close, nil
+}
+
+// pageSignIn tells the browser page how its users sign in: at --auth-issuer,
+// as --auth-client-id, and whether --writes needs it. Without an issuer the
+// page offers no sign-in.
+func (w *writesFlags) pageSignIn() server.Option {
+	return server.WithPageSignIn(browser.SignIn{Issuer: w.identity.Issuer, ClientID: w.pageClientID,
+		WritesNeedSignIn: w.writes == server.WritesSignedIn})
 }

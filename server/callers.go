@@ -1,15 +1,24 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/netip"
+	"time"
 
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
+	"connectrpc.com/connect/v2/connectproto"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/gen/routeguide/routeguideconnect"
+	"github.com/routeguide/routeguide/server/budget"
 	"github.com/routeguide/routeguide/server/identity"
+	"github.com/routeguide/routeguide/server/notes"
 	"github.com/routeguide/routeguide/server/observe"
 	"github.com/routeguide/routeguide/server/transport"
 )
@@ -62,7 +71,7 @@ func (h *callers) admit(w http.ResponseWriter, r *http.Request, call *transport.
 		h.refuse(w, r, err)
 		return nil
 	}
-	return r.WithContext(withIdentity(r.Context(), id))
+	return r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
 }
 
 // mustVerify reports whether call needs a verified identity: it sends a
@@ -92,4 +101,79 @@ func (h *callers) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	transport.WriteError(h.errors, w, r, cerr)
+}
+
+// caller is who makes a call, as far as the server knows: the identity of
+// a verified bearer token, when one was sent, and the client's address,
+// taken from a trusted proxy's word where there is one. Write budgets and
+// watch caps both count by it, so that one client is one client to both.
+type caller struct {
+	identity *identity.Identity // nil for an anonymous caller
+	addr     netip.Addr
+}
+
+type identityKey struct{}
+
+// identityOf returns the identity the gate verified for the call of ctx,
+// or nil for an anonymous caller.
+func identityOf(ctx context.Context) *identity.Identity {
+	id, _ := ctx.Value(identityKey{}).(*identity.Identity)
+	return id
+}
+
+// callerOf returns who makes the call of ctx. Only the calls that count
+// their callers ask, once a call: the client's address is worked out here,
+// not for every call.
+func (g *routeGuide) callerOf(ctx context.Context) caller {
+	c := caller{identity: identityOf(ctx)}
+	if info, ok := connect.CallInfoForServerContext(ctx); ok {
+		c.addr = g.trusted.ClientAddr(info.PeerAddr, info.RequestHeader())
+	}
+	return c
+}
+
+// key is what the caller's budgets are counted by: its author ID when
+// signed in, otherwise its address (an IPv6 address by its /64).
+func (c caller) key() budget.Key {
+	var author string
+	if c.identity != nil {
+		author = c.identity.AuthorID
+	}
+	return budget.KeyFor(author, c.addr)
+}
+
+// author is who a note the caller posts is by: anonymous unless signed in.
+func (c caller) author() notes.Author {
+	if c.identity == nil {
+		return notes.Author{}
+	}
+	return notes.Author{ID: c.identity.AuthorID, Name: c.identity.Name}
+}
+
+// A WriteBudget charges each write to its client, and says whether the
+// client may make it. [budget.Local] and [budget.Shared] are two.
+type WriteBudget interface {
+	Allow(ctx context.Context, key budget.Key) budget.Decision
+}
+
+// chargeWrite charges one write to who, or returns the error that refuses
+// it.
+func (g *routeGuide) chargeWrite(ctx context.Context, who caller) error {
+	if g.budget == nil {
+		return nil
+	}
+	d := g.budget.Allow(ctx, who.key())
+	if d.Allowed {
+		return nil
+	}
+	g.metrics.WriteRefused("over_budget")
+	// Whole seconds, rounded up: a client that waits as long as it is told
+	// is never refused again for the same reason.
+	wait := (d.RetryAfter + time.Second - 1).Truncate(time.Second)
+	err := connect.NewError(connect.CodeResourceExhausted, fmt.Sprintf(
+		"this client has written its budget of notes: try again in %v (each client may write a few notes at once, then a steady few a minute)", wait))
+	if detail, derr := connectproto.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)}); derr == nil {
+		err = err.WithDetail(detail)
+	}
+	return err
 }
