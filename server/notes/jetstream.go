@@ -324,14 +324,20 @@ func (s *JetStream) Replicas() int {
 	return s.cfg.Replicas
 }
 
-// RedactURLs hides the passwords in a comma-separated list of NATS URLs,
+// RedactURLs hides the passwords and tokens in a comma-separated list of NATS URLs,
 // for logs and errors.
 func RedactURLs(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {
-		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
-			parts[i] = u.Redacted()
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue
 		}
+		if _, ok := u.User.Password(); !ok {
+			// NATS reads a user without a password as a token.
+			u.User = url.User("xxxxx")
+		}
+		parts[i] = u.Redacted()
 	}
 	return strings.Join(parts, ",")
 }
