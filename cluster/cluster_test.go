@@ -102,7 +102,11 @@ func TestCluster(t *testing.T) {
 		t.Logf("killing %s, which leads the notes stream", leader.Name())
 		leader.Kill()
 		// Two nodes of three keep the stream: they elect a new leader, and
-		// the replicas that were on the killed node move to another.
+		// the replicas that were on the killed node move to another. The
+		// first calls wait for that, which on a loaded machine has taken
+		// more than 10 s.
+		chat.patience = 30 * time.Second
+		defer func() { chat.patience = 0 }()
 		start := time.Now()
 		chat.run(t, 4)
 		t.Logf("4 calls with %s down took %v", leader.Name(), time.Since(start))
@@ -206,6 +210,8 @@ type chatter struct {
 	client   routeguideconnect.RouteGuideClient
 	location *routeguide.Point
 	sent     []string // messages sent so far, in order
+	// patience bounds each call; 10 s unless set.
+	patience time.Duration
 }
 
 // run makes n calls, one after the other, and returns the replica that
@@ -224,7 +230,11 @@ func (ch *chatter) run(t *testing.T, n int) []string {
 }
 
 func (ch *chatter) chat(ctx context.Context) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	patience := ch.patience
+	if patience == 0 {
+		patience = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, patience)
 	defer cancel()
 	msg := fmt.Sprintf("note %d", len(ch.sent)+1)
 	ctx, info := connect.NewClientContext(ctx)
