@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -263,6 +264,7 @@ func (f *feed) deliver(ev Event, gen uint64) {
 	if ev.noop {
 		return
 	}
+	woken := 0
 	for w := range f.watchers {
 		if ev.Seq <= w.floor || (w.match != nil && !w.match(ev.Note)) {
 			continue
@@ -271,8 +273,23 @@ func (f *feed) deliver(ev Event, gen uint64) {
 			delete(f.watchers, w)
 			w.stop(fmt.Errorf("%w: more than %d notes were waiting to be sent", ErrTooSlow, f.buffer))
 		}
+		if woken++; woken%fanOutWave == 0 {
+			runtime.Gosched()
+		}
 	}
 }
+
+// fanOutWave is how many watchers a delivery wakes before it steps aside
+// for the goroutines ready to run, those it woke among them. Go's
+// scheduler runs a goroutine just woken next, and queues the one that was
+// to run next behind all the others: a note that woke its thousand
+// watchers at once queued its poster's handler, which net/http readies
+// three times to write one answer (headers, message, trailers), behind the
+// whole fan-out each time, about 15 ms on one core (BENCHMARKS.md,
+// "Watchers and fan-out: round three"). Stepping aside every wave, the
+// delivery waits in the global queue while what is ready runs, so the
+// poster waits for a wave at most, about 16 × 15 µs, at each step.
+const fanOutWave = 16
 
 // lastAccepted returns the sequence of the last event queued.
 func (f *feed) lastAccepted() uint64 {
