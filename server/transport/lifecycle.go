@@ -52,6 +52,16 @@ type callLife struct {
 	// drained says the server's drain ended the call.
 	drained atomic.Bool
 
+	// For a call that ends through its life ([Procedure.EndsThroughLife])
+	// with no timeout of its own: endTimer fires at its deadline, which
+	// sets pastDeadline, and the deadline or a drain calls onEnd, once;
+	// ended says one of them came. Guarded by mu, but for pastDeadline.
+	endsThroughLife bool
+	endTimer        *time.Timer
+	pastDeadline    atomic.Bool
+	onEnd           func()
+	ended           bool
+
 	body   guardedBody
 	writer guardedWriter
 }
@@ -89,10 +99,18 @@ func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.L
 			l.byReadTimeout, readBy = true, byReadTimeout
 		}
 		l.reads.setDeadline(readBy)
-		// One context with the deadline, which drain cancels too, and no
-		// context.AfterFunc: an idle stream holds every context made for
-		// it, and each costs its parent an entry in a map of children.
-		ctx, l.cancel = context.WithDeadline(ctx, l.deadline)
+		if c.procedure != nil && c.procedure.EndsThroughLife && !c.AskedTimeout {
+			// No context of its own: the deadline and a drain reach
+			// the handler through OnEnd.
+			l.endsThroughLife = true
+			l.endTimer = time.AfterFunc(time.Until(l.deadline), l.reachDeadline)
+		} else {
+			// One context with the deadline, which drain cancels too,
+			// and no context.AfterFunc: an idle stream holds every
+			// context made for it, and each costs its parent an entry
+			// in a map of children.
+			ctx, l.cancel = context.WithDeadline(ctx, l.deadline)
+		}
 	}
 	r = r.WithContext(ctx)
 	if r.Body != nil && r.Body != http.NoBody {
@@ -106,12 +124,60 @@ func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.L
 func (l *callLife) finish() {
 	l.mu.Lock()
 	l.finished = true
+	l.onEnd = nil
+	timer := l.endTimer
 	l.mu.Unlock()
 	l.reads.stop()
 	l.write.stop()
 	if l.cancel != nil {
 		l.cancel()
 	}
+	if timer != nil {
+		timer.Stop()
+	}
+}
+
+// reachDeadline ends a call that ends through its life at its deadline.
+func (l *callLife) reachDeadline() {
+	l.pastDeadline.Store(true)
+	l.end()
+}
+
+// end calls the function a handler gave OnEnd, once.
+func (l *callLife) end() {
+	l.mu.Lock()
+	f := l.onEnd
+	l.onEnd, l.ended = nil, true
+	l.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// OnEnd arranges for f to be called, once, when the call of ctx, of a
+// procedure whose calls end through their life ([Procedure.EndsThroughLife]),
+// reaches its deadline or the server drains: at once if that has happened
+// already, otherwise on the goroutine of the timer or the drain. f must
+// make the handler return soon, with any error: the interceptor answers
+// the call with the code that says why. For any other call, whose context
+// ends then, OnEnd does nothing. The handler may return without f having
+// been called; f may still be called then, once, as the handler returns.
+func OnEnd(ctx context.Context, f func()) {
+	c, ok := CallOf(ctx)
+	if !ok || c.life == nil || !c.life.endsThroughLife {
+		return
+	}
+	l := c.life
+	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		f()
+		return
+	}
+	if !l.finished {
+		l.onEnd = f
+	}
+	l.mu.Unlock()
 }
 
 // cutOffReads makes the reads in progress and all later ones fail at once.
@@ -147,8 +213,11 @@ func (l *callLife) idleTimedOut() bool {
 // client that does not read after drainWriteGrace.
 func (l *callLife) drain() {
 	l.drained.Store(true)
-	if l.cancel != nil { // nil only for a procedure the table lacks
+	if l.cancel != nil { // nil for a procedure the table lacks, or one that ends through its life
 		l.cancel()
+	}
+	if l.endsThroughLife {
+		l.end()
 	}
 	l.cutOffReads(false)
 	time.AfterFunc(drainWriteGrace, l.cutOffWrites)
@@ -209,7 +278,7 @@ func (s *Stack) intercept(next connect.ServerFunc) connect.ServerFunc {
 		case life.idleTimedOut():
 			return connect.Errorf(connect.CodeDeadlineExceeded,
 				"the client sent nothing for %v while the server waited for a message", s.limits.StreamIdleTimeout)
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		case errors.Is(ctx.Err(), context.DeadlineExceeded), life.pastDeadline.Load():
 			return connect.NewError(connect.CodeDeadlineExceeded, "the call ran past its deadline")
 		}
 		return withContextCode(err)
