@@ -52,18 +52,24 @@ type callLife struct {
 	// drained says the server's drain ended the call.
 	drained atomic.Bool
 
-	// For a call that ends through its life ([Procedure.EndsThroughLife])
-	// with no timeout of its own: endTimer fires at its deadline, which
-	// sets pastDeadline, and the deadline or a drain calls onEnd, once;
-	// ended says one of them came. Guarded by mu, but for pastDeadline.
-	endsThroughLife bool
-	endTimer        *time.Timer
-	pastDeadline    atomic.Bool
-	onEnd           func()
-	ended           bool
+	// end is set for a call that ends through its life
+	// ([Procedure.EndsThroughLife]) with no timeout of its own, and only
+	// then, so that other calls' lives are no larger.
+	end *lifeEnd
 
 	body   guardedBody
 	writer guardedWriter
+}
+
+// lifeEnd is how a call that ends through its life ends: timer fires at
+// its deadline, which sets pastDeadline, and the deadline or a drain calls
+// f, once; ended says one of them came. f and ended are guarded by the
+// life's mu.
+type lifeEnd struct {
+	timer        *time.Timer
+	pastDeadline atomic.Bool
+	f            func()
+	ended        bool
 }
 
 // startLife starts the life of the call c, which r asks for and w answers,
@@ -102,8 +108,8 @@ func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.L
 		if c.procedure != nil && c.procedure.EndsThroughLife && !c.AskedTimeout {
 			// No context of its own: the deadline and a drain reach
 			// the handler through OnEnd.
-			l.endsThroughLife = true
-			l.endTimer = time.AfterFunc(time.Until(l.deadline), l.reachDeadline)
+			l.end = &lifeEnd{}
+			l.end.timer = time.AfterFunc(time.Until(l.deadline), l.reachDeadline)
 		} else {
 			// One context with the deadline, which drain cancels too,
 			// and no context.AfterFunc: an idle stream holds every
@@ -124,30 +130,33 @@ func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.L
 func (l *callLife) finish() {
 	l.mu.Lock()
 	l.finished = true
-	l.onEnd = nil
-	timer := l.endTimer
+	end := l.end
+	if end != nil {
+		end.f = nil
+	}
 	l.mu.Unlock()
 	l.reads.stop()
 	l.write.stop()
 	if l.cancel != nil {
 		l.cancel()
 	}
-	if timer != nil {
-		timer.Stop()
+	if end != nil {
+		end.timer.Stop()
 	}
 }
 
 // reachDeadline ends a call that ends through its life at its deadline.
 func (l *callLife) reachDeadline() {
-	l.pastDeadline.Store(true)
-	l.end()
+	l.end.pastDeadline.Store(true)
+	l.ending()
 }
 
-// end calls the function a handler gave OnEnd, once.
-func (l *callLife) end() {
+// ending calls, once, the function a handler gave OnEnd, for a call that
+// ends through its life.
+func (l *callLife) ending() {
 	l.mu.Lock()
-	f := l.onEnd
-	l.onEnd, l.ended = nil, true
+	f := l.end.f
+	l.end.f, l.end.ended = nil, true
 	l.mu.Unlock()
 	if f != nil {
 		f()
@@ -164,18 +173,18 @@ func (l *callLife) end() {
 // been called; f may still be called then, once, as the handler returns.
 func OnEnd(ctx context.Context, f func()) {
 	c, ok := CallOf(ctx)
-	if !ok || c.life == nil || !c.life.endsThroughLife {
+	if !ok || c.life == nil || c.life.end == nil {
 		return
 	}
 	l := c.life
 	l.mu.Lock()
-	if l.ended {
+	if l.end.ended {
 		l.mu.Unlock()
 		f()
 		return
 	}
 	if !l.finished {
-		l.onEnd = f
+		l.end.f = f
 	}
 	l.mu.Unlock()
 }
@@ -216,8 +225,8 @@ func (l *callLife) drain() {
 	if l.cancel != nil { // nil for a procedure the table lacks, or one that ends through its life
 		l.cancel()
 	}
-	if l.endsThroughLife {
-		l.end()
+	if l.end != nil {
+		l.ending()
 	}
 	l.cutOffReads(false)
 	time.AfterFunc(drainWriteGrace, l.cutOffWrites)
@@ -278,7 +287,7 @@ func (s *Stack) intercept(next connect.ServerFunc) connect.ServerFunc {
 		case life.idleTimedOut():
 			return connect.Errorf(connect.CodeDeadlineExceeded,
 				"the client sent nothing for %v while the server waited for a message", s.limits.StreamIdleTimeout)
-		case errors.Is(ctx.Err(), context.DeadlineExceeded), life.pastDeadline.Load():
+		case errors.Is(ctx.Err(), context.DeadlineExceeded), life.end != nil && life.end.pastDeadline.Load():
 			return connect.NewError(connect.CodeDeadlineExceeded, "the call ran past its deadline")
 		}
 		return withContextCode(err)
