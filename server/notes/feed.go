@@ -401,7 +401,6 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 		feed:   f,
 		match:  opts.Match,
 		epoch:  epoch,
-		replay: replay,
 		signal: make(chan struct{}, 1),
 	}
 	boundary, err := f.register(w)
@@ -414,14 +413,14 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 			w.Close()
 			return nil, err
 		}
-		w.skip, w.start, w.last = last, last, last
+		w.skip, w.last = last, last
 		return w, nil
 	}
 	// A watcher resuming from a sequence this replica's feed has not yet
 	// reached, as one seen on a replica ahead of it, must not see those
 	// events again.
 	after := *opts.After
-	w.skip, w.start, w.last = after, after, after
+	w.skip, w.last = after, after
 	if after > boundary {
 		last, err := newest(ctx)
 		if err != nil {
@@ -440,6 +439,6 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 	if boundary-from > uint64(f.replayLimit) {
 		from = boundary - uint64(f.replayLimit)
 	}
-	w.replayFrom, w.replayTo = from, boundary
+	w.replay = &replayLeft{read: replay, from: from, to: boundary}
 	return w, nil
 }
