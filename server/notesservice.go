@@ -94,6 +94,9 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 		return storeError(ctx, s.guide.logger, err)
 	}
 	defer w.Close()
+	// The call's deadline and the server's drain end the watch here: its
+	// context is the stream's, which ends only with the client.
+	transport.OnEnd(ctx, func() { w.Cut(errWatchEnded) })
 	// The events ready at each wake-up go out in one write, flushed once.
 	// The flushes are taken before the headers, which are then flushed at
 	// once: a flush coalesced by the transport would keep a timer for its

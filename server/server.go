@@ -97,6 +97,9 @@ func New(dataset []*routeguide.Feature, options ...Option) (*Server, error) {
 		return nil, err
 	}
 	procedures := transport.ProceduresOf(rpc, isWrite)
+	// A watch of notes waits for hours: it learns of its deadline and of
+	// a drain through transport.OnEnd, and holds no context of its own.
+	procedures[notesv1connect.NotesServiceWatchNotesProcedure].EndsThroughLife = true
 	// The page at every path that is no procedure's.
 	page, err := browser.PageWith(cfg.signIn)
 	if err != nil {

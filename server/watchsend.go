@@ -83,6 +83,11 @@ func (s *watchSender) close() {
 	s.ev = notes.Event{}
 }
 
+// errWatchEnded cuts off a watch whose call reached its deadline or was
+// drained: the transport's interceptor answers it with the code that says
+// which.
+var errWatchEnded = errors.New("the watch's call ended")
+
 // watchEnded returns what a watch cut off by the store tells its client:
 // why, and where to resume from. last is the sequence of the last event
 // sent, epoch the store's life it belongs to. It returns nil for an error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -269,6 +270,7 @@ func (f *feed) deliver(ev Event, gen uint64) {
 	if ev.noop {
 		return
 	}
+	woken := 0
 	for w := range f.watchers {
 		if ev.Seq <= w.floor || (w.match != nil && !w.match(ev.Note)) {
 			continue
@@ -277,8 +279,31 @@ func (f *feed) deliver(ev Event, gen uint64) {
 			delete(f.watchers, w)
 			w.stop(fmt.Errorf("%w: more than %d notes were waiting to be sent", ErrTooSlow, f.buffer))
 		}
+		if woken++; woken%fanOutWave == 0 && woken <= fanOutWave*fanOutYields {
+			runtime.Gosched()
+		}
 	}
 }
+
+// fanOutWave is how many watchers a delivery wakes before it steps aside
+// for the goroutines ready to run, those it woke among them, for its first
+// fanOutYields waves. Go's scheduler runs a goroutine just woken next, and
+// queues the one that was to run next behind all the others: a note that
+// woke its thousand watchers at once queued its poster's handler, which
+// net/http readies three times to write one answer (headers, message,
+// trailers), behind the whole fan-out each time, about 15 ms on one core
+// (BENCHMARKS.md, "Watchers and fan-out: round three"). Stepping aside,
+// the delivery waits in the scheduler's global queue while what is ready
+// runs, so the poster waits for a wave, about 16 × 15 µs, at each step.
+// After fanOutYields waves the poster has been answered (a trace shows its
+// trailers written within two), and the rest is woken at once: stepping
+// aside all the way split the watchers' writes into small batches and let
+// the delivery fall behind on a busy CPU (note-to-watcher delay p99 0.5–1.4
+// s against 0.1–0.2 s at 1,000 watchers).
+const (
+	fanOutWave   = 16
+	fanOutYields = 8
+)
 
 // lastAccepted returns the sequence of the last event queued.
 func (f *feed) lastAccepted() uint64 {
@@ -373,7 +398,6 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 		feed:   f,
 		match:  opts.Match,
 		epoch:  epoch,
-		replay: replay,
 		signal: make(chan struct{}, 1),
 	}
 	boundary, err := f.register(w)
@@ -390,7 +414,7 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 			return nil, err
 		}
 		if opts.After == nil {
-			w.skip, w.start, w.last = last, last, last
+			w.skip, w.last = last, last
 			return w, nil
 		}
 		if *opts.After > last {
@@ -399,9 +423,9 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 		}
 	}
 	after := *opts.After
-	w.skip, w.start, w.last = after, after, after
+	w.skip, w.last = after, after
 	if after < boundary {
-		w.replayFrom, w.replayTo = max(after, boundary-min(boundary, uint64(f.replayLimit))), boundary
+		w.replay = &replayLeft{read: replay, from: max(after, boundary-min(boundary, uint64(f.replayLimit))), to: boundary}
 	}
 	return w, nil
 }

@@ -16,23 +16,20 @@ type Watcher struct {
 	feed  *feed
 	match func(*routeguide.RouteNote) bool
 	epoch string
-	// skip drops the live events up to this sequence: those stored before
-	// the watcher started that the feed had not yet delivered.
+	// skip is the sequence after which the watcher's events begin: it
+	// drops the live events up to it, those stored before the watcher
+	// started that the feed had not yet delivered.
 	skip uint64
-	// start is the sequence after which the watcher's events begin.
-	start uint64
 	// floor is the last event the feed had queued when the watcher
 	// registered: the feed delivers it only later ones. Set under the
 	// feed's mu.
 	floor uint64
 
-	// The replay still to read: events with sequence in (replayFrom,
-	// replayTo], and the page of them read but not yet returned. Only
-	// Next touches them.
-	replay               replayFunc
-	replayFrom, replayTo uint64
-	page                 []Event
-	last                 uint64 // sequence of the last event Next returned
+	// replay is what is left of the watcher's replay, nil once read (or
+	// if it had none): an idle watcher holds none of it. Only Next
+	// touches it.
+	replay *replayLeft
+	last   uint64 // sequence of the last event Next returned
 
 	mu    sync.Mutex // protects queue, one and err
 	queue []Event    // live events, in order
@@ -41,6 +38,14 @@ type Watcher struct {
 	one    [1]Event
 	err    error // why the watcher was cut off, once it was
 	signal chan struct{}
+}
+
+// replayLeft is the part of a watcher's replay still to read: the events with
+// sequence in (from, to], and the page of them read but not yet returned.
+type replayLeft struct {
+	read     replayFunc
+	from, to uint64
+	page     []Event
 }
 
 // Next returns the next event, waiting for one. It returns a
@@ -73,25 +78,24 @@ func (w *Watcher) TryNext() (ev Event, ok bool, err error) {
 // replay first if read says so, or ok false if none is.
 func (w *Watcher) take(ctx context.Context, read bool) (Event, bool, error) {
 	for {
-		if len(w.page) > 0 || w.replayFrom < w.replayTo {
+		if r := w.replay; r != nil {
 			if err := w.cutErr(); err != nil {
 				// The store may have begun again: the rest of the
 				// replay would be of another life.
 				w.dropReplay()
 				return Event{}, false, err
 			}
-		}
-		if len(w.page) > 0 {
-			ev := w.page[0]
-			w.page[0] = Event{}
-			w.page = w.page[1:]
-			if len(w.page) == 0 {
-				w.page = nil // let the page go while live
+			if len(r.page) > 0 {
+				ev := r.page[0]
+				r.page[0] = Event{}
+				r.page = r.page[1:]
+				w.last = ev.Seq
+				return ev, true, nil
 			}
-			w.last = ev.Seq
-			return ev, true, nil
-		}
-		if w.replayFrom < w.replayTo {
+			if r.from >= r.to {
+				w.replay = nil // read: let it go while live
+				continue
+			}
 			if !read {
 				return Event{}, false, nil
 			}
@@ -129,9 +133,10 @@ func (w *Watcher) take(ctx context.Context, read bool) (Event, bool, error) {
 
 // dropReplay forgets the rest of the replay.
 func (w *Watcher) dropReplay() {
-	clear(w.page)
-	w.page = nil
-	w.replayFrom = w.replayTo
+	if w.replay != nil {
+		clear(w.replay.page)
+		w.replay = nil
+	}
 }
 
 // cutErr returns the error that ended the watcher, if it was cut off.
@@ -147,14 +152,15 @@ func (w *Watcher) cutErr() error {
 // readPage reads the next page of the replay, keeping the events the
 // watcher matches.
 func (w *Watcher) readPage(ctx context.Context) error {
-	events, upTo, err := w.replay(ctx, w.replayFrom, w.replayTo, replayPage)
+	r := w.replay
+	events, upTo, err := r.read(ctx, r.from, r.to, replayPage)
 	if err != nil {
-		return fmt.Errorf("replay notes after sequence %d: %w", w.replayFrom, err)
+		return fmt.Errorf("replay notes after sequence %d: %w", r.from, err)
 	}
-	if upTo <= w.replayFrom {
-		upTo = w.replayTo // the store read nothing: it has nothing more
+	if upTo <= r.from {
+		upTo = r.to // the store read nothing: it has nothing more
 	}
-	w.replayFrom = upTo
+	r.from = upTo
 	// The page is the store's answer, filtered in place. A replayed event
 	// reaches this watcher alone: caching its encoding would only leave
 	// garbage behind.
@@ -166,14 +172,14 @@ func (w *Watcher) readPage(ctx context.Context) error {
 		}
 	}
 	clear(events[len(page):])
-	w.page = page
+	r.page = page
 	return nil
 }
 
 // Start returns the sequence the watcher started after: its events all
 // have greater ones.
 func (w *Watcher) Start() uint64 {
-	return w.start
+	return w.skip
 }
 
 // Epoch returns the epoch of the store that the watcher's sequences belong

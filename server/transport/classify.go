@@ -172,6 +172,15 @@ type Procedure struct {
 	// Writes says its calls change what the server stores, so that who
 	// makes them matters (a gate may want to know them, [Gate]).
 	Writes bool
+	// EndsThroughLife says its handler learns of its call's deadline and
+	// of the server's drain through [OnEnd] rather than its context. A
+	// call of it that asks for no timeout keeps the stream's context as
+	// net/http made it, with no deadline or cancel of the server's: those
+	// cost every open stream about 0.6 KiB (the context and its timer,
+	// and the map of children and the channel it makes its parent keep),
+	// which an idle watch of notes, waiting for hours, is mostly made of
+	// beside net/http's own. Its handler must call OnEnd before it waits.
+	EndsThroughLife bool
 
 	handler http.Handler // connect-go's, mounted through [Procedures.Mux]
 }

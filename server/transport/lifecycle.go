@@ -52,8 +52,24 @@ type callLife struct {
 	// drained says the server's drain ended the call.
 	drained atomic.Bool
 
+	// end is set for a call that ends through its life
+	// ([Procedure.EndsThroughLife]) with no timeout of its own, and only
+	// then, so that other calls' lives are no larger.
+	end *lifeEnd
+
 	body   guardedBody
 	writer guardedWriter
+}
+
+// lifeEnd is how a call that ends through its life ends: timer fires at
+// its deadline, which sets pastDeadline, and the deadline or a drain calls
+// f, once; ended says one of them came. f and ended are guarded by the
+// life's mu.
+type lifeEnd struct {
+	timer        *time.Timer
+	pastDeadline atomic.Bool
+	f            func()
+	ended        bool
 }
 
 // startLife starts the life of the call c, which r asks for and w answers,
@@ -89,10 +105,18 @@ func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.L
 			l.byReadTimeout, readBy = true, byReadTimeout
 		}
 		l.reads.setDeadline(readBy)
-		// One context with the deadline, which drain cancels too, and no
-		// context.AfterFunc: an idle stream holds every context made for
-		// it, and each costs its parent an entry in a map of children.
-		ctx, l.cancel = context.WithDeadline(ctx, l.deadline)
+		if c.procedure != nil && c.procedure.EndsThroughLife && !c.AskedTimeout {
+			// No context of its own: the deadline and a drain reach
+			// the handler through OnEnd.
+			l.end = &lifeEnd{}
+			l.end.timer = time.AfterFunc(time.Until(l.deadline), l.reachDeadline)
+		} else {
+			// One context with the deadline, which drain cancels too,
+			// and no context.AfterFunc: an idle stream holds every
+			// context made for it, and each costs its parent an entry
+			// in a map of children.
+			ctx, l.cancel = context.WithDeadline(ctx, l.deadline)
+		}
 	}
 	r = r.WithContext(ctx)
 	if r.Body != nil && r.Body != http.NoBody {
@@ -106,12 +130,63 @@ func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.L
 func (l *callLife) finish() {
 	l.mu.Lock()
 	l.finished = true
+	end := l.end
+	if end != nil {
+		end.f = nil
+	}
 	l.mu.Unlock()
 	l.reads.stop()
 	l.write.stop()
 	if l.cancel != nil {
 		l.cancel()
 	}
+	if end != nil {
+		end.timer.Stop()
+	}
+}
+
+// reachDeadline ends a call that ends through its life at its deadline.
+func (l *callLife) reachDeadline() {
+	l.end.pastDeadline.Store(true)
+	l.ending()
+}
+
+// ending calls, once, the function a handler gave OnEnd, for a call that
+// ends through its life.
+func (l *callLife) ending() {
+	l.mu.Lock()
+	f := l.end.f
+	l.end.f, l.end.ended = nil, true
+	l.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// OnEnd arranges for f to be called, once, when the call of ctx, of a
+// procedure whose calls end through their life ([Procedure.EndsThroughLife]),
+// reaches its deadline or the server drains: at once if that has happened
+// already, otherwise on the goroutine of the timer or the drain. f must
+// make the handler return soon, with any error: the interceptor answers
+// the call with the code that says why. For any other call, whose context
+// ends then, OnEnd does nothing. The handler may return without f having
+// been called; f may still be called then, once, as the handler returns.
+func OnEnd(ctx context.Context, f func()) {
+	c, ok := CallOf(ctx)
+	if !ok || c.life == nil || c.life.end == nil {
+		return
+	}
+	l := c.life
+	l.mu.Lock()
+	if l.end.ended {
+		l.mu.Unlock()
+		f()
+		return
+	}
+	if !l.finished {
+		l.end.f = f
+	}
+	l.mu.Unlock()
 }
 
 // cutOffReads makes the reads in progress and all later ones fail at once.
@@ -147,8 +222,11 @@ func (l *callLife) idleTimedOut() bool {
 // client that does not read after drainWriteGrace.
 func (l *callLife) drain() {
 	l.drained.Store(true)
-	if l.cancel != nil { // nil only for a procedure the table lacks
+	if l.cancel != nil { // nil for a procedure the table lacks, or one that ends through its life
 		l.cancel()
+	}
+	if l.end != nil {
+		l.ending()
 	}
 	l.cutOffReads(false)
 	time.AfterFunc(drainWriteGrace, l.cutOffWrites)
@@ -209,7 +287,7 @@ func (s *Stack) intercept(next connect.ServerFunc) connect.ServerFunc {
 		case life.idleTimedOut():
 			return connect.Errorf(connect.CodeDeadlineExceeded,
 				"the client sent nothing for %v while the server waited for a message", s.limits.StreamIdleTimeout)
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		case errors.Is(ctx.Err(), context.DeadlineExceeded), life.end != nil && life.end.pastDeadline.Load():
 			return connect.NewError(connect.CodeDeadlineExceeded, "the call ran past its deadline")
 		}
 		return withContextCode(err)
