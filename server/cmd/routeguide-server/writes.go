@@ -21,6 +21,7 @@ import (
 // the browser page signs its users in.
 type writesFlags struct {
 	identity     identity.Config
+	authorKey    string // --author-id-key-file
 	pageClientID string
 	writes       server.Writes
 	policy       budget.Policy
@@ -39,6 +40,10 @@ func addWritesFlags(flags *flag.FlagSet) *writesFlags {
 	flags.StringVar(&w.identity.RolesClaim, "auth-roles-claim", "roles",
 		"token `claim` listing the caller's roles; a dotted path such as realm_access.roles reaches into objects; "+
 			"the role moderator may delete notes")
+	flags.StringVar(&w.authorKey, "author-id-key-file", "",
+		"`file` holding a secret of at least 16 bytes that keys author IDs (HMAC-SHA-256), so that an author ID "+
+			"cannot confirm a guessed subject; the same on every replica and for as long as notes are kept "+
+			"(default: none, author IDs are a plain SHA-256 of issuer and subject)")
 	// Its default is the client ID that devidp and the cluster's provider
 	// register for the page.
 	flags.StringVar(&w.pageClientID, "auth-client-id", "routeguide-web",
@@ -78,6 +83,9 @@ func (w *writesFlags) check(setting func(flagName string) string) error {
 		return fmt.Errorf("%s %d: must be positive", setting("write-burst"), w.policy.Burst)
 	}
 	if w.identity.Issuer == "" {
+		if w.authorKey != "" {
+			return fmt.Errorf("%s needs %s: only signed-in callers have author IDs", setting("author-id-key-file"), setting("auth-issuer"))
+		}
 		if w.writes == server.WritesSignedIn {
 			return fmt.Errorf("%s signed-in needs %s: without an issuer nobody can sign in", setting("writes"), setting("auth-issuer"))
 		}
@@ -89,8 +97,22 @@ func (w *writesFlags) check(setting func(flagName string) string) error {
 	if len(w.identity.Audiences) == 0 {
 		return fmt.Errorf("%s needs %s: the client IDs whose tokens this server accepts", setting("auth-issuer"), setting("auth-audience"))
 	}
+	if w.authorKey != "" {
+		key, err := readSecretFile(w.authorKey)
+		if err != nil {
+			return fmt.Errorf("%s: %w", setting("author-id-key-file"), err)
+		}
+		if len(key) < minAuthorKey {
+			return fmt.Errorf("%s: %s holds %d bytes, want at least %d: a short key can be guessed like a subject",
+				setting("author-id-key-file"), w.authorKey, len(key), minAuthorKey)
+		}
+		w.identity.AuthorIDKey = []byte(key)
+	}
 	return nil
 }
+
+// minAuthorKey is the shortest key --author-id-key-file takes, in bytes.
+const minAuthorKey = 16
 
 // serverOptions returns the options the flags ask for: the page's sign-in,
 // a verifier of the issuer's tokens and the write budget, shared by every
