@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/routeguide/routeguide/cluster"
+	"github.com/routeguide/routeguide/internal/routeguidetest"
 )
 
 // TestCtrlC runs routeguide-cluster as a person would, makes a call through
@@ -34,7 +35,7 @@ func TestCtrlC(t *testing.T) {
 	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	addr, statsAddr := freeAddr(t), freeAddr(t)
+	addr, statsAddr := routeguidetest.FreePort(t), routeguidetest.FreePort(t)
 	cmd := exec.Command(bin, "--addr", addr, "--stats-addr", statsAddr, "--idp-addr", "127.0.0.1:0", "--replicas", "2", "--restart-after", "100ms")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()

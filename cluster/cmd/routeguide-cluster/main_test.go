@@ -50,13 +50,3 @@ func TestPortTaken(t *testing.T) {
 		t.Errorf("run on taken ports built first:\n%s", stderr.String())
 	}
 }
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
