@@ -10,11 +10,14 @@ import (
 // time: 768, which make 1 KiB of base64.
 const encodeChunk = 768
 
-// Writer sends a gRPC-Web response in base64, as [Translate] returns it. It encodes in whole
-// groups of three bytes and keeps the last one or two bytes of a write for
-// the next, so that the base64 it sends between flushes has no padding; at
-// a flush, and at the end, those bytes go out as a padded group. Each flush
-// thus ends a chunk the client can decode on its own, whatever comes later.
+// Writer sends a gRPC-Web response in base64, with the text form's
+// Content-Type, as [Translate] returns it; a response of any other type,
+// such as a plain-text 404, passes as it is. It encodes in whole groups of
+// three bytes and keeps the last one or two bytes of a write for the next,
+// so that the base64 it sends between flushes has no padding; at a flush,
+// and at the end, those bytes go out as a padded group. Each flush thus
+// ends a chunk the client can decode on its own, so the messages of a
+// server stream reach the client as they are sent.
 //
 // Like any ResponseWriter, it is used by one goroutine at a time.
 type Writer struct {

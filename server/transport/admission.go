@@ -63,14 +63,12 @@ type admission struct {
 func (a *admission) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call, _ := CallOf(r.Context())
 	if call.Text {
-		tw, translated, ok := grpcwebtext.Translate(w, r)
+		tw, translated, ok := grpcwebtext.Translate(w, r, call.mediaType)
 		if !ok {
 			return // answered
 		}
-		if r = translated; tw != nil {
-			defer tw.Finish()
-			w = tw
-		}
+		defer tw.Finish()
+		w, r = tw, translated
 	}
 	if !call.Known {
 		if !a.mistakes.answerUnknown(w, r, call, a.Errors) {
