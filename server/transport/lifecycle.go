@@ -274,10 +274,10 @@ func (s *Stack) intercept(next connect.ServerFunc) connect.ServerFunc {
 			}
 			return withContextCode(next(ctx, spec, stream))
 		}
-		if !s.streams.open(life) {
+		if !s.openStream(life) {
 			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
 		}
-		defer s.streams.close(life)
+		defer s.closeStream(life)
 		err := next(ctx, spec, stream)
 		switch {
 		case err == nil:

@@ -27,16 +27,21 @@ import (
 // Stack is the transport's protections for one server: the layers and the
 // interceptor of the package doc, which work together.
 type Stack struct {
-	streams    openStreams
 	limits     limits.Limits // with its defaults
 	noFastPath bool          // whether the fast paths are off, for diagnosis
+
+	// streams are the streams in progress, so that a drain can end them
+	// promptly. Unary calls are not in it: they go on through a drain.
+	mu       sync.Mutex // protects draining and streams
+	draining bool
+	streams  map[*callLife]struct{}
 }
 
 // New returns the protections for a server under the call timeouts of l
 // (StreamIdleTimeout, WriteTimeout, DefaultTimeout, MaxTimeout,
 // RequestReadTimeout), zero fields taking their defaults.
 func New(l limits.Limits) *Stack {
-	return &Stack{limits: l.WithDefaults(), streams: openStreams{lives: make(map[*callLife]struct{})}}
+	return &Stack{limits: l.WithDefaults(), streams: make(map[*callLife]struct{})}
 }
 
 // Interceptor ends streams that their client abandons, that outlive their
@@ -70,7 +75,28 @@ func (s *Stack) WithoutFastPaths() {
 // Drain refuses new streams and ends the open ones with unavailable, cutting
 // off any that are blocked on a client. Unary calls go on.
 func (s *Stack) Drain() {
-	s.streams.drain()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.draining = true
+	for l := range s.streams {
+		l.drain()
+	}
+}
+
+// openStream registers a stream, unless the server is draining.
+func (s *Stack) openStream(l *callLife) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.draining {
+		s.streams[l] = struct{}{}
+	}
+	return !s.draining
+}
+
+func (s *Stack) closeStream(l *callLife) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.streams, l)
 }
 
 const errShuttingDown = "the server is shutting down: call again, another server will answer"
@@ -82,39 +108,3 @@ const errShuttingDown = "the server is shutting down: call again, another server
 // short on a loaded machine, where such clients were reset instead. It is
 // well within the default --shutdown-timeout of 10 s.
 const drainWriteGrace = 2 * time.Second
-
-// openStreams keeps track of the streams in progress, so that they can be
-// ended promptly when the server drains. Unary calls are not in it: they
-// go on through a drain.
-type openStreams struct {
-	mu       sync.Mutex // protects draining and lives
-	draining bool
-	lives    map[*callLife]struct{}
-}
-
-// open registers a stream, unless the server is draining.
-func (o *openStreams) open(l *callLife) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.draining {
-		return false
-	}
-	o.lives[l] = struct{}{}
-	return true
-}
-
-func (o *openStreams) close(l *callLife) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	delete(o.lives, l)
-}
-
-// drain refuses new streams and ends the open ones.
-func (o *openStreams) drain() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.draining = true
-	for l := range o.lives {
-		l.drain()
-	}
-}
