@@ -152,7 +152,8 @@ func (c *flushCoalescer) WriteHeader(code int) {
 }
 
 // Flush flushes now and opens a window, unless one is open: then the flush
-// waits for the window to close.
+// waits for the window to close. Errors from a deferred flush surface on
+// the next write, as net/http's own do.
 func (c *flushCoalescer) Flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -174,13 +175,6 @@ func (c *flushCoalescer) openWindowLocked() {
 	} else {
 		c.timer.Reset(flushWindow)
 	}
-}
-
-// FlushError is Flush for [http.ResponseController]. Errors from a deferred
-// flush surface on the next write, as net/http's own do.
-func (c *flushCoalescer) FlushError() error {
-	c.Flush()
-	return nil
 }
 
 // Unwrap lets [http.ResponseController] reach the connection's writer for

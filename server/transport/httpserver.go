@@ -138,13 +138,10 @@ func (c *limitedConn) CloseWrite() error {
 	return nil
 }
 
-// errNoSyscallConn is SyscallConn's error when the connection has none.
-var errNoSyscallConn = errors.New("connection offers no SyscallConn")
-
 // SyscallConn returns the socket's, if it offers one.
 func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
 	if sc, ok := c.Conn.(syscall.Conn); ok {
 		return sc.SyscallConn()
 	}
-	return nil, errNoSyscallConn
+	return nil, errors.New("connection offers no SyscallConn")
 }

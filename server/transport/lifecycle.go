@@ -109,7 +109,10 @@ func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.L
 			// No context of its own: the deadline and a drain reach
 			// the handler through OnEnd.
 			l.end = &lifeEnd{}
-			l.end.timer = time.AfterFunc(time.Until(l.deadline), l.reachDeadline)
+			l.end.timer = time.AfterFunc(time.Until(l.deadline), func() {
+				l.end.pastDeadline.Store(true)
+				l.ending()
+			})
 		} else {
 			// One context with the deadline, which drain cancels too,
 			// and no context.AfterFunc: an idle stream holds every
@@ -143,12 +146,6 @@ func (l *callLife) finish() {
 	if end != nil {
 		end.timer.Stop()
 	}
-}
-
-// reachDeadline ends a call that ends through its life at its deadline.
-func (l *callLife) reachDeadline() {
-	l.end.pastDeadline.Store(true)
-	l.ending()
 }
 
 // ending calls, once, the function a handler gave OnEnd, for a call that
