@@ -12,10 +12,8 @@ import (
 	"github.com/routeguide/routeguide/server/grpcwebtext"
 )
 
-// Call is what the transport works out about a request once, in its
-// outermost layer ([Stack.Classify]), for every layer inside to read from
-// the request's context with [CallOf]: none of them looks the procedure up
-// or parses the Content-Type again.
+// Call is what [Stack.Classify] works out about a request once, for every
+// layer inside to read with [CallOf] rather than look it up again.
 type Call struct {
 	// Procedure is the request's path, such as
 	// /routeguide.RouteGuide/GetFeature, and StreamType its shape; Known
@@ -109,10 +107,8 @@ func mediaTypeOf(contentType string) string {
 }
 
 // protocolAndCodec returns the protocol of a request as connect-go names it
-// (connect, grpc or grpcweb) and the codec of its messages (such as proto
-// or json), from the media type of its Content-Type. A request whose
-// Content-Type is not one of an RPC has protocol connect, as connect-go
-// treats it, and the codec the Content-Type names.
+// and the codec of its messages, from its Content-Type's media type. Any
+// other type is Connect's, as connect-go treats it, with the codec it names.
 func protocolAndCodec(mediaType string) (protocol, codec string) {
 	for _, p := range []struct{ prefix, protocol string }{
 		{"application/grpc-web-text", connect.ProtocolNameGRPCWeb},
@@ -148,11 +144,9 @@ func envelopeEncoding(mediaType string) (header string, ok bool) {
 }
 
 // Classify is the outermost layer of the stack: it works out what each
-// request is, once ([Call]), and hands that inward in the request's
-// context, and it starts the call's life (callLife): its deadline, and the
-// watch on its reads and writes that cuts off a client that stops taking
-// part. For a unary call it also grows the goroutine's stack, a fast path
-// ([growStack]), while only a few frames sit above.
+// request is ([Call]), hands that inward in the request's context, and
+// starts the call's life (callLife). For a unary call it also grows the
+// goroutine's stack, a fast path ([growStack]).
 func (s *Stack) Classify(next http.Handler, procedures Procedures) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := classify(r, procedures)
@@ -173,13 +167,12 @@ type Procedure struct {
 	// makes them matters (a gate may want to know them, [Gate]).
 	Writes bool
 	// EndsThroughLife says its handler learns of its call's deadline and
-	// of the server's drain through [OnEnd] rather than its context. A
-	// call of it that asks for no timeout keeps the stream's context as
-	// net/http made it, with no deadline or cancel of the server's: those
-	// cost every open stream about 0.6 KiB (the context and its timer,
-	// and the map of children and the channel it makes its parent keep),
-	// which an idle watch of notes, waiting for hours, is mostly made of
-	// beside net/http's own. Its handler must call OnEnd before it waits.
+	// of the server's drain through [OnEnd], which it must call before it
+	// waits, rather than its context. A call of it that asks for no
+	// timeout keeps net/http's context, with no deadline or cancel of the
+	// server's: those cost each open stream about 0.6 KiB (the context,
+	// its timer, its parent's map of children), most of an idle watch of
+	// notes beside net/http's own.
 	EndsThroughLife bool
 
 	handler http.Handler // connect-go's, mounted through [Procedures.Mux]
@@ -187,8 +180,7 @@ type Procedure struct {
 
 // Procedures maps the path of every procedure a server mounts, such as
 // "/routeguide.RouteGuide/GetFeature", to what it is. [Stack.Classify]
-// looks a request's path up in it once, and the stack then calls the
-// procedure's handler without looking it up again.
+// looks a request's path up in it, once.
 type Procedures map[string]*Procedure
 
 // ProceduresOf returns the table of every procedure registered on server;

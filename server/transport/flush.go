@@ -38,12 +38,8 @@ func coalesceFlushes(w http.ResponseWriter, r *http.Request, call *Call, next ht
 		next.ServeHTTP(w, r)
 		return
 	}
-	f, ok := w.(http.Flusher)
-	if !ok {
-		next.ServeHTTP(w, r)
-		return
-	}
-	c := &flushCoalescer{ResponseWriter: w, flusher: f, ctx: r.Context()}
+	// w is the call's guardedWriter, or the text form's Writer around it.
+	c := &flushCoalescer{ResponseWriter: w, flusher: w.(http.Flusher), ctx: r.Context()}
 	defer c.finish()
 	call.flushes = c
 	if r.Body != nil && r.Body != http.NoBody {
@@ -78,22 +74,17 @@ func (w *noFlushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // flushCoalescer is a ResponseWriter whose flushes are coalesced: the first
 // after a quiet spell goes through and opens a window, and later ones
-// within it are merged into one made when it closes, which opens the next.
-// In between, messages gather in net/http's buffer, which sends them on its
-// own when it fills. Any pending flush is also made before the handler
-// reads the request, since then it may wait for the client, who may be
-// waiting for the replies. The window is a timer, not clock readings: a
-// stream of messages costs a timer a window instead of a clock reading a
-// message.
-//
-// The deferred flush runs on a timer's goroutine, so every use of the
-// underlying writer goes through mu; finish makes sure none happens after
-// the handler has returned.
+// within it are merged into one made when it closes, which opens the next;
+// meanwhile messages gather in net/http's buffer. A pending flush is also
+// made before the handler reads the request, since the client may be
+// waiting for the replies. The window is a timer, which costs less than a
+// clock reading a message. The timer's flush uses the writer under mu, and
+// finish keeps it from doing so once the handler has returned.
 //
 // Once the request's context is done, the client has reset the stream or
 // gone: flushes are dropped, since each would wait for the connection's
-// loop to write what no one will read. A flood of reset streams would
-// otherwise make every handler wait on that loop twice instead of once.
+// loop to write what no one will read, and a flood of reset streams would
+// make every handler wait on that loop twice.
 type flushCoalescer struct {
 	http.ResponseWriter
 	flusher http.Flusher
@@ -109,15 +100,12 @@ type flushCoalescer struct {
 }
 
 // TakeFlushes hands the flushes of the stream of ctx to its handler: from
-// the call on, the flush after each message sent is put off until the
-// handler calls flush, so that a handler sending several messages at once
-// sends them in one write to the connection, and one sending a message now
-// and then flushes it at once, with no window opened for company. The
-// handler must call flush after the messages it sends; the stream flushes
-// what is left when the handler returns. For a call that does not go
-// through [Stack.Handler] with flush coalescing on, flush does nothing and
-// each message is flushed as it is sent, as connect-go does. Headers sent
-// after the call wait for flush too, as messages do: call it after them.
+// the call on, the flushes after messages and headers wait until the
+// handler calls flush, so that several messages sent at once go in one
+// write, and a lone one at once, with no window opened. The handler must
+// call flush after what it sends; what is left is flushed when it returns.
+// Without flush coalescing ([Stack.Handler]), flush does nothing and each
+// message is flushed as it is sent, as connect-go does.
 func TakeFlushes(ctx context.Context) (flush func()) {
 	call, ok := CallOf(ctx)
 	if !ok || call.flushes == nil {

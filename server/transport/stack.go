@@ -1,17 +1,10 @@
 // Package transport protects connect-go's handlers from clients that stop
-// taking part or make mistakes, and makes their streams cheap on net/http:
-// deadlines within bounds, idle and stalled streams cut off, streams ended
-// at drain, calls connect-go cannot serve answered clearly, and flushes
-// coalesced. Its outermost layer, [Stack.Classify], works out once what each
-// request is (a [Call]: its entry in the table of procedures, its protocol,
-// codec and timeout), which every rule reads, and starts the call's life
-// (callLife, lifecycle.go), the one owner of its deadline, its idle and
-// stall cut-offs (progress.go), its drain and the code it ends with. Inside
-// it, the admission ([Stack.Handler], admission.go) answers the calls
-// connect-go cannot serve and calls the procedure's handler, with the
-// flushes of streamed responses coalesced (flush.go); the interceptor
-// ([Stack.Interceptor]) registers streams for drain and gives a cut-off
-// call its code. docs/architecture.md shows the whole path in its order.
+// taking part or make mistakes, and makes their streams cheap on net/http.
+// [Stack.Classify] works out once what each request is (a [Call]) and
+// starts its life (lifecycle.go: deadline, idle and stall cut-offs, drain);
+// [Stack.Handler] answers the calls connect-go cannot serve and coalesces
+// flushes; [Stack.Interceptor] gives a cut-off call its code.
+// docs/architecture.md shows the whole path in its order.
 package transport
 
 import (
@@ -24,8 +17,7 @@ import (
 	"github.com/routeguide/routeguide/server/limits"
 )
 
-// Stack is the transport's protections for one server: the layers and the
-// interceptor of the package doc, which work together.
+// Stack is the transport's protections for one server.
 type Stack struct {
 	limits     limits.Limits // with its defaults
 	noFastPath bool          // whether the fast paths are off, for diagnosis
@@ -45,17 +37,14 @@ func New(l limits.Limits) *Stack {
 }
 
 // Interceptor ends streams that their client abandons, that outlive their
-// deadline or a drain, with the code that says why; the calls' lives it
-// reads are started by [Stack.Classify].
+// deadline or a drain, with the code that says why.
 func (s *Stack) Interceptor() connect.ServerInterceptor {
 	return s.intercept
 }
 
 // Handler returns the layer that lets into connect-go's handlers, which
 // use [Stack.Interceptor], the calls they can serve, and answers the
-// others itself (see [Served]). It must go inside [Stack.Classify], and
-// serves the streams of responses with their flushes coalesced, a fast
-// path.
+// others itself (see [Served]). It must go inside [Stack.Classify].
 func (s *Stack) Handler(served Served) http.Handler {
 	for path, p := range served.Procedures {
 		if p.handler == nil {
