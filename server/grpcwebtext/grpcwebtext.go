@@ -19,26 +19,22 @@ const (
 
 // Translate returns the writer and the request with which to serve r
 // through a handler that speaks only binary gRPC-Web, and whether to serve
-// it at all. Its caller has classified r, and read mediaType, its
-// Content-Type's media type in lower case without parameters, once: r is a
-// gRPC-Web call in the text form, or a binary one whose Accept header asks
-// for a response in it ([AcceptsText]).
+// it at all. Its caller has classified r once: a gRPC-Web call in the text
+// form, or a binary one whose Accept header asks for a text response
+// ([AcceptsText]), with mediaType its Content-Type's media type in lower
+// case without parameters.
 //
-// A request of type application/grpc-web-text or
-// application/grpc-web-text+proto is returned with its body decoded from
-// base64 as it arrives (several padded chunks may follow one another, as
-// the protocol allows; line breaks are ignored) and its Content-Type the
-// binary one's. Base64 that is not valid fails the read with a
-// *connect.Error of code invalid_argument, which connect-go answers in the
-// call's own framing. Other text codecs, application/grpc-web-text+json
-// among them, are answered with 415 Unsupported Media Type, and ok is
-// false: the text form exists for protobuf, and no client sends JSON in
-// base64.
+// A request of type application/grpc-web-text[+proto] is returned with its
+// Content-Type the binary one's and its body decoded from base64 as it
+// arrives: padded chunks may follow one another, line breaks are ignored,
+// and bad base64 fails the read with invalid_argument, which connect-go
+// answers in the call's own framing. Other text codecs, +json among them,
+// are answered with 415 Unsupported Media Type, and ok is false: the text
+// form exists for protobuf, and no client sends JSON in base64.
 //
-// The response is encoded the other way by the Writer returned (see
-// [Writer]). The caller must call [Writer.Finish] once it has served the
-// request. Each call costs a fixed few kilobytes of buffers, whatever the
-// size of its messages.
+// The [Writer] returned encodes the response; the caller must call
+// [Writer.Finish] once it has served the request. Each call costs a fixed
+// few kilobytes of buffers, whatever the size of its messages.
 func Translate(w http.ResponseWriter, r *http.Request, mediaType string) (tw *Writer, _ *http.Request, ok bool) {
 	if strings.HasPrefix(mediaType, textType) {
 		binary, known := binaryFor(mediaType)

@@ -45,8 +45,7 @@ const meterName = "github.com/routeguide/routeguide/server"
 
 // Metrics records what the RPC metrics cannot see: the state of the service
 // and the streams open on it, which [Calls] counts. A nil *Metrics records
-// nothing, so code that reports to it need not check
-// whether metrics are on.
+// nothing, so code that reports to it need not check whether metrics are on.
 type Metrics struct {
 	openStreams                          metric.Int64UpDownCounter
 	rejected, authRefused, writesRefused metric.Int64Counter
