@@ -46,14 +46,12 @@ const supportedEncodings = "gzip"
 const errBidiNeedsHTTP2 = ("this method is a bidirectional stream, which needs HTTP/2: " +
 	"call it over HTTP/2, without TLS (h2c, prior knowledge) or with TLS; HTTP/1.1 cannot carry it")
 
-// admission is the layer that lets into connect-go the calls it can serve,
-// and answers the others itself, in their callers' protocols, as errors a
-// caller can act on: it translates gRPC-Web's text form, which connect-go
-// does not speak; refuses what connect-go would refuse with a bare status
-// or a code that blames the server (mistakes.go, requests.go); asks the
-// gate; and calls the procedure's handler, which [Stack.Classify] found in
-// the table, without looking it up again. Every request that is no call of
-// a procedure goes to the fallback.
+// admission is the layer that lets into connect-go the calls it can serve:
+// it translates gRPC-Web's text form, which connect-go does not speak;
+// answers, in their callers' protocols, what connect-go would refuse with a
+// bare status or a code that blames the server (mistakes.go, requests.go);
+// asks the gate; and calls the procedure's handler that [Stack.Classify]
+// found. Every request that is no call of a procedure goes to the fallback.
 type admission struct {
 	Served
 	mistakes mistakes
@@ -94,12 +92,8 @@ func (a *admission) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// check refuses, and records, a call of a procedure that connect-go would
-// refuse before serving it, or answer less clearly: a timeout header it
-// cannot read, a compression it does not have, a Connect GET's message that
-// is not base64, a bidirectional stream over HTTP/1.x, a
-// Connect-Protocol-Version other than 1, and a Content-Type the procedure
-// cannot be read in. It reports whether the call may go on.
+// check refuses, and records, a call that connect-go would refuse, or
+// answer less clearly, and reports whether the call may go on.
 func (a *admission) check(w http.ResponseWriter, r *http.Request, call *Call) bool {
 	err := call.timeoutErr
 	switch {

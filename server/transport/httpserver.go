@@ -55,13 +55,10 @@ func NewHTTPServer(handler http.Handler, l limits.Limits, tls bool) *http.Server
 
 // Listener makes listener hold further connections in the kernel's queue
 // while l.MaxConnections are open, and wraps each in [batchconn], a fast
-// path, with l.WriteTimeout: the writes made while one is on its way to the
-// socket share a system call, and a burst of small frames is read in one.
-// The write deadlines that [NewHTTPServer]'s WriteByteTimeout sets around
-// every write then cost a lock instead of a change to the socket's timer.
-// Buffered reads need the socket's SyscallConn, which the connections of
-// listener must offer, as *net.TCPConn does; the connection limit passes
-// it on.
+// path, with l.WriteTimeout; the write deadlines that [NewHTTPServer]'s
+// WriteByteTimeout sets around every write then cost a lock instead of a
+// change to the socket's timer. Buffered reads need the connections of
+// listener to offer the socket's SyscallConn, as *net.TCPConn does.
 func Listener(listener net.Listener, l limits.Limits) net.Listener {
 	if batchconnOff {
 		return PlainListener(listener, l)
@@ -72,8 +69,7 @@ func Listener(listener net.Listener, l limits.Limits) net.Listener {
 }
 
 // PlainListener is [Listener] without batchconn, a fast path: the
-// connection limit alone, each write and read a system call of its own, as
-// net/http makes them. It is for diagnosis.
+// connection limit alone, for diagnosis.
 func PlainListener(listener net.Listener, l limits.Limits) net.Listener {
 	return limitConnections(listener, l.WithDefaults().MaxConnections)
 }
