@@ -28,13 +28,10 @@ type Call struct {
 	// Content-Type or, for a Connect GET, the query.
 	Protocol, Codec string
 	// Enveloped says whether the request's messages come in envelopes
-	// (gRPC, gRPC-Web, Connect streams), and EncodingHeader is then the
-	// header that names their compression. Encoding is the compression the
-	// request names, if any, in that header or, for Connect unary, in
-	// Content-Encoding.
-	Enveloped      bool
-	EncodingHeader string
-	Encoding       string
+	// (gRPC, gRPC-Web, Connect streams), and Encoding is the compression
+	// the request names, if any, in the header of its protocol.
+	Enveloped bool
+	Encoding  string
 	// Text says the call is gRPC-Web in its text form, or asks for a
 	// response in it: the stack translates it to and from the binary form
 	// that connect-go speaks.
@@ -86,10 +83,11 @@ func classify(r *http.Request, procedures Procedures) *Call {
 	} else {
 		c.Protocol, c.Codec = protocolAndCodec(mediaType)
 	}
-	c.EncodingHeader, c.Enveloped = envelopeEncoding(mediaType)
+	encodingHeader := envelopeEncoding(mediaType)
+	c.Enveloped = encodingHeader != ""
 	switch {
 	case c.Enveloped:
-		c.Encoding = r.Header.Get(c.EncodingHeader)
+		c.Encoding = r.Header.Get(encodingHeader)
 	case r.Method != http.MethodGet:
 		c.Encoding = r.Header.Get("Content-Encoding") // Connect unary
 	}
@@ -128,19 +126,18 @@ func protocolAndCodec(mediaType string) (protocol, codec string) {
 	return connect.ProtocolNameConnect, strings.TrimPrefix(mediaType, "application/")
 }
 
-// envelopeEncoding says whether requests of mediaType carry their
-// messages in envelopes (gRPC, gRPC-Web in either form and Connect
-// streams), and which header names the compression of the flagged ones.
-// gRPC-Web's text form is enveloped too once the stack has decoded it.
-func envelopeEncoding(mediaType string) (header string, ok bool) {
+// envelopeEncoding returns the header that names the compression of the
+// messages of a request of mediaType, if they come in envelopes (gRPC,
+// gRPC-Web in either form once decoded, and Connect streams), or "".
+func envelopeEncoding(mediaType string) (header string) {
 	switch {
 	case mediaType == "application/grpc" || strings.HasPrefix(mediaType, "application/grpc+"),
 		strings.HasPrefix(mediaType, "application/grpc-web"):
-		return "Grpc-Encoding", true
+		return "Grpc-Encoding"
 	case strings.HasPrefix(mediaType, "application/connect+"):
-		return "Connect-Content-Encoding", true
+		return "Connect-Content-Encoding"
 	}
-	return "", false
+	return ""
 }
 
 // Classify is the outermost layer of the stack: it works out what each
