@@ -27,6 +27,13 @@ import (
 // say.
 const DefaultMaxBuffered = 32 << 10
 
+// ReadBufferSize is the size of the buffer a connection reads into, on Unix
+// systems, for a Read asking for fewer bytes: one system call then takes in
+// a burst of small frames, which net/http's HTTP/2 server reads two calls
+// each. A Read for this many bytes or more goes straight to the socket.
+// Elsewhere reads are not buffered.
+const ReadBufferSize = 4 << 10
+
 // closeLinger bounds how long a closed connection keeps writing what it
 // had buffered, if it has no write timeout of its own.
 const closeLinger = 5 * time.Second

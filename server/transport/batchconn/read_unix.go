@@ -12,13 +12,6 @@ import (
 	"syscall"
 )
 
-// ReadBufferSize is the size of the buffer a connection reads into, for a
-// Read asking for fewer bytes: one system call then takes in a burst of
-// small frames, which net/http's HTTP/2 server reads two calls each, the
-// header and then the payload. A Read for this many bytes or more goes
-// straight to the socket.
-const ReadBufferSize = 4 << 10
-
 // readPool holds read buffers of ReadBufferSize bytes, full length.
 var readPool = sync.Pool{New: func() any { b := make([]byte, ReadBufferSize); return &b }}
 

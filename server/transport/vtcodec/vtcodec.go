@@ -1,9 +1,8 @@
 // Package vtcodec is connect-go's binary protobuf codec made faster for
 // messages generated with vtprotobuf's marshal and size features (gen/ has
-// them): they are encoded by generated code instead of by reflection over
-// their descriptors. Other messages, such as those of
-// health checking and reflection, go through the protobuf runtime as
-// before. The bytes on the wire are the same either way.
+// them), which generated code encodes instead of reflection. Other
+// messages, such as those of health checking and reflection, go through
+// the protobuf runtime. The bytes on the wire are the same either way.
 package vtcodec
 
 import (
@@ -49,10 +48,9 @@ type appender interface {
 	Grow(int)
 }
 
-// MarshalWrite writes the wire form of message, which must be a
-// proto.Message, to dst, encoded straight into dst's buffer where dst has
-// one, as connect-go's writers, which are pooled, do: a message then costs
-// no allocation.
+// MarshalWrite writes the wire form of message, a proto.Message, to dst,
+// straight into dst's buffer where it has one, as connect-go's pooled
+// writers do: a message then costs no allocation.
 func (Codec) MarshalWrite(_ context.Context, dst io.Writer, message any) error {
 	var buf []byte
 	if a, ok := dst.(appender); ok {
