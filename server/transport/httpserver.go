@@ -63,22 +63,19 @@ func Listener(listener net.Listener, l limits.Limits) net.Listener {
 	if batchconnOff {
 		return PlainListener(listener, l)
 	}
-	l = l.WithDefaults()
-	limited := limitConnections(listener, l.MaxConnections)
-	return batchconn.NewListener(limited, batchconn.Options{WriteTimeout: l.WriteTimeout})
+	return batchconn.NewListener(PlainListener(listener, l), batchconn.Options{WriteTimeout: l.WithDefaults().WriteTimeout})
 }
 
 // PlainListener is [Listener] without batchconn, a fast path: the
 // connection limit alone, for diagnosis.
 func PlainListener(listener net.Listener, l limits.Limits) net.Listener {
-	return limitConnections(listener, l.WithDefaults().MaxConnections)
+	return &limitListener{Listener: listener, open: make(chan struct{}, l.WithDefaults().MaxConnections), done: make(chan struct{})}
 }
 
-// limitListener holds further connections in the kernel's queue while max
-// of those it accepted are open, as netutil.LimitListener does, but with
-// connections that still offer the socket's SyscallConn and CloseWrite to
-// the wrappers above them: batchconn reads through the one, and net/http
-// calls the other.
+// limitListener holds further connections in the kernel's queue while
+// cap(open) of those it accepted are open, as netutil.LimitListener does,
+// but with connections that still offer the socket's SyscallConn, which
+// batchconn reads through, and CloseWrite, which net/http calls.
 type limitListener struct {
 	net.Listener
 	open      chan struct{} // holds a value for each open connection
@@ -86,12 +83,8 @@ type limitListener struct {
 	closeOnce sync.Once
 }
 
-func limitConnections(l net.Listener, max int) net.Listener {
-	return &limitListener{Listener: l, open: make(chan struct{}, max), done: make(chan struct{})}
-}
-
-// Accept waits for a connection to close while max are open, then accepts
-// the next.
+// Accept waits for a connection to close while cap(open) are open, then
+// accepts the next.
 func (l *limitListener) Accept() (net.Conn, error) {
 	select {
 	case l.open <- struct{}{}:
