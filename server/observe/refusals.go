@@ -47,8 +47,8 @@ type Refusal struct {
 }
 
 // Record records call, which ended with err before connect-go served it.
-// Calls of procedures the Refusals does not know are not recorded: their
-// paths are whatever clients make up.
+// A nil *Refusals records nothing, and none records the calls of procedures
+// it does not know: their paths are whatever clients make up.
 func (r *Refusals) Record(ctx context.Context, call Refusal, err error) {
 	if r == nil || err == nil {
 		return

@@ -126,11 +126,9 @@ func (a *admission) check(w http.ResponseWriter, r *http.Request, call *Call) bo
 	return true
 }
 
-// record records call, which its client was answered with err.
+// record records call, which its client was answered with err; a nil
+// Refusals records nothing.
 func (a *admission) record(r *http.Request, call *Call, err error) {
-	if a.Refusals == nil {
-		return
-	}
 	a.Refusals.Record(r.Context(), observe.Refusal{
 		Procedure: call.Procedure,
 		Protocol:  call.Protocol,

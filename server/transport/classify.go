@@ -72,9 +72,7 @@ func classify(r *http.Request, procedures Procedures) *Call {
 	if p := procedures[c.Procedure]; p != nil {
 		c.procedure, c.Known, c.StreamType, c.Writes = p, true, p.StreamType, p.Writes
 	}
-	if v := r.Header.Get(LenientJSONHeader); v != "" {
-		c.LenientJSON = strings.EqualFold(v, "ignore")
-	}
+	c.LenientJSON = strings.EqualFold(r.Header.Get(LenientJSONHeader), "ignore")
 	contentType := r.Header.Get("Content-Type")
 	mediaType := mediaTypeOf(contentType)
 	c.mediaType = mediaType
@@ -83,12 +81,9 @@ func classify(r *http.Request, procedures Procedures) *Call {
 	} else {
 		c.Protocol, c.Codec = protocolAndCodec(mediaType)
 	}
-	encodingHeader := envelopeEncoding(mediaType)
-	c.Enveloped = encodingHeader != ""
-	switch {
-	case c.Enveloped:
-		c.Encoding = r.Header.Get(encodingHeader)
-	case r.Method != http.MethodGet:
+	if header := envelopeEncoding(mediaType); header != "" {
+		c.Enveloped, c.Encoding = true, r.Header.Get(header)
+	} else if r.Method != http.MethodGet {
 		c.Encoding = r.Header.Get("Content-Encoding") // Connect unary
 	}
 	c.Text = strings.HasPrefix(mediaType, "application/grpc-web-text") ||
