@@ -71,9 +71,8 @@ type State struct {
 // NotesStats is what the gauges show of the notes store.
 type NotesStats struct {
 	Notes, Locations int
-	// EvictedLocationFull and EvictedStoreFull count the notes dropped to
-	// make room for newer ones, because their location or the whole store
-	// was full.
+	// EvictedLocationFull and EvictedStoreFull count the notes dropped for
+	// newer ones because their location or the whole store was full.
 	EvictedLocationFull, EvictedStoreFull uint64
 	// Skipped counts the messages in the store that the server did not
 	// write or cannot read, which feeds pass over.

@@ -18,8 +18,7 @@ import (
 // own checks, before any of the request's body is read.
 type Gate func(w http.ResponseWriter, r *http.Request, call *Call) *http.Request
 
-// Served is what [Stack.Handler] serves, and how it answers what it
-// refuses.
+// Served is what [Stack.Handler] serves, and how it answers what it refuses.
 type Served struct {
 	// Procedures are the procedures served, their handlers mounted through
 	// [Procedures.Mux].
@@ -140,11 +139,10 @@ func (a *admission) record(r *http.Request, call *Call, err error) {
 }
 
 // answerUnreadable answers a call sent with a Content-Type its procedure
-// cannot be read in with 415 and message, a plain-text hint that names the
-// ones it could use. Every protocol's clients read 415 as unknown, as the
-// Connect conformance suite checks, and a Connect JSON error would make
-// Connect clients read another code from it. The Content-Type sent is not
-// echoed back.
+// cannot be read in with 415 and message, a plain-text hint, not echoing
+// the type sent. Every protocol's clients read 415 as unknown, as the
+// Connect conformance suite checks; a Connect JSON error would make
+// Connect clients read another code from it.
 func answerUnreadable(w http.ResponseWriter, message string) {
 	w.Header().Set("Accept-Post", "application/proto, application/json, application/connect+proto, "+
 		"application/connect+json, application/grpc, application/grpc-web, application/grpc-web-text")

@@ -33,8 +33,7 @@ type Call struct {
 	Enveloped bool
 	Encoding  string
 	// Text says the call is gRPC-Web in its text form, or asks for a
-	// response in it: the stack translates it to and from the binary form
-	// that connect-go speaks.
+	// response in it, which the stack translates for connect-go.
 	Text bool
 	// Timeout is the timeout the call asks for, if AskedTimeout.
 	Timeout      time.Duration
@@ -176,8 +175,7 @@ type Procedure struct {
 type Procedures map[string]*Procedure
 
 // ProceduresOf returns the table of every procedure registered on server;
-// writes says which of them change what the server stores, and may be nil
-// for none.
+// writes says which change what the server stores, and may be nil for none.
 func ProceduresOf(server *connect.Server, writes func(procedure string) bool) Procedures {
 	table := make(Procedures)
 	for spec := range server.Specs() {
@@ -189,7 +187,7 @@ func ProceduresOf(server *connect.Server, writes func(procedure string) bool) Pr
 // Mux returns the mux for connecthttp.Mount to mount the procedures of the
 // table on: each procedure's handler goes into its entry, and every other
 // pattern (connect-go's answer to unknown methods of a service) to
-// fallback, which serves every request that is not a call of a procedure.
+// fallback.
 func (p Procedures) Mux(fallback *http.ServeMux) connecthttp.ServeMux {
 	return procedureMux{p, fallback}
 }

@@ -25,11 +25,9 @@ const flushWindow = 500 * time.Microsecond
 
 // coalesceFlushes serves call, a procedure that streams responses, with
 // its flushes coalesced, and any other over HTTP/2 with the flushes after
-// a message dropped: a unary response is complete when the handler
-// returns, when net/http sends it whole, with its trailers, in fewer
-// frames. Over HTTP/1.1 the flush stays: without it net/http would send
-// an unflushed response with a Content-Length and no room for gRPC's
-// trailers.
+// a message dropped: net/http then sends the response whole, trailers and
+// all, in fewer frames, when the handler returns. Over HTTP/1.1 the flush
+// stays: net/http would otherwise send a Content-Length and no trailers.
 func coalesceFlushes(w http.ResponseWriter, r *http.Request, call *Call, next http.Handler) {
 	if call.StreamType&connect.StreamTypeServer == 0 {
 		if r.ProtoMajor >= 2 {
@@ -48,8 +46,7 @@ func coalesceFlushes(w http.ResponseWriter, r *http.Request, call *Call, next ht
 	next.ServeHTTP(c, r)
 }
 
-// noFlushWriter drops the flushes made once a message is written: the
-// server flushes the whole response when the handler returns. A flush
+// noFlushWriter drops the flushes made once a message is written. A flush
 // before any, that of an error's headers, goes through: net/http would
 // otherwise announce "content-length: 0" ahead of the trailers, which
 // HAProxy 2.6 then sometimes drops (see [WriteError]).
@@ -182,9 +179,8 @@ func (c *flushCoalescer) closeWindow() {
 }
 
 // flushPending makes a flush that was put off, at once, unless a write or
-// flush is under way: the handler may be sending from another goroutine,
-// blocked until the client reads, and the client may be blocked until we
-// read. The timer makes the flush in any case.
+// flush is under way, which may be blocked on a client that waits for us
+// to read: the timer makes the flush then.
 func (c *flushCoalescer) flushPending() {
 	if !c.mu.TryLock() {
 		return

@@ -20,10 +20,9 @@ var readPool = sync.Pool{New: func() any { b := make([]byte, ReadBufferSize); re
 const maxRead = 1 << 30
 
 // reader is the read side of a conn whose socket offers its file
-// descriptor. Reads wait for readability in the runtime's poller, as the
-// socket's own Read does, holding no buffer while they wait: one is taken
-// from readPool only once bytes are there, and returned when they are all
-// read.
+// descriptor. Reads wait in the runtime's poller, as the socket's own Read
+// does, holding no buffer: one is taken from readPool once bytes are there,
+// and returned when they are all read.
 type reader struct {
 	raw syscall.RawConn
 
