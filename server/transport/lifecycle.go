@@ -40,9 +40,8 @@ type callLife struct {
 	// was for lack of a message rather than because the call was ending.
 	readCutOff atomic.Bool
 	idle       atomic.Bool
-	// unary says whether this is a unary call, whose reads are cut off at
-	// its deadline or at the request read timeout after its headers,
-	// whichever is first; byReadTimeout says it was the latter.
+	// unary says it is a unary call; byReadTimeout that its reads are cut
+	// off at the request read timeout, which comes before its deadline.
 	unary, byReadTimeout bool
 	// drained says the server's drain ended the call.
 	drained atomic.Bool

@@ -52,37 +52,31 @@ type appender interface {
 // straight into dst's buffer where it has one, as connect-go's pooled
 // writers do: a message then costs no allocation.
 func (Codec) MarshalWrite(_ context.Context, dst io.Writer, message any) error {
+	pm, ok := message.(proto.Message)
+	if !ok {
+		return errNotProto(message)
+	}
+	m, vt := message.(vtMessage)
+	size := 0
+	if vt {
+		size = m.SizeVT() // once: it walks the whole message
+	}
 	var buf []byte
 	if a, ok := dst.(appender); ok {
-		if m, ok := message.(vtMessage); ok {
-			a.Grow(m.SizeVT())
-		}
+		a.Grow(size)
 		buf = a.AvailableBuffer()
 	}
-	out, err := marshalAppend(buf, message)
-	if err != nil {
+	var err error
+	if vt {
+		buf = slices.Grow(buf, size)[:size]
+		if _, err = m.MarshalToSizedBufferVT(buf); err != nil {
+			return fmt.Errorf("marshal %T: %w", message, err)
+		}
+	} else if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf, pm); err != nil {
 		return err
 	}
-	_, err = dst.Write(out)
+	_, err = dst.Write(buf)
 	return err
-}
-
-// marshalAppend appends the wire form of message to dst.
-func marshalAppend(dst []byte, message any) ([]byte, error) {
-	m, ok := message.(vtMessage)
-	if !ok {
-		pm, ok := message.(proto.Message)
-		if !ok {
-			return nil, errNotProto(message)
-		}
-		return proto.MarshalOptions{}.MarshalAppend(dst, pm)
-	}
-	start, size := len(dst), m.SizeVT()
-	dst = slices.Grow(dst, size)[:start+size]
-	if _, err := m.MarshalToSizedBufferVT(dst[start:]); err != nil {
-		return nil, fmt.Errorf("marshal %T: %w", message, err)
-	}
-	return dst, nil
 }
 
 // UnmarshalRead decodes the message src holds into message, which must be
