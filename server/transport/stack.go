@@ -54,9 +54,8 @@ func (s *Stack) Handler(served Served) http.Handler {
 	return &admission{Served: served, mistakes: newMistakes(served.Procedures), coalesce: !s.noFastPath && !flushOff}
 }
 
-// WithoutFastPaths turns the fast paths (flush coalescing, stack
-// presizing) off, for diagnosis. Call it before [Stack.Handler]. By
-// default they are on.
+// WithoutFastPaths turns flush coalescing and stack presizing, fast paths
+// on by default, off, for diagnosis. Call it before [Stack.Handler].
 func (s *Stack) WithoutFastPaths() {
 	s.noFastPath = true
 }
