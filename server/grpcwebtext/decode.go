@@ -16,10 +16,8 @@ import (
 const decodeChunk = 1 << 10
 
 // decoder reads the base64 of a request body and returns the bytes it
-// stands for. The base64 may come as several padded chunks one after the
-// other: each group of four characters decodes on its own, so padding may
-// end any group. It holds at most decodeChunk bytes of base64 and the bytes
-// they decode to.
+// stands for, holding at most decodeChunk bytes of base64 and what they
+// decode to. Padding may end any group of four, as chunks follow one another.
 type decoder struct {
 	src io.ReadCloser
 	// in[:n] is base64 read from src and not yet decoded: fewer than four
@@ -52,8 +50,7 @@ func (d *decoder) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// fill reads more base64 from src and decodes every complete group, or sets
-// err.
+// fill reads more base64 from src and decodes every whole group, or sets err.
 func (d *decoder) fill() {
 	m, err := d.src.Read(d.in[d.n:])
 	// Line breaks, as base64(1) puts every 76 characters, are not part of

@@ -10,19 +10,20 @@ import (
 // time: 768, which make 1 KiB of base64.
 const encodeChunk = 768
 
-// Writer sends a gRPC-Web response in base64, as [Translate] returns it. It encodes in whole
-// groups of three bytes and keeps the last one or two bytes of a write for
-// the next, so that the base64 it sends between flushes has no padding; at
-// a flush, and at the end, those bytes go out as a padded group. Each flush
-// thus ends a chunk the client can decode on its own, whatever comes later.
+// Writer sends a gRPC-Web response in base64, with the text form's
+// Content-Type; a response of any other type, such as a plain-text 404,
+// passes as it is. It keeps the last one or two bytes of a write that do
+// not make a group of three for the next, and sends them as a padded group
+// at a flush and at the end, so that each flush ends a chunk the client can
+// decode on its own: a server stream's messages arrive as they are sent.
 //
 // Like any ResponseWriter, it is used by one goroutine at a time.
 type Writer struct {
 	w           http.ResponseWriter
 	wroteHeader bool
-	encode      bool // whether the response is gRPC-Web, and so sent in base64
-	rest        [2]byte
-	nrest       int // bytes in rest, written and not yet encoded
+	encode      bool    // whether the response is gRPC-Web, and so sent in base64
+	rest        [3]byte // a group of three bytes being gathered
+	nrest       int     // bytes in rest, written and not yet encoded
 	buf         [encodeChunk / 3 * 4]byte
 }
 
@@ -63,20 +64,15 @@ func (t *Writer) Write(p []byte) (int, error) {
 	}
 	written := 0
 	if t.nrest > 0 {
-		need := 3 - t.nrest
-		if len(p) < need {
-			t.nrest += copy(t.rest[t.nrest:], p)
+		written = copy(t.rest[t.nrest:], p)
+		if t.nrest += written; t.nrest < len(t.rest) {
 			return len(p), nil
 		}
-		var group [3]byte
-		copy(group[:], t.rest[:t.nrest])
-		copy(group[t.nrest:], p[:need])
-		base64.StdEncoding.Encode(t.buf[:4], group[:])
+		base64.StdEncoding.Encode(t.buf[:4], t.rest[:])
 		if _, err := t.w.Write(t.buf[:4]); err != nil {
 			return 0, err
 		}
 		t.nrest = 0
-		written = need
 	}
 	for len(p)-written >= 3 {
 		n := min(len(p)-written, encodeChunk) / 3 * 3

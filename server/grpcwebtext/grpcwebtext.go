@@ -6,7 +6,6 @@ package grpcwebtext
 
 import (
 	"fmt"
-	"mime"
 	"net/http"
 	"strings"
 )
@@ -18,45 +17,31 @@ const (
 	textType   = "application/grpc-web-text"
 )
 
-// Translate returns the writer and the request with which to serve r, a
-// gRPC-Web call that a server has classified as one in the text form, or
-// one that asks for a response in it, through a handler that speaks only
-// the binary form; and whether to serve it at all.
+// Translate returns the writer and the request with which to serve r
+// through a handler that speaks only binary gRPC-Web, and whether to serve
+// it at all. Its caller has classified r once: a gRPC-Web call in the text
+// form, or a binary one whose Accept header asks for a text response
+// ([AcceptsText]), with mediaType its Content-Type's media type in lower
+// case without parameters.
 //
-// A request whose Content-Type is application/grpc-web-text or
-// application/grpc-web-text+proto is returned with its body decoded from
-// base64 as it arrives and its Content-Type made the binary one's
-// (application/grpc-web or application/grpc-web+proto). The body may be
-// several base64 chunks, each padded, one after another, as the gRPC-Web
-// protocol allows; line breaks are ignored. Base64 that is not valid fails
-// the read with a *connect.Error of code invalid_argument, which connect-go
-// answers in the call's own framing.
+// A request of type application/grpc-web-text[+proto] is returned with its
+// Content-Type the binary one's and its body decoded from base64 as it
+// arrives: padded chunks may follow one another, line breaks are ignored,
+// and bad base64 fails the read with invalid_argument, which connect-go
+// answers in the call's own framing. Other text codecs, +json among them,
+// are answered with 415 Unsupported Media Type, and ok is false: the text
+// form exists for protobuf, and no client sends JSON in base64.
 //
-// The response to such a request, and to a binary gRPC-Web request whose
-// Accept header asks for application/grpc-web-text, is encoded the other
-// way by the Writer returned: a binary gRPC-Web Content-Type becomes the
-// text one and the body is sent in base64 as it is written. At each flush
-// the bytes written so far go out as a padded chunk, so the messages of a
-// server stream reach the client as they are sent. A response of any other
-// type, such as a plain-text 404, is passed on as it is. The caller must
-// call [Writer.Finish] once it has served the request. A nil Writer means
-// that r needs no translation.
-//
-// Other text codecs, application/grpc-web-text+json among them, are
-// answered with 415 Unsupported Media Type, and ok is false: the text form
-// exists for protobuf, and no client sends JSON in base64.
-//
-// Each call costs a fixed few kilobytes of buffers, whatever the size of
-// its messages.
-func Translate(w http.ResponseWriter, r *http.Request) (tw *Writer, _ *http.Request, ok bool) {
-	contentType := r.Header.Get("Content-Type")
-	mediaType := baseType(contentType)
-	binary, known := binaryFor(mediaType)
-	switch {
-	case strings.HasPrefix(mediaType, textType) && !known:
-		unsupported(w, contentType)
-		return nil, r, false
-	case known:
+// The [Writer] returned encodes the response; the caller must call
+// [Writer.Finish] once it has served the request. Each call costs a fixed
+// few kilobytes of buffers, whatever the size of its messages.
+func Translate(w http.ResponseWriter, r *http.Request, mediaType string) (tw *Writer, _ *http.Request, ok bool) {
+	if strings.HasPrefix(mediaType, textType) {
+		binary, known := binaryFor(mediaType)
+		if !known {
+			unsupported(w, r.Header.Get("Content-Type"))
+			return nil, r, false
+		}
 		r = r.Clone(r.Context())
 		r.Header.Set("Content-Type", binary)
 		r.Header.Del("Content-Length")
@@ -64,10 +49,6 @@ func Translate(w http.ResponseWriter, r *http.Request) (tw *Writer, _ *http.Requ
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = newDecoder(r.Body)
 		}
-	case (mediaType == binaryType || strings.HasPrefix(mediaType, binaryType+"+")) && AcceptsText(r.Header):
-		// A binary request that asks for a text response.
-	default:
-		return nil, r, true
 	}
 	return &Writer{w: w}, r, true
 }
@@ -84,14 +65,11 @@ func binaryFor(mediaType string) (string, bool) {
 	return "", false
 }
 
-// baseType returns the media type of a Content-Type value in lower case,
-// without parameters, or the whole value trimmed if it does not parse.
+// baseType returns the media type of a Content-Type or media range in lower
+// case, without parameters.
 func baseType(contentType string) string {
-	mediaType, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return strings.ToLower(strings.TrimSpace(contentType))
-	}
-	return mediaType
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	return strings.ToLower(strings.TrimSpace(mediaType))
 }
 
 // AcceptsText reports whether an Accept header lists the text form, as the

@@ -686,15 +686,19 @@ func TestLiveStreams(t *testing.T) {
 }
 
 // handler serves the gRPC-Web calls that need translating through next
-// translated, as the server's stack does once it has classified them.
+// translated, classifying them as the server's stack does, and every other
+// request untouched.
 func handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tw, r, ok := grpcwebtext.Translate(w, r)
-		switch {
-		case !ok:
-		case tw == nil:
+		mediaType, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+		mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+		grpcWeb := mediaType == "application/grpc-web" || strings.HasPrefix(mediaType, "application/grpc-web+")
+		if !strings.HasPrefix(mediaType, textType) && !(grpcWeb && grpcwebtext.AcceptsText(r.Header)) {
 			next.ServeHTTP(w, r)
-		default:
+			return
+		}
+		tw, r, ok := grpcwebtext.Translate(w, r, mediaType)
+		if ok {
 			next.ServeHTTP(tw, r)
 			tw.Finish()
 		}

@@ -1,9 +1,8 @@
-// Package observe records what a server does: one access record per RPC,
-// the service's own metrics beside the RPC metrics of OpenTelemetry, traces,
-// and the panics of handlers. [Calls] is the interceptor that does all but
-// the telemetry ([Telemetry]), and costs little more than a deferred
-// recover when no logger or meter is set; [Refusals] puts the calls the
-// transport refuses before connect-go serves them through the same
+// Package observe records what a server does: one access record per RPC
+// and the panics of handlers ([Calls], little more than a deferred recover
+// when no logger or meter is set), the service's own metrics beside
+// OpenTelemetry's RPC metrics and traces ([Telemetry]); [Refusals] puts the
+// calls the transport refuses before connect-go through the same
 // interceptors.
 package observe
 
@@ -23,17 +22,14 @@ import (
 )
 
 // Calls returns the connect-go interceptor that observes every call: it
-// logs one record per call to logger once it ends, when logger is set,
-// at a level that follows who is at fault (calls that succeed or fail
-// through the client's mistake at info, health checks at debug,
-// deadline_exceeded, unavailable and unimplemented at warn, and unknown,
-// internal and data_loss at error), with the calls their clients cancel
-// recorded at most once a second, with a count of the others; counts the
-// streams open in metrics, when it is set; and turns a panic of the handler,
-// or of the interceptors inside it, into internal for that call alone,
-// logged with its stack to logger (the default logger when nil), never
-// told to the caller. It goes inside the telemetry, so that spans and the
-// RPC metrics see the internal error a panic becomes.
+// logs one record per call to logger once it ends, when logger is set, at a
+// level that follows who is at fault ([accessLevel]), with the calls their
+// clients cancel recorded at most once a second, with a count of the
+// others; counts the streams open in metrics, when it is set; and turns a
+// panic of the handler, or of the interceptors inside it, into internal for
+// that call alone, logged with its stack to logger (the default logger when
+// nil), never told to the caller. It goes inside the telemetry, so that
+// spans and the RPC metrics see the internal error a panic becomes.
 func Calls(logger *slog.Logger, metrics *Metrics) connect.ServerInterceptor {
 	var cancelled *cancelledCalls
 	if logger != nil {
@@ -143,11 +139,12 @@ func logCall(ctx context.Context, logger *slog.Logger, cancelled *cancelledCalls
 	logger.LogAttrs(ctx, level, "rpc", attrs...)
 }
 
-// accessLevel says how loudly to log an RPC that ended with err: error when
-// the server is at fault and someone must act, warn when it may be
-// overloaded or missing something, and info when it did its job, even if
-// that was to turn away a bad call, so clients cannot flood the log above
-// info. Health checks, which probes make all day, log at debug.
+// accessLevel says how loudly to log an RPC that ended with err: error
+// (unknown, internal, data_loss) when the server is at fault and someone
+// must act, warn (deadline_exceeded, unavailable, unimplemented) when it
+// may be overloaded or missing something, and info when it did its job,
+// even if that was to turn away a bad call, so clients cannot flood the log
+// above info. Health checks, which probes make all day, log at debug.
 func accessLevel(ctx context.Context, procedure string, err error) slog.Level {
 	if err == nil {
 		if strings.HasPrefix(procedure, "/grpc.health.v1.Health/") {
@@ -213,10 +210,9 @@ func (c *countingStream) Send(msg any) error {
 // command.
 const cancelledInterval = time.Second
 
-// cancelledCalls thins out the records of calls their clients cancelled
-// after sending something: one record a second names a call, and says
-// how many such calls went unrecorded since the one before; a record of
-// the count alone follows a burst, once its second is over.
+// cancelledCalls thins out the records of calls their clients cancelled:
+// one record a second names a call and how many went unrecorded since the
+// one before; a record of the count alone follows a burst.
 type cancelledCalls struct {
 	logger *slog.Logger
 

@@ -13,13 +13,10 @@ const maxLogBuffered = 256 << 10
 // LogWriter takes the writing of log records off the path of the request
 // that logs them: a Write copies the record and returns, and a goroutine,
 // running only while there is something to write, writes all the records
-// that have gathered in one write. A server's access log thus costs a
-// system call per batch of records instead of one per RPC. No record is
-// dropped: when maxLogBuffered bytes wait, Write waits for room, and Close
-// writes what is left and makes later Writes go straight through.
-//
-// Records written through one Write stay whole and in order. The caller
-// must call Close when finished, before the program exits.
+// gathered in one system call. No record is dropped: when maxLogBuffered
+// bytes wait, Write waits for room. Records written through one Write stay
+// whole and in order. The caller must call Close when finished, before the
+// program exits.
 type LogWriter struct {
 	w io.Writer
 

@@ -3,20 +3,49 @@ package observe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
+	"connectrpc.com/connect/v2"
+	"connectrpc.com/otelconnect"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
+
+// Telemetry returns otelconnect's interceptor, which records the RPC
+// metrics of the OpenTelemetry semantic conventions with meterProvider and
+// a server span per call with tracerProvider, continuing the trace of a W3C
+// traceparent header. Either provider may be nil to record none of its kind.
+func Telemetry(meterProvider metric.MeterProvider, tracerProvider trace.TracerProvider) (connect.ServerInterceptor, error) {
+	if meterProvider == nil {
+		meterProvider = metricnoop.NewMeterProvider()
+	}
+	if tracerProvider == nil {
+		tracerProvider = tracenoop.NewTracerProvider()
+	}
+	otel, err := otelconnect.NewServerInterceptor(
+		otelconnect.WithMeterProvider(meterProvider),
+		otelconnect.WithTracerProvider(tracerProvider),
+		otelconnect.WithPropagator(propagation.TraceContext{}),
+		otelconnect.WithTrustRemote(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("rpc telemetry: %w", err)
+	}
+	return otel, nil
+}
 
 // meterName is the instrumentation scope of the service's own metrics.
 const meterName = "github.com/routeguide/routeguide/server"
 
 // Metrics records what the RPC metrics cannot see: the state of the service
 // and the streams open on it, which [Calls] counts. A nil *Metrics records
-// nothing, so code that reports to it need not check
-// whether metrics are on.
+// nothing, so code that reports to it need not check whether metrics are on.
 type Metrics struct {
 	openStreams                          metric.Int64UpDownCounter
 	rejected, authRefused, writesRefused metric.Int64Counter
@@ -42,9 +71,8 @@ type State struct {
 // NotesStats is what the gauges show of the notes store.
 type NotesStats struct {
 	Notes, Locations int
-	// EvictedLocationFull and EvictedStoreFull count the notes dropped to
-	// make room for newer ones, because their location or the whole store
-	// was full.
+	// EvictedLocationFull and EvictedStoreFull count the notes dropped for
+	// newer ones because their location or the whole store was full.
 	EvictedLocationFull, EvictedStoreFull uint64
 	// Skipped counts the messages in the store that the server did not
 	// write or cannot read, which feeds pass over.

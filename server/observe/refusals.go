@@ -13,15 +13,15 @@ import (
 
 // Refusals records the calls that the transport refuses before connect-go
 // serves them (a Content-Type or timeout connect-go would turn away, a
-// bidirectional stream over HTTP/1.1), so that they are observed as the
-// calls connect-go serves are: the layer that refuses a call records it, with
-// the error its client is sent, through the same interceptors.
+// bidirectional stream over HTTP/1.1) as the calls connect-go serves are
+// observed: the layer that refuses a call records it, with the error its
+// client is sent, through the same interceptors.
 type Refusals struct {
 	server *connect.Server
 }
 
 // NewRefusals returns Refusals for the procedures of specs, which records
-// refused calls through interceptors, outermost first: the same that
+// refused calls through interceptors, outermost first, the same that
 // observe the calls connect-go serves.
 func NewRefusals(specs iter.Seq[connect.Spec], interceptors ...connect.ServerInterceptor) *Refusals {
 	server := connect.NewServer(interceptors...)
@@ -47,8 +47,8 @@ type Refusal struct {
 }
 
 // Record records call, which ended with err before connect-go served it.
-// Calls of procedures the Refusals does not know are not recorded: their
-// paths are whatever clients make up.
+// A nil *Refusals records nothing, and none records the calls of procedures
+// it does not know: their paths are whatever clients make up.
 func (r *Refusals) Record(ctx context.Context, call Refusal, err error) {
 	if r == nil || err == nil {
 		return

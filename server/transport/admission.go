@@ -18,8 +18,7 @@ import (
 // own checks, before any of the request's body is read.
 type Gate func(w http.ResponseWriter, r *http.Request, call *Call) *http.Request
 
-// Served is what [Stack.Handler] serves, and how it answers what it
-// refuses.
+// Served is what [Stack.Handler] serves, and how it answers what it refuses.
 type Served struct {
 	// Procedures are the procedures served, their handlers mounted through
 	// [Procedures.Mux].
@@ -46,14 +45,12 @@ const supportedEncodings = "gzip"
 const errBidiNeedsHTTP2 = ("this method is a bidirectional stream, which needs HTTP/2: " +
 	"call it over HTTP/2, without TLS (h2c, prior knowledge) or with TLS; HTTP/1.1 cannot carry it")
 
-// admission is the layer that lets into connect-go the calls it can serve,
-// and answers the others itself, in their callers' protocols, as errors a
-// caller can act on: it translates gRPC-Web's text form, which connect-go
-// does not speak; refuses what connect-go would refuse with a bare status
-// or a code that blames the server (mistakes.go, requests.go); asks the
-// gate; and calls the procedure's handler, which [Stack.Classify] found in
-// the table, without looking it up again. Every request that is no call of
-// a procedure goes to the fallback.
+// admission is the layer that lets into connect-go the calls it can serve:
+// it translates gRPC-Web's text form, which connect-go does not speak;
+// answers, in their callers' protocols, what connect-go would refuse with a
+// bare status or a code that blames the server (mistakes.go, requests.go);
+// asks the gate; and calls the procedure's handler that [Stack.Classify]
+// found. Every request that is no call of a procedure goes to the fallback.
 type admission struct {
 	Served
 	mistakes mistakes
@@ -63,14 +60,12 @@ type admission struct {
 func (a *admission) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call, _ := CallOf(r.Context())
 	if call.Text {
-		tw, translated, ok := grpcwebtext.Translate(w, r)
+		tw, translated, ok := grpcwebtext.Translate(w, r, call.mediaType)
 		if !ok {
 			return // answered
 		}
-		if r = translated; tw != nil {
-			defer tw.Finish()
-			w = tw
-		}
+		defer tw.Finish()
+		w, r = tw, translated
 	}
 	if !call.Known {
 		if !a.mistakes.answerUnknown(w, r, call, a.Errors) {
@@ -96,12 +91,8 @@ func (a *admission) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// check refuses, and records, a call of a procedure that connect-go would
-// refuse before serving it, or answer less clearly: a timeout header it
-// cannot read, a compression it does not have, a Connect GET's message that
-// is not base64, a bidirectional stream over HTTP/1.x, a
-// Connect-Protocol-Version other than 1, and a Content-Type the procedure
-// cannot be read in. It reports whether the call may go on.
+// check refuses, and records, a call that connect-go would refuse, or
+// answer less clearly, and reports whether the call may go on.
 func (a *admission) check(w http.ResponseWriter, r *http.Request, call *Call) bool {
 	err := call.timeoutErr
 	switch {
@@ -134,11 +125,9 @@ func (a *admission) check(w http.ResponseWriter, r *http.Request, call *Call) bo
 	return true
 }
 
-// record records call, which its client was answered with err.
+// record records call, which its client was answered with err; a nil
+// Refusals records nothing.
 func (a *admission) record(r *http.Request, call *Call, err error) {
-	if a.Refusals == nil {
-		return
-	}
 	a.Refusals.Record(r.Context(), observe.Refusal{
 		Procedure: call.Procedure,
 		Protocol:  call.Protocol,
@@ -150,11 +139,10 @@ func (a *admission) record(r *http.Request, call *Call, err error) {
 }
 
 // answerUnreadable answers a call sent with a Content-Type its procedure
-// cannot be read in with 415 and message, a plain-text hint that names the
-// ones it could use. Every protocol's clients read 415 as unknown, as the
-// Connect conformance suite checks, and a Connect JSON error would make
-// Connect clients read another code from it. The Content-Type sent is not
-// echoed back.
+// cannot be read in with 415 and message, a plain-text hint, not echoing
+// the type sent. Every protocol's clients read 415 as unknown, as the
+// Connect conformance suite checks; a Connect JSON error would make
+// Connect clients read another code from it.
 func answerUnreadable(w http.ResponseWriter, message string) {
 	w.Header().Set("Accept-Post", "application/proto, application/json, application/connect+proto, "+
 		"application/connect+json, application/grpc, application/grpc-web, application/grpc-web-text")

@@ -12,10 +12,8 @@ import (
 	"github.com/routeguide/routeguide/server/grpcwebtext"
 )
 
-// Call is what the transport works out about a request once, in its
-// outermost layer ([Stack.Classify]), for every layer inside to read from
-// the request's context with [CallOf]: none of them looks the procedure up
-// or parses the Content-Type again.
+// Call is what [Stack.Classify] works out about a request once, for every
+// layer inside to read with [CallOf] rather than look it up again.
 type Call struct {
 	// Procedure is the request's path, such as
 	// /routeguide.RouteGuide/GetFeature, and StreamType its shape; Known
@@ -30,16 +28,12 @@ type Call struct {
 	// Content-Type or, for a Connect GET, the query.
 	Protocol, Codec string
 	// Enveloped says whether the request's messages come in envelopes
-	// (gRPC, gRPC-Web, Connect streams), and EncodingHeader is then the
-	// header that names their compression. Encoding is the compression the
-	// request names, if any, in that header or, for Connect unary, in
-	// Content-Encoding.
-	Enveloped      bool
-	EncodingHeader string
-	Encoding       string
+	// (gRPC, gRPC-Web, Connect streams), and Encoding is the compression
+	// the request names, if any, in the header of its protocol.
+	Enveloped bool
+	Encoding  string
 	// Text says the call is gRPC-Web in its text form, or asks for a
-	// response in it: the stack translates it to and from the binary form
-	// that connect-go speaks.
+	// response in it, which the stack translates for connect-go.
 	Text bool
 	// Timeout is the timeout the call asks for, if AskedTimeout.
 	Timeout      time.Duration
@@ -77,9 +71,7 @@ func classify(r *http.Request, procedures Procedures) *Call {
 	if p := procedures[c.Procedure]; p != nil {
 		c.procedure, c.Known, c.StreamType, c.Writes = p, true, p.StreamType, p.Writes
 	}
-	if v := r.Header.Get(LenientJSONHeader); v != "" {
-		c.LenientJSON = strings.EqualFold(v, "ignore")
-	}
+	c.LenientJSON = strings.EqualFold(r.Header.Get(LenientJSONHeader), "ignore")
 	contentType := r.Header.Get("Content-Type")
 	mediaType := mediaTypeOf(contentType)
 	c.mediaType = mediaType
@@ -88,11 +80,9 @@ func classify(r *http.Request, procedures Procedures) *Call {
 	} else {
 		c.Protocol, c.Codec = protocolAndCodec(mediaType)
 	}
-	c.EncodingHeader, c.Enveloped = envelopeEncoding(mediaType)
-	switch {
-	case c.Enveloped:
-		c.Encoding = r.Header.Get(c.EncodingHeader)
-	case r.Method != http.MethodGet:
+	if header := envelopeEncoding(mediaType); header != "" {
+		c.Enveloped, c.Encoding = true, r.Header.Get(header)
+	} else if r.Method != http.MethodGet {
 		c.Encoding = r.Header.Get("Content-Encoding") // Connect unary
 	}
 	c.Text = strings.HasPrefix(mediaType, "application/grpc-web-text") ||
@@ -109,10 +99,8 @@ func mediaTypeOf(contentType string) string {
 }
 
 // protocolAndCodec returns the protocol of a request as connect-go names it
-// (connect, grpc or grpcweb) and the codec of its messages (such as proto
-// or json), from the media type of its Content-Type. A request whose
-// Content-Type is not one of an RPC has protocol connect, as connect-go
-// treats it, and the codec the Content-Type names.
+// and the codec of its messages, from its Content-Type's media type. Any
+// other type is Connect's, as connect-go treats it, with the codec it names.
 func protocolAndCodec(mediaType string) (protocol, codec string) {
 	for _, p := range []struct{ prefix, protocol string }{
 		{"application/grpc-web-text", connect.ProtocolNameGRPCWeb},
@@ -132,27 +120,24 @@ func protocolAndCodec(mediaType string) (protocol, codec string) {
 	return connect.ProtocolNameConnect, strings.TrimPrefix(mediaType, "application/")
 }
 
-// envelopeEncoding says whether requests of mediaType carry their
-// messages in envelopes (gRPC, gRPC-Web in either form and Connect
-// streams), and which header names the compression of the flagged ones.
-// gRPC-Web's text form is enveloped too once the stack has decoded it.
-func envelopeEncoding(mediaType string) (header string, ok bool) {
+// envelopeEncoding returns the header that names the compression of the
+// messages of a request of mediaType, if they come in envelopes (gRPC,
+// gRPC-Web in either form once decoded, and Connect streams), or "".
+func envelopeEncoding(mediaType string) (header string) {
 	switch {
 	case mediaType == "application/grpc" || strings.HasPrefix(mediaType, "application/grpc+"),
 		strings.HasPrefix(mediaType, "application/grpc-web"):
-		return "Grpc-Encoding", true
+		return "Grpc-Encoding"
 	case strings.HasPrefix(mediaType, "application/connect+"):
-		return "Connect-Content-Encoding", true
+		return "Connect-Content-Encoding"
 	}
-	return "", false
+	return ""
 }
 
 // Classify is the outermost layer of the stack: it works out what each
-// request is, once ([Call]), and hands that inward in the request's
-// context, and it starts the call's life (callLife): its deadline, and the
-// watch on its reads and writes that cuts off a client that stops taking
-// part. For a unary call it also grows the goroutine's stack, a fast path
-// ([growStack]), while only a few frames sit above.
+// request is ([Call]), hands that inward in the request's context, and
+// starts the call's life (callLife). For a unary call it also grows the
+// goroutine's stack, a fast path ([growStack]).
 func (s *Stack) Classify(next http.Handler, procedures Procedures) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := classify(r, procedures)
@@ -173,13 +158,12 @@ type Procedure struct {
 	// makes them matters (a gate may want to know them, [Gate]).
 	Writes bool
 	// EndsThroughLife says its handler learns of its call's deadline and
-	// of the server's drain through [OnEnd] rather than its context. A
-	// call of it that asks for no timeout keeps the stream's context as
-	// net/http made it, with no deadline or cancel of the server's: those
-	// cost every open stream about 0.6 KiB (the context and its timer,
-	// and the map of children and the channel it makes its parent keep),
-	// which an idle watch of notes, waiting for hours, is mostly made of
-	// beside net/http's own. Its handler must call OnEnd before it waits.
+	// of the server's drain through [OnEnd], which it must call before it
+	// waits, rather than its context. A call of it that asks for no
+	// timeout keeps net/http's context, with no deadline or cancel of the
+	// server's: those cost each open stream about 0.6 KiB (the context,
+	// its timer, its parent's map of children), most of an idle watch of
+	// notes beside net/http's own.
 	EndsThroughLife bool
 
 	handler http.Handler // connect-go's, mounted through [Procedures.Mux]
@@ -187,13 +171,11 @@ type Procedure struct {
 
 // Procedures maps the path of every procedure a server mounts, such as
 // "/routeguide.RouteGuide/GetFeature", to what it is. [Stack.Classify]
-// looks a request's path up in it once, and the stack then calls the
-// procedure's handler without looking it up again.
+// looks a request's path up in it, once.
 type Procedures map[string]*Procedure
 
 // ProceduresOf returns the table of every procedure registered on server;
-// writes says which of them change what the server stores, and may be nil
-// for none.
+// writes says which change what the server stores, and may be nil for none.
 func ProceduresOf(server *connect.Server, writes func(procedure string) bool) Procedures {
 	table := make(Procedures)
 	for spec := range server.Specs() {
@@ -205,7 +187,7 @@ func ProceduresOf(server *connect.Server, writes func(procedure string) bool) Pr
 // Mux returns the mux for connecthttp.Mount to mount the procedures of the
 // table on: each procedure's handler goes into its entry, and every other
 // pattern (connect-go's answer to unknown methods of a service) to
-// fallback, which serves every request that is not a call of a procedure.
+// fallback.
 func (p Procedures) Mux(fallback *http.ServeMux) connecthttp.ServeMux {
 	return procedureMux{p, fallback}
 }

@@ -5,10 +5,9 @@ import (
 	"strings"
 )
 
-// fastPathsOff names the fast paths this build leaves out, comma-separated:
-// growstack, flush (flush coalescing) and batchconn. It exists so that the
-// bench harness (routeguide-bench -fast-paths) can measure each fast path
-// against a build without it, alone; set it with
+// fastPathsOff names the fast paths this build leaves out, comma-separated
+// (growstack, flush, batchconn), for the bench harness (routeguide-bench
+// -fast-paths) to measure each against a build without it:
 //
 //	go build -ldflags "-X github.com/routeguide/routeguide/server/transport.fastPathsOff=flush"
 //
@@ -34,22 +33,16 @@ func fastPathOff(name string) bool {
 const presizedFrame = 12 << 10
 
 // growStack is a fast path for unary calls, which [Stack.Classify] takes.
-// net/http starts each request's handler on a new goroutine with a small
-// stack (the runtime's running average, a few KiB); the call path through
-// these layers, connect-go and protobuf is deeper, and a stack grows by
-// doubling, each time copying and adjusting every frame on it: 15% of the
-// CPU of a unary call in profiles, most of it in one growth deep in
-// connect-go. Growing it in the outermost layer, where only a few frames sit
-// above, costs a copy of those and the zeroing of the frame. It pays: without
-// it a GetFeature cost 1.20× the server CPU (BENCHMARKS.md, "The fast paths"). Streams are
-// left alone: a stream's growth is paid once for many messages (for
-// ListFeatures, presizing measured no gain), and a stream that waits, for
-// its client or for notes to watch, would hold the larger stack as long as
-// it is open.
-//
-// growStack needs a frame of presizedFrame bytes, which the runtime makes
-// room for on entry. The frame is handed to a function that is not inlined,
-// so that the compiler cannot leave it out.
+// net/http starts each handler's goroutine with a small stack (the
+// runtime's running average); the path through these layers, connect-go
+// and protobuf is deeper, and each doubling of a stack copies every frame
+// on it: 15% of a unary call's CPU in profiles. Growing it in the outermost
+// layer, where few frames sit above, costs a copy of those and the zeroing
+// of the frame; without it a GetFeature cost 1.20× the server CPU
+// (BENCHMARKS.md, "The fast paths"). Streams are left alone: their growth is
+// paid once for many messages (ListFeatures measured no gain), and one that
+// waits would hold the larger stack as long as it is open. The frame goes
+// to a function that is not inlined, so that the compiler keeps it.
 //
 //go:noinline
 func growStack() {

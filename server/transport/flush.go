@@ -25,11 +25,9 @@ const flushWindow = 500 * time.Microsecond
 
 // coalesceFlushes serves call, a procedure that streams responses, with
 // its flushes coalesced, and any other over HTTP/2 with the flushes after
-// a message dropped: a unary response is complete when the handler
-// returns, when net/http sends it whole, with its trailers, in fewer
-// frames. Over HTTP/1.1 the flush stays: without it net/http would send
-// an unflushed response with a Content-Length and no room for gRPC's
-// trailers.
+// a message dropped: net/http then sends the response whole, trailers and
+// all, in fewer frames, when the handler returns. Over HTTP/1.1 the flush
+// stays: net/http would otherwise send a Content-Length and no trailers.
 func coalesceFlushes(w http.ResponseWriter, r *http.Request, call *Call, next http.Handler) {
 	if call.StreamType&connect.StreamTypeServer == 0 {
 		if r.ProtoMajor >= 2 {
@@ -38,12 +36,8 @@ func coalesceFlushes(w http.ResponseWriter, r *http.Request, call *Call, next ht
 		next.ServeHTTP(w, r)
 		return
 	}
-	f, ok := w.(http.Flusher)
-	if !ok {
-		next.ServeHTTP(w, r)
-		return
-	}
-	c := &flushCoalescer{ResponseWriter: w, flusher: f, ctx: r.Context()}
+	// w is the call's guardedWriter, or the text form's Writer around it.
+	c := &flushCoalescer{ResponseWriter: w, flusher: w.(http.Flusher), ctx: r.Context()}
 	defer c.finish()
 	call.flushes = c
 	if r.Body != nil && r.Body != http.NoBody {
@@ -52,8 +46,7 @@ func coalesceFlushes(w http.ResponseWriter, r *http.Request, call *Call, next ht
 	next.ServeHTTP(c, r)
 }
 
-// noFlushWriter drops the flushes made once a message is written: the
-// server flushes the whole response when the handler returns. A flush
+// noFlushWriter drops the flushes made once a message is written. A flush
 // before any, that of an error's headers, goes through: net/http would
 // otherwise announce "content-length: 0" ahead of the trailers, which
 // HAProxy 2.6 then sometimes drops (see [WriteError]).
@@ -78,22 +71,17 @@ func (w *noFlushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // flushCoalescer is a ResponseWriter whose flushes are coalesced: the first
 // after a quiet spell goes through and opens a window, and later ones
-// within it are merged into one made when it closes, which opens the next.
-// In between, messages gather in net/http's buffer, which sends them on its
-// own when it fills. Any pending flush is also made before the handler
-// reads the request, since then it may wait for the client, who may be
-// waiting for the replies. The window is a timer, not clock readings: a
-// stream of messages costs a timer a window instead of a clock reading a
-// message.
-//
-// The deferred flush runs on a timer's goroutine, so every use of the
-// underlying writer goes through mu; finish makes sure none happens after
-// the handler has returned.
+// within it are merged into one made when it closes, which opens the next;
+// meanwhile messages gather in net/http's buffer. A pending flush is also
+// made before the handler reads the request, since the client may be
+// waiting for the replies. The window is a timer, which costs less than a
+// clock reading a message. The timer's flush uses the writer under mu, and
+// finish keeps it from doing so once the handler has returned.
 //
 // Once the request's context is done, the client has reset the stream or
 // gone: flushes are dropped, since each would wait for the connection's
-// loop to write what no one will read. A flood of reset streams would
-// otherwise make every handler wait on that loop twice instead of once.
+// loop to write what no one will read, and a flood of reset streams would
+// make every handler wait on that loop twice.
 type flushCoalescer struct {
 	http.ResponseWriter
 	flusher http.Flusher
@@ -109,15 +97,12 @@ type flushCoalescer struct {
 }
 
 // TakeFlushes hands the flushes of the stream of ctx to its handler: from
-// the call on, the flush after each message sent is put off until the
-// handler calls flush, so that a handler sending several messages at once
-// sends them in one write to the connection, and one sending a message now
-// and then flushes it at once, with no window opened for company. The
-// handler must call flush after the messages it sends; the stream flushes
-// what is left when the handler returns. For a call that does not go
-// through [Stack.Handler] with flush coalescing on, flush does nothing and
-// each message is flushed as it is sent, as connect-go does. Headers sent
-// after the call wait for flush too, as messages do: call it after them.
+// the call on, the flushes after messages and headers wait until the
+// handler calls flush, so that several messages sent at once go in one
+// write, and a lone one at once, with no window opened. The handler must
+// call flush after what it sends; what is left is flushed when it returns.
+// Without flush coalescing ([Stack.Handler]), flush does nothing and each
+// message is flushed as it is sent, as connect-go does.
 func TakeFlushes(ctx context.Context) (flush func()) {
 	call, ok := CallOf(ctx)
 	if !ok || call.flushes == nil {
@@ -152,7 +137,8 @@ func (c *flushCoalescer) WriteHeader(code int) {
 }
 
 // Flush flushes now and opens a window, unless one is open: then the flush
-// waits for the window to close.
+// waits for the window to close. Errors from a deferred flush surface on
+// the next write, as net/http's own do.
 func (c *flushCoalescer) Flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -176,13 +162,6 @@ func (c *flushCoalescer) openWindowLocked() {
 	}
 }
 
-// FlushError is Flush for [http.ResponseController]. Errors from a deferred
-// flush surface on the next write, as net/http's own do.
-func (c *flushCoalescer) FlushError() error {
-	c.Flush()
-	return nil
-}
-
 // Unwrap lets [http.ResponseController] reach the connection's writer for
 // deadlines and the like. Its flushes go through Flush.
 func (c *flushCoalescer) Unwrap() http.ResponseWriter { return c.ResponseWriter }
@@ -200,9 +179,8 @@ func (c *flushCoalescer) closeWindow() {
 }
 
 // flushPending makes a flush that was put off, at once, unless a write or
-// flush is under way: the handler may be sending from another goroutine,
-// blocked until the client reads, and the client may be blocked until we
-// read. The timer makes the flush in any case.
+// flush is under way, which may be blocked on a client that waits for us
+// to read: the timer makes the flush then.
 func (c *flushCoalescer) flushPending() {
 	if !c.mu.TryLock() {
 		return

@@ -122,18 +122,23 @@ func TestFlushCoalescerNothingAfterReturn(t *testing.T) {
 // would wait on the connection's loop for nothing.
 func TestFlushCoalescerDropsFlushesOnceCancelled(t *testing.T) {
 	t.Parallel()
-	rec := newFlushRecorder()
-	ctx, cancel := context.WithCancel(t.Context())
-	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/stream", http.NoBody)
-	coalesceFlushes(rec, req, &Call{StreamType: connect.StreamTypeServer}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		send(w, "a")
-		cancel()
-		time.Sleep(2 * flushWindow) // so that the next flush would go at once
-		send(w, "b")
-	}))
-	if got, want := rec.flushes(), []string{"a"}; !equalStrings(got, want) {
-		t.Errorf("flushed %q, want %q", got, want)
-	}
+	// On synctest's fake clock, the window that "a" opens has surely closed
+	// when "b" is sent, so that "b" would be flushed at once if it were not
+	// dropped.
+	synctest.Test(t, func(t *testing.T) {
+		rec := newFlushRecorder()
+		ctx, cancel := context.WithCancel(t.Context())
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/stream", http.NoBody)
+		coalesceFlushes(rec, req, &Call{StreamType: connect.StreamTypeServer}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			send(w, "a")
+			cancel()
+			time.Sleep(2 * flushWindow)
+			send(w, "b")
+		}))
+		if got, want := rec.flushes(), []string{"a"}; !equalStrings(got, want) {
+			t.Errorf("flushed %q, want %q", got, want)
+		}
+	})
 }
 
 // TestFlushCoalescerFlushesBeforeRead checks that replies put off are

@@ -55,34 +55,27 @@ func NewHTTPServer(handler http.Handler, l limits.Limits, tls bool) *http.Server
 
 // Listener makes listener hold further connections in the kernel's queue
 // while l.MaxConnections are open, and wraps each in [batchconn], a fast
-// path, with l.WriteTimeout: the writes made while one is on its way to the
-// socket share a system call, and a burst of small frames is read in one.
-// The write deadlines that [NewHTTPServer]'s WriteByteTimeout sets around
-// every write then cost a lock instead of a change to the socket's timer.
-// Buffered reads need the socket's SyscallConn, which the connections of
-// listener must offer, as *net.TCPConn does; the connection limit passes
-// it on.
+// path, with l.WriteTimeout; the write deadlines that [NewHTTPServer]'s
+// WriteByteTimeout sets around every write then cost a lock instead of a
+// change to the socket's timer. Buffered reads need the connections of
+// listener to offer the socket's SyscallConn, as *net.TCPConn does.
 func Listener(listener net.Listener, l limits.Limits) net.Listener {
 	if batchconnOff {
 		return PlainListener(listener, l)
 	}
-	l = l.WithDefaults()
-	limited := limitConnections(listener, l.MaxConnections)
-	return batchconn.NewListener(limited, batchconn.Options{WriteTimeout: l.WriteTimeout})
+	return batchconn.NewListener(PlainListener(listener, l), batchconn.Options{WriteTimeout: l.WithDefaults().WriteTimeout})
 }
 
 // PlainListener is [Listener] without batchconn, a fast path: the
-// connection limit alone, each write and read a system call of its own, as
-// net/http makes them. It is for diagnosis.
+// connection limit alone, for diagnosis.
 func PlainListener(listener net.Listener, l limits.Limits) net.Listener {
-	return limitConnections(listener, l.WithDefaults().MaxConnections)
+	return &limitListener{Listener: listener, open: make(chan struct{}, l.WithDefaults().MaxConnections), done: make(chan struct{})}
 }
 
-// limitListener holds further connections in the kernel's queue while max
-// of those it accepted are open, as netutil.LimitListener does, but with
-// connections that still offer the socket's SyscallConn and CloseWrite to
-// the wrappers above them: batchconn reads through the one, and net/http
-// calls the other.
+// limitListener holds further connections in the kernel's queue while
+// cap(open) of those it accepted are open, as netutil.LimitListener does,
+// but with connections that still offer the socket's SyscallConn, which
+// batchconn reads through, and CloseWrite, which net/http calls.
 type limitListener struct {
 	net.Listener
 	open      chan struct{} // holds a value for each open connection
@@ -90,12 +83,8 @@ type limitListener struct {
 	closeOnce sync.Once
 }
 
-func limitConnections(l net.Listener, max int) net.Listener {
-	return &limitListener{Listener: l, open: make(chan struct{}, max), done: make(chan struct{})}
-}
-
-// Accept waits for a connection to close while max are open, then accepts
-// the next.
+// Accept waits for a connection to close while cap(open) are open, then
+// accepts the next.
 func (l *limitListener) Accept() (net.Conn, error) {
 	select {
 	case l.open <- struct{}{}:
@@ -138,13 +127,10 @@ func (c *limitedConn) CloseWrite() error {
 	return nil
 }
 
-// errNoSyscallConn is SyscallConn's error when the connection has none.
-var errNoSyscallConn = errors.New("connection offers no SyscallConn")
-
 // SyscallConn returns the socket's, if it offers one.
 func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
 	if sc, ok := c.Conn.(syscall.Conn); ok {
 		return sc.SyscallConn()
 	}
-	return nil, errNoSyscallConn
+	return nil, errors.New("connection offers no SyscallConn")
 }

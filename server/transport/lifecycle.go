@@ -17,13 +17,10 @@ import (
 // callLife owns one call's lifecycle: its deadline, set once as its headers
 // arrive; the idle and stall cut-offs of its reads and writes; its end when
 // the server drains; and the code a call cut off for any of these reasons
-// ends with. [Stack.Classify] starts it, with the call's classification,
-// which it hangs off, and [Stack.intercept], the interceptor, reads it from
-// there to register a stream for drain and to give a cut-off call its code.
-//
-// A call's life, its body and its writer are one allocation, and a read or
-// write costs a few atomic operations and no clock reading (see
-// progressWatch). Nothing is posted to the HTTP/2 server's loop unless a
+// ends with. [Stack.Classify] starts it and hangs it off the call's [Call],
+// where [Stack.intercept] finds it. A call's life, its body and its writer
+// are one allocation, and a read or write costs a few atomic operations
+// (see progressWatch): nothing reaches the HTTP/2 server's loop unless a
 // timeout is reached.
 type callLife struct {
 	w      http.ResponseWriter // for deadlines, through a ResponseController
@@ -31,11 +28,9 @@ type callLife struct {
 	reads  progressWatch
 	write  progressWatch
 
-	// deadline is the call's deadline, and cancel ends its context, which
-	// has it, early when the server drains; both are unset for a request
-	// of a procedure the server does not serve.
-	deadline time.Time
-	cancel   context.CancelFunc
+	// cancel ends the call's context, which has its deadline, early when
+	// the server drains; nil for a procedure the server does not serve.
+	cancel context.CancelFunc
 
 	// mu keeps deadlines from being set once the request has been served:
 	// the writer is no longer valid then.
@@ -45,9 +40,8 @@ type callLife struct {
 	// was for lack of a message rather than because the call was ending.
 	readCutOff atomic.Bool
 	idle       atomic.Bool
-	// unary says whether this is a unary call, whose reads are cut off at
-	// its deadline or at the request read timeout after its headers,
-	// whichever is first; byReadTimeout says it was the latter.
+	// unary says it is a unary call; byReadTimeout that its reads are cut
+	// off at the request read timeout, which comes before its deadline.
 	unary, byReadTimeout bool
 	// drained says the server's drain ended the call.
 	drained atomic.Bool
@@ -74,15 +68,13 @@ type lifeEnd struct {
 
 // startLife starts the life of the call c, which r asks for and w answers,
 // and returns the request and writer to serve it with; the caller must call
-// finish once it has been served, and cancel, if set, then too.
+// finish once it has been served.
 //
-// The deadline runs from the moment the call's headers arrive, not from
-// when connect-go has read its request: a unary call without a timeout of
-// its own gets the default, a stream the maximum, and no call more than
-// the maximum. Reads are cut off at it, and a unary call's at the request
-// read timeout if that comes first, so that a request trickled in a byte at
-// a time ends on time with deadline_exceeded, and a handler waiting for a
-// message notices its deadline pass.
+// The deadline runs from when the call's headers arrive: a unary call
+// without a timeout of its own gets the default, a stream the maximum, and
+// no call more than the maximum. Reads are cut off at it, and a unary
+// call's at the request read timeout if that comes first, so that a request
+// trickled in a byte at a time ends on time with deadline_exceeded.
 func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.Limits) (*callLife, http.ResponseWriter, *http.Request) {
 	l := &callLife{w: w, limits: bounds}
 	l.reads = progressWatch{life: l, timeout: bounds.StreamIdleTimeout, reads: true}
@@ -98,9 +90,9 @@ func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.L
 		case c.StreamType == connect.StreamTypeUnary:
 			timeout = bounds.DefaultTimeout
 		}
-		l.deadline = c.Start.Add(timeout)
+		deadline := c.Start.Add(timeout)
 		l.unary = c.StreamType == connect.StreamTypeUnary
-		readBy := l.deadline
+		readBy := deadline
 		if byReadTimeout := c.Start.Add(bounds.RequestReadTimeout); l.unary && byReadTimeout.Before(readBy) {
 			l.byReadTimeout, readBy = true, byReadTimeout
 		}
@@ -109,13 +101,16 @@ func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.L
 			// No context of its own: the deadline and a drain reach
 			// the handler through OnEnd.
 			l.end = &lifeEnd{}
-			l.end.timer = time.AfterFunc(time.Until(l.deadline), l.reachDeadline)
+			l.end.timer = time.AfterFunc(time.Until(deadline), func() {
+				l.end.pastDeadline.Store(true)
+				l.ending()
+			})
 		} else {
 			// One context with the deadline, which drain cancels too,
 			// and no context.AfterFunc: an idle stream holds every
 			// context made for it, and each costs its parent an entry
 			// in a map of children.
-			ctx, l.cancel = context.WithDeadline(ctx, l.deadline)
+			ctx, l.cancel = context.WithDeadline(ctx, deadline)
 		}
 	}
 	r = r.WithContext(ctx)
@@ -145,12 +140,6 @@ func (l *callLife) finish() {
 	}
 }
 
-// reachDeadline ends a call that ends through its life at its deadline.
-func (l *callLife) reachDeadline() {
-	l.end.pastDeadline.Store(true)
-	l.ending()
-}
-
 // ending calls, once, the function a handler gave OnEnd, for a call that
 // ends through its life.
 func (l *callLife) ending() {
@@ -165,12 +154,11 @@ func (l *callLife) ending() {
 
 // OnEnd arranges for f to be called, once, when the call of ctx, of a
 // procedure whose calls end through their life ([Procedure.EndsThroughLife]),
-// reaches its deadline or the server drains: at once if that has happened
-// already, otherwise on the goroutine of the timer or the drain. f must
-// make the handler return soon, with any error: the interceptor answers
-// the call with the code that says why. For any other call, whose context
-// ends then, OnEnd does nothing. The handler may return without f having
-// been called; f may still be called then, once, as the handler returns.
+// reaches its deadline or the server drains: at once if that has happened,
+// otherwise on the goroutine of the timer or the drain. f must make the
+// handler return soon, with any error: the interceptor gives the call the
+// code that says why. For any other call, whose context ends then, OnEnd
+// does nothing. f may still be called, once, as the handler returns.
 func OnEnd(ctx context.Context, f func()) {
 	c, ok := CallOf(ctx)
 	if !ok || c.life == nil || c.life.end == nil {
@@ -258,8 +246,7 @@ func (l *callLife) readError(err error) error {
 // intercept is the interceptor half of a call's life: it refuses a call
 // whose deadline has passed before it starts, registers a stream for drain,
 // and gives a call that ends for its life's reasons the code that says why.
-// It finds the life in the call's classification, which [Stack.Classify]
-// made; a call that did not go through it only gets its codes.
+// A call that did not go through [Stack.Classify] only gets its codes.
 func (s *Stack) intercept(next connect.ServerFunc) connect.ServerFunc {
 	return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
 		var life *callLife
@@ -274,10 +261,10 @@ func (s *Stack) intercept(next connect.ServerFunc) connect.ServerFunc {
 			}
 			return withContextCode(next(ctx, spec, stream))
 		}
-		if !s.streams.open(life) {
+		if !s.openStream(life) {
 			return connect.NewError(connect.CodeUnavailable, errShuttingDown)
 		}
-		defer s.streams.close(life)
+		defer s.closeStream(life)
 		err := next(ctx, spec, stream)
 		switch {
 		case err == nil:
@@ -295,9 +282,8 @@ func (s *Stack) intercept(next connect.ServerFunc) connect.ServerFunc {
 }
 
 // withContextCode gives a context error that a handler returns the code
-// connect-go answers it with, so that the interceptors outside this one,
-// the access log and the metrics, record the code the client gets rather
-// than unknown. Connect errors are left as they are.
+// connect-go answers it with, so that the access log and the metrics, which
+// are outside, record the code the client gets rather than unknown.
 func withContextCode(err error) error {
 	var connectErr *connect.Error
 	switch {

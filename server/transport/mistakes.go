@@ -18,10 +18,9 @@ const acceptedContentTypes = "application/proto or application/json (Connect una
 	"application/grpc[+proto|+json], application/grpc-web[+proto|+json] or application/grpc-web-text[+proto]"
 
 // mistakes answers the calls of procedures that do not exist, which
-// net/http or connect-go would answer with a bare status and an empty or
-// plain-text body, as an error its caller can read and act on:
+// net/http or connect-go would answer with a bare status, with
 // unimplemented in the caller's own protocol, listing what does exist and
-// naming the procedure meant where the path is one it resembles.
+// naming the procedure meant where the path resembles one.
 type mistakes struct {
 	served string            // the services there are, for the answer
 	meant  map[string]string // see likelyProcedures
@@ -67,6 +66,21 @@ func (m mistakes) answerUnknown(w http.ResponseWriter, r *http.Request, call *Ca
 	return true
 }
 
+// WriteError answers r with err, in its caller's protocol, through errs.
+//
+// connect-go answers a gRPC call this way with headers that announce its
+// trailers and no body; net/http, seeing nothing written, then sends
+// "content-length: 0" ahead of the trailers, and HAProxy 2.6 drops the
+// trailers of such answers (2% to over half of them in our runs): its
+// client reads unknown with no message. Flushing the headers first sends
+// them without a length, as connect-go's handlers do when a call fails.
+func WriteError(errs *connecthttp.ErrorWriter, w http.ResponseWriter, r *http.Request, err error) {
+	_ = errs.Write(w, r, err)
+	if w.Header().Get("Trailer") != "" {
+		_ = http.NewResponseController(w).Flush()
+	}
+}
+
 // badConnectVersion reports whether a Connect call names a protocol
 // version other than the one there is.
 func badConnectVersion(r *http.Request) bool {
@@ -75,12 +89,10 @@ func badConnectVersion(r *http.Request) bool {
 }
 
 // unreadable says what to send instead of the Content-Type of a POST for
-// the call's procedure, or "" if some protocol reads it. connect-go takes
-// any application/* type for Connect unary, but the server reads only the
-// proto and json codecs, so plain curl's application/x-www-form-urlencoded
-// would get a bare 415; and Connect's unary and streaming types are each
-// for their own shape of method, where connect-go answers the other with an
-// empty 415.
+// the call's procedure, or "" if some protocol reads it. connect-go would
+// answer with a bare 415 both a codec the server lacks (plain curl's
+// application/x-www-form-urlencoded, for Connect unary) and Connect's
+// unary and streaming types sent for the other shape of method.
 func unreadable(call *Call) string {
 	if call.Protocol != connect.ProtocolNameConnect {
 		return "" // gRPC and gRPC-Web: connect-go answers each in its own protocol

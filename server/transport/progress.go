@@ -7,8 +7,7 @@ import (
 	"time"
 )
 
-// clockBase is the origin of progressWatch's clock readings, which are
-// monotonic.
+// clockBase is the origin of progressWatch's monotonic clock readings.
 var clockBase = time.Now()
 
 // clock returns the time t as progressWatch counts it: nanoseconds after
@@ -24,15 +23,13 @@ const ticksPerTimeout = 4
 
 // progressWatch times one kind of operation, reads or writes, of one
 // request, which makes them one at a time. An operation only counts itself,
-// at its start and its end, with one atomic addition each: reading the
-// clock for every message would cost more than the rest of the watch (13 ns
-// a watched operation against 70 ns with a clock reading, about a tenth of a
-// streamed message's CPU: BENCHMARKS.md, "The fast paths"). The timer does
-// the timing: armed by the first operation after it stopped, it ticks every
-// quarter of the timeout while operations go on
-// and cuts off one it has seen in progress, the same one, for a whole
-// timeout. It also fires at the watch's deadline, if it has one: from then
-// on, operations are cut off as they start.
+// at its start and its end, with one atomic addition each: a clock reading
+// per message would cost more than the rest of the watch (13 ns against
+// 70 ns, about a tenth of a streamed message's CPU: BENCHMARKS.md, "The fast
+// paths"). The timer, armed by the first operation after it stopped, ticks
+// every quarter of the timeout while operations go on, and cuts off one it
+// has seen in progress for a whole timeout. It also fires at the watch's
+// deadline, if any: from then on, operations are cut off as they start.
 type progressWatch struct {
 	life    *callLife
 	timeout time.Duration

@@ -1,17 +1,10 @@
 // Package transport protects connect-go's handlers from clients that stop
-// taking part or make mistakes, and makes their streams cheap on net/http:
-// deadlines within bounds, idle and stalled streams cut off, streams ended
-// at drain, calls connect-go cannot serve answered clearly, and flushes
-// coalesced. Its outermost layer, [Stack.Classify], works out once what each
-// request is (a [Call]: its entry in the table of procedures, its protocol,
-// codec and timeout), which every rule reads, and starts the call's life
-// (callLife, lifecycle.go), the one owner of its deadline, its idle and
-// stall cut-offs (progress.go), its drain and the code it ends with. Inside
-// it, the admission ([Stack.Handler], admission.go) answers the calls
-// connect-go cannot serve and calls the procedure's handler, with the
-// flushes of streamed responses coalesced (flush.go); the interceptor
-// ([Stack.Interceptor]) registers streams for drain and gives a cut-off
-// call its code. docs/architecture.md shows the whole path in its order.
+// taking part or make mistakes, and makes their streams cheap on net/http.
+// [Stack.Classify] works out once what each request is (a [Call]) and
+// starts its life (lifecycle.go: deadline, idle and stall cut-offs, drain);
+// [Stack.Handler] answers the calls connect-go cannot serve and coalesces
+// flushes; [Stack.Interceptor] gives a cut-off call its code.
+// docs/architecture.md shows the whole path in its order.
 package transport
 
 import (
@@ -24,33 +17,34 @@ import (
 	"github.com/routeguide/routeguide/server/limits"
 )
 
-// Stack is the transport's protections for one server: the layers and the
-// interceptor of the package doc, which work together.
+// Stack is the transport's protections for one server.
 type Stack struct {
-	streams    openStreams
 	limits     limits.Limits // with its defaults
 	noFastPath bool          // whether the fast paths are off, for diagnosis
+
+	// streams are the streams in progress, so that a drain can end them
+	// promptly. Unary calls are not in it: they go on through a drain.
+	mu       sync.Mutex // protects draining and streams
+	draining bool
+	streams  map[*callLife]struct{}
 }
 
 // New returns the protections for a server under the call timeouts of l
 // (StreamIdleTimeout, WriteTimeout, DefaultTimeout, MaxTimeout,
 // RequestReadTimeout), zero fields taking their defaults.
 func New(l limits.Limits) *Stack {
-	return &Stack{limits: l.WithDefaults(), streams: openStreams{lives: make(map[*callLife]struct{})}}
+	return &Stack{limits: l.WithDefaults(), streams: make(map[*callLife]struct{})}
 }
 
 // Interceptor ends streams that their client abandons, that outlive their
-// deadline or a drain, with the code that says why; the calls' lives it
-// reads are started by [Stack.Classify].
+// deadline or a drain, with the code that says why.
 func (s *Stack) Interceptor() connect.ServerInterceptor {
 	return s.intercept
 }
 
 // Handler returns the layer that lets into connect-go's handlers, which
 // use [Stack.Interceptor], the calls they can serve, and answers the
-// others itself (see [Served]). It must go inside [Stack.Classify], and
-// serves the streams of responses with their flushes coalesced, a fast
-// path.
+// others itself (see [Served]). It must go inside [Stack.Classify].
 func (s *Stack) Handler(served Served) http.Handler {
 	for path, p := range served.Procedures {
 		if p.handler == nil {
@@ -60,9 +54,8 @@ func (s *Stack) Handler(served Served) http.Handler {
 	return &admission{Served: served, mistakes: newMistakes(served.Procedures), coalesce: !s.noFastPath && !flushOff}
 }
 
-// WithoutFastPaths turns the fast paths (flush coalescing, stack
-// presizing) off, for diagnosis. Call it before [Stack.Handler]. By
-// default they are on.
+// WithoutFastPaths turns flush coalescing and stack presizing, fast paths
+// on by default, off, for diagnosis. Call it before [Stack.Handler].
 func (s *Stack) WithoutFastPaths() {
 	s.noFastPath = true
 }
@@ -70,7 +63,28 @@ func (s *Stack) WithoutFastPaths() {
 // Drain refuses new streams and ends the open ones with unavailable, cutting
 // off any that are blocked on a client. Unary calls go on.
 func (s *Stack) Drain() {
-	s.streams.drain()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.draining = true
+	for l := range s.streams {
+		l.drain()
+	}
+}
+
+// openStream registers a stream, unless the server is draining.
+func (s *Stack) openStream(l *callLife) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.draining {
+		s.streams[l] = struct{}{}
+	}
+	return !s.draining
+}
+
+func (s *Stack) closeStream(l *callLife) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.streams, l)
 }
 
 const errShuttingDown = "the server is shutting down: call again, another server will answer"
@@ -82,39 +96,3 @@ const errShuttingDown = "the server is shutting down: call again, another server
 // short on a loaded machine, where such clients were reset instead. It is
 // well within the default --shutdown-timeout of 10 s.
 const drainWriteGrace = 2 * time.Second
-
-// openStreams keeps track of the streams in progress, so that they can be
-// ended promptly when the server drains. Unary calls are not in it: they
-// go on through a drain.
-type openStreams struct {
-	mu       sync.Mutex // protects draining and lives
-	draining bool
-	lives    map[*callLife]struct{}
-}
-
-// open registers a stream, unless the server is draining.
-func (o *openStreams) open(l *callLife) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.draining {
-		return false
-	}
-	o.lives[l] = struct{}{}
-	return true
-}
-
-func (o *openStreams) close(l *callLife) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	delete(o.lives, l)
-}
-
-// drain refuses new streams and ends the open ones.
-func (o *openStreams) drain() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.draining = true
-	for l := range o.lives {
-		l.drain()
-	}
-}

@@ -1,12 +1,10 @@
 // Package batchconn gathers the writes made to a connection while earlier
 // ones are on their way to the socket into one system call, as grpc-go's
-// transport does, under a server that writes each frame as it goes, such as
-// net/http's HTTP/2 server, which flushes whenever its queue of frames runs
-// dry: about three write system calls per unary response. It buffers reads
-// too, for the same server reads each frame in two system calls, its header
-// and then its payload: a burst of small frames is taken in with one. Both
-// buffers come from pools and go back as soon as they are empty, so an idle
-// connection, even one with a Read waiting, holds neither.
+// transport does, under net/http's HTTP/2 server, which flushes whenever
+// its queue of frames runs dry: about three write system calls per unary
+// response. It buffers reads too, which that server makes two per frame
+// (header, payload). Both buffers come from pools and go back once empty,
+// so an idle connection, even one with a Read waiting, holds neither.
 //
 // It is a fast path, and it pays: without it, routeguide-server spent 2.2×
 // the CPU per GetFeature, 1.5× per ListFeatures message and 2.0× per
@@ -29,6 +27,13 @@ import (
 // say.
 const DefaultMaxBuffered = 32 << 10
 
+// ReadBufferSize is the size of the buffer a connection reads into, on Unix
+// systems, for a Read asking for fewer bytes: one system call then takes in
+// a burst of small frames, which net/http's HTTP/2 server reads two calls
+// each. A Read for this many bytes or more goes straight to the socket.
+// Elsewhere reads are not buffered.
+const ReadBufferSize = 4 << 10
+
 // closeLinger bounds how long a closed connection keeps writing what it
 // had buffered, if it has no write timeout of its own.
 const closeLinger = 5 * time.Second
@@ -37,10 +42,9 @@ const closeLinger = 5 * time.Second
 // [DefaultMaxBuffered] bytes buffered and no write timeout.
 type Options struct {
 	// WriteTimeout, if positive, fails a write to the socket that makes no
-	// progress for this long; the connection is then closed, and every
-	// later Write and Read returns the error. It takes the place of a
-	// write deadline set around every write, as http.HTTP2Config's
-	// WriteByteTimeout does, at the cost of one deadline per system call.
+	// progress for this long, which closes the connection. It takes the
+	// place of http.HTTP2Config's WriteByteTimeout, a deadline set around
+	// every write, at the cost of one deadline per system call.
 	WriteTimeout time.Duration
 	// MaxBuffered is the most bytes held for the socket; a Write beyond it
 	// waits for the socket to take some. Default: DefaultMaxBuffered.
@@ -69,28 +73,23 @@ func (l *listener) Accept() (net.Conn, error) {
 // NewConn returns c with its writes gathered. A Write copies its bytes into
 // the connection's buffer and returns at once, unless the buffer is full; a
 // goroutine of the connection's own, running only while there is something
-// to write, hands all that has gathered to the socket in one write. Before
-// a small batch it yields the processor once, so that the goroutines
-// producing the next writes can run: on a busy server, writes pile up while
-// one is in flight, and a lone write waits only for that yield.
+// to write, hands all that has gathered to the socket in one write, and
+// before a small batch yields once, so that the next writes can join it.
 //
-// Errors reach the caller as they would through a socket's own buffer: the
-// first failed write to the socket closes it and is returned by every later
-// Write and Read. A write deadline applies to a Write waiting for room in
-// the buffer; bytes already accepted are written within Options.WriteTimeout
-// of progress, as the kernel writes what its buffer accepted. Close writes
-// what is buffered, within the write timeout (or five seconds without one),
-// before it closes the socket; reads end at once.
+// Errors reach the caller as through a socket's own buffer: the first failed
+// write to the socket closes it and is returned by every later Write and
+// Read. A write deadline applies to a Write waiting for room in the buffer;
+// bytes accepted are written within Options.WriteTimeout of progress. Close
+// writes what is buffered, within the write timeout (or closeLinger, 5 s,
+// without one), before it closes the socket; reads end at once.
 //
-// If c offers its socket's SyscallConn, as *net.TCPConn does, reads bypass
-// c's Read and go to the socket beneath: a Read for fewer than
-// [ReadBufferSize] bytes reads as many as the socket has, up to that many,
-// into the read buffer, and later Reads take from it until it is empty.
-// The socket's read deadline and Close end a Read's wait as they would its
-// own Read's; a Read served from the buffer does not look at the deadline,
-// as one through a bufio.Reader does not. Errors are those the socket's Read would return. A wrapper of the
-// socket that changes what its Read returns must not offer SyscallConn.
-// Without one, reads go through c's Read, unbuffered.
+// If c offers its socket's SyscallConn, as *net.TCPConn does, reads go to
+// the socket beneath: a Read for fewer than [ReadBufferSize] bytes takes as
+// many as the socket has, up to that many, into the read buffer, which
+// later Reads take from. Deadlines, Close and errors are the socket's own,
+// but a Read served from the buffer does not look at the deadline, as with
+// a bufio.Reader. A wrapper of the socket that changes what its Read
+// returns must not offer SyscallConn. Without one, reads are unbuffered.
 func NewConn(c net.Conn, o Options) net.Conn {
 	if o.MaxBuffered <= 0 {
 		o.MaxBuffered = DefaultMaxBuffered
@@ -138,23 +137,20 @@ func (c *conn) Write(p []byte) (int, error) {
 			c.mu.Unlock()
 			return n, err
 		}
-		if room := c.max - c.buffered(); room > 0 {
-			k := min(room, len(p)-n)
-			if k > 0 {
-				if c.buf == nil {
-					c.buf = bufPool.Get().(*[]byte)
-				}
-				*c.buf = append(*c.buf, p[n:n+k]...)
-				n += k
-				if !c.flushing {
-					c.flushing = true
-					go c.flush()
-				}
+		if k := min(c.max-c.buffered(), len(p)-n); k > 0 {
+			if c.buf == nil {
+				c.buf = bufPool.Get().(*[]byte)
 			}
-			if n == len(p) {
-				c.mu.Unlock()
-				return n, nil
+			*c.buf = append(*c.buf, p[n:n+k]...)
+			n += k
+			if !c.flushing {
+				c.flushing = true
+				go c.flush()
 			}
+		}
+		if n == len(p) {
+			c.mu.Unlock()
+			return n, nil
 		}
 		wake := c.wakeLocked()
 		var timeout <-chan time.Time // none without a deadline

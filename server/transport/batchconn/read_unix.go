@@ -12,13 +12,6 @@ import (
 	"syscall"
 )
 
-// ReadBufferSize is the size of the buffer a connection reads into, for a
-// Read asking for fewer bytes: one system call then takes in a burst of
-// small frames, which net/http's HTTP/2 server reads two calls each, the
-// header and then the payload. A Read for this many bytes or more goes
-// straight to the socket.
-const ReadBufferSize = 4 << 10
-
 // readPool holds read buffers of ReadBufferSize bytes, full length.
 var readPool = sync.Pool{New: func() any { b := make([]byte, ReadBufferSize); return &b }}
 
@@ -27,10 +20,9 @@ var readPool = sync.Pool{New: func() any { b := make([]byte, ReadBufferSize); re
 const maxRead = 1 << 30
 
 // reader is the read side of a conn whose socket offers its file
-// descriptor. Reads wait for readability in the runtime's poller, as the
-// socket's own Read does, holding no buffer while they wait: one is taken
-// from readPool only once bytes are there, and returned when they are all
-// read.
+// descriptor. Reads wait in the runtime's poller, as the socket's own Read
+// does, holding no buffer: one is taken from readPool once bytes are there,
+// and returned when they are all read.
 type reader struct {
 	raw syscall.RawConn
 

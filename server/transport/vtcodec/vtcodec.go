@@ -1,9 +1,8 @@
 // Package vtcodec is connect-go's binary protobuf codec made faster for
 // messages generated with vtprotobuf's marshal and size features (gen/ has
-// them): they are encoded by generated code instead of by reflection over
-// their descriptors. Other messages, such as those of
-// health checking and reflection, go through the protobuf runtime as
-// before. The bytes on the wire are the same either way.
+// them), which generated code encodes instead of reflection. Other
+// messages, such as those of health checking and reflection, go through
+// the protobuf runtime. The bytes on the wire are the same either way.
 package vtcodec
 
 import (
@@ -49,42 +48,35 @@ type appender interface {
 	Grow(int)
 }
 
-// MarshalWrite writes the wire form of message, which must be a
-// proto.Message, to dst, encoded straight into dst's buffer where dst has
-// one, as connect-go's writers, which are pooled, do: a message then costs
-// no allocation.
+// MarshalWrite writes the wire form of message, a proto.Message, to dst,
+// straight into dst's buffer where it has one, as connect-go's pooled
+// writers do: a message then costs no allocation.
 func (Codec) MarshalWrite(_ context.Context, dst io.Writer, message any) error {
+	pm, ok := message.(proto.Message)
+	if !ok {
+		return errNotProto(message)
+	}
+	m, vt := message.(vtMessage)
+	size := 0
+	if vt {
+		size = m.SizeVT() // once: it walks the whole message
+	}
 	var buf []byte
 	if a, ok := dst.(appender); ok {
-		if m, ok := message.(vtMessage); ok {
-			a.Grow(m.SizeVT())
-		}
+		a.Grow(size)
 		buf = a.AvailableBuffer()
 	}
-	out, err := marshalAppend(buf, message)
-	if err != nil {
+	var err error
+	if vt {
+		buf = slices.Grow(buf, size)[:size]
+		if _, err = m.MarshalToSizedBufferVT(buf); err != nil {
+			return fmt.Errorf("marshal %T: %w", message, err)
+		}
+	} else if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf, pm); err != nil {
 		return err
 	}
-	_, err = dst.Write(out)
+	_, err = dst.Write(buf)
 	return err
-}
-
-// marshalAppend appends the wire form of message to dst.
-func marshalAppend(dst []byte, message any) ([]byte, error) {
-	m, ok := message.(vtMessage)
-	if !ok {
-		pm, ok := message.(proto.Message)
-		if !ok {
-			return nil, errNotProto(message)
-		}
-		return proto.MarshalOptions{}.MarshalAppend(dst, pm)
-	}
-	start, size := len(dst), m.SizeVT()
-	dst = slices.Grow(dst, size)[:start+size]
-	if _, err := m.MarshalToSizedBufferVT(dst[start:]); err != nil {
-		return nil, fmt.Errorf("marshal %T: %w", message, err)
-	}
-	return dst, nil
 }
 
 // UnmarshalRead decodes the message src holds into message, which must be
