@@ -200,13 +200,37 @@ func (s *JetStream) Watch(ctx context.Context, opts WatchOptions) (*Watcher, err
 
 // newest returns the sequence of the last message in the stream.
 func (s *JetStream) newest(ctx context.Context) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	stream, err := s.js.Stream(ctx, s.cfg.Stream)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	return onOwnStack(func() (uint64, error) {
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+		defer cancel()
+		stream, err := s.js.Stream(ctx, s.cfg.Stream)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return stream.CachedInfo().State.LastSeq, nil
+	})
+}
+
+// onOwnStack runs f on a goroutine of its own and returns what it returns.
+// A watch asks NATS for the stream's last sequence and for its replay on
+// its handler's goroutine, and nats.go's requests (their answers decoded
+// from JSON) need more than 8 KiB of stack: grown there, the handler's
+// stack would stay at 16 KiB for as long as the watch is open, since Go
+// halves a stack only when less than a quarter of it is in use. On a
+// goroutine of its own, the deep stack ends with the request: an idle
+// watcher of a JetStream store costs what one of a memory store does.
+func onOwnStack[T any](f func() (T, error)) (T, error) {
+	type result struct {
+		value T
+		err   error
 	}
-	return stream.CachedInfo().State.LastSeq, nil
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	r := <-done
+	return r.value, r.err
 }
 
 // replay reads at most limit messages with sequence in (from, to], and
@@ -217,6 +241,19 @@ func (s *JetStream) newest(ctx context.Context) (uint64, error) {
 // anything up to to is left, and what is, is read from it. A replay is
 // never silently shorter than the stream.
 func (s *JetStream) replay(ctx context.Context, from, to uint64, limit int) ([]Event, uint64, error) {
+	type batch struct {
+		events []Event
+		last   uint64
+	}
+	b, err := onOwnStack(func() (batch, error) {
+		events, last, err := s.readBatch(ctx, from, to, limit)
+		return batch{events, last}, err
+	})
+	return b.events, b.last, err
+}
+
+// readBatch is replay's work, done on a goroutine of its own.
+func (s *JetStream) readBatch(ctx context.Context, from, to uint64, limit int) ([]Event, uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	var events []Event
