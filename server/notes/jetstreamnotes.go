@@ -34,7 +34,12 @@ func (s *JetStream) Add(ctx context.Context, note *routeguide.RouteNote, author 
 	subject := s.subject(note.GetLocation())
 	msg := &nats.Msg{Subject: subject, Data: []byte(note.GetMessage()), Header: nats.Header{}}
 	setAuthor(msg.Header, author)
-	seq, err := s.publish(ctx, msg, messageID(ctx, note, author))
+	id := messageID(ctx, note, author)
+	// The feed holds the note until its poster has the answer, read
+	// below from the stream too.
+	answered := s.posting(id)
+	defer answered()
+	seq, err := s.publish(ctx, msg, id)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +187,10 @@ func (s *JetStream) Delete(ctx context.Context, seq uint64) (Note, error) {
 	marker := &nats.Msg{Subject: s.deletedSubject(), Header: nats.Header{}}
 	marker.Header.Set(deletedHeader, strconv.FormatUint(seq, 10))
 	marker.Header.Set(locationHeader, locationText(found.Note.GetLocation()))
-	if _, err := s.publish(ctx, marker, "deleted-"+s.Epoch()+"-"+strconv.FormatUint(seq, 10)); err != nil {
+	id := "deleted-" + s.Epoch() + "-" + strconv.FormatUint(seq, 10)
+	answered := s.posting(id)
+	defer answered()
+	if _, err := s.publish(ctx, marker, id); err != nil {
 		return *found, fmt.Errorf("note %d deleted, but its watchers may not learn it: %w", seq, err)
 	}
 	return *found, nil
