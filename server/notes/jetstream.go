@@ -39,6 +39,10 @@ type JetStream struct {
 	// this replica is storing, closed once its poster has the answer: the
 	// feed hands such a message to the watchers only then (holdForPoster).
 	posters sync.Map
+
+	newestMu   sync.Mutex // protects the fields below
+	nextNewest *newestAsk // the request for the last sequence not yet sent
+	asking     bool       // whether askNewest runs
 	// connected and closed follow the connection without taking its lock,
 	// which the client holds for seconds while it reconnects: Available
 	// must not wait.

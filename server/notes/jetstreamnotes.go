@@ -206,26 +206,12 @@ func (s *JetStream) Watch(ctx context.Context, opts WatchOptions) (*Watcher, err
 	return s.feed.watch(ctx, opts, s.Epoch(), s.newest, s.replay)
 }
 
-// newest returns the sequence of the last message in the stream.
-func (s *JetStream) newest(ctx context.Context) (uint64, error) {
-	return onOwnStack(func() (uint64, error) {
-		ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-		defer cancel()
-		stream, err := s.js.Stream(ctx, s.cfg.Stream)
-		if err != nil {
-			return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
-		}
-		return stream.CachedInfo().State.LastSeq, nil
-	})
-}
-
 // onOwnStack runs f on a goroutine of its own and returns what it returns.
-// A watch asks NATS for the stream's last sequence and for its replay on
-// its handler's goroutine, and nats.go's requests (their answers decoded
-// from JSON) need more than 8 KiB of stack: grown there, the handler's
-// stack would stay at 16 KiB for as long as the watch is open, since Go
-// halves a stack only when less than a quarter of it is in use. On a
-// goroutine of its own, the deep stack ends with the request: an idle
+// A watch reads its replay from NATS on its handler's goroutine, and
+// nats.go's requests need more than 8 KiB of stack: grown there, the
+// handler's stack would stay at 16 KiB for as long as the watch is open,
+// since Go halves a stack only when less than a quarter of it is in use.
+// On a goroutine of its own, the deep stack ends with the request: an idle
 // watcher of a JetStream store costs what one of a memory store does.
 func onOwnStack[T any](f func() (T, error)) (T, error) {
 	type result struct {
