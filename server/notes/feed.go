@@ -130,6 +130,19 @@ func (e Event) Encoded(format string, encode func() ([]byte, error)) ([]byte, er
 	return data, err
 }
 
+// Cached returns the event's bytes in the named format if a watcher has
+// encoded them already with [Event.Encoded], without encoding them: a
+// watcher that can write them in a cheaper way than the encoder's caller
+// asks first. It returns false for an event that caches nothing, and for
+// an encoding that failed.
+func (e Event) Cached(format string) ([]byte, bool) {
+	if e.cache == nil {
+		return nil, false
+	}
+	enc, ok := e.cache.find(format)
+	return enc.data, ok && enc.err == nil
+}
+
 // find returns the encoding in format, if the event has one.
 func (c *encodings) find(format string) (encoding, bool) {
 	if by := c.by.Load(); by != nil {

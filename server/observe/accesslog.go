@@ -51,6 +51,11 @@ func Calls(logger *slog.Logger, metrics *Metrics) connect.ServerInterceptor {
 				}
 				counted = &countingStream{ServerStream: stream}
 				stream = counted
+				if spec.StreamType&connect.StreamTypeServer != 0 {
+					// A handler may write messages past its stream
+					// ([SendsOf]); unary calls pay nothing for it.
+					ctx = context.WithValue(ctx, sendsKey{}, counted)
+				}
 			}
 			defer func() {
 				if value := recover(); value != nil {
@@ -201,6 +206,30 @@ func (c *countingStream) Send(msg any) error {
 		c.sent.Add(1)
 	}
 	return err
+}
+
+// Sends counts the messages a handler sends past its stream, writing
+// their frames itself (as a watch of notes does), so
+// that the access record's count of messages sent stays true. The zero
+// Sends counts nothing.
+type Sends struct {
+	stream *countingStream
+}
+
+type sendsKey struct{}
+
+// SendsOf returns where the handler of the call of ctx counts the messages
+// it sends past its stream: nothing when no logger records them.
+func SendsOf(ctx context.Context) Sends {
+	stream, _ := ctx.Value(sendsKey{}).(*countingStream)
+	return Sends{stream}
+}
+
+// Add counts n messages sent.
+func (s Sends) Add(n int) {
+	if s.stream != nil {
+		s.stream.sent.Add(int64(n))
+	}
 }
 
 // cancelledInterval is how often, at most, the access log writes the
