@@ -126,10 +126,10 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 		ev, err := w.Next(ctx)
 		if err == nil {
 			if sender == nil {
-				sender, stall = newWatchSender(w.Epoch()), s.newStallWatch(ctx, w)
+				sender, stall = newWatchSender(ctx, w.Epoch(), s.guide.limits.MaxMessageBytes), s.newStallWatch(ctx, w)
 			}
 			var sendErr error
-			if last, err, sendErr = sendReady(stream, sender, stall, flush, w, ev); sendErr != nil {
+			if last, err, sendErr = sendReady(ctx, stream, sender, stall, flush, w, ev); sendErr != nil {
 				return sendErr
 			}
 		}
@@ -149,12 +149,12 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 // each maxWatchBatch and at the end, and returns the sequence of the last
 // sent, the error of w that ended the batch, if any, and the error of the
 // send that failed, if one did.
-func sendReady(stream notesv1connect.NotesServiceWatchNotesServerStream, sender *watchSender, stall *stallWatch,
+func sendReady(ctx context.Context, stream notesv1connect.NotesServiceWatchNotesServerStream, sender *watchSender, stall *stallWatch,
 	flush func(), w *notes.Watcher, ev notes.Event) (last uint64, err, sendErr error) {
 	stall.begin()
 	defer stall.end()
 	for sent := 1; ; sent++ {
-		if err := stream.Send(sender.message(ev)); err != nil {
+		if err := sender.send(ctx, stream, ev); err != nil {
 			return last, nil, err
 		}
 		last = ev.Seq

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -9,14 +11,23 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
+	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
 	"github.com/routeguide/routeguide/server/notes"
+	"github.com/routeguide/routeguide/server/observe"
+	"github.com/routeguide/routeguide/server/transport"
 	"github.com/routeguide/routeguide/server/transport/prepared"
 )
 
 // watchSender sends the events of one watch. Every watcher of an event
 // sends the same bytes, so the first to send it in a codec encodes it and
 // the others write what it encoded: a note reaching N watchers is encoded
-// once per codec, not N times.
+// once per codec, not N times. What is kept is the whole frame, the
+// message in its envelope, which is the same in every protocol a watch
+// can use (gRPC, gRPC-Web, Connect) while it is not compressed: the
+// watchers after the first write it straight to their streams
+// ([transport.Direct]), past connect-go's envelope, codec and flush, which
+// cost more than net/http's write under them (BENCHMARKS.md, "Watchers and
+// fan-out: round four").
 type watchSender struct {
 	// res and the messages in it are reused for every event, so that a
 	// delivery allocates nothing: Send encodes before it returns.
@@ -30,26 +41,104 @@ type watchSender struct {
 	// codec and key are the codec last asked for and the cache key of
 	// its encoding: a stream keeps one codec, so the key is made once.
 	codec, key string
+
+	// direct writes frames past connect-go, if direct is set; a frame
+	// whose message is up to directMax bytes may be written so.
+	direct    transport.Direct
+	hasDirect bool
+	directMax int
+	info      *connect.CallInfo // its SendStats are kept true
+	sends     observe.Sends
 }
 
-// newWatchSender returns a sender for a watcher of the store's epoch. The
-// caller must call close once it sends no more.
-func newWatchSender(epoch string) *watchSender {
+// newWatchSender returns a sender for a watcher of the store's epoch, on
+// the stream of ctx, whose messages are at most maxBytes. The caller must
+// call close once it sends no more.
+func newWatchSender(ctx context.Context, epoch string, maxBytes int) *watchSender {
 	s := &watchSender{res: &notesv1.WatchNotesResponse{}, posted: &timestamppb.Timestamp{}, author: &notesv1.Author{}, epoch: epoch}
 	s.slot = prepared.Attach(s.res)
 	s.encode = s.encoded
 	s.slot.Set(s.encode)
+	info, ok := connect.CallInfoForServerContext(ctx)
+	if !ok {
+		return s
+	}
+	s.direct, s.hasDirect = transport.DirectOf(ctx)
+	s.info, s.sends = info, observe.SendsOf(ctx)
+	s.codec, s.key = info.Codec, info.Codec+"\x00"+epoch
+	// connect-go compresses a message, when the client accepts the
+	// response's compression, if it has compressMinBytes or more
+	// (MessageOptions): a frame written past it must be what it would
+	// have written.
+	s.directMax = maxBytes
+	if info.ResponseEncoding != "" && info.ResponseEncoding != connect.CompressionNameIdentity {
+		s.directMax = min(maxBytes, compressMinBytes-1)
+	}
 	return s
 }
 
 // encoded returns the event's bytes in codec, encoding them only if no
 // other watcher has. The epoch is part of the key: it is part of the
-// bytes, and a watcher of another life of the store has another.
+// bytes, and a watcher of another life of the store has another. The
+// event keeps the message in its envelope, for [watchSender.frame].
 func (s *watchSender) encoded(codec string, marshal func() ([]byte, error)) ([]byte, error) {
 	if codec != s.codec {
 		s.codec, s.key = codec, codec+"\x00"+s.epoch
 	}
-	return s.ev.Encoded(s.key, marshal)
+	frame, err := s.ev.Encoded(s.key, func() ([]byte, error) {
+		data, err := marshal()
+		if err != nil {
+			return nil, err
+		}
+		return framed(data), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return frame[envelopePrefix:], nil
+}
+
+// envelopePrefix is the length of a message's envelope in gRPC, gRPC-Web
+// and Connect's streams: a byte of flags, then the message's length in 4
+// bytes, big-endian.
+const envelopePrefix = 5
+
+// framed returns data in an uncompressed message's envelope.
+func framed(data []byte) []byte {
+	frame := make([]byte, envelopePrefix+len(data))
+	binary.BigEndian.PutUint32(frame[1:envelopePrefix], uint32(len(data)))
+	copy(frame[envelopePrefix:], data)
+	return frame
+}
+
+// send sends ev on stream: it writes the frame another watcher encoded,
+// if there is one and connect-go would have written the same bytes, and
+// sends it through connect-go otherwise, which encodes it.
+func (s *watchSender) send(ctx context.Context, stream notesv1connect.NotesServiceWatchNotesServerStream, ev notes.Event) error {
+	frame, ok := s.frame(ev)
+	if !ok {
+		return stream.Send(s.message(ev))
+	}
+	if _, err := s.direct.Write(frame); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // the interceptor gives it its code
+		}
+		return connect.NewError(connect.CodeUnknown, "write envelope: "+err.Error()).WithCause(err)
+	}
+	s.sends.Add(1)
+	s.info.SendStats = connect.MessageStats{Size: len(frame) - envelopePrefix}
+	return nil
+}
+
+// frame returns ev's frame, if the stream may be written directly, another
+// watcher has encoded the event in the stream's codec, and connect-go would
+// not compress it.
+func (s *watchSender) frame(ev notes.Event) ([]byte, bool) {
+	if !s.hasDirect || !ev.Shared() {
+		return nil, false
+	}
+	frame, ok := ev.Cached(s.key)
+	return frame, ok && len(frame)-envelopePrefix <= s.directMax
 }
 
 // message returns the response for ev, which Send must be given.

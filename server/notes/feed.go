@@ -130,6 +130,19 @@ func (e Event) Encoded(format string, encode func() ([]byte, error)) ([]byte, er
 	return data, err
 }
 
+// Cached returns the event's bytes in the named format if a watcher has
+// encoded them already with [Event.Encoded], without encoding them: a
+// watcher that can write them in a cheaper way than the encoder's caller
+// asks first. It returns false for an event that caches nothing, and for
+// an encoding that failed.
+func (e Event) Cached(format string) ([]byte, bool) {
+	if e.cache == nil {
+		return nil, false
+	}
+	enc, ok := e.cache.find(format)
+	return enc.data, ok && enc.err == nil
+}
+
 // find returns the encoding in format, if the event has one.
 func (c *encodings) find(format string) (encoding, bool) {
 	if by := c.by.Load(); by != nil {
@@ -299,10 +312,14 @@ func (f *feed) deliver(ev Event, gen uint64) {
 // trailers written within two), and the rest is woken at once: stepping
 // aside all the way split the watchers' writes into small batches and let
 // the delivery fall behind on a busy CPU (note-to-watcher delay p99 0.5–1.4
-// s against 0.1–0.2 s at 1,000 watchers).
+// s against 0.1–0.2 s at 1,000 watchers). Each wave costs the watchers'
+// connections smaller batches of frames: without the waves a delivery cost
+// 10% less CPU and the poster waited 14 times as long; 4 waves rather than
+// 8 cost 2.5% less, with the same PostNote p50 (BENCHMARKS.md, "Watchers
+// and fan-out: round four").
 const (
 	fanOutWave   = 16
-	fanOutYields = 8
+	fanOutYields = 4
 )
 
 // lastAccepted returns the sequence of the last event queued.

@@ -82,3 +82,29 @@ func TestEventEncodedOncePerFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestEventCached checks that Cached gives an event's bytes in a format
+// only once a watcher has encoded them, never encodes, and gives none for
+// an encoding that failed or an event that caches nothing.
+func TestEventCached(t *testing.T) {
+	t.Parallel()
+	ev := newEvent(Note{Seq: 1}, 0)
+	if got, ok := ev.Cached("proto"); ok {
+		t.Errorf("Cached before any encoding = %q, want none", got)
+	}
+	if _, err := ev.Encoded("proto", func() ([]byte, error) { return []byte("p"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := ev.Cached("proto"); !ok || string(got) != "p" {
+		t.Errorf("Cached(proto) = %q, %t, want %q", got, ok, "p")
+	}
+	if _, err := ev.Encoded("json", func() ([]byte, error) { return nil, errors.New("bad") }); err == nil {
+		t.Fatal("Encoded(json) of a failing encoder succeeded")
+	}
+	if got, ok := ev.Cached("json"); ok {
+		t.Errorf("Cached(json) after a failed encoding = %q, want none", got)
+	}
+	if got, ok := (Event{Seq: 1}).Cached("proto"); ok {
+		t.Errorf("Cached of an event made outside a store = %q, want none", got)
+	}
+}

@@ -49,8 +49,13 @@ func Calls(logger *slog.Logger, metrics *Metrics) connect.ServerInterceptor {
 				if start = refusalOf(ctx).start; start.IsZero() {
 					start = time.Now()
 				}
-				counted = &countingStream{ServerStream: stream}
+				counted = &countingStream{ServerStream: stream, Context: ctx}
 				stream = counted
+				if spec.StreamType&connect.StreamTypeServer != 0 {
+					// A handler may write messages past its stream
+					// ([SendsOf]), which it finds in its context.
+					ctx = counted
+				}
 			}
 			defer func() {
 				if value := recover(); value != nil {
@@ -181,10 +186,25 @@ func accessLevel(ctx context.Context, procedure string, err error) slog.Level {
 	return slog.LevelInfo
 }
 
-// countingStream counts the messages a stream receives and sends.
+// countingStream counts the messages a stream receives and sends. It is
+// also the context of its call's handler, for a response stream, so that
+// the handler finds it with [SendsOf]: one allocation, and 16 bytes more a
+// stream, rather than a context of its own (48 bytes, held by every open
+// watch). Its Value answers for the key of SendsOf and asks the call's
+// context for any other, so that the contexts derived from it find their
+// parent's cancellation as from any other.
 type countingStream struct {
 	connect.ServerStream
-	received, sent atomic.Int64 // atomic: Send and Receive may run on different goroutines
+	context.Context              // the call's
+	received, sent  atomic.Int64 // atomic: Send and Receive may run on different goroutines
+}
+
+// Value returns the stream itself for the key of [SendsOf].
+func (c *countingStream) Value(key any) any {
+	if key == (sendsKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
 }
 
 func (c *countingStream) Receive(msg any) error {
@@ -201,6 +221,30 @@ func (c *countingStream) Send(msg any) error {
 		c.sent.Add(1)
 	}
 	return err
+}
+
+// Sends counts the messages a handler sends past its stream, writing
+// their frames itself (as a watch of notes does), so
+// that the access record's count of messages sent stays true. The zero
+// Sends counts nothing.
+type Sends struct {
+	stream *countingStream
+}
+
+type sendsKey struct{}
+
+// SendsOf returns where the handler of the call of ctx counts the messages
+// it sends past its stream: nothing when no logger records them.
+func SendsOf(ctx context.Context) Sends {
+	stream, _ := ctx.Value(sendsKey{}).(*countingStream)
+	return Sends{stream}
+}
+
+// Add counts n messages sent.
+func (s Sends) Add(n int) {
+	if s.stream != nil {
+		s.stream.sent.Add(int64(n))
+	}
 }
 
 // cancelledInterval is how often, at most, the access log writes the

@@ -1,12 +1,14 @@
 package transport
 
 import (
-	"connectrpc.com/connect/v2"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"sync"
 	"time"
+
+	"connectrpc.com/connect/v2"
 )
 
 // connect-go flushes the response after every message a handler sends, so
@@ -113,6 +115,51 @@ func TakeFlushes(ctx context.Context) (flush func()) {
 	c.manual = true
 	c.mu.Unlock()
 	return c.flushNow
+}
+
+// Direct writes bytes straight to the response of one stream, below
+// connect-go: to its call's guarded writer (and the text form's encoder,
+// for gRPC-Web text), skipping connect-go's envelope, codec and flush. A
+// handler whose stream sends the same message to many clients, framed once
+// for all, writes the frame itself with it (BENCHMARKS.md, "Watchers and
+// fan-out: round four"). Get one with [DirectOf].
+type Direct struct {
+	c *flushCoalescer
+}
+
+// errFinished is what a direct write made once the handler has returned
+// gets: the response is no longer the handler's to write.
+var errFinished = errors.New("the stream's handler has returned")
+
+// DirectOf returns the direct writer of the stream of ctx, whose handler
+// must have taken its flushes ([TakeFlushes]) and sent its headers, and
+// whether it has one: a stream whose flushes are not coalesced (HTTP/1.1
+// without fast paths, a unary call) has none. What the handler writes must
+// be whole messages in the framing of the call's protocol and encoding,
+// such as connect-go would have written; the flush TakeFlushes returned
+// sends them.
+func DirectOf(ctx context.Context) (Direct, bool) {
+	call, ok := CallOf(ctx)
+	if !ok || call.flushes == nil {
+		return Direct{}, false
+	}
+	c := call.flushes
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Direct{c}, c.manual
+}
+
+// Write writes p to the response, to be flushed at the handler's next
+// flush. It fails once the handler has returned.
+func (d Direct) Write(p []byte) (int, error) {
+	c := d.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return 0, errFinished
+	}
+	c.pending = true
+	return c.ResponseWriter.Write(p)
 }
 
 // flushNow makes the flushes put off, if any, at once.

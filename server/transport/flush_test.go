@@ -269,3 +269,48 @@ func TestTakeFlushes(t *testing.T) {
 		t.Errorf("without a coalescer: flushed %q, want %q", got, want)
 	}
 }
+
+// TestDirect checks that a handler's direct writes go out, between its
+// stream's own messages and in order, at its flushes alone; that a stream
+// whose flushes its handler has not taken has no direct writer; and that a
+// direct write once the handler has returned fails.
+func TestDirect(t *testing.T) {
+	t.Parallel()
+	if _, ok := DirectOf(t.Context()); ok {
+		t.Error("DirectOf a context with no call: ok, want none")
+	}
+	rec := newFlushRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/stream", http.NoBody)
+	call := &Call{Procedure: "/stream", StreamType: connect.StreamTypeServer, Known: true}
+	req = req.WithContext(context.WithValue(req.Context(), callKey{}, call))
+	var direct Direct
+	coalesceFlushes(rec, req, call, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := DirectOf(r.Context()); ok {
+			t.Error("DirectOf a stream whose flushes are not taken: ok, want none")
+		}
+		flush := TakeFlushes(r.Context())
+		var ok bool
+		if direct, ok = DirectOf(r.Context()); !ok {
+			t.Fatal("DirectOf a stream whose flushes are taken: none")
+		}
+		send(w, "a")
+		if _, err := direct.Write([]byte("b")); err != nil {
+			t.Errorf("direct write: %v", err)
+		}
+		send(w, "c")
+		flush()
+		if _, err := direct.Write([]byte("d")); err != nil {
+			t.Errorf("direct write: %v", err)
+		}
+		flush()
+	}))
+	if got, want := rec.flushes(), []string{"abc", "abcd"}; !equalStrings(got, want) {
+		t.Errorf("flushed %q, want %q", got, want)
+	}
+	if _, err := direct.Write([]byte("e")); err == nil {
+		t.Error("a direct write after the handler returned succeeded")
+	}
+	if got, want := rec.Body.String(), "abcd"; got != want {
+		t.Errorf("body %q, want %q", got, want)
+	}
+}
