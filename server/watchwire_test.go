@@ -177,11 +177,12 @@ func TestWatchNotesEveryWireForm(t *testing.T) {
 			t.Errorf("%s: ended with %v (%v), want the server's unavailable", w.name, code, err)
 		}
 	}
-	// Every watch's access record counts its 4 notes, those written past
-	// connect-go among them. Close waits for every handler to return. (A
-	// drain's cut-off of reads can reset a stream just after its end was
-	// written, and the access log then records the call as cancelled by
-	// its client, at most one a second: not every watch has a record.)
+	// Every watch has an access record, which counts its 4 notes, those
+	// written past connect-go among them. Close waits for every handler
+	// to return. (A drain's cut-off of reads can reset a stream just after
+	// its end was written; the record must still say unavailable, not a
+	// cancel by the client, which the access log records at most once a
+	// second.)
 	ts.Close()
 	_, records := logs.logged("rpc")
 	var counted int
@@ -193,9 +194,12 @@ func TestWatchNotesEveryWireForm(t *testing.T) {
 		if got := r["sent"].Int64(); got != int64(1+len(posted)) {
 			t.Errorf("a watch's access record says %d sent, want %d", got, 1+len(posted))
 		}
+		if got := r["code"].String(); got != connect.CodeUnavailable.String() {
+			t.Errorf("a watch's access record says code %q, want %q", got, connect.CodeUnavailable)
+		}
 	}
-	if counted == 0 {
-		t.Errorf("no watch has an access record")
+	if counted != len(watches) {
+		t.Errorf("%d watches have an access record, want all %d", counted, len(watches))
 	}
 	// Through connect-go's Send go: a note replayed, a note to a watch
 	// that gets it compressed, and each note's first encoding in each

@@ -86,6 +86,18 @@ func recovered(ctx context.Context, logger *slog.Logger, spec connect.Spec, valu
 	return connect.NewError(connect.CodeInternal, "internal error")
 }
 
+// cancelledByClient reports whether the call ended because its client
+// cancelled it. A call the server ended with a code of its own (a drain's
+// unavailable, a cut-off's resource_exhausted) was not, even if its
+// stream was reset once that end was written, which cancels its context
+// too: a drain's cut-off of reads can do so.
+func cancelledByClient(ctx context.Context, err error) bool {
+	if err != nil && connect.CodeOf(err) == connect.CodeCanceled {
+		return true
+	}
+	return errors.Is(ctx.Err(), context.Canceled) && (err == nil || connect.CodeOf(err) == connect.CodeUnknown)
+}
+
 // logCall writes the record of an RPC that started at start and ended with
 // err, with the count of its messages.
 func logCall(ctx context.Context, logger *slog.Logger, cancelled *cancelledCalls, spec connect.Spec, start time.Time, err error, stream *countingStream) {
@@ -94,7 +106,7 @@ func logCall(ctx context.Context, logger *slog.Logger, cancelled *cancelledCalls
 		code = connect.CodeOf(err).String()
 	}
 	level := accessLevel(ctx, spec.Procedure, err)
-	byClient := errors.Is(ctx.Err(), context.Canceled) || connect.CodeOf(err) == connect.CodeCanceled
+	byClient := cancelledByClient(ctx, err)
 	if level == slog.LevelInfo && stream.received.Load() == 0 && stream.sent.Load() == 0 && (err == nil || byClient) {
 		// A call in which no message went either way, as a rapid-reset
 		// attack makes thousands of a second, is worth a record only when
