@@ -208,6 +208,7 @@ type feed struct {
 	running  bool       // a goroutine is delivering pending
 	queueGen uint64     // generation of the events queued
 	overrun  bool       // pending was dropped for being maxPending long
+	recent   recentEvents
 
 	mu       sync.Mutex // protects the fields below; taken after queueMu, never before
 	last     uint64     // sequence of the last event delivered
@@ -229,6 +230,7 @@ func (f *feed) publish(ev Event) {
 		return // delivered already
 	}
 	f.accepted = ev.Seq
+	f.recent.add(ev)
 	if len(f.pending) >= maxPending {
 		// Delivery fell far behind the store: rather than hold more,
 		// drop the backlog and cut every watcher off; they resume from
@@ -396,6 +398,7 @@ func (f *feed) reset(seq uint64, err error) {
 	f.pending = nil
 	f.running = false // the goroutine of the old generation ends by itself
 	f.accepted, f.last = seq, seq
+	f.recent.restart(seq)
 }
 
 // watch starts a watcher: it registers with the feed first, so that no

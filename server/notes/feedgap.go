@@ -30,7 +30,7 @@ func (s *JetStream) fillGap(seq uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
 	defer cancel()
 	// One batch of the whole gap: it is at most maxGapFill long.
-	events, _, err := s.replay(ctx, last, seq-1, maxGapFill)
+	events, _, err := s.replayFromStream(ctx, last, seq-1, maxGapFill)
 	if err != nil {
 		s.gapCut(last, seq, err)
 		return
@@ -49,5 +49,6 @@ func (s *JetStream) fillGap(seq uint64) {
 func (s *JetStream) gapCut(last, seq uint64, why error) {
 	s.cfg.Logger.Warn("notes feed: the consumer skipped notes it could not read back; watchers resume by replay",
 		"after", last, "before", seq, "error", why)
+	s.feed.forgetRecent(seq - 1)
 	s.feed.cutAll(fmt.Errorf("%w: the feed skipped notes after sequence %d: %w", ErrUnavailable, last, why))
 }

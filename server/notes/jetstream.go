@@ -70,6 +70,7 @@ func OpenJetStream(ctx context.Context, cfg JetStreamConfig) (_ *JetStream, err 
 		return nil, errors.New("open notes store: no NATS URL")
 	}
 	s := &JetStream{cfg: cfg, feed: newFeed(cfg.Limits.WatchBuffer, cfg.Limits.MaxReplay)}
+	s.feed.recent.keep = cfg.Limits.MaxReplay // see recentEvents
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
 		nats.RetryOnFailedConnect(true),

@@ -229,12 +229,22 @@ func onOwnStack[T any](f func() (T, error)) (T, error) {
 
 // replay reads at most limit messages with sequence in (from, to], and
 // returns the events among them: what is not a note or a deletion is
-// skipped. The batch comes from whichever server answers a direct get,
+// skipped. The feed's recent events answer it if they hold them all (see
+// recentEvents); otherwise the stream does. The batch comes from whichever server answers a direct get,
 // which may be a follower that has not yet applied the last of them; so
 // when the batch ends short of limit, the stream's leader is asked whether
 // anything up to to is left, and what is, is read from it. A replay is
 // never silently shorter than the stream.
 func (s *JetStream) replay(ctx context.Context, from, to uint64, limit int) ([]Event, uint64, error) {
+	if events, upTo, ok := s.feed.replayRecent(from, to, limit); ok {
+		return events, upTo, nil
+	}
+	return s.replayFromStream(ctx, from, to, limit)
+}
+
+// replayFromStream is replay, read from the stream: for what the feed's
+// recent events do not hold, and for the gaps the feed fills.
+func (s *JetStream) replayFromStream(ctx context.Context, from, to uint64, limit int) ([]Event, uint64, error) {
 	type batch struct {
 		events []Event
 		last   uint64
