@@ -82,7 +82,9 @@ type Shared struct {
 const keyStripes = 64
 
 // OpenShared creates or opens the bucket of cfg on nc's JetStream and
-// returns a limiter that keeps the budgets there. The bucket's settings
+// returns a limiter that keeps the budgets there. If NATS does not answer
+// in time, the limiter decides alone, reporting it through cfg.Unshared,
+// until a later check can make the bucket. The bucket's settings
 // follow cfg: a replica started with another Policy updates them, since
 // they depend on Policy.Refill. The caller keeps nc and closes it.
 func OpenShared(ctx context.Context, nc *nats.Conn, cfg SharedConfig) (*Shared, error) {
@@ -119,9 +121,26 @@ func OpenShared(ctx context.Context, nc *nats.Conn, cfg SharedConfig) (*Shared, 
 		Replicas: cfg.Replicas,
 	}
 	if _, err := s.createBucket(ctx, nil); err != nil {
-		return nil, err
+		if !noAnswer(err) {
+			return nil, err
+		}
+		// NATS did not answer, as while a node is stopped when the
+		// replica starts: decide alone, as during any outage, and make
+		// the bucket at a later check, rather than refuse to start.
+		if s.unshared != nil {
+			s.unshared(err)
+		}
 	}
 	return s, nil
+}
+
+// noAnswer reports whether err says that NATS did not answer in time, not
+// that it refused: the bucket may be made later.
+func noAnswer(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		(errors.As(err, &apiErr) && apiErr.Code == 503)
 }
 
 // recreateInterval is the least time between two attempts to create the
@@ -251,6 +270,13 @@ func (s *Shared) stripe(key string) int {
 
 func (s *Shared) allow(ctx context.Context, key string) (Decision, error) {
 	kv := s.bucket()
+	if kv == nil {
+		// Not made when the limiter opened: make it now.
+		var err error
+		if kv, err = s.createBucket(ctx, nil); err != nil {
+			return Decision{}, err
+		}
+	}
 	// A check tries until it wins or its time is up: a replica on a node
 	// away from the bucket's leader can lose to one beside it for as long
 	// as that one has writes of the same client queued. A check that ran

@@ -1,6 +1,7 @@
 package budget_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/routeguide/routeguide/internal/natstest"
 	"github.com/routeguide/routeguide/server/budget"
 )
@@ -256,5 +258,47 @@ func TestSharedBucket(t *testing.T) {
 	}
 	if got, want := info.Config.Storage, nats.MemoryStorage; got != want {
 		t.Errorf("storage %v, want %v", got, want)
+	}
+}
+
+// TestSharedStartsWhenNATSDoesNotAnswer: a limiter whose bucket cannot be
+// made as it opens, NATS not answering in time, opens anyway and decides
+// alone, saying so; a later check makes the bucket and shares again.
+func TestSharedStartsWhenNATSDoesNotAnswer(t *testing.T) {
+	t.Parallel()
+	nc := connect(t, natstest.Start(t).URL())
+	var unshared atomic.Int64
+	cfg := budget.SharedConfig{Policy: budget.Policy{Rate: 1, Burst: 3}, Unshared: func(error) { unshared.Add(1) }}
+	// A deadline already past stands for NATS not answering in time.
+	late, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel()
+	s, err := budget.OpenShared(late, nc, cfg)
+	if err != nil {
+		t.Fatalf("OpenShared without an answer: %v, want a limiter that decides alone", err)
+	}
+	if unshared.Load() == 0 {
+		t.Error("OpenShared without an answer did not say it decides alone")
+	}
+	client := budget.AddrKey(netip.MustParseAddr("198.51.100.10"))
+	// The bucket is made again at most once a second: check until a
+	// check is shared, which makes it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		before := unshared.Load()
+		s.Allow(t.Context(), client)
+		if unshared.Load() == before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no check was shared within 10s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.KeyValue(t.Context(), "routeguide_budgets"); err != nil {
+		t.Errorf("the bucket after a shared check: %v", err)
 	}
 }
