@@ -58,6 +58,7 @@ func (r *recentEvents) read(from, to uint64, limit int) (events []Event, upTo ui
 	if r.keep == 0 || from < r.from {
 		return nil, 0, false
 	}
+	limit = max(limit, 1) // a page that took nothing would read nothing
 	i := r.find(from + 1)
 	for ; i < len(r.events) && r.events[i].Seq <= to && len(events) < limit; i++ {
 		ev := r.events[i]
