@@ -20,11 +20,7 @@ func TestJetStreamFeedFillsAGap(t *testing.T) {
 	node := natstest.Start(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	s, err := OpenJetStream(ctx, JetStreamConfig{URLs: node.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStoreForInside(t, node.URL())
 	w, err := s.Watch(ctx, WatchOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -57,4 +53,18 @@ func TestJetStreamFeedFillsAGap(t *testing.T) {
 	if want := []string{"skipped 1", "skipped 2", "after"}; !slices.Equal(got, want) {
 		t.Errorf("the watcher got %q after %q (sequence %d), want %q", got, "before", first[0].Seq, want)
 	}
+}
+
+// openStoreForInside opens a store on the NATS server at url, closed when the
+// test ends, for the tests that look inside it.
+func openStoreForInside(t *testing.T, url string) *JetStream {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	s, err := OpenJetStream(ctx, JetStreamConfig{URLs: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

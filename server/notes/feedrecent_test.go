@@ -65,11 +65,7 @@ func TestJetStreamReplaysRecentEventsAsTheStream(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	s, err := OpenJetStream(ctx, JetStreamConfig{URLs: natstest.Start(t).URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStoreForInside(t, natstest.Start(t).URL())
 	start := s.feed.lastAccepted()
 	var last uint64
 	for i := range 40 {

@@ -19,11 +19,7 @@ func TestFeedHoldsANoteForItsPoster(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	s, err := OpenJetStream(ctx, JetStreamConfig{URLs: natstest.Start(t).URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStoreForInside(t, natstest.Start(t).URL())
 	w, err := s.Watch(ctx, WatchOptions{})
 	if err != nil {
 		t.Fatal(err)
