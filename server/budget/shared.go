@@ -83,8 +83,8 @@ const keyStripes = 64
 
 // OpenShared creates or opens the bucket of cfg on nc's JetStream and
 // returns a limiter that keeps the budgets there. If NATS does not answer
-// in time, the limiter decides alone, reporting it through cfg.Unshared,
-// until a later check can make the bucket. The bucket's settings
+// for openPatience, the limiter decides alone, reporting it through
+// cfg.Unshared, until a later check can make the bucket. The bucket's settings
 // follow cfg: a replica started with another Policy updates them, since
 // they depend on Policy.Refill. The caller keeps nc and closes it.
 func OpenShared(ctx context.Context, nc *nats.Conn, cfg SharedConfig) (*Shared, error) {
@@ -120,18 +120,46 @@ func OpenShared(ctx context.Context, nc *nats.Conn, cfg SharedConfig) (*Shared, 
 		Storage:  jetstream.MemoryStorage,
 		Replicas: cfg.Replicas,
 	}
-	if _, err := s.createBucket(ctx, nil); err != nil {
-		if !noAnswer(err) {
-			return nil, err
-		}
-		// NATS did not answer, as while a node is stopped when the
-		// replica starts: decide alone, as during any outage, and make
-		// the bucket at a later check, rather than refuse to start.
-		if s.unshared != nil {
-			s.unshared(err)
-		}
+	if err := s.createAtStart(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// openPatience is how long OpenShared tries to make the bucket while NATS
+// does not answer, as while a node is stopped or a busy machine is slow,
+// before the limiter starts deciding alone.
+const openPatience = 30 * time.Second
+
+// createAtStart makes the bucket, trying again while NATS does not answer,
+// for up to openPatience or until ctx is done. Past that it lets the
+// limiter start, deciding alone as during any outage (and saying so), to
+// make the bucket at a later check, rather than refuse to start: a replica
+// restarted during a NATS fault must come back. An error NATS answers with
+// is returned.
+func (s *Shared) createAtStart(ctx context.Context) error {
+	giveUp := time.Now().Add(openPatience)
+	for {
+		_, err := s.createBucket(ctx, nil)
+		if err == nil {
+			return nil
+		}
+		if !noAnswer(err) {
+			return err
+		}
+		if ctx.Err() != nil || time.Now().After(giveUp) {
+			if s.unshared != nil {
+				s.unshared(err)
+			}
+			return nil
+		}
+		t := time.NewTimer(recreateInterval) // createBucket's own pace
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 }
 
 // noAnswer reports whether err says that NATS did not answer in time, not
