@@ -73,7 +73,30 @@ type Cluster struct {
 // healthy, or with an error, having stopped what it started, when any part
 // fails to start before ctx is done. It starts nothing when Addr,
 // StatsAddr or IDPAddr is in use, and says by whom (see [CheckPorts]).
-func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
+//
+// A port the cluster chose can be taken by another program before the
+// process it was chosen for binds it; Start then stops what it started and
+// starts again on other ports, up to [startAttempts] times in all.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	if err := CheckPorts(cfg.Addr, cfg.StatsAddr, cfg.IDPAddr); err != nil {
+		return nil, fmt.Errorf("start cluster: %w", err)
+	}
+	for attempt := 1; ; attempt++ {
+		c, err := start(ctx, cfg)
+		if err == nil || !errors.Is(err, ErrPortTaken) || attempt == startAttempts || ctx.Err() != nil {
+			return c, err
+		}
+		if cfg.Logger != nil {
+			cfg.Logger.Warn("a port was taken as the cluster started; starting again on other ports", "error", err)
+		}
+	}
+}
+
+// startAttempts is how many times [Start] tries when a port it chose is
+// taken: once is rare, so twice in a row says something is wrong.
+const startAttempts = 3
+
+func start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if cfg.Binaries.Server == "" || cfg.Binaries.NATS == "" || cfg.Binaries.HAProxy == "" {
 		return nil, errors.New("start cluster: Binaries.Server, NATS and HAProxy are required")
 	}
@@ -83,9 +106,6 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	}
 	if replicas < 1 {
 		return nil, fmt.Errorf("start cluster: %d replicas", replicas)
-	}
-	if err := CheckPorts(cfg.Addr, cfg.StatsAddr, cfg.IDPAddr); err != nil {
-		return nil, fmt.Errorf("start cluster: %w", err)
 	}
 	c := &Cluster{dir: cfg.Dir, logger: cfg.Logger}
 	if c.logger == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"sync"
@@ -84,6 +85,12 @@ func (p *Process) Start(ctx context.Context) error {
 		p.mu.Unlock()
 		return fmt.Errorf("start %s: already running", p.name)
 	}
+	// Another program on one of the ports would answer the readiness
+	// check in this one's place; better to say so at once.
+	if err := CheckPorts(p.addr, p.monitor); err != nil {
+		p.mu.Unlock()
+		return fmt.Errorf("start %s: %w", p.name, err)
+	}
 	logFile, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		p.mu.Unlock()
@@ -124,12 +131,36 @@ func (p *Process) Start(ctx context.Context) error {
 	}()
 	if err := p.ready(readyCtx); err != nil {
 		if isClosed(done) {
+			// Taken by another program since the check above, as its
+			// log will say in words of its own.
+			if taken := CheckPorts(p.addr, p.monitor); taken != nil {
+				return fmt.Errorf("%s exited at start (%s): %w: %s", p.name, cmd.ProcessState, taken, p.tail())
+			}
 			return fmt.Errorf("%s exited at start (%s): %s", p.name, cmd.ProcessState, p.tail())
 		}
 		return fmt.Errorf("%s not ready: %w", p.name, err)
 	}
+	if err := p.servesItself(cmd.Process.Pid); err != nil {
+		return err
+	}
 	p.logger.Info("ready", "process", p.name, "pid", cmd.Process.Pid, "addr", p.addr,
 		"after", time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+// servesItself returns an error wrapping [ErrPortTaken] if the process pid
+// does not listen on its address where it can be known: the port was free
+// when the cluster chose it, but another program can take it before this
+// one binds it, and then answers its readiness check for it (seen when
+// tests that start servers ran beside a cluster's start).
+func (p *Process) servesItself(pid int) error {
+	_, port, err := net.SplitHostPort(p.addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
+	if held, known := heldBy(port, pid); known && !held {
+		return fmt.Errorf("%s (pid %d) did not get its address: %w: %s %s", p.name, pid, ErrPortTaken, p.addr, portHolder(port))
+	}
 	return nil
 }
 
