@@ -116,7 +116,7 @@ func TestBudgetAcrossReplicas(t *testing.T) {
 	}
 	policy := budget.Policy{Rate: budget.DefaultRate, Burst: budget.DefaultBurst}
 	expected := float64(policy.Burst) + float64(policy.Rate)*elapsed.Minutes()
-	var accepted, refused int
+	var accepted, refused, unshared int
 	var split []string
 	for _, p := range c.Replicas() {
 		n := byReplica[p.Name()]
@@ -125,21 +125,23 @@ func TestBudgetAcrossReplicas(t *testing.T) {
 		}
 		accepted += n.accepted
 		refused += n.refused
-		split = append(split, fmt.Sprintf("%s %d/%d", p.Name(), n.accepted, n.refused))
+		m := replicaMetrics(t, p)
+		split = append(split, fmt.Sprintf("%s %d/%d (%d alone)", p.Name(), n.accepted, n.refused, m.unshared))
+		unshared += m.unshared
 		if n.accepted == 0 || n.refused == 0 {
 			t.Errorf("%s accepted %d and refused %d: HAProxy did not spread the flood", p.Name(), n.accepted, n.refused)
 		}
-		m := replicaMetrics(t, p)
 		if m.overBudget != n.refused || m.posted != n.accepted {
 			t.Errorf("%s counts %d notes posted and %d refused over budget, the client saw %d and %d",
 				p.Name(), m.posted, m.overBudget, n.accepted, n.refused)
 		}
 	}
-	t.Logf("one client, %d connections × %d calls in flight, %v: accepted %d of %d (%.0f calls/s), expected %.1f (burst %d + %d/min); accepted/refused by replica: %s",
+	t.Logf("one client, %d connections × %d calls in flight, %v: accepted %d of %d (%.0f calls/s), expected %.1f (burst %d + %d/min); accepted/refused (and checked alone) by replica: %s",
 		budgetConnections, budgetStreams, elapsed.Round(time.Millisecond), accepted, accepted+refused,
 		float64(accepted+refused)/elapsed.Seconds(), expected, policy.Burst, policy.Rate, strings.Join(split, ", "))
 	if math.Abs(float64(accepted)-expected) > 0.2*expected {
-		t.Errorf("accepted %d notes in %v, want within 20%% of %.1f: one budget across the replicas", accepted, elapsed, expected)
+		t.Errorf("accepted %d notes in %v, want within 20%% of %.1f: one budget across the replicas (%d writes were checked by a replica alone)",
+			accepted, elapsed, expected, unshared)
 	}
 }
 
@@ -147,6 +149,7 @@ func TestBudgetAcrossReplicas(t *testing.T) {
 type writeMetrics struct {
 	posted     int // PostNote calls that succeeded
 	overBudget int // writes refused over budget
+	unshared   int // writes whose budget the replica checked alone
 }
 
 // replicaMetrics reads the replica's writeMetrics from its admin
@@ -166,6 +169,8 @@ func replicaMetrics(t *testing.T, p *cluster.Process) writeMetrics {
 		switch {
 		case strings.HasPrefix(line, "routeguide_writes_refused_total{") && strings.Contains(line, `reason="over_budget"`):
 			into = &m.overBudget
+		case strings.HasPrefix(line, "routeguide_writes_budget_unshared_total"):
+			into = &m.unshared
 		case strings.HasPrefix(line, "rpc_server_call_duration_seconds_count{") &&
 			strings.Contains(line, `rpc_method="routeguide.notes.v1.NotesService/PostNote"`) &&
 			strings.Contains(line, `rpc_response_status_code="OK"`):

@@ -163,6 +163,9 @@ func (g *routeGuide) chargeWrite(ctx context.Context, who caller) error {
 		return nil
 	}
 	d := g.budget.Allow(ctx, who.key())
+	if d.Unshared {
+		g.metrics.BudgetUnshared()
+	}
 	if d.Allowed {
 		return nil
 	}

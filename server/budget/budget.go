@@ -55,6 +55,10 @@ type Decision struct {
 	// RetryAfter is, when the write is refused, how long until the client
 	// may write once more.
 	RetryAfter time.Duration
+	// Unshared is whether a [Shared] limiter decided alone, without the
+	// budgets it shares with other replicas, because it could not reach
+	// them in time.
+	Unshared bool
 }
 
 // decide charges one write at now to a bucket whose state is tat, and

@@ -92,6 +92,22 @@ func (l *Local) Allow(_ context.Context, key Key) Decision {
 	return d
 }
 
+// learn records that key's budget is spent up to tat, its state in
+// [Policy.decide] as the shared budgets last showed it, unless this
+// limiter already has it spent further: a replica that must decide alone
+// then goes on from where the cluster was, not from a full budget. A
+// client the limiter has no room for is not learned.
+func (l *Local) learn(key Key, tat int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	known, ok := l.tats[key]
+	switch {
+	case ok && known >= tat:
+	case ok || len(l.tats) < l.maxClients:
+		l.tats[key] = tat
+	}
+}
+
 // sweep forgets every client whose budget is full again.
 func (l *Local) sweep(now int64) {
 	l.lastSweep = now

@@ -249,7 +249,7 @@ func (s *Shared) Allow(parent context.Context, key Key) Decision {
 	if !s.nc.IsConnected() {
 		return s.alone(parent, key, errDisconnected)
 	}
-	d, err := s.allowInTurn(parent, key.String())
+	d, err := s.allowInTurn(parent, key)
 	if err != nil {
 		if parent.Err() != nil {
 			// The caller is gone: not the bucket's fault, nothing to report.
@@ -272,8 +272,8 @@ var errCrowded = errors.New("budget: the client's writes crowd each other out")
 
 // allowInTurn waits for key's turn on this replica, within ctx, and then
 // charges it.
-func (s *Shared) allowInTurn(parent context.Context, key string) (Decision, error) {
-	turn := s.turns[s.stripe(key)]
+func (s *Shared) allowInTurn(parent context.Context, key Key) (Decision, error) {
+	turn := s.turns[s.stripe(key.String())]
 	wait := time.NewTimer(s.timeout)
 	defer wait.Stop()
 	select {
@@ -296,7 +296,8 @@ func (s *Shared) stripe(key string) int {
 	return int(maphash.String(s.seed, key) % keyStripes)
 }
 
-func (s *Shared) allow(ctx context.Context, key string) (Decision, error) {
+func (s *Shared) allow(ctx context.Context, k Key) (Decision, error) {
+	key := k.String()
 	kv := s.bucket()
 	if kv == nil {
 		// Not made when the limiter opened: make it now.
@@ -335,6 +336,7 @@ func (s *Shared) allow(ctx context.Context, key string) (Decision, error) {
 		}
 		d, next := s.policy.decide(tat, s.now().UnixNano())
 		if !d.Allowed {
+			s.local.learn(k, next)
 			return d, nil
 		}
 		value := binary.BigEndian.AppendUint64(nil, uint64(next))
@@ -345,6 +347,7 @@ func (s *Shared) allow(ctx context.Context, key string) (Decision, error) {
 		}
 		switch {
 		case err == nil:
+			s.local.learn(k, next)
 			return d, nil
 		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 			// Another replica charged this client first: read again, after
@@ -376,10 +379,15 @@ func backOff(ctx context.Context) error {
 	}
 }
 
-// alone decides with the local limiter, and says why.
+// alone decides with the local limiter, and says why. The local limiter
+// has learned each client's budget from the checks this replica shared
+// (see [Local.learn]), so a client it saw spend its budget does not find a
+// full one here when the bucket stops answering for a moment.
 func (s *Shared) alone(ctx context.Context, key Key, err error) Decision {
 	if s.unshared != nil {
 		s.unshared(err)
 	}
-	return s.local.Allow(ctx, key)
+	d := s.local.Allow(ctx, key)
+	d.Unshared = true
+	return d
 }

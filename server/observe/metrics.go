@@ -49,6 +49,7 @@ const meterName = "github.com/routeguide/routeguide/server"
 type Metrics struct {
 	openStreams                          metric.Int64UpDownCounter
 	rejected, authRefused, writesRefused metric.Int64Counter
+	budgetsUnshared                      metric.Int64Counter
 	// methods holds the attribute set of each procedure streamed so far,
 	// by procedure: sorting and hashing a set for every stream would cost
 	// an allocation and a fifth of a short stream's metrics.
@@ -108,6 +109,8 @@ func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
 		rejected:      counter("routeguide.notes.rejected", "{note}", "Notes the service turned away, by reason."),
 		authRefused:   counter("routeguide.auth.refused", "{call}", "Calls refused for their bearer token, by reason (missing, expired, wrong-audience, ...)."),
 		writesRefused: counter("routeguide.writes.refused", "{write}", "Writes refused, by reason: over_budget, not_moderator."),
+		budgetsUnshared: counter("routeguide.writes.budget.unshared", "{write}",
+			"Writes whose budget this replica checked alone, without the budgets it shares with other replicas, which it could not reach in time."),
 	}
 	var err error
 	m.openStreams, err = meter.Int64UpDownCounter("routeguide.streams.open",
@@ -167,6 +170,14 @@ func (m *Metrics) AuthRefused(reason string) {
 func (m *Metrics) WriteRefused(reason string) {
 	if m != nil {
 		countReason(m.writesRefused, reason)
+	}
+}
+
+// BudgetUnshared counts a write whose budget was checked by this replica
+// alone.
+func (m *Metrics) BudgetUnshared() {
+	if m != nil {
+		m.budgetsUnshared.Add(context.Background(), 1)
 	}
 }
 

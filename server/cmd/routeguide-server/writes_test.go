@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -38,9 +39,24 @@ func TestRunSharesWriteBudgetOverNATS(t *testing.T) {
 	if connect.CodeOf(err) != connect.CodeResourceExhausted {
 		t.Fatalf("refusal %v: want resource_exhausted", err)
 	}
-	_, metrics := get(t, replicas[accepted%2].adminAddr+"/metrics")
+	refuser := replicas[accepted%2]
+	_, metrics := get(t, refuser.adminAddr+"/metrics")
 	if !strings.Contains(metrics, `routeguide_writes_refused_total{`) || !strings.Contains(metrics, `reason="over_budget"`) {
 		t.Errorf("metrics do not count the refusal:\n%s", metrics)
+	}
+	if strings.Contains(metrics, "routeguide_writes_budget_unshared_total") {
+		t.Errorf("metrics count writes checked alone while NATS answered:\n%s", metrics)
+	}
+
+	// Without NATS the replica decides alone, from the budget as it last
+	// saw it: spent, not full again.
+	nats.Stop()
+	if err := chatNote(t, refuser, at, "flood"); connect.CodeOf(err) != connect.CodeResourceExhausted {
+		t.Errorf("a note past the budget with NATS stopped: %v, want resource_exhausted", err)
+	}
+	_, metrics = get(t, refuser.adminAddr+"/metrics")
+	if !regexp.MustCompile(`(?m)^routeguide_writes_budget_unshared_total({[^}]*})? 1$`).MatchString(metrics) {
+		t.Errorf("metrics do not count the write checked alone:\n%s", metrics)
 	}
 }
 
