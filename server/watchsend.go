@@ -189,8 +189,8 @@ func watchEnded(err error, buffer int, stall time.Duration, last uint64, epoch s
 			"this replica fell behind the notes store and cut off every watch: %s, here later or on another replica", resume)
 	case errors.Is(err, notes.ErrTooSlow):
 		return connect.Errorf(connect.CodeResourceExhausted,
-			"more than %d notes were waiting to be sent to this watch, which was not reading them, "+
-				"so it was cut off rather than hold them: read as notes come, or watch a smaller area; %s", buffer, resume)
+			"this watch fell more than %d notes behind the notes this replica delivered, not reading them, "+
+				"so it was cut off: read as notes come; %s", buffer, resume)
 	case errors.Is(err, notes.ErrStalled):
 		return connect.Errorf(connect.CodeResourceExhausted,
 			"this watch took none of the notes sent to it for %v, so it was cut off rather than hold them: "+

@@ -39,8 +39,10 @@ type Limits struct {
 	// MaxNoteBytes. Default 64 MiB.
 	MaxStoredNoteBytes int64
 	// WatchBuffer is how many notes a watcher may fall behind the store
-	// before it is cut off (notes.ErrTooSlow). Default 256. The buffer grows as notes wait, so
-	// an idle watcher costs none of it.
+	// before it is cut off (notes.ErrTooSlow): behind the notes its
+	// replica delivered, in its area or not. Default 256. The notes wait
+	// in one log that every watcher of the replica reads, so a watcher
+	// costs none of it.
 	WatchBuffer int
 	// MaxReplay bounds a watcher's replay to the notes among the last
 	// MaxReplay sequence numbers before it started. Default 1,000.

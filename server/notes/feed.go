@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -195,9 +194,11 @@ const replayPage = 16
 
 // feed fans the events of one store out to its watchers, in the order the
 // store gives them. Publishing only queues an event: a goroutine that
-// lives while there are events to deliver hands them to the watchers, so
-// that whoever stores a note never pays for the watchers, and never waits
-// for one: a watcher that falls a whole buffer behind is cut off.
+// lives while there are events to deliver appends them to the live log
+// that every watcher reads from its own position, and wakes the watchers,
+// so that whoever stores a note never pays for the watchers, and never
+// waits for one: a watcher that falls more than a buffer behind the log
+// is cut off.
 type feed struct {
 	buffer      int // events a watcher may fall behind
 	replayLimit int
@@ -214,11 +215,17 @@ type feed struct {
 	last     uint64     // sequence of the last event delivered
 	gen      uint64     // bumped by reset: events of older ones are dropped
 	watchers map[*Watcher]struct{}
-	down     error // once set, new watchers are refused with it
+	groups   [wakeGroups]int // how many watchers each wake group has
+	down     error           // once set, new watchers are refused with it
+	// live is what the watchers read; it is replaced under mu and read
+	// without it.
+	live atomic.Pointer[liveLog]
 }
 
 func newFeed(buffer, replayLimit int) *feed {
-	return &feed{buffer: buffer, replayLimit: replayLimit, watchers: make(map[*Watcher]struct{})}
+	f := &feed{buffer: buffer, replayLimit: replayLimit, watchers: make(map[*Watcher]struct{})}
+	f.live.Store(&liveLog{})
+	return f
 }
 
 // publish queues ev for every watcher it matches. The caller must publish
@@ -269,60 +276,38 @@ func (f *feed) deliverPending(gen uint64) {
 		if overrun {
 			f.cutAllLocked(fmt.Errorf("%w: %w by more than %d events", ErrTooSlow, ErrFeedBehind, maxPending))
 		}
-		for _, ev := range batch {
-			f.deliver(ev, gen)
-		}
+		old := f.deliver(batch, gen)
 		f.mu.Unlock()
+		if old != nil {
+			old.wakeAll()
+		}
 	}
 }
 
-// deliver hands ev to the watchers; the caller holds f.mu.
-func (f *feed) deliver(ev Event, gen uint64) {
-	if gen != f.gen || ev.Seq <= f.last {
-		return
+// deliver publishes the live log with the events of batch that are due,
+// and returns the log it replaced, whose watchers the caller must wake, or
+// nil if none was due. The caller holds f.mu.
+func (f *feed) deliver(batch []Event, gen uint64) *liveLog {
+	if gen != f.gen {
+		return nil
 	}
-	f.last = ev.Seq
-	if ev.noop {
-		return
-	}
-	woken := 0
-	for w := range f.watchers {
-		if ev.Seq <= w.floor || (w.match != nil && !w.match(ev.Note)) {
+	due := batch[:0] // the batch is the deliverer's alone
+	for _, ev := range batch {
+		if ev.Seq <= f.last {
 			continue
 		}
-		if !w.push(ev, f.buffer) {
-			delete(f.watchers, w)
-			w.stop(fmt.Errorf("%w: more than %d notes were waiting to be sent", ErrTooSlow, f.buffer))
-		}
-		if woken++; woken%fanOutWave == 0 && woken <= fanOutWave*fanOutYields {
-			runtime.Gosched()
+		f.last = ev.Seq
+		if !ev.noop {
+			due = append(due, ev)
 		}
 	}
+	if len(due) == 0 {
+		return nil
+	}
+	old := f.live.Load()
+	f.live.Store(old.next(due, f.buffer))
+	return old
 }
-
-// fanOutWave is how many watchers a delivery wakes before it steps aside
-// for the goroutines ready to run, those it woke among them, for its first
-// fanOutYields waves. Go's scheduler runs a goroutine just woken next, and
-// queues the one that was to run next behind all the others: a note that
-// woke its thousand watchers at once queued its poster's handler, which
-// net/http readies three times to write one answer (headers, message,
-// trailers), behind the whole fan-out each time, about 15 ms on one core
-// (BENCHMARKS.md, "Watchers and fan-out: round three"). Stepping aside,
-// the delivery waits in the scheduler's global queue while what is ready
-// runs, so the poster waits for a wave, about 16 × 15 µs, at each step.
-// After fanOutYields waves the poster has been answered (a trace shows its
-// trailers written within two), and the rest is woken at once: stepping
-// aside all the way split the watchers' writes into small batches and let
-// the delivery fall behind on a busy CPU (note-to-watcher delay p99 0.5–1.4
-// s against 0.1–0.2 s at 1,000 watchers). Each wave costs the watchers'
-// connections smaller batches of frames: without the waves a delivery cost
-// 10% less CPU and the poster waited 14 times as long; 4 waves rather than
-// 8 cost 2.5% less, with the same PostNote p50 (BENCHMARKS.md, "Watchers
-// and fan-out: round four").
-const (
-	fanOutWave   = 16
-	fanOutYields = 4
-)
 
 // lastAccepted returns the sequence of the last event queued.
 func (f *feed) lastAccepted() uint64 {
@@ -350,14 +335,37 @@ func (f *feed) register(w *Watcher) (uint64, error) {
 		return 0, f.down
 	}
 	w.floor = f.accepted
+	w.log = f.live.Load()
+	w.pos = w.log.end
+	w.group = f.joinGroup()
 	f.watchers[w] = struct{}{}
 	return f.accepted, nil
+}
+
+// joinGroup returns the wake group of a new watcher: the first of the
+// small ones with room, else the last. The caller holds f.mu.
+func (f *feed) joinGroup() int {
+	for g := range fanOutYields {
+		if f.groups[g] < fanOutWave {
+			f.groups[g]++
+			return g
+		}
+	}
+	f.groups[wakeGroups-1]++
+	return wakeGroups - 1
 }
 
 func (f *feed) remove(w *Watcher) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.watchers, w)
+	f.removeLocked(w)
+}
+
+func (f *feed) removeLocked(w *Watcher) {
+	if _, ok := f.watchers[w]; ok {
+		delete(f.watchers, w)
+		f.groups[w.group]--
+	}
 }
 
 // cutAll cuts off every watcher with err. The watchers may have missed
@@ -371,7 +379,7 @@ func (f *feed) cutAll(err error) {
 
 func (f *feed) cutAllLocked(err error) {
 	for w := range f.watchers {
-		delete(f.watchers, w)
+		f.removeLocked(w)
 		w.stop(err)
 	}
 }
@@ -418,6 +426,7 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 		feed:   f,
 		match:  opts.Match,
 		epoch:  epoch,
+		behind: uint64(f.buffer),
 		signal: make(chan struct{}, 1),
 	}
 	boundary, err := f.register(w)

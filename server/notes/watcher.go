@@ -4,14 +4,15 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
 )
 
 // Watcher follows the events of a store, in store order, each once. Get one
-// from a store's Watch; the caller must call Close when finished. An idle
-// watcher holds no buffer: the events waiting for its reader take memory
-// only while they wait.
+// from a store's Watch; the caller must call Close when finished. A watcher
+// holds no buffer: it reads the events its feed delivered from the feed's
+// live log, which every watcher shares, from its own position.
 type Watcher struct {
 	feed  *feed
 	match func(*routeguide.RouteNote) bool
@@ -24,19 +25,24 @@ type Watcher struct {
 	// registered: the feed delivers it only later ones. Set under the
 	// feed's mu.
 	floor uint64
+	// behind is how many events of the live log the watcher may fall
+	// behind before it is cut off: the feed's buffer.
+	behind uint64
+	group  int // its wake group, set under the feed's mu
+
+	// Only Next touches the fields below, but for those set by register.
 
 	// replay is what is left of the watcher's replay, nil once read (or
-	// if it had none): an idle watcher holds none of it. Only Next
-	// touches it.
+	// if it had none): an idle watcher holds none of it.
 	replay *replayLeft
-	last   uint64 // sequence of the last event Next returned
+	last   uint64   // sequence of the last event Next returned
+	log    *liveLog // the live log last read
+	pos    uint64   // position in the live log of the next event to read
+	ready  []Event  // the events of log from pos on, not yet looked at
 
-	mu    sync.Mutex // protects queue, one and err
-	queue []Event    // live events, in order
-	// one backs queue while it holds a single event, as it mostly does:
-	// a delivery then allocates nothing.
-	one    [1]Event
-	err    error // why the watcher was cut off, once it was
+	cut    atomic.Bool // whether err is set, read without mu
+	mu     sync.Mutex  // protects err
+	err    error       // why the watcher was cut off, once it was
 	signal chan struct{}
 }
 
@@ -58,7 +64,10 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 		if ok || err != nil {
 			return ev, err
 		}
+		// Waiting for the log after the one that had nothing more: one
+		// published since has closed the channel already.
 		select {
+		case <-w.log.wake[w.group].wait():
 		case <-w.signal:
 		case <-ctx.Done():
 			return Event{}, ctx.Err()
@@ -104,31 +113,39 @@ func (w *Watcher) take(ctx context.Context, read bool) (Event, bool, error) {
 			}
 			continue
 		}
-		w.mu.Lock()
-		// A cut watcher stops at once, even with events queued: it may
+		// A cut watcher stops at once, even with events ready: it may
 		// have missed some after them.
-		if w.err != nil {
-			err := w.err
-			w.mu.Unlock()
-			return Event{}, false, &ResumeError{Err: err, After: w.last, Epoch: w.epoch}
+		if err := w.cutErr(); err != nil {
+			return Event{}, false, err
 		}
-		if len(w.queue) > 0 {
-			ev := w.queue[0]
-			w.queue[0] = Event{}
-			w.queue = w.queue[1:]
-			if len(w.queue) == 0 {
-				w.queue = nil // let the buffer go while idle
-			}
-			w.mu.Unlock()
-			if ev.Seq <= w.skip {
-				continue
-			}
-			w.last = ev.Seq
-			return ev, true, nil
+		if len(w.ready) == 0 && !w.readLog() {
+			return Event{}, false, w.cutErr() // cut off if it fell behind
 		}
-		w.mu.Unlock()
-		return Event{}, false, nil
+		ev := w.ready[0]
+		w.ready = w.ready[1:]
+		w.pos++
+		if ev.Seq <= w.skip || ev.Seq <= w.floor || (w.match != nil && !w.match(ev.Note)) {
+			continue
+		}
+		w.last = ev.Seq
+		return ev, true, nil
 	}
+}
+
+// readLog reads the events delivered since the watcher's position into
+// ready, and reports whether there are any. A watcher that fell more than
+// its buffer behind is cut off.
+func (w *Watcher) readLog() bool {
+	w.log = w.feed.live.Load()
+	if w.pos == w.log.end {
+		return false
+	}
+	if w.log.end-w.pos > w.behind {
+		w.Cut(fmt.Errorf("%w: more than %d events behind the live log", ErrTooSlow, w.behind))
+		return false
+	}
+	w.ready = w.log.since(w.pos)
+	return true
 }
 
 // dropReplay forgets the rest of the replay.
@@ -141,6 +158,9 @@ func (w *Watcher) dropReplay() {
 
 // cutErr returns the error that ended the watcher, if it was cut off.
 func (w *Watcher) cutErr() error {
+	if !w.cut.Load() {
+		return nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err == nil {
@@ -188,10 +208,10 @@ func (w *Watcher) Epoch() string {
 	return w.epoch
 }
 
-// Cut cuts the watcher off with err, wrapped by what Next then returns,
-// and lets go of the events queued for it; the events of its replay go as
-// Next finds it cut. Unlike Next, it may be called from any goroutine, as
-// while the watcher's reader is blocked sending an event.
+// Cut cuts the watcher off with err, wrapped by what Next then returns;
+// the events of its replay go as Next finds it cut. Unlike Next, it may be
+// called from any goroutine, as while the watcher's reader is blocked
+// sending an event.
 func (w *Watcher) Cut(err error) {
 	w.feed.remove(w)
 	w.stop(err)
@@ -201,34 +221,15 @@ func (w *Watcher) Cut(err error) {
 func (w *Watcher) Close() {
 	w.feed.remove(w)
 	w.stop(ErrClosed)
-}
-
-// push queues ev for the reader, unless limit events wait already.
-func (w *Watcher) push(ev Event, limit int) bool {
-	w.mu.Lock()
-	if len(w.queue) >= limit {
-		w.mu.Unlock()
-		return false
-	}
-	if w.queue == nil {
-		w.queue = w.one[:0]
-	}
-	w.queue = append(w.queue, ev)
-	w.mu.Unlock()
-	select {
-	case w.signal <- struct{}{}:
-	default:
-	}
-	return true
+	w.ready = nil
 }
 
 func (w *Watcher) stop(err error) {
 	w.mu.Lock()
 	if w.err == nil {
 		w.err = err
+		w.cut.Store(true)
 	}
-	clear(w.queue)
-	w.queue = nil
 	w.mu.Unlock()
 	select {
 	case w.signal <- struct{}{}:

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 
 	"google.golang.org/protobuf/proto"
 
@@ -31,8 +32,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	var opts benchserver.Flags
 	opts.Define(flags, "JSON dataset `file`: ListFeatures answers with all of it")
 	batch := flags.Bool("batch", false, "gather each connection's writes into fewer system calls")
+	pprofAddr := flags.String("pprof-addr", "", "`address` to serve /debug/pprof/ on, to profile the floor beside the server (default: none)")
 	if err := flags.Parse(args); err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		// A listener of its own: the floor's mux stays what it measures.
+		profiles := http.NewServeMux()
+		profiles.HandleFunc("/debug/pprof/", pprof.Index)
+		profiles.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		go http.ListenAndServe(*pprofAddr, profiles)
 	}
 	features, err := dataset.Open(opts.Features)
 	if err != nil {

@@ -1,0 +1,120 @@
+package notes
+
+import (
+	"runtime"
+	"sync/atomic"
+)
+
+// liveLog is what a feed has delivered lately, as of one delivery: the
+// newest events and the channels that wake the watchers waiting for the
+// next. Once published it never changes, so that the thousand watchers one
+// delivery wakes read it at once without a lock, each from its own
+// position, where a queue per watcher took a lock and a channel send per
+// watcher and event (BENCHMARKS.md, "Watchers and fan-out: round five").
+// The next delivery publishes another, which may share the array of
+// events: it only appends past every published length.
+type liveLog struct {
+	events []Event // oldest first; the last has position end-1
+	// end is the position after the last event: how many events the feed
+	// delivered before, in this process. A watcher's position says which
+	// it reads next.
+	end  uint64
+	wake [wakeGroups]wakeSlot
+}
+
+// start returns the position of the oldest event the log holds.
+func (l *liveLog) start() uint64 {
+	return l.end - uint64(len(l.events))
+}
+
+// since returns the events from position pos on; pos must not be before
+// the log's start.
+func (l *liveLog) since(pos uint64) []Event {
+	return l.events[pos-l.start():]
+}
+
+// next returns the log after l with events appended, holding at least the
+// last keep events before them. Trimming to keep once twice as many are
+// held copies the kept ones once per keep events delivered, not once per
+// delivery.
+func (l *liveLog) next(events []Event, keep int) *liveLog {
+	kept := l.events
+	if len(kept)+len(events) > 2*keep {
+		kept = append([]Event(nil), kept[len(kept)-min(keep, len(kept)):]...)
+	}
+	return &liveLog{events: append(kept, events...), end: l.end + uint64(len(events))}
+}
+
+// Watchers wait in wake groups, woken by a delivery one group after the
+// other. The first fanOutYields groups hold up to fanOutWave watchers each
+// and the delivery steps aside after each of them; the last holds the
+// rest, woken at once. Go's scheduler runs a goroutine just woken next,
+// and queues the one that was to run next behind all the others: a note
+// that woke its thousand watchers at once queued its poster's handler,
+// which net/http readies three times to write one answer (headers,
+// message, trailers), behind the whole fan-out each time, about 15 ms on
+// one core (BENCHMARKS.md, "Watchers and fan-out: round three"). Stepping
+// aside, the delivery waits in the scheduler's global queue while what is
+// ready runs, so the poster waits for a wave, about 16 × 15 µs, at each
+// step. After fanOutYields waves the poster has been answered (a trace
+// shows its trailers written within two), and the rest is woken at once:
+// stepping aside all the way split the watchers' writes into small batches
+// and let the delivery fall behind on a busy CPU (note-to-watcher delay
+// p99 0.5–1.4 s against 0.1–0.2 s at 1,000 watchers). 4 waves rather than
+// 8 cost 2.5% less CPU with the same PostNote p50 (BENCHMARKS.md,
+// "Watchers and fan-out: round four").
+const (
+	fanOutWave   = 16
+	fanOutYields = 4
+	wakeGroups   = fanOutYields + 1
+)
+
+// wakeSlot holds the channel that a group of watchers waits on for the
+// log after the one they read. The first of them to wait makes it, so a
+// delivery that no one waits for, as with no watchers, makes none.
+type wakeSlot struct {
+	ch atomic.Pointer[wakeChan]
+}
+
+type wakeChan struct{ c chan struct{} }
+
+// woken stands in a slot once its delivery has come: it is closed.
+var woken = func() *wakeChan {
+	w := &wakeChan{c: make(chan struct{})}
+	close(w.c)
+	return w
+}()
+
+// wait returns the channel closed when the next log is published.
+func (s *wakeSlot) wait() <-chan struct{} {
+	if w := s.ch.Load(); w != nil {
+		return w.c
+	}
+	w := &wakeChan{c: make(chan struct{})}
+	if s.ch.CompareAndSwap(nil, w) {
+		return w.c
+	}
+	return s.ch.Load().c // made by another watcher, or woken already
+}
+
+// wakeUp wakes the watchers waiting in the slot, once the next log is
+// published, and reports whether any was.
+func (s *wakeSlot) wakeUp() bool {
+	w := s.ch.Swap(woken)
+	if w == nil || w == woken {
+		return false
+	}
+	close(w.c)
+	return true
+}
+
+// wakeAll wakes the watchers of l, l's successor being published, group
+// after group, stepping aside after each of the first groups that had
+// watchers waiting (see fanOutWave).
+func (l *liveLog) wakeAll() {
+	for g := range l.wake {
+		if l.wake[g].wakeUp() && g < fanOutYields {
+			runtime.Gosched()
+		}
+	}
+}
