@@ -503,7 +503,7 @@ func TestWatchNotesCutsOffASlowWatcher(t *testing.T) {
 		_, err = slow.Receive()
 	}
 	wantCode(t, err, connect.CodeResourceExhausted, "resume with after_sequence=")
-	wantCode(t, err, connect.CodeResourceExhausted, "which was not reading them")
+	wantCode(t, err, connect.CodeResourceExhausted, "not reading them")
 	wantCode(t, err, connect.CodeResourceExhausted, "after_epoch=")
 }
 
