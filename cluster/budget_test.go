@@ -42,10 +42,13 @@ const (
 // TestBudgetAcrossReplicas measures the write budget of one signed-in
 // client through the cluster as `task cluster` runs it: bob posts through
 // HAProxy as fast as it answers for a minute, over several connections,
-// and HAProxy spreads the calls over the three replicas. The notes accepted
-// must be within 20% of one budget (burst plus rate for the time), not
-// three, and every replica must have taken part: in accepting, and in
-// refusing, as its own metrics say.
+// and HAProxy spreads the calls over the three replicas. The notes the
+// shared budget accepted must be within 20% of one budget (burst plus rate
+// for the time), not three, and every replica must have taken part: in
+// accepting, and in refusing, as its own metrics say. A write a replica
+// checked alone, because the bucket did not answer within its second (a
+// busy CI machine has stalled NATS so), is not the shared budget's: such
+// writes are counted apart, and each replica's must stay within a budget.
 func TestBudgetAcrossReplicas(t *testing.T) {
 	if os.Getenv(measureBudgetEnv) == "" {
 		t.Skipf("skipping a minute's flood; set %s=1 to run it", measureBudgetEnv)
@@ -116,7 +119,7 @@ func TestBudgetAcrossReplicas(t *testing.T) {
 	}
 	policy := budget.Policy{Rate: budget.DefaultRate, Burst: budget.DefaultBurst}
 	expected := float64(policy.Burst) + float64(policy.Rate)*elapsed.Minutes()
-	var accepted, refused, unshared int
+	var accepted, refused, unshared, unsharedAllowed int
 	var split []string
 	for _, p := range c.Replicas() {
 		n := byReplica[p.Name()]
@@ -126,8 +129,12 @@ func TestBudgetAcrossReplicas(t *testing.T) {
 		accepted += n.accepted
 		refused += n.refused
 		m := replicaMetrics(t, p)
-		split = append(split, fmt.Sprintf("%s %d/%d (%d alone)", p.Name(), n.accepted, n.refused, m.unshared))
-		unshared += m.unshared
+		split = append(split, fmt.Sprintf("%s %d/%d (alone %d/%d)", p.Name(), n.accepted, n.refused, m.unsharedAllowed, m.unsharedRefused))
+		unsharedAllowed += m.unsharedAllowed
+		unshared += m.unsharedAllowed + m.unsharedRefused
+		if float64(m.unsharedAllowed) > expected {
+			t.Errorf("%s allowed %d writes alone, more than a budget, %.0f", p.Name(), m.unsharedAllowed, expected)
+		}
 		if n.accepted == 0 || n.refused == 0 {
 			t.Errorf("%s accepted %d and refused %d: HAProxy did not spread the flood", p.Name(), n.accepted, n.refused)
 		}
@@ -136,12 +143,24 @@ func TestBudgetAcrossReplicas(t *testing.T) {
 				p.Name(), m.posted, m.overBudget, n.accepted, n.refused)
 		}
 	}
-	t.Logf("one client, %d connections × %d calls in flight, %v: accepted %d of %d (%.0f calls/s), expected %.1f (burst %d + %d/min); accepted/refused (and checked alone) by replica: %s",
+	t.Logf("one client, %d connections × %d calls in flight, %v: accepted %d of %d (%.0f calls/s), expected %.1f (burst %d + %d/min); accepted/refused (and of them checked alone, allowed/refused) by replica: %s",
 		budgetConnections, budgetStreams, elapsed.Round(time.Millisecond), accepted, accepted+refused,
 		float64(accepted+refused)/elapsed.Seconds(), expected, policy.Burst, policy.Rate, strings.Join(split, ", "))
-	if math.Abs(float64(accepted)-expected) > 0.2*expected {
-		t.Errorf("accepted %d notes in %v, want within 20%% of %.1f: one budget across the replicas (%d writes were checked by a replica alone)",
-			accepted, elapsed, expected, unshared)
+	if unshared > 0 {
+		// The replicas say why, at most once every 10 s each.
+		for _, p := range c.Replicas() {
+			for _, line := range logLines(t, p, "write budgets not shared") {
+				t.Logf("%s: %s", p.Name(), line)
+			}
+		}
+		t.Logf("the flood ran from %s to %s", start.UTC().Format("15:04:05.000"), start.Add(elapsed).UTC().Format("15:04:05.000"))
+	}
+	// A write a replica allowed alone, because the bucket did not answer
+	// in time, was not charged to the shared budget: the shared budget is
+	// what the others measure.
+	if shared := accepted - unsharedAllowed; math.Abs(float64(shared)-expected) > 0.2*expected {
+		t.Errorf("accepted %d notes in %v, %d of them by the shared budget, want within 20%% of %.1f: one budget across the replicas",
+			accepted, elapsed, shared, expected)
 	}
 }
 
@@ -149,7 +168,8 @@ func TestBudgetAcrossReplicas(t *testing.T) {
 type writeMetrics struct {
 	posted     int // PostNote calls that succeeded
 	overBudget int // writes refused over budget
-	unshared   int // writes whose budget the replica checked alone
+	// writes whose budget the replica checked alone, by decision
+	unsharedAllowed, unsharedRefused int
 }
 
 // replicaMetrics reads the replica's writeMetrics from its admin
@@ -169,8 +189,10 @@ func replicaMetrics(t *testing.T, p *cluster.Process) writeMetrics {
 		switch {
 		case strings.HasPrefix(line, "routeguide_writes_refused_total{") && strings.Contains(line, `reason="over_budget"`):
 			into = &m.overBudget
-		case strings.HasPrefix(line, "routeguide_writes_budget_unshared_total"):
-			into = &m.unshared
+		case strings.HasPrefix(line, "routeguide_writes_budget_unshared_total{") && strings.Contains(line, `decision="allowed"`):
+			into = &m.unsharedAllowed
+		case strings.HasPrefix(line, "routeguide_writes_budget_unshared_total{") && strings.Contains(line, `decision="refused"`):
+			into = &m.unsharedRefused
 		case strings.HasPrefix(line, "rpc_server_call_duration_seconds_count{") &&
 			strings.Contains(line, `rpc_method="routeguide.notes.v1.NotesService/PostNote"`) &&
 			strings.Contains(line, `rpc_response_status_code="OK"`):
@@ -186,4 +208,22 @@ func replicaMetrics(t *testing.T, p *cluster.Process) writeMetrics {
 		*into += int(n)
 	}
 	return m
+}
+
+// logLines returns the lines of p's log that contain substr.
+func logLines(t *testing.T, p *cluster.Process, substr string) []string {
+	t.Helper()
+	f, err := os.Open(p.LogFile())
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	defer f.Close()
+	var lines []string
+	for s := bufio.NewScanner(f); s.Scan(); {
+		if strings.Contains(s.Text(), substr) {
+			lines = append(lines, s.Text())
+		}
+	}
+	return lines
 }

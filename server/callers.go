@@ -164,7 +164,7 @@ func (g *routeGuide) chargeWrite(ctx context.Context, who caller) error {
 	}
 	d := g.budget.Allow(ctx, who.key())
 	if d.Unshared {
-		g.metrics.BudgetUnshared()
+		g.metrics.BudgetUnshared(d.Allowed)
 	}
 	if d.Allowed {
 		return nil

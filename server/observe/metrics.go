@@ -110,7 +110,7 @@ func NewMetrics(provider metric.MeterProvider, state State) (*Metrics, error) {
 		authRefused:   counter("routeguide.auth.refused", "{call}", "Calls refused for their bearer token, by reason (missing, expired, wrong-audience, ...)."),
 		writesRefused: counter("routeguide.writes.refused", "{write}", "Writes refused, by reason: over_budget, not_moderator."),
 		budgetsUnshared: counter("routeguide.writes.budget.unshared", "{write}",
-			"Writes whose budget this replica checked alone, without the budgets it shares with other replicas, which it could not reach in time."),
+			"Writes whose budget this replica checked alone, without the budgets it shares with other replicas, which it could not reach in time, by decision: allowed, refused."),
 	}
 	var err error
 	m.openStreams, err = meter.Int64UpDownCounter("routeguide.streams.open",
@@ -174,12 +174,24 @@ func (m *Metrics) WriteRefused(reason string) {
 }
 
 // BudgetUnshared counts a write whose budget was checked by this replica
-// alone.
-func (m *Metrics) BudgetUnshared() {
-	if m != nil {
-		m.budgetsUnshared.Add(context.Background(), 1)
+// alone, and whether it was allowed.
+func (m *Metrics) BudgetUnshared(allowed bool) {
+	if m == nil {
+		return
 	}
+	decision := unsharedRefused
+	if allowed {
+		decision = unsharedAllowed
+	}
+	m.budgetsUnshared.Add(context.Background(), 1, decision)
 }
+
+// The decisions of BudgetUnshared, made once: an attribute set is sorted
+// and hashed as it is made.
+var (
+	unsharedAllowed = metric.WithAttributes(attribute.String("decision", "allowed"))
+	unsharedRefused = metric.WithAttributes(attribute.String("decision", "refused"))
+)
 
 func countReason(c metric.Int64Counter, reason string) {
 	c.Add(context.Background(), 1, metric.WithAttributes(attribute.String("reason", reason)))

@@ -55,7 +55,7 @@ func TestRunSharesWriteBudgetOverNATS(t *testing.T) {
 		t.Errorf("a note past the budget with NATS stopped: %v, want resource_exhausted", err)
 	}
 	_, metrics = get(t, refuser.adminAddr+"/metrics")
-	if !regexp.MustCompile(`(?m)^routeguide_writes_budget_unshared_total({[^}]*})? 1$`).MatchString(metrics) {
+	if !regexp.MustCompile(`(?m)^routeguide_writes_budget_unshared_total{decision="refused"[^}]*} 1$`).MatchString(metrics) {
 		t.Errorf("metrics do not count the write checked alone:\n%s", metrics)
 	}
 }
