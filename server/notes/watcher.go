@@ -30,7 +30,8 @@ type Watcher struct {
 	behind uint64
 	group  int // its wake group, set under the feed's mu
 
-	// Only Next touches the fields below, but for those set by register.
+	// Only Next touches the fields from here to done, but for those
+	// register sets.
 
 	// replay is what is left of the watcher's replay, nil once read (or
 	// if it had none): an idle watcher holds none of it.
@@ -43,6 +44,7 @@ type Watcher struct {
 	ctx  context.Context
 	done <-chan struct{}
 
+	// Cut, from any goroutine, sets these.
 	cut    atomic.Bool // whether err is set, read without mu
 	mu     sync.Mutex  // protects err
 	err    error       // why the watcher was cut off, once it was
