@@ -23,7 +23,9 @@ func TestFeedDropsAnOverrunBacklog(t *testing.T) {
 	}
 	defer w.Close()
 	s.feed.mu.Lock() // delivery waits for this
-	for i := range maxPending + 1 {
+	// The delivery takes one batch before it waits, of any size: twice
+	// maxPending makes either that batch or what comes after it overrun.
+	for i := range 2*maxPending + 1 {
 		add(t, s, note(int32(i%100), 0, "x"))
 	}
 	s.feed.queueMu.Lock()

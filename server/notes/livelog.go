@@ -33,10 +33,11 @@ func (l *liveLog) since(pos uint64) []Event {
 	return l.events[pos-l.start():]
 }
 
-// next returns the log after l with events appended, holding at least the
-// last keep events before them. Trimming to keep once twice as many are
-// held copies the kept ones once per keep events delivered, not once per
-// delivery.
+// next returns the log after l with events appended, all of them, and at
+// least the last keep events before them: a watcher keep events behind
+// still finds what it has not read. Trimming to keep once twice as many
+// are held copies the kept ones once per keep events delivered, not once
+// per delivery.
 func (l *liveLog) next(events []Event, keep int) *liveLog {
 	kept := l.events
 	if len(kept)+len(events) > 2*keep {

@@ -10,33 +10,29 @@ import (
 )
 
 // TestLiveLogBuffer checks the live log's bound from both sides: a watcher
-// exactly a buffer behind reads every event it missed, one more behind is
-// cut off with ErrTooSlow, and the log itself never holds more than twice
-// the buffer, however many events pass.
+// a buffer behind reads every event it missed, one whose next events the
+// log dropped is cut off with ErrTooSlow, and the log itself never holds
+// more than twice the buffer, however many events pass one at a time.
 func TestLiveLogBuffer(t *testing.T) {
 	t.Parallel()
 	const buffer = 8
 	s := NewMemory(limits.Limits{MaxNotesPerLocation: 1000, MaxStoredNoteBytes: 1 << 20, WatchBuffer: buffer})
 	defer s.Close()
-	watch := func() *Watcher {
-		w, err := s.Watch(t.Context(), WatchOptions{})
-		if err != nil {
+	exact, over, paced := watchOf(t, s), watchOf(t, s), watchOf(t, s)
+	post := func(msg string) {
+		t.Helper()
+		add(t, s, note(1, 1, msg))
+		if _, err := paced.Next(t.Context()); err != nil { // waits for the delivery
 			t.Fatal(err)
 		}
-		t.Cleanup(w.Close)
-		return w
 	}
-	exact, over, paced := watch(), watch(), watch()
 	for i := range buffer + 1 {
-		add(t, s, note(1, 1, fmt.Sprint(i)))
+		post(fmt.Sprint(i))
 		if i == 0 {
 			// exact reads the first, so it is a buffer behind at the end.
 			if ev, err := exact.Next(t.Context()); err != nil || ev.Note.GetMessage() != "0" {
 				t.Fatalf("first event: %v, %v", ev.Note.GetMessage(), err)
 			}
-		}
-		if _, err := paced.Next(t.Context()); err != nil { // waits for the delivery
-			t.Fatal(err)
 		}
 	}
 	for i := 1; i <= buffer; i++ {
@@ -45,20 +41,55 @@ func TestLiveLogBuffer(t *testing.T) {
 			t.Fatalf("a watcher %d behind: event %d is %q, %v", buffer, i, ev.Note.GetMessage(), err)
 		}
 	}
+	// The log drops the oldest once it holds twice the buffer.
+	for i := buffer + 1; i <= 2*buffer; i++ {
+		post(fmt.Sprint(i))
+	}
 	var resume *ResumeError
 	if _, err := over.Next(t.Context()); !errors.As(err, &resume) || !errors.Is(err, ErrTooSlow) || resume.After != 0 {
-		t.Errorf("a watcher %d behind: %v, want ErrTooSlow to resume after 0", buffer+1, err)
+		t.Errorf("a watcher %d behind: %v, want ErrTooSlow to resume after 0", 2*buffer+1, err)
 	}
 
 	for i := range 10 * buffer {
-		add(t, s, note(1, 1, fmt.Sprint(i)))
-		if _, err := paced.Next(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		post(fmt.Sprint(i))
 		if n := len(s.feed.live.Load().events); n > 2*buffer {
 			t.Fatalf("the live log holds %d events, more than twice its buffer of %d", n, buffer)
 		}
 	}
+}
+
+// TestLiveLogKeepsABurst delivers more than a buffer of events at once, as
+// a feed catching up after its store stalled does: a watcher that reads
+// must get them all, not be cut off for being behind (a nemesis run had
+// seven watches cut off so after NATS faults).
+func TestLiveLogKeepsABurst(t *testing.T) {
+	t.Parallel()
+	const buffer, burst = 8, 5 * 8
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: 1000, MaxStoredNoteBytes: 1 << 20, WatchBuffer: buffer})
+	defer s.Close()
+	w := watchOf(t, s)
+	s.feed.mu.Lock() // delivery waits for this, then takes what waits at once
+	for i := range burst {
+		add(t, s, note(1, 1, fmt.Sprint(i)))
+	}
+	s.feed.mu.Unlock()
+	for i := range burst {
+		ev, err := w.Next(t.Context())
+		if err != nil || ev.Note.GetMessage() != fmt.Sprint(i) {
+			t.Fatalf("event %d of a burst of %d: %q, %v", i, burst, ev.Note.GetMessage(), err)
+		}
+	}
+}
+
+// watchOf starts a watcher of s's live events, closed when the test ends.
+func watchOf(t *testing.T, s *Memory) *Watcher {
+	t.Helper()
+	w, err := s.Watch(t.Context(), WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	return w
 }
 
 // TestLiveLogWakesEveryGroup has more watchers waiting than the small wake

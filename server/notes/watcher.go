@@ -25,8 +25,8 @@ type Watcher struct {
 	// registered: the feed delivers it only later ones. Set under the
 	// feed's mu.
 	floor uint64
-	// behind is how many events of the live log the watcher may fall
-	// behind before it is cut off: the feed's buffer.
+	// behind is the feed's buffer, the least the live log keeps behind
+	// its end: a watcher cut off for falling behind fell further.
 	behind uint64
 	group  int // its wake group, set under the feed's mu
 
@@ -144,14 +144,18 @@ func (w *Watcher) take(ctx context.Context, read bool) (Event, bool, error) {
 }
 
 // readLog reads the events delivered since the watcher's position into
-// ready, and reports whether there are any. A watcher that fell more than
-// its buffer behind is cut off.
+// ready, and reports whether there are any. A watcher whose next events
+// the log no longer holds is cut off: it fell more than its buffer behind,
+// since the log keeps at least that many (see [liveLog.next]). A watcher
+// that reads is never cut by a burst, as when a feed catches up after a
+// stall of the store and delivers more than a buffer at once: the log
+// keeps the whole of each delivery.
 func (w *Watcher) readLog() bool {
 	w.log = w.feed.live.Load()
 	if w.pos == w.log.end {
 		return false
 	}
-	if w.log.end-w.pos > w.behind {
+	if w.pos < w.log.start() {
 		w.Cut(fmt.Errorf("%w: more than %d events behind the live log", ErrTooSlow, w.behind))
 		return false
 	}
