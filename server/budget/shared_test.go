@@ -305,3 +305,47 @@ func TestSharedStartsWhenNATSDoesNotAnswer(t *testing.T) {
 		t.Errorf("the bucket after a shared check: %v", err)
 	}
 }
+
+// TestSharedWaitsForTheBucket: a check that finds the bucket gone, and
+// cannot make it again at once (it was made less than a second ago), asks
+// again within its time rather than deciding alone at once. A check
+// decided alone charges nothing to the shared budget: a replica whose
+// bucket did not answer for a moment let a flooding client past it (111
+// notes of a budget of 90, 22 writes decided alone, in a CI run).
+func TestSharedWaitsForTheBucket(t *testing.T) {
+	t.Parallel()
+	nc := connect(t, natstest.Start(t).URL())
+	var unshared atomic.Int64
+	var lastErr atomic.Value
+	s := openShared(t, nc, budget.SharedConfig{
+		Policy:  budget.Policy{Rate: 1, Burst: 3},
+		Timeout: 5 * time.Second,
+		Unshared: func(err error) {
+			unshared.Add(1)
+			lastErr.Store(err)
+		},
+	})
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := budget.AuthorKey("client")
+	for round := range 2 {
+		// The second round finds the bucket gone within a second of the
+		// first round making it again.
+		if err := js.DeleteKeyValue(t.Context(), "routeguide_budgets"); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			t.Fatal(err)
+		}
+		if d := s.Allow(t.Context(), client); !d.Allowed || d.Unshared {
+			t.Errorf("round %d: the check with the bucket gone: %+v, want allowed and shared", round, d)
+		}
+	}
+	if n := unshared.Load(); n != 0 {
+		t.Errorf("%d checks decided alone, the last for %v; want none", n, lastErr.Load())
+	}
+	// Both rounds' writes were charged to the bucket made again, the
+	// second's alone: the first's went with the bucket deleted after it.
+	if n, _ := spend(t.Context(), s, client, 5); n != 2 {
+		t.Errorf("after the two rounds: %d of 5 more writes allowed, want 2 (burst 3, one spent)", n)
+	}
+}
