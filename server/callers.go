@@ -169,12 +169,21 @@ func (g *routeGuide) chargeWrite(ctx context.Context, who caller) error {
 	if d.Allowed {
 		return nil
 	}
-	g.metrics.WriteRefused("over_budget")
 	// Whole seconds, rounded up: a client that waits as long as it is told
 	// is never refused again for the same reason.
 	wait := (d.RetryAfter + time.Second - 1).Truncate(time.Second)
-	err := connect.NewError(connect.CodeResourceExhausted, fmt.Sprintf(
-		"this client has written its budget of notes: try again in %v (each client may write a few notes at once, then a steady few a minute)", wait))
+	var err *connect.Error
+	if d.Crowded {
+		// Not the budget: its count could not keep up, as while NATS
+		// does not answer, and saying the budget is spent would mislead.
+		g.metrics.WriteRefused("crowded")
+		err = connect.NewError(connect.CodeResourceExhausted, fmt.Sprintf(
+			"this client's writes came faster than this replica could count them against its budget: try again in %v", wait))
+	} else {
+		g.metrics.WriteRefused("over_budget")
+		err = connect.NewError(connect.CodeResourceExhausted, fmt.Sprintf(
+			"this client has written its budget of notes: try again in %v (each client may write a few notes at once, then a steady few a minute)", wait))
+	}
 	if detail, derr := connectproto.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)}); derr == nil {
 		err = err.WithDetail(detail)
 	}

@@ -59,6 +59,10 @@ type Decision struct {
 	// budgets it shares with other replicas, because it could not reach
 	// them in time.
 	Unshared bool
+	// Crowded is, for a refused write, that a [Shared] limiter could not
+	// count it in time behind the same client's other writes, rather than
+	// that the client's budget is spent.
+	Crowded bool
 }
 
 // decide charges one write at now to a bucket whose state is tat, and

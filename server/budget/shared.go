@@ -258,7 +258,7 @@ func (s *Shared) Allow(parent context.Context, key Key) Decision {
 		if errors.Is(err, errCrowded) {
 			// The client's own writes are outrunning the count: deciding
 			// alone would let a flood through every replica at once.
-			return Decision{RetryAfter: time.Duration(s.policy.interval())}
+			return Decision{RetryAfter: time.Duration(s.policy.interval()), Crowded: true}
 		}
 		return s.alone(parent, key, err)
 	}

@@ -349,3 +349,40 @@ func TestSharedWaitsForTheBucket(t *testing.T) {
 		t.Errorf("after the two rounds: %d of 5 more writes allowed, want 2 (burst 3, one spent)", n)
 	}
 }
+
+// TestSharedCrowdedIsNotOverBudget floods one client's checks, with a
+// budget it cannot spend and no time to wait for its turn: those refused
+// are refused for being crowded out of the count, and say so, never for a
+// spent budget (a nemesis run saw such refusals tell a client within its
+// budget that it had written it, while NATS did not answer).
+func TestSharedCrowdedIsNotOverBudget(t *testing.T) {
+	t.Parallel()
+	nc := connect(t, natstest.Start(t).URL())
+	s := openShared(t, nc, budget.SharedConfig{
+		Policy:  budget.Policy{Rate: 1_000_000, Burst: 1_000_000},
+		Timeout: time.Nanosecond, // every wait for the turn runs out
+	})
+	client := budget.AuthorKey("client")
+	var wg sync.WaitGroup
+	var crowded, spent atomic.Int64
+	for range 200 {
+		wg.Go(func() {
+			d := s.Allow(t.Context(), client)
+			switch {
+			case d.Allowed:
+			case d.Crowded:
+				crowded.Add(1)
+			default:
+				spent.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := spent.Load(); n != 0 {
+		t.Errorf("%d of 200 writes refused as over a budget of a million", n)
+	}
+	if crowded.Load() == 0 {
+		t.Error("no write was crowded out, with no time to wait for a turn")
+	}
+	t.Logf("%d of 200 refused as crowded", crowded.Load())
+}
