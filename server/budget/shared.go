@@ -396,14 +396,7 @@ const errCodeStoreFailed jetstream.ErrorCode = 10077
 // a CI run saw one replica decide 22 writes alone in a minute's flood and
 // let the client have 111 notes of a budget of 90.
 func pauseForBucket(ctx context.Context) error {
-	t := time.NewTimer(bucketPause)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sleep(ctx, bucketPause)
 }
 
 // bucketPause is how long a check waits before it asks a bucket that did
@@ -415,7 +408,12 @@ const bucketPause = 25 * time.Millisecond
 // win as the others' (a pause that grew with the attempts would leave the
 // check that lost most to lose again).
 func backOff(ctx context.Context) error {
-	t := time.NewTimer(rand.N(time.Millisecond))
+	return sleep(ctx, rand.N(time.Millisecond))
+}
+
+// sleep waits for d, or returns ctx's error if it is done first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
