@@ -153,12 +153,7 @@ func (s *Shared) createAtStart(ctx context.Context) error {
 			}
 			return nil
 		}
-		t := time.NewTimer(recreateInterval) // createBucket's own pace
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
+		_ = sleep(ctx, recreateInterval) // createBucket's own pace; the loop looks at ctx
 	}
 }
 
@@ -273,13 +268,14 @@ var errCrowded = errors.New("budget: the client's writes crowd each other out")
 // allowInTurn waits for key's turn on this replica, within ctx, and then
 // charges it.
 func (s *Shared) allowInTurn(parent context.Context, key Key) (Decision, error) {
-	turn := s.turns[s.stripe(key.String())]
+	name := key.String()
+	turn := s.turns[s.stripe(name)]
 	wait := time.NewTimer(s.timeout)
 	defer wait.Stop()
 	select {
 	case turn <- struct{}{}:
 	case <-wait.C:
-		return Decision{}, fmt.Errorf("%w: waited %v for the turn of %s", errCrowded, s.timeout, key)
+		return Decision{}, fmt.Errorf("%w: waited %v for the turn of %s", errCrowded, s.timeout, name)
 	case <-parent.Done():
 		return Decision{}, parent.Err()
 	}
@@ -288,7 +284,7 @@ func (s *Shared) allowInTurn(parent context.Context, key Key) (Decision, error) 
 	// bucket's fault, not the queue's.
 	ctx, cancel := context.WithTimeout(parent, s.timeout)
 	defer cancel()
-	return s.allow(ctx, key)
+	return s.allow(ctx, key, name)
 }
 
 // stripe returns the stripe of key's turns.
@@ -296,8 +292,8 @@ func (s *Shared) stripe(key string) int {
 	return int(maphash.String(s.seed, key) % keyStripes)
 }
 
-func (s *Shared) allow(ctx context.Context, k Key) (Decision, error) {
-	key := k.String()
+// allow charges k, named key in the bucket.
+func (s *Shared) allow(ctx context.Context, k Key, key string) (Decision, error) {
 	kv := s.bucket()
 	if kv == nil {
 		// Not made when the limiter opened: make it now.
@@ -327,7 +323,7 @@ func (s *Shared) allow(ctx context.Context, k Key) (Decision, error) {
 		case bucketMissing(err):
 			made, err := s.createBucket(ctx, kv)
 			if err != nil {
-				if pauseForBucket(ctx) == nil {
+				if sleep(ctx, bucketPause) == nil {
 					continue
 				}
 				return Decision{}, err
@@ -336,7 +332,7 @@ func (s *Shared) allow(ctx context.Context, k Key) (Decision, error) {
 			continue
 		case lost && ctx.Err() != nil:
 			return Decision{}, fmt.Errorf("%w: get %s: %w", errCrowded, key, err)
-		case answersSoon(err) && pauseForBucket(ctx) == nil:
+		case answersSoon(err) && sleep(ctx, bucketPause) == nil:
 			continue
 		default:
 			return Decision{}, fmt.Errorf("%w: get %s: %w", ErrUnshared, key, err)
@@ -365,7 +361,7 @@ func (s *Shared) allow(ctx context.Context, k Key) (Decision, error) {
 			}
 		case lost && ctx.Err() != nil:
 			return Decision{}, fmt.Errorf("%w: update %s: %w", errCrowded, key, err)
-		case answersSoon(err) && pauseForBucket(ctx) == nil:
+		case answersSoon(err) && sleep(ctx, bucketPause) == nil:
 			// Read again: an update that timed out may have been
 			// stored, and is then charged twice, not let through.
 			continue
@@ -388,19 +384,13 @@ func answersSoon(err error) bool {
 // package names no constant for it.
 const errCodeStoreFailed jetstream.ErrorCode = 10077
 
-// pauseForBucket waits bucketPause before a check asks the bucket again,
-// or returns ctx's error if the check's time runs out first. A bucket that
-// does not answer for a moment, as while its stream elects a leader on a
-// busy machine, is asked again within the check's time rather than left
-// at once: a check decided alone charges nothing to the shared budget, and
-// a CI run saw one replica decide 22 writes alone in a minute's flood and
-// let the client have 111 notes of a budget of 90.
-func pauseForBucket(ctx context.Context) error {
-	return sleep(ctx, bucketPause)
-}
-
 // bucketPause is how long a check waits before it asks a bucket that did
-// not answer again.
+// not answer again, within the check's time. A bucket that does not answer
+// for a moment, as while its stream elects a leader on a busy machine, is
+// asked again rather than left at once: a check decided alone charges
+// nothing to the shared budget, and a CI run saw one replica decide 22
+// writes alone in a minute's flood and let the client have 111 notes of a
+// budget of 90.
 const bucketPause = 25 * time.Millisecond
 
 // backOff waits a random time up to a millisecond, or until ctx is done:

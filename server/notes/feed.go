@@ -426,7 +426,6 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 		feed:   f,
 		match:  opts.Match,
 		epoch:  epoch,
-		behind: uint64(f.buffer),
 		signal: make(chan struct{}, 1),
 	}
 	boundary, err := f.register(w)

@@ -25,10 +25,7 @@ type Watcher struct {
 	// registered: the feed delivers it only later ones. Set under the
 	// feed's mu.
 	floor uint64
-	// behind is the feed's buffer, the least the live log keeps behind
-	// its end: a watcher cut off for falling behind fell further.
-	behind uint64
-	group  int // its wake group, set under the feed's mu
+	group int // its wake group, set under the feed's mu
 
 	// Only Next touches the fields from here to done, but for those
 	// register sets.
@@ -156,7 +153,8 @@ func (w *Watcher) readLog() bool {
 		return false
 	}
 	if w.pos < w.log.start() {
-		w.Cut(fmt.Errorf("%w: more than %d events behind the live log", ErrTooSlow, w.behind))
+		// The log keeps at least the feed's buffer behind its end.
+		w.Cut(fmt.Errorf("%w: more than %d events behind the live log", ErrTooSlow, w.feed.buffer))
 		return false
 	}
 	w.ready = w.log.since(w.pos)
