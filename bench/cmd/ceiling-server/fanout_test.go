@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"testing"
@@ -23,15 +24,25 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // TestFanOut serves the floor's NotesService on loopback and checks with
 // grpc-go's client that every watcher gets every note posted after it
 // opened, in order, and that a watcher resuming from a sequence gets the
-// notes after it first.
+// notes after it first; with waves, too, for more watchers than the waves
+// hold.
 func TestFanOut(t *testing.T) {
 	t.Parallel()
+	for _, waves := range []bool{false, true} {
+		t.Run(fmt.Sprintf("waves=%v", waves), func(t *testing.T) {
+			t.Parallel()
+			testFanOut(t, waves)
+		})
+	}
+}
+
+func testFanOut(t *testing.T, waves bool) {
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	serveFanOut(mux)
+	serveFanOut(mux, waves)
 	srv := benchserver.H2C(mux)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(listener) }()
@@ -89,8 +100,9 @@ func TestFanOut(t *testing.T) {
 	}
 
 	post("before")
-	live := []grpc.ServerStreamingClient[notesv1.WatchNotesResponse]{
-		watch(&notesv1.WatchNotesRequest{}), watch(&notesv1.WatchNotesRequest{}),
+	var live []grpc.ServerStreamingClient[notesv1.WatchNotesResponse]
+	for range floorYields*floorWave + 2 {
+		live = append(live, watch(&notesv1.WatchNotesRequest{}))
 	}
 	post("one")
 	post("two")
@@ -112,7 +124,7 @@ func TestFanOut(t *testing.T) {
 // fanOutKept frames and replays no more than those.
 func TestFanOutKeepsTheNewest(t *testing.T) {
 	t.Parallel()
-	h := newFanOut()
+	h := newFanOut(false)
 	const posted = 3*fanOutKept + 7
 	for i := range posted {
 		err := h.post(func(seq uint64) ([]byte, error) {
@@ -125,7 +137,7 @@ func TestFanOutKeepsTheNewest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	frames, last, _ := h.since(0)
+	frames, last, _ := h.since(0, floorGroups-1)
 	if got, want := len(frames), fanOutKept; got != want {
 		t.Errorf("replayed %d frames, want %d", got, want)
 	}
@@ -135,7 +147,7 @@ func TestFanOutKeepsTheNewest(t *testing.T) {
 	if got, want := frames[0][0], byte((posted-fanOutKept+1)%256); got != want {
 		t.Errorf("first replayed frame is of sequence %d mod 256, want %d", got, want)
 	}
-	frames, _, _ = h.since(posted - 2)
+	frames, _, _ = h.since(posted-2, floorGroups-1)
 	if got, want := len(frames), 2; got != want {
 		t.Errorf("after %d: replayed %d frames, want %d", posted-2, got, want)
 	}

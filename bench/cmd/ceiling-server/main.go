@@ -32,6 +32,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	var opts benchserver.Flags
 	opts.Define(flags, "JSON dataset `file`: ListFeatures answers with all of it")
 	batch := flags.Bool("batch", false, "gather each connection's writes into fewer system calls")
+	waves := flags.Bool("waves", false, "wake WatchNotes watchers in waves, as routeguide-server does, so that a poster's answer comes first")
 	pprofAddr := flags.String("pprof-addr", "", "`address` to serve /debug/pprof/ on, to profile the floor beside the server (default: none)")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	mux := http.NewServeMux()
 	mux.Handle("/routeguide.RouteGuide/GetFeature", answer(one))
 	mux.Handle("/routeguide.RouteGuide/ListFeatures", answer(all))
-	serveFanOut(mux)
+	serveFanOut(mux, *waves)
 	httpServer := benchserver.H2C(mux)
 	listener, err := benchserver.Listen(opts.Addr, *batch)
 	if err != nil {
