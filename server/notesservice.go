@@ -109,16 +109,12 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 		return err
 	}
 	flush()
-	// The sender and the stall watch are made at the first event: a watch
-	// that is never sent anything holds neither.
-	var (
-		sender *watchSender
-		stall  *stallWatch
-	)
+	// The sender is made, and the stall watched, from the first event: a
+	// watch that is never sent anything holds neither.
+	var sender *watchSender
 	defer func() {
 		if sender != nil {
 			sender.close()
-			stall.stop()
 		}
 	}()
 	last := w.Start()
@@ -126,10 +122,11 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 		ev, err := w.Next(ctx)
 		if err == nil {
 			if sender == nil {
-				sender, stall = newWatchSender(ctx, w.Epoch(), s.guide.limits.MaxMessageBytes), s.newStallWatch(ctx, w)
+				sender = newWatchSender(ctx, w.Epoch(), s.guide.limits.MaxMessageBytes)
+				s.watchStall(ctx, w)
 			}
 			var sendErr error
-			if last, err, sendErr = sendReady(ctx, stream, sender, stall, flush, w, ev); sendErr != nil {
+			if last, err, sendErr = sendReady(ctx, stream, sender, flush, w, ev); sendErr != nil {
 				return sendErr
 			}
 		}
@@ -146,39 +143,35 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 }
 
 // sendReady sends ev and every event w has ready after it, flushing after
-// each maxWatchBatch and at the end, and returns the sequence of the last
-// sent, the error of w that ended the batch, if any, and the error of the
-// send that failed, if one did.
-func sendReady(ctx context.Context, stream notesv1connect.NotesServiceWatchNotesServerStream, sender *watchSender, stall *stallWatch,
+// each maxWatchBatch and after the last, and returns the sequence of the
+// last sent, the error of w that ended the batch, if any, and the error of
+// the send that failed, if one did. It looks for the next event before it
+// sends one, so that the last is written and flushed as one.
+func sendReady(ctx context.Context, stream notesv1connect.NotesServiceWatchNotesServerStream, sender *watchSender,
 	flush func(), w *notes.Watcher, ev notes.Event) (last uint64, err, sendErr error) {
-	stall.begin()
-	defer stall.end()
 	for sent := 1; ; sent++ {
-		if err := sender.send(ctx, stream, ev); err != nil {
+		next, more, err := w.TryNext()
+		if err := sender.send(ctx, stream, ev, !more || sent%maxWatchBatch == 0, flush); err != nil {
 			return last, nil, err
 		}
 		last = ev.Seq
-		if sent%maxWatchBatch == 0 {
-			flush()
-			stall.progress()
-		}
-		var ok bool
-		if ev, ok, err = w.TryNext(); !ok {
-			flush()
+		if !more {
 			return last, err, nil
 		}
+		ev = next
 	}
 }
 
-// newStallWatch returns the stall watch of w: a watch whose sends make no
-// progress for the stall limit is cut off from the feed, so that it holds
-// no events while its client does not take them.
-func (s *notesService) newStallWatch(ctx context.Context, w *notes.Watcher) *stallWatch {
-	return &stallWatch{limit: s.guide.limits.WatchStall, cut: func() {
+// watchStall cuts w off from the feed once a write of its stream makes no
+// progress for the stall limit, so that it holds no events while its
+// client does not take them. The transport times the stall with the watch
+// that times every write, so a send pays nothing more for it.
+func (s *notesService) watchStall(ctx context.Context, w *notes.Watcher) {
+	transport.OnWriteStall(ctx, s.guide.limits.WatchStall, func() {
 		w.Cut(notes.ErrStalled)
 		// Debug: a client may stall many watches, each cut once.
 		s.guide.logger.DebugContext(ctx, "notes watch stalled", "stall", s.guide.limits.WatchStall)
-	}}
+	})
 }
 
 // maxWatchBatch is the most events a watch sends in one write: a watch

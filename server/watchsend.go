@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect/v2"
@@ -29,6 +30,26 @@ import (
 // cost more than net/http's write under them (BENCHMARKS.md, "Watchers and
 // fan-out: round four").
 type watchSender struct {
+	// The fields a direct send reads come first, in one cache line: a
+	// watcher's objects are cold when a delivery wakes it, and each line
+	// it touches costs a miss (BENCHMARKS.md, "Watchers and fan-out: round
+	// six").
+
+	// direct writes frames past connect-go, if direct is set; a frame
+	// whose message is up to directMax bytes may be written so.
+	direct    transport.Direct
+	hasDirect bool
+	directMax int
+	// key is the cache key of the encoding in codec, the codec last
+	// asked for: a stream keeps one codec, so the key is made once.
+	key string
+	// directSent counts the frames written directly, and lastSize is the
+	// size of the last message sent, if it was one of them (-1 if not):
+	// both are handed to the call's observers as the watch ends, which is
+	// when they read them, rather than touched at every send.
+	directSent int
+	lastSize   int
+
 	// res and the messages in it are reused for every event, so that a
 	// delivery allocates nothing: Send encodes before it returns.
 	res    *notesv1.WatchNotesResponse
@@ -38,24 +59,17 @@ type watchSender struct {
 	encode prepared.Encoder // s.encoded, made once: a method value allocates
 	epoch  string
 	ev     notes.Event // the event being sent
-	// codec and key are the codec last asked for and the cache key of
-	// its encoding: a stream keeps one codec, so the key is made once.
-	codec, key string
+	codec  string
 
-	// direct writes frames past connect-go, if direct is set; a frame
-	// whose message is up to directMax bytes may be written so.
-	direct    transport.Direct
-	hasDirect bool
-	directMax int
-	info      *connect.CallInfo // its SendStats are kept true
-	sends     observe.Sends
+	info  *connect.CallInfo // its SendStats are made true at close
+	sends observe.Sends
 }
 
 // newWatchSender returns a sender for a watcher of the store's epoch, on
 // the stream of ctx, whose messages are at most maxBytes. The caller must
 // call close once it sends no more.
 func newWatchSender(ctx context.Context, epoch string, maxBytes int) *watchSender {
-	s := &watchSender{res: &notesv1.WatchNotesResponse{}, posted: &timestamppb.Timestamp{}, author: &notesv1.Author{}, epoch: epoch}
+	s := &watchSender{res: &notesv1.WatchNotesResponse{}, posted: &timestamppb.Timestamp{}, author: &notesv1.Author{}, epoch: epoch, lastSize: -1}
 	s.slot = prepared.Attach(s.res)
 	s.encode = s.encoded
 	s.slot.Set(s.encode)
@@ -65,7 +79,7 @@ func newWatchSender(ctx context.Context, epoch string, maxBytes int) *watchSende
 	}
 	s.direct, s.hasDirect = transport.DirectOf(ctx)
 	s.info, s.sends = info, observe.SendsOf(ctx)
-	s.codec, s.key = info.Codec, info.Codec+"\x00"+epoch
+	s.codec, s.key = info.Codec, watchKey(info.Codec, epoch)
 	// connect-go compresses a message, when the client accepts the
 	// response's compression, if it has compressMinBytes or more
 	// (MessageOptions): a frame written past it must be what it would
@@ -83,7 +97,7 @@ func newWatchSender(ctx context.Context, epoch string, maxBytes int) *watchSende
 // event keeps the message in its envelope, for [watchSender.frame].
 func (s *watchSender) encoded(codec string, marshal func() ([]byte, error)) ([]byte, error) {
 	if codec != s.codec {
-		s.codec, s.key = codec, codec+"\x00"+s.epoch
+		s.codec, s.key = codec, watchKey(codec, s.epoch)
 	}
 	frame, err := s.ev.Encoded(s.key, func() ([]byte, error) {
 		data, err := marshal()
@@ -96,6 +110,36 @@ func (s *watchSender) encoded(codec string, marshal func() ([]byte, error)) ([]b
 		return nil, err
 	}
 	return frame[envelopePrefix:], nil
+}
+
+// watchKeys holds one copy of each cache key of an event's encoding that
+// watchers use, a codec and an epoch: every watcher of an event compares
+// its key with those the event was encoded under, and two copies of one
+// string compare by their bytes, a cache line of each watcher's own that a
+// delivery to a thousand watchers misses a thousand times, where one copy
+// compares by its pointer. There are few keys: the server's codecs, for
+// each life of the store; maxWatchKeys bounds them even so.
+var watchKeys struct {
+	sync.Mutex
+	keys map[string]string
+}
+
+const maxWatchKeys = 64
+
+// watchKey returns the cache key of codec's encoding of an event of the
+// store's life epoch, the same string for every watcher.
+func watchKey(codec, epoch string) string {
+	key := codec + "\x00" + epoch
+	watchKeys.Lock()
+	defer watchKeys.Unlock()
+	if k, ok := watchKeys.keys[key]; ok {
+		return k
+	}
+	if watchKeys.keys == nil || len(watchKeys.keys) >= maxWatchKeys {
+		watchKeys.keys = make(map[string]string)
+	}
+	watchKeys.keys[key] = key
+	return key
 }
 
 // envelopePrefix is the length of a message's envelope in gRPC, gRPC-Web
@@ -111,22 +155,37 @@ func framed(data []byte) []byte {
 	return frame
 }
 
-// send sends ev on stream: it writes the frame another watcher encoded,
-// if there is one and connect-go would have written the same bytes, and
-// sends it through connect-go otherwise, which encodes it.
-func (s *watchSender) send(ctx context.Context, stream notesv1connect.NotesServiceWatchNotesServerStream, ev notes.Event) error {
+// send sends ev on stream, and flushes it with what was sent before if
+// flushNow says so, with flush: it writes the frame another watcher
+// encoded, if there is one and connect-go would have written the same
+// bytes, and sends it through connect-go otherwise, which encodes it.
+func (s *watchSender) send(ctx context.Context, stream notesv1connect.NotesServiceWatchNotesServerStream, ev notes.Event,
+	flushNow bool, flush func()) error {
 	frame, ok := s.frame(ev)
 	if !ok {
-		return stream.Send(s.message(ev))
+		s.lastSize = -1 // connect-go keeps SendStats itself
+		if err := stream.Send(s.message(ev)); err != nil {
+			return err
+		}
+		if flushNow {
+			flush()
+		}
+		return nil
 	}
-	if _, err := s.direct.Write(frame); err != nil {
+	var err error
+	if flushNow {
+		_, err = s.direct.WriteAndFlush(frame)
+	} else {
+		_, err = s.direct.Write(frame)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err() // the interceptor gives it its code
 		}
 		return connect.NewError(connect.CodeUnknown, "write envelope: "+err.Error()).WithCause(err)
 	}
-	s.sends.Add(1)
-	s.info.SendStats = connect.MessageStats{Size: len(frame) - envelopePrefix}
+	s.directSent++
+	s.lastSize = len(frame) - envelopePrefix
 	return nil
 }
 
@@ -167,7 +226,14 @@ func (s *watchSender) message(ev notes.Event) *notesv1.WatchNotesResponse {
 	return res
 }
 
+// close lets go of the sender's messages, and tells the call's observers
+// of the frames written directly: how many, and the last one's size if it
+// was the last message sent.
 func (s *watchSender) close() {
+	s.sends.Add(s.directSent)
+	if s.lastSize >= 0 && s.info != nil {
+		s.info.SendStats = connect.MessageStats{Size: s.lastSize}
+	}
 	s.slot.Detach()
 	s.ev = notes.Event{}
 }

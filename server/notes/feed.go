@@ -215,8 +215,8 @@ type feed struct {
 	last     uint64     // sequence of the last event delivered
 	gen      uint64     // bumped by reset: events of older ones are dropped
 	watchers map[*Watcher]struct{}
-	groups   [wakeGroups]int // how many watchers each wake group has
-	down     error           // once set, new watchers are refused with it
+	groups   []int // how many watchers each wake group has
+	down     error // once set, new watchers are refused with it
 	// live is what the watchers read; it is replaced under mu and read
 	// without it.
 	live atomic.Pointer[liveLog]
@@ -224,7 +224,7 @@ type feed struct {
 
 func newFeed(buffer, replayLimit int) *feed {
 	f := &feed{buffer: buffer, replayLimit: replayLimit, watchers: make(map[*Watcher]struct{})}
-	f.live.Store(&liveLog{})
+	f.live.Store(&liveLog{wake: make([]wakeSlot, 1)})
 	return f
 }
 
@@ -305,7 +305,7 @@ func (f *feed) deliver(batch []Event, gen uint64) *liveLog {
 		return nil
 	}
 	old := f.live.Load()
-	f.live.Store(old.next(due, f.buffer))
+	f.live.Store(old.next(due, f.buffer, len(f.groups)))
 	return old
 }
 
@@ -342,17 +342,17 @@ func (f *feed) register(w *Watcher) (uint64, error) {
 	return f.accepted, nil
 }
 
-// joinGroup returns the wake group of a new watcher: the first of the
-// small ones with room, else the last. The caller holds f.mu.
-func (f *feed) joinGroup() int {
-	for g := range fanOutYields {
-		if f.groups[g] < fanOutWave {
+// joinGroup returns the wake group of a new watcher: the first with room,
+// or a new one. The caller holds f.mu.
+func (f *feed) joinGroup() int32 {
+	for g, n := range f.groups {
+		if n < groupSize(g) {
 			f.groups[g]++
-			return g
+			return int32(g)
 		}
 	}
-	f.groups[wakeGroups-1]++
-	return wakeGroups - 1
+	f.groups = append(f.groups, 1)
+	return int32(len(f.groups) - 1)
 }
 
 func (f *feed) remove(w *Watcher) {
@@ -380,8 +380,9 @@ func (f *feed) cutAll(err error) {
 func (f *feed) cutAllLocked(err error) {
 	for w := range f.watchers {
 		f.removeLocked(w)
-		w.stop(err)
+		w.markCut(err)
 	}
+	f.live.Load().rouseAll()
 }
 
 // close cuts off every watcher with err and refuses new ones with it.
@@ -423,10 +424,9 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 		return nil, fmt.Errorf("%w: it is of epoch %q, the store is now of epoch %q", ErrStaleResume, opts.Epoch, epoch)
 	}
 	w := &Watcher{
-		feed:   f,
-		match:  opts.Match,
-		epoch:  epoch,
-		signal: make(chan struct{}, 1),
+		feed:  f,
+		match: opts.Match,
+		epoch: epoch,
 	}
 	boundary, err := f.register(w)
 	if err != nil {
@@ -442,7 +442,7 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 			return nil, err
 		}
 		if opts.After == nil {
-			w.skip, w.last = last, last
+			w.startAfter(last)
 			return w, nil
 		}
 		if *opts.After > last {
@@ -451,9 +451,9 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 		}
 	}
 	after := *opts.After
-	w.skip, w.last = after, after
+	w.startAfter(after)
 	if after < boundary {
-		w.replay = &replayLeft{read: replay, from: max(after, boundary-min(boundary, uint64(f.replayLimit))), to: boundary}
+		w.replayFrom(replay, max(after, boundary-min(boundary, uint64(f.replayLimit))), boundary)
 	}
 	return w, nil
 }

@@ -18,8 +18,11 @@ type liveLog struct {
 	// end is the position after the last event: how many events the feed
 	// delivered before, in this process. A watcher's position says which
 	// it reads next.
-	end  uint64
-	wake [wakeGroups]wakeSlot
+	end uint64
+	// wake has a slot for each wake group of the feed as the log was
+	// published; a watcher of a group made since waits in the slot of its
+	// number modulo their count (see slot).
+	wake []wakeSlot
 }
 
 // start returns the position of the oldest event the log holds.
@@ -27,10 +30,9 @@ func (l *liveLog) start() uint64 {
 	return l.end - uint64(len(l.events))
 }
 
-// since returns the events from position pos on; pos must not be before
-// the log's start.
-func (l *liveLog) since(pos uint64) []Event {
-	return l.events[pos-l.start():]
+// at returns the event at position pos, which must be in the log.
+func (l *liveLog) at(pos uint64) Event {
+	return l.events[pos-l.start()]
 }
 
 // next returns the log after l with events appended, all of them, and at
@@ -38,37 +40,58 @@ func (l *liveLog) since(pos uint64) []Event {
 // still finds what it has not read. Trimming to keep once twice as many
 // are held copies the kept ones once per keep events delivered, not once
 // per delivery.
-func (l *liveLog) next(events []Event, keep int) *liveLog {
+func (l *liveLog) next(events []Event, keep, groups int) *liveLog {
 	kept := l.events
 	if len(kept)+len(events) > 2*keep {
 		kept = append([]Event(nil), kept[len(kept)-min(keep, len(kept)):]...)
 	}
-	return &liveLog{events: append(kept, events...), end: l.end + uint64(len(events))}
+	return &liveLog{events: append(kept, events...), end: l.end + uint64(len(events)), wake: make([]wakeSlot, max(groups, 1))}
+}
+
+// slot returns the slot that the watchers of wake group g wait in.
+func (l *liveLog) slot(g int) *wakeSlot {
+	return &l.wake[g%len(l.wake)]
 }
 
 // Watchers wait in wake groups, woken by a delivery one group after the
 // other. The first fanOutYields groups hold up to fanOutWave watchers each
-// and the delivery steps aside after each of them; the last holds the
-// rest, woken at once. Go's scheduler runs a goroutine just woken next,
-// and queues the one that was to run next behind all the others: a note
-// that woke its thousand watchers at once queued its poster's handler,
-// which net/http readies three times to write one answer (headers,
-// message, trailers), behind the whole fan-out each time, about 15 ms on
-// one core (BENCHMARKS.md, "Watchers and fan-out: round three"). Stepping
-// aside, the delivery waits in the scheduler's global queue while what is
-// ready runs, so the poster waits for a wave, about 16 × 15 µs, at each
-// step. After fanOutYields waves the poster has been answered (a trace
-// shows its trailers written within two), and the rest is woken at once:
-// stepping aside all the way split the watchers' writes into small batches
-// and let the delivery fall behind on a busy CPU (note-to-watcher delay
-// p99 0.5–1.4 s against 0.1–0.2 s at 1,000 watchers). 4 waves rather than
-// 8 cost 2.5% less CPU with the same PostNote p50 (BENCHMARKS.md,
+// and the delivery steps aside after each of them; the others hold up to
+// cutWave each, woken at once. Go's scheduler runs a goroutine just woken
+// next, and queues the one that was to run next behind all the others: a
+// note that woke its thousand watchers at once queued its poster's
+// handler, which net/http readies three times to write one answer
+// (headers, message, trailers), behind the whole fan-out each time, about
+// 15 ms on one core (BENCHMARKS.md, "Watchers and fan-out: round three").
+// Stepping aside, the delivery waits in the scheduler's global queue while
+// what is ready runs, so the poster waits for a wave, about 16 × 15 µs, at
+// each step. After fanOutYields waves the poster has been answered (a
+// trace shows its trailers written within two), and the rest is woken at
+// once: stepping aside all the way split the watchers' writes into small
+// batches and let the delivery fall behind on a busy CPU (note-to-watcher
+// delay p99 0.5–1.4 s against 0.1–0.2 s at 1,000 watchers). 4 waves rather
+// than 8 cost 2.5% less CPU with the same PostNote p50 (BENCHMARKS.md,
 // "Watchers and fan-out: round four").
+//
+// A watcher cut off while it waits, as at its call's deadline, is woken
+// with its whole group: a watcher waits on its group's channel alone, not
+// also on one of its own, since a third case in its select costs every
+// delivery more than the rare cut does (BENCHMARKS.md, "Watchers and
+// fan-out: round six"). cutWave bounds what a cut costs the others: at
+// most cutWave-1 of them wake, find nothing and wait again, about 1.5 µs
+// each.
 const (
 	fanOutWave   = 16
 	fanOutYields = 4
-	wakeGroups   = fanOutYields + 1
+	cutWave      = 32
 )
+
+// groupSize returns how many watchers wake group g holds at most.
+func groupSize(g int) int {
+	if g < fanOutYields {
+		return fanOutWave
+	}
+	return cutWave
+}
 
 // wakeSlot holds the channel that a group of watchers waits on for the
 // log after the one they read. The first of them to wait makes it, so a
@@ -99,7 +122,8 @@ func (s *wakeSlot) wait() <-chan struct{} {
 }
 
 // wakeUp wakes the watchers waiting in the slot, once the next log is
-// published, and reports whether any was.
+// published, and reports whether any was. From then on, the slot's
+// channel stays closed.
 func (s *wakeSlot) wakeUp() bool {
 	w := s.ch.Swap(woken)
 	if w == nil || w == woken {
@@ -107,6 +131,22 @@ func (s *wakeSlot) wakeUp() bool {
 	}
 	close(w.c)
 	return true
+}
+
+// rouse wakes the watchers waiting in the slot, and lets those that wait
+// in it later wait on a new channel, unless the next log is published and
+// the slot's channel stays closed: a watcher cut off then sees why.
+func (s *wakeSlot) rouse() {
+	for {
+		w := s.ch.Load()
+		if w == nil || w == woken {
+			return
+		}
+		if s.ch.CompareAndSwap(w, nil) {
+			close(w.c)
+			return
+		}
+	}
 }
 
 // wakeAll wakes the watchers of l, l's successor being published, group
@@ -117,5 +157,13 @@ func (l *liveLog) wakeAll() {
 		if l.wake[g].wakeUp() && g < fanOutYields {
 			runtime.Gosched()
 		}
+	}
+}
+
+// rouseAll wakes every watcher waiting on l, with no log published, as
+// when the feed cuts them all off.
+func (l *liveLog) rouseAll() {
+	for g := range l.wake {
+		l.wake[g].rouse()
 	}
 }

@@ -1,10 +1,13 @@
 package notes
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/routeguide/routeguide/server/limits"
 )
@@ -94,18 +97,19 @@ func watchOf(t *testing.T, s *Memory) *Watcher {
 
 // TestLiveLogWakesEveryGroup has more watchers waiting than the small wake
 // groups hold: one delivery must wake them all, in the small groups and
-// the last, and a delivery no watcher waits for makes no channel.
+// the larger ones after them, and a delivery no watcher waits for makes no
+// channel.
 func TestLiveLogWakesEveryGroup(t *testing.T) {
 	t.Parallel()
 	s := NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20})
 	defer s.Close()
 	add(t, s, note(1, 1, "before anyone waits"))
-	for g := range wakeGroups {
+	for g := range s.feed.live.Load().wake {
 		if s.feed.live.Load().wake[g].ch.Load() != nil {
 			t.Fatalf("wake group %d has a channel with no watcher", g)
 		}
 	}
-	const watchers = fanOutWave*fanOutYields + 50
+	const watchers = fanOutWave*fanOutYields + cutWave + 10
 	var ready, done sync.WaitGroup
 	errs := make(chan error, watchers)
 	for range watchers {
@@ -144,7 +148,64 @@ func TestLiveLogWakesEveryGroup(t *testing.T) {
 			t.Errorf("small wake group %d holds %d watchers, want %d", g, groups[g], fanOutWave)
 		}
 	}
-	if groups[wakeGroups-1] != 50 {
-		t.Errorf("the last wake group holds %d watchers, want 50", groups[wakeGroups-1])
+	if want := []int{cutWave, 10}; !slices.Equal(groups[fanOutYields:], want) {
+		t.Errorf("the larger wake groups hold %d watchers, want %d", groups[fanOutYields:], want)
+	}
+}
+
+// TestCutWakesAWaitingWatcher cuts off watchers waiting for an event, from
+// other goroutines, each as it starts to wait or while it waits: each Next
+// must return the cut at once, though a watcher waits on its group's
+// channel alone, and the watchers of its group woken with it must wait
+// again and get the next event.
+func TestCutWakesAWaitingWatcher(t *testing.T) {
+	t.Parallel()
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20})
+	defer s.Close()
+	// A bound on a broken wake-up, so that the test fails rather than
+	// hangs; a cut watcher wakes within microseconds.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	const others = fanOutWave*fanOutYields + 2*cutWave
+	got := make(chan error, others)
+	for range others {
+		w, err := s.Watch(ctx, WatchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		go func() {
+			ev, err := w.Next(ctx)
+			if err == nil && ev.Note.GetMessage() != "after the cuts" {
+				err = fmt.Errorf("got %q, want the note after the cuts", ev.Note.GetMessage())
+			}
+			got <- err
+		}()
+	}
+	cause := errors.New("cut for the test")
+	for i := range 200 {
+		w, err := s.Watch(ctx, WatchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended := make(chan error, 1)
+		go func() {
+			_, err := w.Next(ctx)
+			ended <- err
+		}()
+		if i%2 == 1 {
+			time.Sleep(time.Millisecond) // waiting by now, most likely
+		}
+		w.Cut(cause)
+		if err := <-ended; !errors.Is(err, cause) {
+			t.Fatalf("cut %d: Next returned %v, want the cut", i, err)
+		}
+		w.Close()
+	}
+	add(t, s, note(1, 1, "after the cuts"))
+	for range others {
+		if err := <-got; err != nil {
+			t.Error(err)
+		}
 	}
 }

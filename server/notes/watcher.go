@@ -3,7 +3,6 @@ package notes
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -14,9 +13,33 @@ import (
 // holds no buffer: it reads the events its feed delivered from the feed's
 // live log, which every watcher shares, from its own position.
 type Watcher struct {
-	feed  *feed
+	// The fields a delivery reads come first, in the first 64 bytes of
+	// the watcher (128 in all, so that the allocator aligns it): a watcher
+	// is cold when a delivery wakes it, and each cache line it touches
+	// costs a miss (BENCHMARKS.md, "Watchers and fan-out: round six").
+	// Only Next touches those up to last, but for those register and
+	// watch set.
+
+	log  *liveLog // the live log last read
+	pos  uint64   // position in the live log of the next event to read
+	done <-chan struct{}
+	feed *feed
+	// match says whether an event is in the watcher's area; nil: all are.
 	match func(*routeguide.RouteNote) bool
-	epoch string
+	// from is the sequence after which the watcher's events begin, the
+	// greater of skip and floor.
+	from  uint64
+	last  uint64 // sequence of the last event Next returned
+	group int32  // its wake group, set under the feed's mu
+	// flags has flagCut once cutBy is set, which Cut does from any
+	// goroutine, and flagReplaying while replay is set: Next looks for
+	// both at every event.
+	flags atomic.Uint32
+
+	// replay is what is left of the watcher's replay, nil once read (or
+	// if it had none): an idle watcher holds none of it.
+	replay *replayLeft
+	cutBy  atomic.Pointer[cutReason] // why the watcher was cut off
 	// skip is the sequence after which the watcher's events begin: it
 	// drops the live events up to it, those stored before the watcher
 	// started that the feed had not yet delivered.
@@ -25,28 +48,17 @@ type Watcher struct {
 	// registered: the feed delivers it only later ones. Set under the
 	// feed's mu.
 	floor uint64
-	group int // its wake group, set under the feed's mu
-
-	// Only Next touches the fields from here to done, but for those
-	// register sets.
-
-	// replay is what is left of the watcher's replay, nil once read (or
-	// if it had none): an idle watcher holds none of it.
-	replay *replayLeft
-	last   uint64   // sequence of the last event Next returned
-	log    *liveLog // the live log last read
-	pos    uint64   // position in the live log of the next event to read
-	ready  []Event  // the events of log from pos on, not yet looked at
-	// ctx is the context Next was last given, and done its Done.
-	ctx  context.Context
-	done <-chan struct{}
-
-	// Cut, from any goroutine, sets these.
-	cut    atomic.Bool // whether err is set, read without mu
-	mu     sync.Mutex  // protects err
-	err    error       // why the watcher was cut off, once it was
-	signal chan struct{}
+	epoch string
+	ctx   context.Context // the context Next was last given; done is its Done
 }
+
+const (
+	flagCut = 1 << iota
+	flagReplaying
+)
+
+// cutReason is why a watcher was cut off.
+type cutReason struct{ err error }
 
 // replayLeft is the part of a watcher's replay still to read: the events with
 // sequence in (from, to], and the page of them read but not yet returned.
@@ -73,10 +85,15 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 			w.ctx, w.done = ctx, ctx.Done()
 		}
 		// Waiting for the log after the one that had nothing more: one
-		// published since has closed the channel already.
+		// published since has closed the channel already. A watcher cut
+		// off after it looked wakes with its group (see Cut), or, if the
+		// channel was replaced before it got it, sees the cut here.
+		wake := w.log.slot(int(w.group)).wait()
+		if w.flags.Load()&flagCut != 0 {
+			continue // take says why
+		}
 		select {
-		case <-w.log.wake[w.group].wait():
-		case <-w.signal:
+		case <-wake:
 		case <-w.done:
 			return Event{}, ctx.Err()
 		}
@@ -95,7 +112,8 @@ func (w *Watcher) TryNext() (ev Event, ok bool, err error) {
 // replay first if read says so, or ok false if none is.
 func (w *Watcher) take(ctx context.Context, read bool) (Event, bool, error) {
 	for {
-		if r := w.replay; r != nil {
+		if w.flags.Load()&flagReplaying != 0 {
+			r := w.replay
 			if err := w.cutErr(); err != nil {
 				// The store may have begun again: the rest of the
 				// replay would be of another life.
@@ -110,7 +128,7 @@ func (w *Watcher) take(ctx context.Context, read bool) (Event, bool, error) {
 				return ev, true, nil
 			}
 			if r.from >= r.to {
-				w.replay = nil // read: let it go while live
+				w.dropReplay() // read: let it go while live
 				continue
 			}
 			if !read {
@@ -126,13 +144,12 @@ func (w *Watcher) take(ctx context.Context, read bool) (Event, bool, error) {
 		if err := w.cutErr(); err != nil {
 			return Event{}, false, err
 		}
-		if len(w.ready) == 0 && !w.readLog() {
+		if w.pos == w.log.end && !w.readLog() {
 			return Event{}, false, w.cutErr() // cut off if it fell behind
 		}
-		ev := w.ready[0]
-		w.ready = w.ready[1:]
+		ev := w.log.at(w.pos)
 		w.pos++
-		if ev.Seq <= w.skip || ev.Seq <= w.floor || (w.match != nil && !w.match(ev.Note)) {
+		if ev.Seq <= w.from || (w.match != nil && !w.match(ev.Note)) {
 			continue
 		}
 		w.last = ev.Seq
@@ -140,8 +157,8 @@ func (w *Watcher) take(ctx context.Context, read bool) (Event, bool, error) {
 	}
 }
 
-// readLog reads the events delivered since the watcher's position into
-// ready, and reports whether there are any. A watcher whose next events
+// readLog takes the newest live log, and reports whether it holds events
+// from the watcher's position on. A watcher whose next events
 // the log no longer holds is cut off: it fell more than its buffer behind,
 // since the log keeps at least that many (see [liveLog.next]). A watcher
 // that reads is never cut by a burst, as when a feed catches up after a
@@ -154,10 +171,10 @@ func (w *Watcher) readLog() bool {
 	}
 	if w.pos < w.log.start() {
 		// The log keeps at least the feed's buffer behind its end.
-		w.Cut(fmt.Errorf("%w: more than %d events behind the live log", ErrTooSlow, w.feed.buffer))
+		w.feed.remove(w)
+		w.markCut(fmt.Errorf("%w: more than %d events behind the live log", ErrTooSlow, w.feed.buffer))
 		return false
 	}
-	w.ready = w.log.since(w.pos)
 	return true
 }
 
@@ -166,20 +183,28 @@ func (w *Watcher) dropReplay() {
 	if w.replay != nil {
 		clear(w.replay.page)
 		w.replay = nil
+		w.flags.And(^uint32(flagReplaying))
 	}
+}
+
+// replayFrom sets the watcher to replay the events with sequence in
+// (from, to], reading them with read, before the live ones.
+func (w *Watcher) replayFrom(read replayFunc, from, to uint64) {
+	w.replay = &replayLeft{read: read, from: from, to: to}
+	w.flags.Or(flagReplaying)
+}
+
+// startAfter sets the sequence after which the watcher's events begin.
+func (w *Watcher) startAfter(seq uint64) {
+	w.skip, w.last, w.from = seq, seq, max(seq, w.floor)
 }
 
 // cutErr returns the error that ended the watcher, if it was cut off.
 func (w *Watcher) cutErr() error {
-	if !w.cut.Load() {
+	if w.flags.Load()&flagCut == 0 {
 		return nil
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err == nil {
-		return nil
-	}
-	return &ResumeError{Err: w.err, After: w.last, Epoch: w.epoch}
+	return &ResumeError{Err: w.cutBy.Load().err, After: w.last, Epoch: w.epoch}
 }
 
 // readPage reads the next page of the replay, keeping the events the
@@ -224,28 +249,27 @@ func (w *Watcher) Epoch() string {
 // Cut cuts the watcher off with err, wrapped by what Next then returns;
 // the events of its replay go as Next finds it cut. Unlike Next, it may be
 // called from any goroutine, as while the watcher's reader is blocked
-// sending an event.
+// sending an event, or waiting for one: it then wakes the watcher's whole
+// wake group, the others to wait again (see cutWave).
 func (w *Watcher) Cut(err error) {
 	w.feed.remove(w)
-	w.stop(err)
+	w.markCut(err)
+	// The slot of the newest log: if the watcher waits on an older one,
+	// the delivery that replaced it wakes it.
+	w.feed.live.Load().slot(int(w.group)).rouse()
 }
 
 // Close stops the watcher; Next must not be called after it.
 func (w *Watcher) Close() {
 	w.feed.remove(w)
-	w.stop(ErrClosed)
-	w.ready, w.ctx, w.done = nil, nil, nil
+	w.markCut(ErrClosed)
+	w.ctx, w.done = nil, nil
 }
 
-func (w *Watcher) stop(err error) {
-	w.mu.Lock()
-	if w.err == nil {
-		w.err = err
-		w.cut.Store(true)
-	}
-	w.mu.Unlock()
-	select {
-	case w.signal <- struct{}{}:
-	default:
+// markCut records that the watcher was cut off with err, unless it was
+// already: Next returns it from then on.
+func (w *Watcher) markCut(err error) {
+	if w.cutBy.CompareAndSwap(nil, &cutReason{err}) {
+		w.flags.Or(flagCut)
 	}
 }

@@ -40,6 +40,7 @@ func coalesceFlushes(w http.ResponseWriter, r *http.Request, call *Call, next ht
 	}
 	// w is the call's guardedWriter, or the text form's Writer around it.
 	c := &flushCoalescer{ResponseWriter: w, flusher: w.(http.Flusher), ctx: r.Context()}
+	c.guarded, _ = w.(*guardedWriter)
 	defer c.finish()
 	call.flushes = c
 	if r.Body != nil && r.Body != http.NoBody {
@@ -88,6 +89,15 @@ type flushCoalescer struct {
 	http.ResponseWriter
 	flusher http.Flusher
 	ctx     context.Context // the request's
+	// ctxDone is ctx's Done, once gone has asked for it: its channel is
+	// one a waiting handler has just used, where ctx.Err reads the
+	// context itself, a cache line of its own a delivery to a thousand
+	// watchers misses a thousand times (BENCHMARKS.md, "Watchers and
+	// fan-out: round six").
+	ctxDone <-chan struct{}
+	// guarded is ResponseWriter when it is the call's guardedWriter, which
+	// can write and flush as one watched operation; nil if it is not.
+	guarded *guardedWriter
 
 	mu      sync.Mutex // protects the fields below and the use of ResponseWriter
 	open    bool       // whether a window is open: the timer will fire
@@ -162,11 +172,51 @@ func (d Direct) Write(p []byte) (int, error) {
 	return c.ResponseWriter.Write(p)
 }
 
+// WriteAndFlush writes p to the response and flushes it at once, with
+// what was written before it, as the handler's flush would: one lock and
+// one operation for the call's write watch, where a write and then a flush
+// take two of each. A watch delivering one note to each of a thousand
+// watchers makes a thousand of them. It fails once the handler has
+// returned.
+func (d Direct) WriteAndFlush(p []byte) (int, error) {
+	c := d.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.done:
+		return 0, errFinished
+	case c.goneLocked():
+		// Reset or gone: no flush, as flushNow.
+		c.pending = true
+		return c.ResponseWriter.Write(p)
+	case c.guarded != nil:
+		c.pending = false
+		return c.guarded.writeAndFlush(p)
+	}
+	n, err := c.ResponseWriter.Write(p)
+	c.flushLocked()
+	return n, err
+}
+
+// goneLocked reports whether the request's context is done: the client
+// reset the stream or went away. The caller holds c.mu.
+func (c *flushCoalescer) goneLocked() bool {
+	if c.ctxDone == nil {
+		c.ctxDone = c.ctx.Done()
+	}
+	select {
+	case <-c.ctxDone:
+		return true
+	default:
+		return false
+	}
+}
+
 // flushNow makes the flushes put off, if any, at once.
 func (c *flushCoalescer) flushNow() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.pending && !c.done && c.ctx.Err() == nil {
+	if c.pending && !c.done && !c.goneLocked() {
 		c.flushLocked()
 	}
 }
@@ -189,7 +239,7 @@ func (c *flushCoalescer) WriteHeader(code int) {
 func (c *flushCoalescer) Flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done || c.ctx.Err() != nil {
+	if c.done || c.goneLocked() {
 		return
 	}
 	if c.open || c.manual {

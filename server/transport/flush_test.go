@@ -1,8 +1,8 @@
 package transport
 
 import (
-	"connectrpc.com/connect/v2"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +11,10 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"connectrpc.com/connect/v2"
+
+	"github.com/routeguide/routeguide/server/limits"
 )
 
 // flushRecorder is a ResponseWriter that records what a client would have
@@ -271,46 +275,74 @@ func TestTakeFlushes(t *testing.T) {
 }
 
 // TestDirect checks that a handler's direct writes go out, between its
-// stream's own messages and in order, at its flushes alone; that a stream
-// whose flushes its handler has not taken has no direct writer; and that a
-// direct write once the handler has returned fails.
+// stream's own messages and in order, at its flushes alone or at once with
+// WriteAndFlush; that a stream whose flushes its handler has not taken has
+// no direct writer; and that a direct write once the handler has returned
+// fails. Over a call's guarded writer, WriteAndFlush is one operation of
+// its write watch.
 func TestDirect(t *testing.T) {
 	t.Parallel()
 	if _, ok := DirectOf(t.Context()); ok {
 		t.Error("DirectOf a context with no call: ok, want none")
 	}
-	rec := newFlushRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/stream", http.NoBody)
-	call := &Call{Procedure: "/stream", StreamType: connect.StreamTypeServer, Known: true}
-	req = req.WithContext(context.WithValue(req.Context(), callKey{}, call))
-	var direct Direct
-	coalesceFlushes(rec, req, call, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := DirectOf(r.Context()); ok {
-			t.Error("DirectOf a stream whose flushes are not taken: ok, want none")
-		}
-		flush := TakeFlushes(r.Context())
-		var ok bool
-		if direct, ok = DirectOf(r.Context()); !ok {
-			t.Fatal("DirectOf a stream whose flushes are taken: none")
-		}
-		send(w, "a")
-		if _, err := direct.Write([]byte("b")); err != nil {
-			t.Errorf("direct write: %v", err)
-		}
-		send(w, "c")
-		flush()
-		if _, err := direct.Write([]byte("d")); err != nil {
-			t.Errorf("direct write: %v", err)
-		}
-		flush()
-	}))
-	if got, want := rec.flushes(), []string{"abc", "abcd"}; !equalStrings(got, want) {
-		t.Errorf("flushed %q, want %q", got, want)
-	}
-	if _, err := direct.Write([]byte("e")); err == nil {
-		t.Error("a direct write after the handler returned succeeded")
-	}
-	if got, want := rec.Body.String(), "abcd"; got != want {
-		t.Errorf("body %q, want %q", got, want)
+	for _, guarded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("guarded=%v", guarded), func(t *testing.T) {
+			t.Parallel()
+			rec := newFlushRecorder()
+			var w http.ResponseWriter = rec
+			life := &callLife{w: rec, limits: &limits.Limits{}}
+			life.write = progressWatch{life: life, timeout: time.Hour}
+			defer life.finish()
+			if guarded {
+				life.writer = guardedWriter{ResponseWriter: rec, life: life}
+				w = &life.writer
+			}
+			req := httptest.NewRequest(http.MethodPost, "/stream", http.NoBody)
+			call := &Call{Procedure: "/stream", StreamType: connect.StreamTypeServer, Known: true}
+			req = req.WithContext(context.WithValue(req.Context(), callKey{}, call))
+			var direct Direct
+			coalesceFlushes(w, req, call, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, ok := DirectOf(r.Context()); ok {
+					t.Error("DirectOf a stream whose flushes are not taken: ok, want none")
+				}
+				flush := TakeFlushes(r.Context())
+				var ok bool
+				if direct, ok = DirectOf(r.Context()); !ok {
+					t.Fatal("DirectOf a stream whose flushes are taken: none")
+				}
+				send(w, "a")
+				if _, err := direct.Write([]byte("b")); err != nil {
+					t.Errorf("direct write: %v", err)
+				}
+				send(w, "c")
+				flush()
+				if _, err := direct.Write([]byte("d")); err != nil {
+					t.Errorf("direct write: %v", err)
+				}
+				flush()
+				if _, err := direct.Write([]byte("e")); err != nil {
+					t.Errorf("direct write: %v", err)
+				}
+				before := life.write.state.Load()
+				if _, err := direct.WriteAndFlush([]byte("f")); err != nil {
+					t.Errorf("direct write and flush: %v", err)
+				}
+				if got := life.write.state.Load() - before; guarded && got != 2 {
+					t.Errorf("WriteAndFlush made %v operations of the write watch, want one", float64(got)/2)
+				}
+			}))
+			if got, want := rec.flushes(), []string{"abc", "abcd", "abcdef"}; !equalStrings(got, want) {
+				t.Errorf("flushed %q, want %q", got, want)
+			}
+			if _, err := direct.Write([]byte("g")); err == nil {
+				t.Error("a direct write after the handler returned succeeded")
+			}
+			if _, err := direct.WriteAndFlush([]byte("g")); err == nil {
+				t.Error("a direct write and flush after the handler returned succeeded")
+			}
+			if got, want := rec.Body.String(), "abcdef"; got != want {
+				t.Errorf("body %q, want %q", got, want)
+			}
+		})
 	}
 }

@@ -177,6 +177,23 @@ func OnEnd(ctx context.Context, f func()) {
 	l.mu.Unlock()
 }
 
+// OnWriteStall arranges for f to be called, once, on a timer's goroutine,
+// when a write to the client of the call of ctx has made no progress for
+// limit, as when the client stops reading a stream and its flow-control
+// window is full: the handler learns of it before the write timeout ends
+// the call, and can stop gathering what will not be read. The write goes
+// on waiting, and the write timeout still cuts it off. The stall is seen
+// between limit and a quarter more, which must be shorter than the write
+// timeout ([limits.Limits.WatchStall] is checked so). The stall is timed by
+// the same watch as the write timeout, so it costs a write nothing more
+// (see progressWatch). For a call that did not go through [Stack.Classify],
+// OnWriteStall does nothing.
+func OnWriteStall(ctx context.Context, limit time.Duration, f func()) {
+	if c, ok := CallOf(ctx); ok && c.life != nil {
+		c.life.write.setStall(limit, f)
+	}
+}
+
 // cutOffReads makes the reads in progress and all later ones fail at once.
 func (l *callLife) cutOffReads(idle bool) {
 	l.mu.Lock()

@@ -47,6 +47,16 @@ type progressWatch struct {
 	stopped bool
 	seen    uint64 // state at the last tick
 	ticks   int    // consecutive ticks that saw the operation of state seen
+	// tick is how often the timer looks while operations go on, and
+	// cutAfter how many ticks that see one operation in progress cut it
+	// off; zero means a quarter of the timeout and ticksPerTimeout. A
+	// stall limit (see [OnWriteStall]) makes the ticks a quarter of it.
+	tick     time.Duration
+	cutAfter int
+	// onStall, if set, is called once, on the timer's goroutine, when
+	// stallAfter ticks have seen one operation in progress.
+	onStall    func()
+	stallAfter int
 }
 
 // begin records the start of an operation, and arms the timer unless it is
@@ -81,6 +91,10 @@ func (w *progressWatch) setDeadline(deadline time.Time) {
 func (w *progressWatch) arm(startedBy uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.armLocked(startedBy)
+}
+
+func (w *progressWatch) armLocked(startedBy uint64) {
 	if w.stopped {
 		return
 	}
@@ -89,7 +103,7 @@ func (w *progressWatch) arm(startedBy uint64) {
 	}
 	d := time.Duration(-1)
 	if w.ticking.Load() {
-		d = w.timeout / ticksPerTimeout
+		d = w.tickLocked()
 	}
 	if deadline := w.deadline.Load(); deadline != 0 {
 		untilDeadline := time.Duration(max(deadline-clock(time.Now()), 0))
@@ -124,7 +138,11 @@ func (w *progressWatch) fire() {
 		}
 		return
 	}
-	if w.stalled(state) {
+	cut, onStall := w.stalled(state)
+	if onStall != nil {
+		onStall()
+	}
+	if cut {
 		w.cutOff(true)
 		return
 	}
@@ -135,14 +153,18 @@ func (w *progressWatch) fire() {
 }
 
 // stalled counts the ticks that have seen the operation of state in
-// progress, and says whether it has been in progress for the timeout. An
-// operation first seen by a tick started during the tick before, so its
-// count starts at 0: it is cut off a timeout after that tick, at most a
-// tick late. The one that started the ticking is counted from its start.
-func (w *progressWatch) stalled(state uint64) bool {
+// progress, says whether it has been in progress for the timeout, and
+// returns the stall function to call, once, if it has been for the stall
+// limit. An operation first seen by a tick started during the tick before,
+// so its count starts at 0: it is cut off a timeout after that tick, at
+// most a tick late. The one that started the ticking is counted from its
+// start.
+func (w *progressWatch) stalled(state uint64) (cut bool, onStall func()) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
+	case w.stopped:
+		return false, nil
 	case state%2 == 0:
 		w.seen, w.ticks = 0, 0
 	case state == w.seen:
@@ -150,7 +172,38 @@ func (w *progressWatch) stalled(state uint64) bool {
 	default:
 		w.seen, w.ticks = state, 0
 	}
-	return w.ticks >= ticksPerTimeout
+	if w.onStall != nil && w.ticks >= w.stallAfter {
+		onStall, w.onStall = w.onStall, nil
+	}
+	cutAfter := w.cutAfter
+	if cutAfter == 0 {
+		cutAfter = ticksPerTimeout
+	}
+	return w.ticks >= cutAfter, onStall
+}
+
+// tickLocked returns how often the timer looks while operations go on.
+func (w *progressWatch) tickLocked() time.Duration {
+	if w.tick == 0 {
+		return w.timeout / ticksPerTimeout
+	}
+	return w.tick
+}
+
+// setStall has f called, once, when an operation has been in progress for
+// limit, which must be shorter than the timeout: the timer then ticks a
+// quarter of limit apart, and the timeout takes as many ticks as it spans.
+func (w *progressWatch) setStall(limit time.Duration, f func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.tick = max(limit/ticksPerTimeout, 1)
+	w.stallAfter = ticksPerTimeout
+	w.cutAfter = int((w.timeout + w.tick - 1) / w.tick)
+	w.onStall = f
+	if w.ticking.Load() {
+		// The timer may be a tick of the timeout away.
+		w.armLocked(0)
+	}
 }
 
 func (w *progressWatch) cutOff(idle bool) {
@@ -192,6 +245,17 @@ func (w *guardedWriter) Flush() {
 		f.Flush()
 	}
 	w.life.write.end()
+}
+
+// writeAndFlush writes p and flushes, as one watched operation.
+func (w *guardedWriter) writeAndFlush(p []byte) (int, error) {
+	w.life.write.begin()
+	defer w.life.write.end()
+	n, err := w.ResponseWriter.Write(p)
+	if f, ok := w.ResponseWriter.(http.Flusher); ok && err == nil {
+		f.Flush()
+	}
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

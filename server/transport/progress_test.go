@@ -128,6 +128,80 @@ func TestProgressWatchDeadline(t *testing.T) {
 	})
 }
 
+// TestProgressWatchStall checks the stall limit of OnWriteStall: an
+// operation stuck for it is reported once, between the limit and a quarter
+// more, and still cut off at the timeout, within a tick of the stall's
+// length; operations that each end sooner, however many, are not reported.
+func TestProgressWatchStall(t *testing.T) {
+	t.Parallel()
+	const timeout, limit = time.Second, 200 * time.Millisecond
+	t.Run("stuck", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			g := newWatchedGuard(t, timeout)
+			start := time.Now()
+			var stalls atomic.Int32
+			var stalledAt atomic.Int64
+			g.reads.setStall(limit, func() {
+				stalls.Add(1)
+				stalledAt.Store(int64(time.Since(start)))
+			})
+			g.reads.begin()
+			elapsed := untilCutOff(t, g, 10*timeout)
+			if elapsed < timeout || elapsed > timeout+limit/ticksPerTimeout+time.Millisecond {
+				t.Errorf("cut off after %v, want between the timeout of %v and a tick of %v more", elapsed, timeout, limit/ticksPerTimeout)
+			}
+			if got := time.Duration(stalledAt.Load()); got < limit || got > limit+limit/ticksPerTimeout {
+				t.Errorf("stall reported after %v, want between %v and a quarter more", got, limit)
+			}
+			if n := stalls.Load(); n != 1 {
+				t.Errorf("stall reported %d times, want once", n)
+			}
+		})
+	})
+	t.Run("set while the timer ticks", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			// An operation before the limit is set starts the timer
+			// on the timeout's ticks, a quarter of an hour apart.
+			g := newWatchedGuard(t, time.Hour)
+			g.reads.begin()
+			g.reads.end()
+			start := time.Now()
+			stalled := make(chan time.Duration, 1)
+			g.reads.setStall(limit, func() { stalled <- time.Since(start) })
+			g.reads.begin()
+			time.Sleep(2 * limit)
+			synctest.Wait()
+			select {
+			case got := <-stalled:
+				if got < limit || got > limit+limit/ticksPerTimeout {
+					t.Errorf("stall reported after %v, want between %v and a quarter more", got, limit)
+				}
+			default:
+				t.Errorf("no stall reported within %v of a limit of %v", 2*limit, limit)
+			}
+		})
+	})
+	t.Run("progressing", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			g := newWatchedGuard(t, timeout)
+			var stalls atomic.Int32
+			g.reads.setStall(limit, func() { stalls.Add(1) })
+			for end := time.Now().Add(3 * timeout); time.Now().Before(end); {
+				g.reads.begin()
+				time.Sleep(limit / 2)
+				g.reads.end()
+			}
+			synctest.Wait()
+			if n := stalls.Load(); n != 0 || g.readCutOff.Load() {
+				t.Errorf("operations of half the stall limit each: %d stalls reported, cut off %v; want none", n, g.readCutOff.Load())
+			}
+		})
+	})
+}
+
 // TestProgressWatchStops checks that a finished guard cuts nothing off. A
 // twin guard, left running through the same span of the clock, proves
 // that the span was long enough for a cut-off to be seen.
