@@ -84,6 +84,13 @@ func (b Bounds) Contains(p Point) bool {
 		p.Longitude >= b.MinLongitude && p.Longitude <= b.MaxLongitude
 }
 
+// HoldsEveryPoint reports whether b contains every valid point: the
+// whole world.
+func (b Bounds) HoldsEveryPoint() bool {
+	return b.MinLatitude <= -MaxLatitudeE7 && b.MaxLatitude >= MaxLatitudeE7 &&
+		b.MinLongitude <= -MaxLongitudeE7 && b.MaxLongitude >= MaxLongitudeE7
+}
+
 // DistanceMetres returns the great-circle distance between p and q by the
 // haversine formula, truncated to whole metres as the reference servers do.
 // The result is at most half the Earth's circumference, well within int32.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/server/geo"
 	"github.com/routeguide/routeguide/server/limits"
 	"github.com/routeguide/routeguide/server/notes"
 )
@@ -112,6 +114,63 @@ func BenchmarkAddWithWatchers(b *testing.B) {
 			slices.Sort(took)
 			b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns/add")
 			b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds()), "p99-ns/add")
+		})
+	}
+}
+
+// BenchmarkAreaWatchers delivers notes to 1,000 watchers of as many
+// areas, each note inside one of them, and waits for that area's watcher
+// to get it. Given as Area, a delivery wakes that watcher alone; given as
+// Match, as round five's feed had every area, it wakes all 1,000, which
+// each test the note and wait again. A page's map shows a region, so this
+// is what many open maps cost a replica.
+func BenchmarkAreaWatchers(b *testing.B) {
+	const watchers = 1000
+	areaOf := func(i int) geo.Bounds {
+		lat := int32(i) * 1000
+		return geo.Bounds{MinLatitude: lat, MaxLatitude: lat + 10, MinLongitude: 0, MaxLongitude: 10}
+	}
+	for _, by := range []string{"match", "area"} {
+		b.Run("by="+by, func(b *testing.B) {
+			s := notes.NewMemory(limits.Limits{MaxNotesPerLocation: 100, MaxStoredNoteBytes: 64 << 20})
+			defer s.Close()
+			ctx, cancel := context.WithCancel(b.Context())
+			defer cancel()
+			got := make([]chan struct{}, watchers)
+			var readers sync.WaitGroup
+			for i := range watchers {
+				area := areaOf(i)
+				opts := notes.WatchOptions{Area: &area}
+				if by == "match" {
+					opts = notes.WatchOptions{Match: func(n *routeguide.RouteNote) bool { return area.Contains(geo.PointOf(n.GetLocation())) }}
+				}
+				w, err := s.Watch(ctx, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got[i] = make(chan struct{}, 1)
+				readers.Go(func() {
+					defer w.Close()
+					for {
+						if _, err := w.Next(ctx); err != nil {
+							return
+						}
+						got[i] <- struct{}{}
+					}
+				})
+			}
+			i := 0
+			for b.Loop() {
+				at := areaOf(i % watchers)
+				if _, err := s.Add(ctx, note(at.MinLatitude+5, 5, "a note"), notes.Author{}); err != nil {
+					b.Fatal(err)
+				}
+				<-got[i%watchers]
+				i++
+			}
+			b.StopTimer()
+			cancel()
+			readers.Wait()
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
+	"github.com/routeguide/routeguide/server/geo"
 )
 
 // ErrUnavailable is wrapped by every error a store returns because the
@@ -169,10 +170,13 @@ type WatchOptions struct {
 	// again since. Even unset, an After beyond the store's last note is
 	// refused so.
 	Epoch string
+	// Area, when set, keeps only the notes whose location it holds, and
+	// the watcher is woken only for them (see [feed.wakeAreas]).
+	Area *geo.Bounds
 	// Match, when set, keeps only the notes it returns true for; it is
 	// called for every note stored while the watcher lives, and for the
 	// location of every note deleted, so it must be fast and must not
-	// block.
+	// block. A watcher with Match and no Area is woken for every note.
 	Match func(*routeguide.RouteNote) bool
 }
 
@@ -216,10 +220,25 @@ type feed struct {
 	gen      uint64     // bumped by reset: events of older ones are dropped
 	watchers map[*Watcher]struct{}
 	groups   []int // how many watchers each wake group has
-	down     error // once set, new watchers are refused with it
+	// areas are the watchers of an area (Area), with it, in no order.
+	areas []areaWatcher
+	down  error // once set, new watchers are refused with it
 	// live is what the watchers read; it is replaced under mu and read
 	// without it.
 	live atomic.Pointer[liveLog]
+}
+
+// areaWatcher is a watcher of an area. A delivery wakes it, on its own
+// channel, only if the area holds one of its notes: the maps of a page
+// show a region, and with one live log for all, a note woke every
+// watcher of the replica, the thousands whose area it is not in too, to
+// find nothing. Testing the areas costs the delivery a few nanoseconds a
+// watcher, from one array; waking one on its own channel costs what a
+// wake group's channel costs each of its watchers. Watchers of the world
+// (no Area) stay in wake groups: every note is theirs.
+type areaWatcher struct {
+	area geo.Bounds
+	w    *Watcher
 }
 
 func newFeed(buffer, replayLimit int) *feed {
@@ -255,6 +274,7 @@ func (f *feed) publish(ev Event) {
 // deliverPending hands the queued events to the watchers until none is
 // left, then ends.
 func (f *feed) deliverPending(gen uint64) {
+	var woken []areaHit // the watchers of an area each delivery wakes
 	for {
 		f.queueMu.Lock()
 		if f.queueGen != gen {
@@ -277,9 +297,13 @@ func (f *feed) deliverPending(gen uint64) {
 			f.cutAllLocked(fmt.Errorf("%w: %w by more than %d events", ErrTooSlow, ErrFeedBehind, maxPending))
 		}
 		old := f.deliver(batch, gen)
+		if old != nil {
+			woken = f.areasHolding(old.end, woken[:0])
+		}
 		f.mu.Unlock()
 		if old != nil {
-			old.wakeAll()
+			wakeAreas(woken, old.wakeAll())
+			clear(woken)
 		}
 	}
 }
@@ -309,6 +333,37 @@ func (f *feed) deliver(batch []Event, gen uint64) *liveLog {
 	return old
 }
 
+// areaHit is a watcher of an area and the log position of the first note
+// of a delivery in it.
+type areaHit struct {
+	w   *Watcher
+	pos uint64
+}
+
+// areasHolding appends to woken the watchers of an area that holds a
+// note of the live log from position from on, the events just delivered,
+// each with the first such note's position. The caller holds f.mu.
+func (f *feed) areasHolding(from uint64, woken []areaHit) []areaHit {
+	if len(f.areas) == 0 {
+		return woken
+	}
+	l := f.live.Load()
+	var points [8]geo.Point // most deliveries are of one note
+	at := points[:0]
+	for pos := from; pos < l.end; pos++ {
+		at = append(at, geo.PointOf(l.at(pos).Note.GetLocation()))
+	}
+	for _, a := range f.areas {
+		for i, p := range at {
+			if a.area.Contains(p) {
+				woken = append(woken, areaHit{a.w, from + uint64(i)})
+				break
+			}
+		}
+	}
+	return woken
+}
+
 // lastAccepted returns the sequence of the last event queued.
 func (f *feed) lastAccepted() uint64 {
 	f.queueMu.Lock()
@@ -326,7 +381,7 @@ func (f *feed) skip(seq uint64) {
 // before it: w receives every later one. Those queued but not yet
 // delivered are the store's already, so w reads them in its replay rather
 // than in its buffer.
-func (f *feed) register(w *Watcher) (uint64, error) {
+func (f *feed) register(w *Watcher, area *geo.Bounds) (uint64, error) {
 	f.queueMu.Lock()
 	defer f.queueMu.Unlock()
 	f.mu.Lock()
@@ -334,10 +389,15 @@ func (f *feed) register(w *Watcher) (uint64, error) {
 	if f.down != nil {
 		return 0, f.down
 	}
-	w.floor = f.accepted
 	w.log = f.live.Load()
 	w.pos = w.log.end
-	w.group = f.joinGroup()
+	if area != nil {
+		w.area = &areaWake{c: make(chan struct{}, 1)}
+		w.group = int32(len(f.areas)) // its place in areas
+		f.areas = append(f.areas, areaWatcher{area: *area, w: w})
+	} else {
+		w.group = f.joinGroup()
+	}
 	f.watchers[w] = struct{}{}
 	return f.accepted, nil
 }
@@ -362,10 +422,21 @@ func (f *feed) remove(w *Watcher) {
 }
 
 func (f *feed) removeLocked(w *Watcher) {
-	if _, ok := f.watchers[w]; ok {
-		delete(f.watchers, w)
-		f.groups[w.group]--
+	if _, ok := f.watchers[w]; !ok {
+		return
 	}
+	delete(f.watchers, w)
+	if w.area == nil {
+		f.groups[w.group]--
+		return
+	}
+	// The last watcher of an area takes w's place.
+	last := len(f.areas) - 1
+	moved := f.areas[last]
+	f.areas[w.group] = moved
+	moved.w.group = w.group
+	f.areas[last] = areaWatcher{}
+	f.areas = f.areas[:last]
 }
 
 // cutAll cuts off every watcher with err. The watchers may have missed
@@ -381,6 +452,7 @@ func (f *feed) cutAllLocked(err error) {
 	for w := range f.watchers {
 		f.removeLocked(w)
 		w.markCut(err)
+		w.rouseOwn()
 	}
 	f.live.Load().rouseAll()
 }
@@ -428,7 +500,13 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 		match: opts.Match,
 		epoch: epoch,
 	}
-	boundary, err := f.register(w)
+	if opts.Area != nil {
+		area := *opts.Area
+		w.match = func(n *routeguide.RouteNote) bool {
+			return area.Contains(geo.PointOf(n.GetLocation())) && (opts.Match == nil || opts.Match(n))
+		}
+	}
+	boundary, err := f.register(w, opts.Area)
 	if err != nil {
 		return nil, err
 	}
@@ -442,7 +520,7 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 			return nil, err
 		}
 		if opts.After == nil {
-			w.startAfter(last)
+			w.startAfter(last, boundary)
 			return w, nil
 		}
 		if *opts.After > last {
@@ -451,7 +529,7 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 		}
 	}
 	after := *opts.After
-	w.startAfter(after)
+	w.startAfter(after, boundary)
 	if after < boundary {
 		w.replayFrom(replay, max(after, boundary-min(boundary, uint64(f.replayLimit))), boundary)
 	}

@@ -151,11 +151,26 @@ func (s *wakeSlot) rouse() {
 
 // wakeAll wakes the watchers of l, l's successor being published, group
 // after group, stepping aside after each of the first groups that had
-// watchers waiting (see fanOutWave).
-func (l *liveLog) wakeAll() {
+// watchers waiting (see fanOutWave), and returns how many times it did.
+func (l *liveLog) wakeAll() (yields int) {
 	for g := range l.wake {
 		if l.wake[g].wakeUp() && g < fanOutYields {
 			runtime.Gosched()
+			yields++
+		}
+	}
+	return yields
+}
+
+// wakeAreas wakes the watchers of an area a delivery holds notes for,
+// stepping aside after every fanOutWave of them as long as the delivery
+// has stepped aside fewer than fanOutYields times in all.
+func wakeAreas(woken []areaHit, yields int) {
+	for i, hit := range woken {
+		hit.w.area.delivered(hit.pos)
+		if yields < fanOutYields && (i+1)%fanOutWave == 0 {
+			runtime.Gosched()
+			yields++
 		}
 	}
 }

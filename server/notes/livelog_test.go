@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routeguide/routeguide/server/geo"
 	"github.com/routeguide/routeguide/server/limits"
 )
 
@@ -85,9 +86,13 @@ func TestLiveLogKeepsABurst(t *testing.T) {
 }
 
 // watchOf starts a watcher of s's live events, closed when the test ends.
-func watchOf(t *testing.T, s *Memory) *Watcher {
+func watchOf(t *testing.T, s *Memory, opts ...WatchOptions) *Watcher {
 	t.Helper()
-	w, err := s.Watch(t.Context(), WatchOptions{})
+	var o WatchOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	w, err := s.Watch(t.Context(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +188,13 @@ func TestCutWakesAWaitingWatcher(t *testing.T) {
 		}()
 	}
 	cause := errors.New("cut for the test")
+	area := geo.Bounds{MinLatitude: 0, MaxLatitude: 2, MinLongitude: 0, MaxLongitude: 2}
 	for i := range 200 {
-		w, err := s.Watch(ctx, WatchOptions{})
+		opts := WatchOptions{}
+		if i%4 >= 2 {
+			opts.Area = &area // woken on a channel of its own
+		}
+		w, err := s.Watch(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,5 +217,130 @@ func TestCutWakesAWaitingWatcher(t *testing.T) {
 		if err := <-got; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestAreaWatchersWokenForTheirNotes has watchers of three areas and one of
+// the world: a delivery wakes, of the watchers of an area, only those whose
+// area holds its note, and each watcher gets the notes its area holds.
+// Watchers leaving in any order keep the feed's list of areas whole.
+func TestAreaWatchersWokenForTheirNotes(t *testing.T) {
+	t.Parallel()
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20})
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	around := func(lat, lng int32) *geo.Bounds {
+		return &geo.Bounds{MinLatitude: lat - 1, MaxLatitude: lat + 1, MinLongitude: lng - 1, MaxLongitude: lng + 1}
+	}
+	both := &geo.Bounds{MinLatitude: 0, MaxLatitude: 10, MinLongitude: 0, MaxLongitude: 10}
+	watch := func(area *geo.Bounds) *Watcher {
+		w, err := s.Watch(ctx, WatchOptions{Area: area})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Close)
+		return w
+	}
+	first, second, wide, world := watch(around(1, 1)), watch(around(5, 5)), watch(both), watch(nil)
+
+	add(t, s, note(1, 1, "at the first"))
+	for name, w := range map[string]*Watcher{"first": first, "wide": wide, "world": world} {
+		if ev, err := w.Next(ctx); err != nil || ev.Note.GetMessage() != "at the first" {
+			t.Errorf("%s: got %q, %v; want the note at the first", name, ev.Note.GetMessage(), err)
+		}
+	}
+	s.feed.mu.Lock()
+	var woken []*Watcher
+	for _, hit := range s.feed.areasHolding(s.feed.live.Load().end-1, nil) {
+		woken = append(woken, hit.w)
+	}
+	s.feed.mu.Unlock()
+	if !sameWatchers(woken, first, wide) {
+		t.Errorf("the note at the first woke %d watchers of an area, want the first's and the wide one's", len(woken))
+	}
+
+	add(t, s, note(5, 5, "at the second"))
+	if ev, err := second.Next(ctx); err != nil || ev.Note.GetMessage() != "at the second" {
+		t.Errorf("second: got %q, %v; want the note at the second only", ev.Note.GetMessage(), err)
+	}
+
+	// Leaving from the middle and the end of the list.
+	first.Close()
+	world.Close()
+	late := watch(around(5, 5))
+	wide.Close()
+	s.feed.mu.Lock()
+	defer s.feed.mu.Unlock()
+	var left []*Watcher
+	for i, a := range s.feed.areas {
+		if int(a.w.group) != i {
+			t.Errorf("the watcher at %d of the areas has its place as %d", i, a.w.group)
+		}
+		left = append(left, a.w)
+	}
+	if !sameWatchers(left, second, late) {
+		t.Errorf("%d watchers of an area left, want the second's two", len(left))
+	}
+}
+
+func sameWatchers(got []*Watcher, want ...*Watcher) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestAreaWatcherFallsBehindOnlyInItsArea checks the buffer's bound for a
+// watcher of an area, which no delivery outside its area wakes: it may be
+// any number of notes behind the log as long as none is in its area, and
+// gets the next in its area; but once the log drops a note in its area
+// that it has not read, it is cut off, as a watcher of the world is.
+func TestAreaWatcherFallsBehindOnlyInItsArea(t *testing.T) {
+	t.Parallel()
+	const buffer = 8
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: 1000, MaxStoredNoteBytes: 1 << 20, WatchBuffer: buffer})
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	here := &geo.Bounds{MinLatitude: 0, MaxLatitude: 2, MinLongitude: 0, MaxLongitude: 2}
+	quiet, slow := watchOf(t, s, WatchOptions{Area: here}), watchOf(t, s, WatchOptions{Area: here})
+	paced := watchOf(t, s)
+	post := func(lat int32, msg string) {
+		t.Helper()
+		add(t, s, note(lat, 1, msg))
+		if _, err := paced.Next(ctx); err != nil { // waits for the delivery
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 * buffer {
+		post(50, fmt.Sprint("elsewhere ", i))
+	}
+	post(1, "here")
+	for name, w := range map[string]*Watcher{"quiet": quiet, "slow": slow} {
+		if ev, err := w.Next(ctx); err != nil || ev.Note.GetMessage() != "here" {
+			t.Fatalf("%s, after %d notes outside its area: got %q, %v; want the note in it", name, 5*buffer, ev.Note.GetMessage(), err)
+		}
+	}
+	// quiet reads the next note in its area; slow does not, while the
+	// log drops it.
+	post(1, "here again")
+	if ev, err := quiet.Next(ctx); err != nil || ev.Note.GetMessage() != "here again" {
+		t.Errorf("quiet: got %q, %v; want the second note in its area", ev.Note.GetMessage(), err)
+	}
+	for i := range 3 * buffer {
+		post(50, fmt.Sprint("elsewhere again ", i))
+	}
+	post(1, "third")
+	if ev, err := quiet.Next(ctx); err != nil || ev.Note.GetMessage() != "third" {
+		t.Errorf("quiet: got %q, %v; want the third note in its area", ev.Note.GetMessage(), err)
+	}
+	if ev, err := slow.Next(ctx); !errors.Is(err, ErrTooSlow) {
+		t.Errorf("a watcher of an area that let the log drop a note in it: %q, %v; want ErrTooSlow", ev.Note.GetMessage(), err)
 	}
 }

@@ -3,6 +3,7 @@ package notes
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/routeguide/routeguide/gen/routeguide"
@@ -28,9 +29,11 @@ type Watcher struct {
 	match func(*routeguide.RouteNote) bool
 	// from is the sequence after which the watcher's events begin, the
 	// greater of skip and floor.
-	from  uint64
-	last  uint64 // sequence of the last event Next returned
-	group int32  // its wake group, set under the feed's mu
+	from uint64
+	last uint64 // sequence of the last event Next returned
+	// group is its wake group, or for a watcher of an area its place in
+	// the feed's areas; set under the feed's mu.
+	group int32
 	// flags has flagCut once cutBy is set, which Cut does from any
 	// goroutine, and flagReplaying while replay is set: Next looks for
 	// both at every event.
@@ -44,10 +47,8 @@ type Watcher struct {
 	// drops the live events up to it, those stored before the watcher
 	// started that the feed had not yet delivered.
 	skip uint64
-	// floor is the last event the feed had queued when the watcher
-	// registered: the feed delivers it only later ones. Set under the
-	// feed's mu.
-	floor uint64
+	// area is how a watcher of an area is woken; nil for the others.
+	area  *areaWake
 	epoch string
 	ctx   context.Context // the context Next was last given; done is its Done
 }
@@ -56,6 +57,48 @@ const (
 	flagCut = 1 << iota
 	flagReplaying
 )
+
+// areaWake is how a watcher of an area is woken: on a channel of its own,
+// only by the deliveries that hold a note in its area. The notes it was not
+// woken for are not in its area, so it may fall behind them for as long as
+// it likes, but not behind one that is: mu keeps what it has read and the
+// first note in its area it has not, exactly.
+type areaWake struct {
+	c  chan struct{}
+	mu sync.Mutex
+	// readTo is the end of the live log the watcher last took: it reads
+	// every event before it.
+	readTo uint64
+	// first is 1 + the log position of the first note in the area at or
+	// after readTo, 0 if none has been delivered.
+	first uint64
+}
+
+// delivered records that a delivery holds a note in the area at log
+// position pos, and wakes the watcher.
+func (a *areaWake) delivered(pos uint64) {
+	a.mu.Lock()
+	if pos >= a.readTo && (a.first == 0 || a.first-1 < a.readTo) {
+		a.first = pos + 1
+	}
+	a.mu.Unlock()
+	select {
+	case a.c <- struct{}{}:
+	default: // woken already
+	}
+}
+
+// take returns the newest live log of f for a watcher at position pos,
+// which will read every event of it, and whether the log dropped a note
+// in the area that the watcher had not read.
+func (a *areaWake) take(f *feed, pos uint64) (l *liveLog, missed bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l = f.live.Load()
+	missed = a.first != 0 && a.first-1 >= pos && a.first-1 < l.start()
+	a.readTo = l.end
+	return l, missed
+}
 
 // cutReason is why a watcher was cut off.
 type cutReason struct{ err error }
@@ -88,7 +131,12 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 		// published since has closed the channel already. A watcher cut
 		// off after it looked wakes with its group (see Cut), or, if the
 		// channel was replaced before it got it, sees the cut here.
-		wake := w.log.slot(int(w.group)).wait()
+		var wake <-chan struct{}
+		if w.area != nil {
+			wake = w.area.c
+		} else {
+			wake = w.log.slot(int(w.group)).wait()
+		}
 		if w.flags.Load()&flagCut != 0 {
 			continue // take says why
 		}
@@ -158,18 +206,29 @@ func (w *Watcher) take(ctx context.Context, read bool) (Event, bool, error) {
 }
 
 // readLog takes the newest live log, and reports whether it holds events
-// from the watcher's position on. A watcher whose next events
-// the log no longer holds is cut off: it fell more than its buffer behind,
-// since the log keeps at least that many (see [liveLog.next]). A watcher
-// that reads is never cut by a burst, as when a feed catches up after a
-// stall of the store and delivers more than a buffer at once: the log
-// keeps the whole of each delivery.
+// from the watcher's position on. A watcher whose next events the log no
+// longer holds is cut off: it fell more than its buffer behind, since the
+// log keeps at least that many (see [liveLog.next]). A watcher of an area
+// is cut off so only if the log dropped a note in its area that it has
+// not read; the notes it was not woken for, it skips. A watcher that reads
+// is never cut by a burst, as when a feed catches up after a stall of the
+// store and delivers more than a buffer at once: the log keeps the whole
+// of each delivery.
 func (w *Watcher) readLog() bool {
-	w.log = w.feed.live.Load()
+	var missed bool
+	if w.area != nil {
+		w.log, missed = w.area.take(w.feed, w.pos)
+	} else {
+		w.log = w.feed.live.Load()
+	}
 	if w.pos == w.log.end {
 		return false
 	}
-	if w.pos < w.log.start() {
+	if start := w.log.start(); w.pos < start {
+		if w.area != nil && !missed {
+			w.pos = start // what was dropped is not in its area
+			return true
+		}
 		// The log keeps at least the feed's buffer behind its end.
 		w.feed.remove(w)
 		w.markCut(fmt.Errorf("%w: more than %d events behind the live log", ErrTooSlow, w.feed.buffer))
@@ -194,9 +253,11 @@ func (w *Watcher) replayFrom(read replayFunc, from, to uint64) {
 	w.flags.Or(flagReplaying)
 }
 
-// startAfter sets the sequence after which the watcher's events begin.
-func (w *Watcher) startAfter(seq uint64) {
-	w.skip, w.last, w.from = seq, seq, max(seq, w.floor)
+// startAfter sets the sequence after which the watcher's events begin,
+// seq; floor is the last event the feed had queued when the watcher
+// registered, which the feed delivers only later ones of.
+func (w *Watcher) startAfter(seq, floor uint64) {
+	w.skip, w.last, w.from = seq, seq, max(seq, floor)
 }
 
 // cutErr returns the error that ended the watcher, if it was cut off.
@@ -254,9 +315,23 @@ func (w *Watcher) Epoch() string {
 func (w *Watcher) Cut(err error) {
 	w.feed.remove(w)
 	w.markCut(err)
+	if w.area != nil {
+		w.rouseOwn()
+		return
+	}
 	// The slot of the newest log: if the watcher waits on an older one,
 	// the delivery that replaced it wakes it.
 	w.feed.live.Load().slot(int(w.group)).rouse()
+}
+
+// rouseOwn wakes a watcher of an area, if it waits or when it next does.
+func (w *Watcher) rouseOwn() {
+	if w.area != nil {
+		select {
+		case w.area.c <- struct{}{}:
+		default: // woken already
+		}
+	}
 }
 
 // Close stops the watcher; Next must not be called after it.
