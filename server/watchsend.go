@@ -118,7 +118,8 @@ func (s *watchSender) encoded(codec string, marshal func() ([]byte, error)) ([]b
 // string compare by their bytes, a cache line of each watcher's own that a
 // delivery to a thousand watchers misses a thousand times, where one copy
 // compares by its pointer. There are few keys: the server's codecs, for
-// each life of the store; maxWatchKeys bounds them even so.
+// each life of the store; maxWatchKeys bounds them even so. A watch asks
+// once, at its first event.
 var watchKeys struct {
 	sync.Mutex
 	keys map[string]string

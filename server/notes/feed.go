@@ -243,7 +243,7 @@ type areaWatcher struct {
 
 func newFeed(buffer, replayLimit int) *feed {
 	f := &feed{buffer: buffer, replayLimit: replayLimit, watchers: make(map[*Watcher]struct{})}
-	f.live.Store(&liveLog{wake: make([]wakeSlot, 1)})
+	f.live.Store(&liveLog{wake: newWakeSlots(0)})
 	return f
 }
 

@@ -45,12 +45,25 @@ func (l *liveLog) next(events []Event, keep, groups int) *liveLog {
 	if len(kept)+len(events) > 2*keep {
 		kept = append([]Event(nil), kept[len(kept)-min(keep, len(kept)):]...)
 	}
-	return &liveLog{events: append(kept, events...), end: l.end + uint64(len(events)), wake: make([]wakeSlot, max(groups, 1))}
+	return &liveLog{events: append(kept, events...), end: l.end + uint64(len(events)), wake: newWakeSlots(groups)}
 }
 
-// slot returns the slot that the watchers of wake group g wait in.
+// newWakeSlots returns the wake slots of a log published when the feed had
+// groups wake groups: one for each, and at least one for each small group
+// and one more, so that watchers of groups made since it was published
+// wait in the last, woken after the waves (see slot).
+func newWakeSlots(groups int) []wakeSlot {
+	return make([]wakeSlot, max(groups, fanOutYields+1))
+}
+
+// slot returns the slot that the watchers of wake group g wait in: its
+// own, or the last of the log's if the group was made since the log was
+// published. Watchers that register between two deliveries, as 10,000
+// opened at once, thus wait in the waves' slots or after them, not all in
+// the first small group's: there the first delivery woke them all at
+// once, and its poster's answer waited behind them (330 ms).
 func (l *liveLog) slot(g int) *wakeSlot {
-	return &l.wake[g%len(l.wake)]
+	return &l.wake[min(g, len(l.wake)-1)]
 }
 
 // Watchers wait in wake groups, woken by a delivery one group after the

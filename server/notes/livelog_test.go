@@ -137,6 +137,26 @@ func TestLiveLogWakesEveryGroup(t *testing.T) {
 		})
 	}
 	ready.Wait()
+	// They opened after a delivery made with none waiting: they must wait
+	// in the waves' slots and the one after them, not all in the first.
+	l := s.feed.live.Load()
+	if len(l.wake) < fanOutYields+1 {
+		t.Fatalf("a log delivered with no watcher has %d wake slots, want at least %d", len(l.wake), fanOutYields+1)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		waiting := 0
+		for g := range fanOutYields + 1 {
+			if l.wake[g].ch.Load() != nil {
+				waiting++
+			}
+		}
+		if waiting == fanOutYields+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watchers wait in %d of the first %d wake slots, want all", waiting, fanOutYields+1)
+		}
+	}
 	add(t, s, note(1, 1, "wake"))
 	done.Wait()
 	close(errs)
