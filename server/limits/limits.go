@@ -40,10 +40,12 @@ type Limits struct {
 	MaxStoredNoteBytes int64
 	// WatchBuffer is how many notes a watcher may surely fall behind the
 	// store before it is cut off (notes.ErrTooSlow): behind the notes its
-	// replica delivered, in its area or not; it is cut off once the notes
-	// it has not read are dropped, up to twice that many behind. Default
-	// 256. The notes wait in one log that every watcher of the replica
-	// reads, so a watcher costs none of it.
+	// replica delivered; it is cut off once the notes it has not read are
+	// dropped, up to twice that many behind. A watcher of an area is cut
+	// off only once a note in its area is dropped unread: it is not woken
+	// for the others, and skips them. Default 256. The notes wait in one
+	// log that every watcher of the replica reads, so a watcher costs none
+	// of it.
 	WatchBuffer int
 	// MaxReplay bounds a watcher's replay to the notes among the last
 	// MaxReplay sequence numbers before it started. Default 1,000.

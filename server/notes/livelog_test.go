@@ -178,6 +178,18 @@ func TestLiveLogWakesEveryGroup(t *testing.T) {
 	}
 }
 
+// boundedStore returns a memory store for a test, and a context that
+// bounds a broken wake-up, so that the test fails rather than hangs: a
+// watcher wakes within microseconds.
+func boundedStore(t *testing.T) (*Memory, context.Context) {
+	t.Helper()
+	s := NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20})
+	t.Cleanup(func() { s.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	return s, ctx
+}
+
 // TestCutWakesAWaitingWatcher cuts off watchers waiting for an event, from
 // other goroutines, each as it starts to wait or while it waits: each Next
 // must return the cut at once, though a watcher waits on its group's
@@ -185,12 +197,7 @@ func TestLiveLogWakesEveryGroup(t *testing.T) {
 // again and get the next event.
 func TestCutWakesAWaitingWatcher(t *testing.T) {
 	t.Parallel()
-	s := NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20})
-	defer s.Close()
-	// A bound on a broken wake-up, so that the test fails rather than
-	// hangs; a cut watcher wakes within microseconds.
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
+	s, ctx := boundedStore(t)
 	const others = fanOutWave*fanOutYields + 2*cutWave
 	got := make(chan error, others)
 	for range others {
@@ -246,10 +253,7 @@ func TestCutWakesAWaitingWatcher(t *testing.T) {
 // Watchers leaving in any order keep the feed's list of areas whole.
 func TestAreaWatchersWokenForTheirNotes(t *testing.T) {
 	t.Parallel()
-	s := NewMemory(limits.Limits{MaxNotesPerLocation: 10, MaxStoredNoteBytes: 1 << 20})
-	defer s.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
+	s, ctx := boundedStore(t)
 	around := func(lat, lng int32) *geo.Bounds {
 		return &geo.Bounds{MinLatitude: lat - 1, MaxLatitude: lat + 1, MinLongitude: lng - 1, MaxLongitude: lng + 1}
 	}
