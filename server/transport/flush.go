@@ -89,7 +89,7 @@ type flushCoalescer struct {
 	http.ResponseWriter
 	flusher http.Flusher
 	ctx     context.Context // the request's
-	// ctxDone is ctx's Done, once gone has asked for it: its channel is
+	// ctxDone is ctx's Done, once goneLocked has asked for it: its channel is
 	// one a waiting handler has just used, where ctx.Err reads the
 	// context itself, a cache line of its own a delivery to a thousand
 	// watchers misses a thousand times (BENCHMARKS.md, "Watchers and
@@ -199,7 +199,8 @@ func (d Direct) WriteAndFlush(p []byte) (int, error) {
 }
 
 // goneLocked reports whether the request's context is done: the client
-// reset the stream or went away. The caller holds c.mu.
+// reset the stream or went away. Only a handler that took its flushes
+// asks, WatchNotes's, which waits on Done anyway. The caller holds c.mu.
 func (c *flushCoalescer) goneLocked() bool {
 	if c.ctxDone == nil {
 		c.ctxDone = c.ctx.Done()
@@ -239,7 +240,9 @@ func (c *flushCoalescer) WriteHeader(code int) {
 func (c *flushCoalescer) Flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done || c.goneLocked() {
+	// ctx.Err, not goneLocked: asking for Done would make a channel for
+	// every stream that flushes, which a chat left open then holds.
+	if c.done || c.ctx.Err() != nil {
 		return
 	}
 	if c.open || c.manual {
