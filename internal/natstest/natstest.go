@@ -110,7 +110,8 @@ func (n *Node) Restart() {
 type Cluster []*Node
 
 // StartCluster runs a JetStream cluster of size nodes on loopback and waits
-// until it has a leader; it stops them when the test ends.
+// until it has a leader that sees them all; it stops them when the test
+// ends.
 func StartCluster(t testing.TB, size int, options ...Options) Cluster {
 	t.Helper()
 	ports := freePorts(t, size)
@@ -133,7 +134,7 @@ func StartCluster(t testing.TB, size int, options ...Options) Cluster {
 	deadline := time.Now().Add(20 * time.Second)
 	for !c.ready() {
 		if time.Now().After(deadline) {
-			t.Fatal("NATS cluster has no JetStream leader after 20s")
+			t.Fatal("NATS cluster has no JetStream leader seeing every node after 20s")
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
@@ -149,18 +150,25 @@ func (c Cluster) URLs() string {
 	return strings.Join(urls, ",")
 }
 
+// ready reports whether the cluster has a JetStream leader that counts
+// every node started as an online peer: a leader alone can still refuse
+// to place a stream on three of them ("no suitable peers for placement,
+// peer offline"), as a CI run did.
 func (c Cluster) ready() bool {
-	leader := false
+	started, online := 0, 0
 	for _, n := range c {
 		if n.srv == nil {
 			continue
 		}
+		started++
 		if !n.srv.JetStreamIsCurrent() {
 			return false
 		}
-		leader = leader || n.srv.JetStreamIsLeader()
+		if n.srv.JetStreamIsLeader() {
+			online = len(n.srv.JetStreamClusterPeers())
+		}
 	}
-	return leader
+	return online == started
 }
 
 // freePorts finds ports free on loopback now; the nodes' routes must be
