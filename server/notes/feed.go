@@ -452,7 +452,9 @@ func (f *feed) cutAllLocked(err error) {
 	for w := range f.watchers {
 		f.removeLocked(w)
 		w.markCut(err)
-		w.rouseOwn()
+		if w.area != nil {
+			w.area.wake()
+		}
 	}
 	f.live.Load().rouseAll()
 }

@@ -82,6 +82,11 @@ func (a *areaWake) delivered(pos uint64) {
 		a.first = pos + 1
 	}
 	a.mu.Unlock()
+	a.wake()
+}
+
+// wake wakes the watcher, if it waits or when it next does.
+func (a *areaWake) wake() {
 	select {
 	case a.c <- struct{}{}:
 	default: // woken already
@@ -316,22 +321,12 @@ func (w *Watcher) Cut(err error) {
 	w.feed.remove(w)
 	w.markCut(err)
 	if w.area != nil {
-		w.rouseOwn()
+		w.area.wake()
 		return
 	}
 	// The slot of the newest log: if the watcher waits on an older one,
 	// the delivery that replaced it wakes it.
 	w.feed.live.Load().slot(int(w.group)).rouse()
-}
-
-// rouseOwn wakes a watcher of an area, if it waits or when it next does.
-func (w *Watcher) rouseOwn() {
-	if w.area != nil {
-		select {
-		case w.area.c <- struct{}{}:
-		default: // woken already
-		}
-	}
 }
 
 // Close stops the watcher; Next must not be called after it.
