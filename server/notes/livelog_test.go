@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -73,7 +74,15 @@ func TestLiveLogKeepsABurst(t *testing.T) {
 	defer s.Close()
 	w := watchOf(t, s)
 	s.feed.mu.Lock() // delivery waits for this, then takes what waits at once
-	for i := range burst {
+	// The first note's delivery takes it alone and waits for the lock: the
+	// burst is all the second's. Had the deliverer taken more than a buffer
+	// before it waited, the watcher, which has read none of the first
+	// delivery, would rightly be cut off when the second came.
+	add(t, s, note(1, 1, "0"))
+	for !deliveryWaits(s) {
+		runtime.Gosched()
+	}
+	for i := 1; i < burst; i++ {
 		add(t, s, note(1, 1, fmt.Sprint(i)))
 	}
 	s.feed.mu.Unlock()
@@ -83,6 +92,14 @@ func TestLiveLogKeepsABurst(t *testing.T) {
 			t.Fatalf("event %d of a burst of %d: %q, %v", i, burst, ev.Note.GetMessage(), err)
 		}
 	}
+}
+
+// deliveryWaits reports whether s's feed has a delivery under way that
+// has taken every event queued.
+func deliveryWaits(s *Memory) bool {
+	s.feed.queueMu.Lock()
+	defer s.feed.queueMu.Unlock()
+	return s.feed.running && len(s.feed.pending) == 0
 }
 
 // watchOf starts a watcher of s's live events, closed when the test ends.
