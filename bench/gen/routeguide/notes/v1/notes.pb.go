@@ -27,6 +27,72 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Author says who posted a note.
+type Author struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// display_name is the poster's name as their identity provider gives it;
+	// empty for an anonymous note.
+	DisplayName string `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// author_id is a stable identifier of the poster that reveals nothing of
+	// their account; empty for an anonymous note.
+	AuthorId string `protobuf:"bytes,2,opt,name=author_id,json=authorId,proto3" json:"author_id,omitempty"`
+	// anonymous is true for a note posted without signing in.
+	Anonymous     bool `protobuf:"varint,3,opt,name=anonymous,proto3" json:"anonymous,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Author) Reset() {
+	*x = Author{}
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Author) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Author) ProtoMessage() {}
+
+func (x *Author) ProtoReflect() protoreflect.Message {
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Author.ProtoReflect.Descriptor instead.
+func (*Author) Descriptor() ([]byte, []int) {
+	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Author) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Author) GetAuthorId() string {
+	if x != nil {
+		return x.AuthorId
+	}
+	return ""
+}
+
+func (x *Author) GetAnonymous() bool {
+	if x != nil {
+		return x.Anonymous
+	}
+	return false
+}
+
 // PostNoteRequest carries the note to post.
 type PostNoteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -38,7 +104,7 @@ type PostNoteRequest struct {
 
 func (x *PostNoteRequest) Reset() {
 	*x = PostNoteRequest{}
-	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[0]
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -50,7 +116,7 @@ func (x *PostNoteRequest) String() string {
 func (*PostNoteRequest) ProtoMessage() {}
 
 func (x *PostNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[0]
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -63,7 +129,7 @@ func (x *PostNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostNoteRequest.ProtoReflect.Descriptor instead.
 func (*PostNoteRequest) Descriptor() ([]byte, []int) {
-	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{0}
+	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *PostNoteRequest) GetNote() *routeguide.RouteNote {
@@ -78,14 +144,17 @@ type PostNoteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// notes are every note at the location up to and including the one posted,
 	// oldest first, as RouteChat would answer.
-	Notes         []*routeguide.RouteNote `protobuf:"bytes,1,rep,name=notes,proto3" json:"notes,omitempty"`
+	Notes []*routeguide.RouteNote `protobuf:"bytes,1,rep,name=notes,proto3" json:"notes,omitempty"`
+	// authors say who posted each of notes: authors[i] posted notes[i]. A
+	// server older than this field sends none.
+	Authors       []*Author `protobuf:"bytes,2,rep,name=authors,proto3" json:"authors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PostNoteResponse) Reset() {
 	*x = PostNoteResponse{}
-	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[1]
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -97,7 +166,7 @@ func (x *PostNoteResponse) String() string {
 func (*PostNoteResponse) ProtoMessage() {}
 
 func (x *PostNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[1]
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -110,12 +179,120 @@ func (x *PostNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostNoteResponse.ProtoReflect.Descriptor instead.
 func (*PostNoteResponse) Descriptor() ([]byte, []int) {
-	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{1}
+	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PostNoteResponse) GetNotes() []*routeguide.RouteNote {
 	if x != nil {
 		return x.Notes
+	}
+	return nil
+}
+
+func (x *PostNoteResponse) GetAuthors() []*Author {
+	if x != nil {
+		return x.Authors
+	}
+	return nil
+}
+
+// DeleteNoteRequest names the note to delete.
+type DeleteNoteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// sequence is the note's position in the store, as a feed carries it.
+	Sequence      uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteNoteRequest) Reset() {
+	*x = DeleteNoteRequest{}
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteNoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteNoteRequest) ProtoMessage() {}
+
+func (x *DeleteNoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteNoteRequest.ProtoReflect.Descriptor instead.
+func (*DeleteNoteRequest) Descriptor() ([]byte, []int) {
+	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DeleteNoteRequest) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+// DeleteNoteResponse describes the note deleted.
+type DeleteNoteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// note is the note as it was stored.
+	Note *routeguide.RouteNote `protobuf:"bytes,1,opt,name=note,proto3" json:"note,omitempty"`
+	// author is who had posted it.
+	Author        *Author `protobuf:"bytes,2,opt,name=author,proto3" json:"author,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteNoteResponse) Reset() {
+	*x = DeleteNoteResponse{}
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteNoteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteNoteResponse) ProtoMessage() {}
+
+func (x *DeleteNoteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteNoteResponse.ProtoReflect.Descriptor instead.
+func (*DeleteNoteResponse) Descriptor() ([]byte, []int) {
+	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DeleteNoteResponse) GetNote() *routeguide.RouteNote {
+	if x != nil {
+		return x.Note
+	}
+	return nil
+}
+
+func (x *DeleteNoteResponse) GetAuthor() *Author {
+	if x != nil {
+		return x.Author
 	}
 	return nil
 }
@@ -131,13 +308,20 @@ type WatchNotesRequest struct {
 	// recent ones, then the feed goes on live. 0 replays from the start of what
 	// is stored. Unset, the feed starts with the next note posted.
 	AfterSequence *uint64 `protobuf:"varint,2,opt,name=after_sequence,json=afterSequence,proto3,oneof" json:"after_sequence,omitempty"`
+	// after_epoch is the epoch of the response that after_sequence came from.
+	// When it is not the store's epoch, the store has begun again since (a
+	// memory store restarted, a stream recreated), sequences mean other notes,
+	// and the call fails with failed_precondition: start again without
+	// after_sequence. Unset, a resume is still refused when after_sequence is
+	// beyond the last note stored.
+	AfterEpoch    *string `protobuf:"bytes,3,opt,name=after_epoch,json=afterEpoch,proto3,oneof" json:"after_epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchNotesRequest) Reset() {
 	*x = WatchNotesRequest{}
-	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[2]
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +333,7 @@ func (x *WatchNotesRequest) String() string {
 func (*WatchNotesRequest) ProtoMessage() {}
 
 func (x *WatchNotesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[2]
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +346,7 @@ func (x *WatchNotesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchNotesRequest.ProtoReflect.Descriptor instead.
 func (*WatchNotesRequest) Descriptor() ([]byte, []int) {
-	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{2}
+	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *WatchNotesRequest) GetArea() *routeguide.Rectangle {
@@ -179,23 +363,41 @@ func (x *WatchNotesRequest) GetAfterSequence() uint64 {
 	return 0
 }
 
-// WatchNotesResponse is one note of the feed.
+func (x *WatchNotesRequest) GetAfterEpoch() string {
+	if x != nil && x.AfterEpoch != nil {
+		return *x.AfterEpoch
+	}
+	return ""
+}
+
+// WatchNotesResponse is one event of the feed: a note posted or, when
+// deleted_sequence is set, a note deleted.
 type WatchNotesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// note is the note as stored.
+	// note is the note as stored. For a deletion it holds the deleted note's
+	// location, for area filtering, and no message.
 	Note *routeguide.RouteNote `protobuf:"bytes,1,opt,name=note,proto3" json:"note,omitempty"`
-	// sequence is the note's position in the store, the same on every replica;
-	// pass the last one seen as after_sequence to resume.
+	// sequence is the event's position in the store, the same on every
+	// replica; pass the last one seen as after_sequence, with epoch as
+	// after_epoch, to resume.
 	Sequence uint64 `protobuf:"varint,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
-	// posted_time is when the store accepted the note.
-	PostedTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=posted_time,json=postedTime,proto3" json:"posted_time,omitempty"`
+	// posted_time is when the store accepted the note, or the deletion.
+	PostedTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=posted_time,json=postedTime,proto3" json:"posted_time,omitempty"`
+	// author says who posted the note; unset on a deletion.
+	Author *Author `protobuf:"bytes,4,opt,name=author,proto3" json:"author,omitempty"`
+	// deleted_sequence, when not 0, makes this event a deletion: the note with
+	// this sequence was removed and must no longer be shown.
+	DeletedSequence uint64 `protobuf:"varint,5,opt,name=deleted_sequence,json=deletedSequence,proto3" json:"deleted_sequence,omitempty"`
+	// epoch names the life of the store that sequence belongs to: it changes
+	// when the store begins again and its sequences start over.
+	Epoch         string `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchNotesResponse) Reset() {
 	*x = WatchNotesResponse{}
-	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[3]
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -207,7 +409,7 @@ func (x *WatchNotesResponse) String() string {
 func (*WatchNotesResponse) ProtoMessage() {}
 
 func (x *WatchNotesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[3]
+	mi := &file_routeguide_notes_v1_notes_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +422,7 @@ func (x *WatchNotesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchNotesResponse.ProtoReflect.Descriptor instead.
 func (*WatchNotesResponse) Descriptor() ([]byte, []int) {
-	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{3}
+	return file_routeguide_notes_v1_notes_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *WatchNotesResponse) GetNote() *routeguide.RouteNote {
@@ -244,28 +446,67 @@ func (x *WatchNotesResponse) GetPostedTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *WatchNotesResponse) GetAuthor() *Author {
+	if x != nil {
+		return x.Author
+	}
+	return nil
+}
+
+func (x *WatchNotesResponse) GetDeletedSequence() uint64 {
+	if x != nil {
+		return x.DeletedSequence
+	}
+	return 0
+}
+
+func (x *WatchNotesResponse) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
 var File_routeguide_notes_v1_notes_proto protoreflect.FileDescriptor
 
 const file_routeguide_notes_v1_notes_proto_rawDesc = "" +
 	"\n" +
-	"\x1frouteguide/notes/v1/notes.proto\x12\x13routeguide.notes.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1crouteguide/route_guide.proto\"<\n" +
+	"\x1frouteguide/notes/v1/notes.proto\x12\x13routeguide.notes.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1crouteguide/route_guide.proto\"f\n" +
+	"\x06Author\x12!\n" +
+	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x1b\n" +
+	"\tauthor_id\x18\x02 \x01(\tR\bauthorId\x12\x1c\n" +
+	"\tanonymous\x18\x03 \x01(\bR\tanonymous\"<\n" +
 	"\x0fPostNoteRequest\x12)\n" +
-	"\x04note\x18\x01 \x01(\v2\x15.routeguide.RouteNoteR\x04note\"?\n" +
+	"\x04note\x18\x01 \x01(\v2\x15.routeguide.RouteNoteR\x04note\"v\n" +
 	"\x10PostNoteResponse\x12+\n" +
-	"\x05notes\x18\x01 \x03(\v2\x15.routeguide.RouteNoteR\x05notes\"}\n" +
+	"\x05notes\x18\x01 \x03(\v2\x15.routeguide.RouteNoteR\x05notes\x125\n" +
+	"\aauthors\x18\x02 \x03(\v2\x1b.routeguide.notes.v1.AuthorR\aauthors\"/\n" +
+	"\x11DeleteNoteRequest\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\"t\n" +
+	"\x12DeleteNoteResponse\x12)\n" +
+	"\x04note\x18\x01 \x01(\v2\x15.routeguide.RouteNoteR\x04note\x123\n" +
+	"\x06author\x18\x02 \x01(\v2\x1b.routeguide.notes.v1.AuthorR\x06author\"\xb3\x01\n" +
 	"\x11WatchNotesRequest\x12)\n" +
 	"\x04area\x18\x01 \x01(\v2\x15.routeguide.RectangleR\x04area\x12*\n" +
-	"\x0eafter_sequence\x18\x02 \x01(\x04H\x00R\rafterSequence\x88\x01\x01B\x11\n" +
-	"\x0f_after_sequence\"\x98\x01\n" +
+	"\x0eafter_sequence\x18\x02 \x01(\x04H\x00R\rafterSequence\x88\x01\x01\x12$\n" +
+	"\vafter_epoch\x18\x03 \x01(\tH\x01R\n" +
+	"afterEpoch\x88\x01\x01B\x11\n" +
+	"\x0f_after_sequenceB\x0e\n" +
+	"\f_after_epoch\"\x8e\x02\n" +
 	"\x12WatchNotesResponse\x12)\n" +
 	"\x04note\x18\x01 \x01(\v2\x15.routeguide.RouteNoteR\x04note\x12\x1a\n" +
 	"\bsequence\x18\x02 \x01(\x04R\bsequence\x12;\n" +
 	"\vposted_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"postedTime2\xcc\x01\n" +
+	"postedTime\x123\n" +
+	"\x06author\x18\x04 \x01(\v2\x1b.routeguide.notes.v1.AuthorR\x06author\x12)\n" +
+	"\x10deleted_sequence\x18\x05 \x01(\x04R\x0fdeletedSequence\x12\x14\n" +
+	"\x05epoch\x18\x06 \x01(\tR\x05epoch2\xad\x02\n" +
 	"\fNotesService\x12Y\n" +
 	"\bPostNote\x12$.routeguide.notes.v1.PostNoteRequest\x1a%.routeguide.notes.v1.PostNoteResponse\"\x00\x12a\n" +
 	"\n" +
-	"WatchNotes\x12&.routeguide.notes.v1.WatchNotesRequest\x1a'.routeguide.notes.v1.WatchNotesResponse\"\x000\x01B\xdb\x01\n" +
+	"WatchNotes\x12&.routeguide.notes.v1.WatchNotesRequest\x1a'.routeguide.notes.v1.WatchNotesResponse\"\x000\x01\x12_\n" +
+	"\n" +
+	"DeleteNote\x12&.routeguide.notes.v1.DeleteNoteRequest\x1a'.routeguide.notes.v1.DeleteNoteResponse\"\x00B\xdb\x01\n" +
 	"\x17com.routeguide.notes.v1B\n" +
 	"NotesProtoP\x01ZFgithub.com/routeguide/routeguide/bench/gen/routeguide/notes/v1;notesv1\xa2\x02\x03RNX\xaa\x02\x13Routeguide.Notes.V1\xca\x02\x13Routeguide\\Notes\\V1\xe2\x02\x1fRouteguide\\Notes\\V1\\GPBMetadata\xea\x02\x15Routeguide::Notes::V1b\x06proto3"
 
@@ -281,31 +522,40 @@ func file_routeguide_notes_v1_notes_proto_rawDescGZIP() []byte {
 	return file_routeguide_notes_v1_notes_proto_rawDescData
 }
 
-var file_routeguide_notes_v1_notes_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_routeguide_notes_v1_notes_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_routeguide_notes_v1_notes_proto_goTypes = []any{
-	(*PostNoteRequest)(nil),       // 0: routeguide.notes.v1.PostNoteRequest
-	(*PostNoteResponse)(nil),      // 1: routeguide.notes.v1.PostNoteResponse
-	(*WatchNotesRequest)(nil),     // 2: routeguide.notes.v1.WatchNotesRequest
-	(*WatchNotesResponse)(nil),    // 3: routeguide.notes.v1.WatchNotesResponse
-	(*routeguide.RouteNote)(nil),  // 4: routeguide.RouteNote
-	(*routeguide.Rectangle)(nil),  // 5: routeguide.Rectangle
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*Author)(nil),                // 0: routeguide.notes.v1.Author
+	(*PostNoteRequest)(nil),       // 1: routeguide.notes.v1.PostNoteRequest
+	(*PostNoteResponse)(nil),      // 2: routeguide.notes.v1.PostNoteResponse
+	(*DeleteNoteRequest)(nil),     // 3: routeguide.notes.v1.DeleteNoteRequest
+	(*DeleteNoteResponse)(nil),    // 4: routeguide.notes.v1.DeleteNoteResponse
+	(*WatchNotesRequest)(nil),     // 5: routeguide.notes.v1.WatchNotesRequest
+	(*WatchNotesResponse)(nil),    // 6: routeguide.notes.v1.WatchNotesResponse
+	(*routeguide.RouteNote)(nil),  // 7: routeguide.RouteNote
+	(*routeguide.Rectangle)(nil),  // 8: routeguide.Rectangle
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_routeguide_notes_v1_notes_proto_depIdxs = []int32{
-	4, // 0: routeguide.notes.v1.PostNoteRequest.note:type_name -> routeguide.RouteNote
-	4, // 1: routeguide.notes.v1.PostNoteResponse.notes:type_name -> routeguide.RouteNote
-	5, // 2: routeguide.notes.v1.WatchNotesRequest.area:type_name -> routeguide.Rectangle
-	4, // 3: routeguide.notes.v1.WatchNotesResponse.note:type_name -> routeguide.RouteNote
-	6, // 4: routeguide.notes.v1.WatchNotesResponse.posted_time:type_name -> google.protobuf.Timestamp
-	0, // 5: routeguide.notes.v1.NotesService.PostNote:input_type -> routeguide.notes.v1.PostNoteRequest
-	2, // 6: routeguide.notes.v1.NotesService.WatchNotes:input_type -> routeguide.notes.v1.WatchNotesRequest
-	1, // 7: routeguide.notes.v1.NotesService.PostNote:output_type -> routeguide.notes.v1.PostNoteResponse
-	3, // 8: routeguide.notes.v1.NotesService.WatchNotes:output_type -> routeguide.notes.v1.WatchNotesResponse
-	7, // [7:9] is the sub-list for method output_type
-	5, // [5:7] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	7,  // 0: routeguide.notes.v1.PostNoteRequest.note:type_name -> routeguide.RouteNote
+	7,  // 1: routeguide.notes.v1.PostNoteResponse.notes:type_name -> routeguide.RouteNote
+	0,  // 2: routeguide.notes.v1.PostNoteResponse.authors:type_name -> routeguide.notes.v1.Author
+	7,  // 3: routeguide.notes.v1.DeleteNoteResponse.note:type_name -> routeguide.RouteNote
+	0,  // 4: routeguide.notes.v1.DeleteNoteResponse.author:type_name -> routeguide.notes.v1.Author
+	8,  // 5: routeguide.notes.v1.WatchNotesRequest.area:type_name -> routeguide.Rectangle
+	7,  // 6: routeguide.notes.v1.WatchNotesResponse.note:type_name -> routeguide.RouteNote
+	9,  // 7: routeguide.notes.v1.WatchNotesResponse.posted_time:type_name -> google.protobuf.Timestamp
+	0,  // 8: routeguide.notes.v1.WatchNotesResponse.author:type_name -> routeguide.notes.v1.Author
+	1,  // 9: routeguide.notes.v1.NotesService.PostNote:input_type -> routeguide.notes.v1.PostNoteRequest
+	5,  // 10: routeguide.notes.v1.NotesService.WatchNotes:input_type -> routeguide.notes.v1.WatchNotesRequest
+	3,  // 11: routeguide.notes.v1.NotesService.DeleteNote:input_type -> routeguide.notes.v1.DeleteNoteRequest
+	2,  // 12: routeguide.notes.v1.NotesService.PostNote:output_type -> routeguide.notes.v1.PostNoteResponse
+	6,  // 13: routeguide.notes.v1.NotesService.WatchNotes:output_type -> routeguide.notes.v1.WatchNotesResponse
+	4,  // 14: routeguide.notes.v1.NotesService.DeleteNote:output_type -> routeguide.notes.v1.DeleteNoteResponse
+	12, // [12:15] is the sub-list for method output_type
+	9,  // [9:12] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_routeguide_notes_v1_notes_proto_init() }
@@ -313,14 +563,14 @@ func file_routeguide_notes_v1_notes_proto_init() {
 	if File_routeguide_notes_v1_notes_proto != nil {
 		return
 	}
-	file_routeguide_notes_v1_notes_proto_msgTypes[2].OneofWrappers = []any{}
+	file_routeguide_notes_v1_notes_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_routeguide_notes_v1_notes_proto_rawDesc), len(file_routeguide_notes_v1_notes_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

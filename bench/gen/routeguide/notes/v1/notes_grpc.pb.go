@@ -25,6 +25,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	NotesService_PostNote_FullMethodName   = "/routeguide.notes.v1.NotesService/PostNote"
 	NotesService_WatchNotes_FullMethodName = "/routeguide.notes.v1.NotesService/WatchNotes"
+	NotesService_DeleteNote_FullMethodName = "/routeguide.notes.v1.NotesService/DeleteNote"
 )
 
 // NotesServiceClient is the client API for NotesService service.
@@ -42,6 +43,10 @@ type NotesServiceClient interface {
 	// exactly once each, in the order of the store. A watcher that cannot keep
 	// up is cut off with resource_exhausted rather than slowing anyone else.
 	WatchNotes(ctx context.Context, in *WatchNotesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchNotesResponse], error)
+	// DeleteNote removes a stored note, by its sequence, from every replica:
+	// from the answers at its location, from replays, and live from every open
+	// feed, which carries the deletion. Moderators only.
+	DeleteNote(ctx context.Context, in *DeleteNoteRequest, opts ...grpc.CallOption) (*DeleteNoteResponse, error)
 }
 
 type notesServiceClient struct {
@@ -81,6 +86,16 @@ func (c *notesServiceClient) WatchNotes(ctx context.Context, in *WatchNotesReque
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type NotesService_WatchNotesClient = grpc.ServerStreamingClient[WatchNotesResponse]
 
+func (c *notesServiceClient) DeleteNote(ctx context.Context, in *DeleteNoteRequest, opts ...grpc.CallOption) (*DeleteNoteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteNoteResponse)
+	err := c.cc.Invoke(ctx, NotesService_DeleteNote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotesServiceServer is the server API for NotesService service.
 // All implementations must embed UnimplementedNotesServiceServer
 // for forward compatibility.
@@ -96,6 +111,10 @@ type NotesServiceServer interface {
 	// exactly once each, in the order of the store. A watcher that cannot keep
 	// up is cut off with resource_exhausted rather than slowing anyone else.
 	WatchNotes(*WatchNotesRequest, grpc.ServerStreamingServer[WatchNotesResponse]) error
+	// DeleteNote removes a stored note, by its sequence, from every replica:
+	// from the answers at its location, from replays, and live from every open
+	// feed, which carries the deletion. Moderators only.
+	DeleteNote(context.Context, *DeleteNoteRequest) (*DeleteNoteResponse, error)
 	mustEmbedUnimplementedNotesServiceServer()
 }
 
@@ -111,6 +130,9 @@ func (UnimplementedNotesServiceServer) PostNote(context.Context, *PostNoteReques
 }
 func (UnimplementedNotesServiceServer) WatchNotes(*WatchNotesRequest, grpc.ServerStreamingServer[WatchNotesResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchNotes not implemented")
+}
+func (UnimplementedNotesServiceServer) DeleteNote(context.Context, *DeleteNoteRequest) (*DeleteNoteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteNote not implemented")
 }
 func (UnimplementedNotesServiceServer) mustEmbedUnimplementedNotesServiceServer() {}
 func (UnimplementedNotesServiceServer) testEmbeddedByValue()                      {}
@@ -162,6 +184,24 @@ func _NotesService_WatchNotes_Handler(srv interface{}, stream grpc.ServerStream)
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type NotesService_WatchNotesServer = grpc.ServerStreamingServer[WatchNotesResponse]
 
+func _NotesService_DeleteNote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteNoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotesServiceServer).DeleteNote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotesService_DeleteNote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotesServiceServer).DeleteNote(ctx, req.(*DeleteNoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NotesService_ServiceDesc is the grpc.ServiceDesc for NotesService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -172,6 +212,10 @@ var NotesService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PostNote",
 			Handler:    _NotesService_PostNote_Handler,
+		},
+		{
+			MethodName: "DeleteNote",
+			Handler:    _NotesService_DeleteNote_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
