@@ -86,9 +86,19 @@ func (w *noFlushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // loop to write what no one will read, and a flood of reset streams would
 // make every handler wait on that loop twice.
 type flushCoalescer struct {
-	http.ResponseWriter
-	flusher http.Flusher
-	ctx     context.Context // the request's
+	// The fields a direct write uses come first, in its first 32 bytes,
+	// which are in one cache line whatever the allocation's place in its
+	// size class: a watcher woken to write a note finds the coalescer out
+	// of cache (BENCHMARKS.md, "Watchers and fan-out: round eight").
+
+	// mu protects the use of ResponseWriter and the fields up to timer
+	// but guarded, which is set before any use.
+	mu      sync.Mutex
+	open    bool // whether a window is open: the timer will fire
+	pending bool // whether a flush was asked for and not yet made
+	done    bool // whether the handler has returned
+	// manual says the handler makes the flushes: see [TakeFlushes].
+	manual bool
 	// ctxDone is ctx's Done, once goneLocked has asked for it: its channel is
 	// one a waiting handler has just used, where ctx.Err reads the
 	// context itself, a cache line of its own a delivery to a thousand
@@ -98,14 +108,11 @@ type flushCoalescer struct {
 	// guarded is ResponseWriter when it is the call's guardedWriter, which
 	// can write and flush as one watched operation; nil if it is not.
 	guarded *guardedWriter
-
-	mu      sync.Mutex // protects the fields below and the use of ResponseWriter
-	open    bool       // whether a window is open: the timer will fire
-	pending bool       // whether a flush was asked for and not yet made
 	timer   *time.Timer
-	done    bool // whether the handler has returned
-	// manual says the handler makes the flushes: see [TakeFlushes].
-	manual bool
+
+	http.ResponseWriter
+	flusher http.Flusher
+	ctx     context.Context // the request's
 }
 
 // TakeFlushes hands the flushes of the stream of ctx to its handler: from

@@ -294,7 +294,7 @@ func TestDirect(t *testing.T) {
 			life.write = progressWatch{life: life, timeout: time.Hour}
 			defer life.finish()
 			if guarded {
-				life.writer = guardedWriter{ResponseWriter: rec, life: life}
+				life.writer = guardedWriter{ResponseWriter: rec, watch: &life.write}
 				w = &life.writer
 			}
 			req := httptest.NewRequest(http.MethodPost, "/stream", http.NoBody)

@@ -23,10 +23,17 @@ import (
 // (see progressWatch): nothing reaches the HTTP/2 server's loop unless a
 // timeout is reached.
 type callLife struct {
+	// writer and the fields of write that every write touches come
+	// first, in the first cache line of the allocation (its size class
+	// puts it at the start of one): a watcher woken to write a note finds
+	// its life out of cache, and each line it touches costs a miss
+	// (BENCHMARKS.md, "Watchers and fan-out: round eight").
+	writer guardedWriter
+	write  progressWatch
+
 	w      http.ResponseWriter // for deadlines, through a ResponseController
 	limits *limits.Limits
 	reads  progressWatch
-	write  progressWatch
 
 	// cancel ends the call's context, which has its deadline, early when
 	// the server drains; nil for a procedure the server does not serve.
@@ -51,8 +58,7 @@ type callLife struct {
 	// then, so that other calls' lives are no larger.
 	end *lifeEnd
 
-	body   guardedBody
-	writer guardedWriter
+	body guardedBody
 }
 
 // lifeEnd is how a call that ends through its life ends: timer fires at
@@ -79,7 +85,7 @@ func startLife(w http.ResponseWriter, r *http.Request, c *Call, bounds *limits.L
 	l := &callLife{w: w, limits: bounds}
 	l.reads = progressWatch{life: l, timeout: bounds.StreamIdleTimeout, reads: true}
 	l.write = progressWatch{life: l, timeout: bounds.WriteTimeout}
-	l.writer = guardedWriter{ResponseWriter: w, life: l}
+	l.writer = guardedWriter{ResponseWriter: w, watch: &l.write}
 	c.life = l
 	ctx := context.WithValue(r.Context(), callKey{}, c)
 	if c.Known {

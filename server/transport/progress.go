@@ -31,16 +31,18 @@ const ticksPerTimeout = 4
 // has seen in progress for a whole timeout. It also fires at the watch's
 // deadline, if any: from then on, operations are cut off as they start.
 type progressWatch struct {
-	life    *callLife
-	timeout time.Duration
-	reads   bool // whether it watches reads, rather than writes
+	// The fields begin and end use come first: see [callLife].
 
 	// state is odd while an operation is in progress: begin and end each
 	// add one, so that it also tells one operation from the next.
 	state        atomic.Uint64
-	ticking      atomic.Bool  // whether the timer will fire within a tick
-	deadline     atomic.Int64 // clock() of the deadline; 0 if none
+	ticking      atomic.Bool // whether the timer will fire within a tick
 	pastDeadline atomic.Bool
+	deadline     atomic.Int64 // clock() of the deadline; 0 if none
+
+	life    *callLife
+	timeout time.Duration
+	reads   bool // whether it watches reads, rather than writes
 
 	mu      sync.Mutex // protects the fields below
 	timer   *time.Timer
@@ -225,32 +227,33 @@ func (w *progressWatch) stop() {
 	}
 }
 
-// guardedWriter is a response writer whose writes the call's life watches.
+// guardedWriter is a response writer whose writes the call's life watches,
+// with watch, the life's write watch.
 type guardedWriter struct {
 	http.ResponseWriter
-	life *callLife
+	watch *progressWatch
 }
 
 func (w *guardedWriter) Write(p []byte) (int, error) {
-	w.life.write.begin()
+	w.watch.begin()
 	n, err := w.ResponseWriter.Write(p)
-	w.life.write.end()
+	w.watch.end()
 	return n, err
 }
 
 // Flush implements http.Flusher, which connect-go needs for streams.
 func (w *guardedWriter) Flush() {
-	w.life.write.begin()
+	w.watch.begin()
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
-	w.life.write.end()
+	w.watch.end()
 }
 
 // writeAndFlush writes p and flushes, as one watched operation.
 func (w *guardedWriter) writeAndFlush(p []byte) (int, error) {
-	w.life.write.begin()
-	defer w.life.write.end()
+	w.watch.begin()
+	defer w.watch.end()
 	n, err := w.ResponseWriter.Write(p)
 	if f, ok := w.ResponseWriter.(http.Flusher); ok && err == nil {
 		f.Flush()
