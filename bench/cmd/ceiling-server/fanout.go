@@ -24,10 +24,10 @@ const fanOutKept = 1000
 // and WatchNotes with nothing but what the wire needs. PostNote builds the
 // note's gRPC frame once and wakes every watcher; each watcher's handler
 // writes the frames it has not sent, the same bytes for all, and flushes
-// once. It has no areas (every watcher gets every note), no epochs, no
-// authors, no store but the last fanOutLog frames, and no bound on a
-// watcher that does not read but the stream's flow control: the least
-// any handler on net/http's HTTP/2 server could do per delivery. Watchers
+// once. It has no areas (every watcher gets every note), one epoch and one
+// author for every note, no store but the last fanOutLog frames, and no
+// bound on a watcher that does not read but the stream's flow control: the
+// least any handler on net/http's HTTP/2 server could do per delivery. Watchers
 // read the log without a lock, so that a thousand woken at once do not
 // queue for one.
 type fanOut struct {
@@ -157,6 +157,12 @@ func (h *fanOut) since(after uint64, group int) (frames [][]byte, last uint64, n
 	return frames, last, l.posted[group]
 }
 
+// floorEpoch names the floor's one life. It has the length of
+// routeguide-server's memory store's epochs ("m" and 16 characters): every
+// note the floor sends carries it and an anonymous author, as the server's
+// do, so that both write the same bytes for a note.
+const floorEpoch = "f0000000000000000"
+
 // postNote answers PostNote with an empty response once the note's frame
 // is in the log.
 func (h *fanOut) postNote(w http.ResponseWriter, r *http.Request) {
@@ -167,7 +173,8 @@ func (h *fanOut) postNote(w http.ResponseWriter, r *http.Request) {
 	}
 	note := req.GetNote()
 	err := h.post(func(seq uint64) ([]byte, error) {
-		return envelope(&notesv1.WatchNotesResponse{Note: note, Sequence: seq, PostedTime: timestamppb.Now()})
+		return envelope(&notesv1.WatchNotesResponse{Note: note, Sequence: seq, PostedTime: timestamppb.Now(),
+			Epoch: floorEpoch, Author: &notesv1.Author{Anonymous: true}})
 	})
 	if err != nil {
 		fail(w, err)

@@ -60,6 +60,12 @@ type watcher struct {
 	cut    chan struct{} // closed when the watcher fell limits.buffer notes behind
 }
 
+// hubEpoch names the hub's one life. It has the length of routeguide-server's
+// memory store's epochs ("m" and 16 characters): every note the hub sends
+// carries it and an anonymous author, as the server's do, so that both write
+// the same bytes for a note.
+const hubEpoch = "g0000000000000000"
+
 func newNotesHub(limits hubLimits) *notesHub {
 	return &notesHub{
 		limits:   limits,
@@ -87,7 +93,8 @@ func (h *notesHub) PostNote(_ context.Context, req *notesv1.PostNoteRequest) (*n
 	notes = append(notes, note)
 	h.atLoc[key] = notes
 	replies := slices.Clone(notes)
-	h.log = append(h.log, &entry{res: &notesv1.WatchNotesResponse{Note: note, Sequence: h.next, PostedTime: posted}})
+	h.log = append(h.log, &entry{res: &notesv1.WatchNotesResponse{Note: note, Sequence: h.next, PostedTime: posted,
+		Epoch: hubEpoch, Author: &notesv1.Author{Anonymous: true}}})
 	h.next++
 	h.trimLocked()
 	h.mu.Unlock()
