@@ -55,13 +55,21 @@ func NewHTTPServer(handler http.Handler, l limits.Limits, tls bool) *http.Server
 
 // Listener makes listener hold further connections in the kernel's queue
 // while l.MaxConnections are open, and wraps each in [batchconn], a fast
-// path, with l.WriteTimeout; the write deadlines that [NewHTTPServer]'s
-// WriteByteTimeout sets around every write then cost a lock instead of a
-// change to the socket's timer. Buffered reads need the connections of
+// path, with l.WriteTimeout. Buffered reads need the connections of
 // listener to offer the socket's SyscallConn, as *net.TCPConn does.
-func Listener(listener net.Listener, l limits.Limits) net.Listener {
+//
+// The connections then time every write to the socket themselves, and
+// close once one makes no progress for l.WriteTimeout. s, the server that
+// will serve them, has its WriteByteTimeout turned off: it would time the
+// same writes again, with a clock reading and two write deadlines around
+// every flush, about 2% of the CPU of a note delivered to a thousand
+// watchers (BENCHMARKS.md, "Watchers and fan-out: round eight").
+func Listener(listener net.Listener, l limits.Limits, s *http.Server) net.Listener {
 	if batchconnOff {
 		return PlainListener(listener, l)
+	}
+	if s.HTTP2 != nil {
+		s.HTTP2.WriteByteTimeout = 0
 	}
 	return batchconn.NewListener(PlainListener(listener, l), batchconn.Options{WriteTimeout: l.WithDefaults().WriteTimeout})
 }

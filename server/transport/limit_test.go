@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -67,7 +68,7 @@ func listen(t *testing.T, l limits.Limits) (net.Listener, *countingListener) {
 		t.Fatal(err)
 	}
 	counted := &countingListener{Listener: inner}
-	listener := Listener(counted, l)
+	listener := Listener(counted, l, new(http.Server))
 	t.Cleanup(func() { listener.Close() })
 	return listener, counted
 }
@@ -206,5 +207,29 @@ func TestListenerConnsReachTheSocket(t *testing.T) {
 	client.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if got, err := io.ReadAll(client); err != nil || string(got) != "bye" {
 		t.Errorf("peer read %q, %v after CloseWrite; want bye and EOF", got, err)
+	}
+}
+
+// TestListenerTimesWritesForTheServer checks that a server served through
+// Listener leaves the timing of its writes to batchconn, which closes a
+// connection whose writes make no progress (TestConnectionWriteTimeout,
+// through the command), rather than timing them twice.
+func TestListenerTimesWritesForTheServer(t *testing.T) {
+	if batchconnOff {
+		t.Skip("built without batchconn")
+	}
+	l := limits.Limits{WriteTimeout: 3 * time.Second}
+	s := NewHTTPServer(nil, l, false)
+	if s.HTTP2.WriteByteTimeout != l.WriteTimeout {
+		t.Fatalf("NewHTTPServer: WriteByteTimeout %v, want %v", s.HTTP2.WriteByteTimeout, l.WriteTimeout)
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listener := Listener(inner, l, s)
+	defer listener.Close()
+	if s.HTTP2.WriteByteTimeout != 0 {
+		t.Errorf("after Listener: WriteByteTimeout %v, want 0", s.HTTP2.WriteByteTimeout)
 	}
 }

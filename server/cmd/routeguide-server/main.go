@@ -150,7 +150,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	// The PROXY header is read before anything else the connection sends.
 	listener = cfg.writes.trusted.Listener(listener)
 	if cfg.fastPaths {
-		listener = transport.Listener(listener, cfg.limits)
+		listener = transport.Listener(listener, cfg.limits, httpServer)
 	} else {
 		listener = transport.PlainListener(listener, cfg.limits)
 	}

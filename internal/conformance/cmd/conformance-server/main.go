@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return fmt.Errorf("-addr: %w", err)
 	}
-	listener = transport.Listener(listener, srv.limits)
+	listener = transport.Listener(listener, srv.limits, httpServer)
 	res.Port = uint32(listener.Addr().(*net.TCPAddr).Port)
 	served := make(chan error, 1)
 	go func() {
