@@ -91,8 +91,8 @@ type flushCoalescer struct {
 	// size class: a watcher woken to write a note finds the coalescer out
 	// of cache (BENCHMARKS.md, "Watchers and fan-out: round eight").
 
-	// mu protects the use of ResponseWriter and the fields up to timer
-	// but guarded, which is set before any use.
+	// mu protects the use of ResponseWriter and open, pending, done,
+	// manual, ctxDone and timer; guarded is set before any use.
 	mu      sync.Mutex
 	open    bool // whether a window is open: the timer will fire
 	pending bool // whether a flush was asked for and not yet made
