@@ -83,11 +83,11 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 		opts.After = &after
 		opts.Epoch = req.GetAfterEpoch()
 	}
-	release, err := s.guide.admitWatch(ctx)
+	admitted, err := s.guide.admitWatch(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer admitted.Release()
 	w, err := s.guide.notes.Watch(ctx, opts)
 	if errors.Is(err, notes.ErrStaleResume) {
 		return connect.Errorf(connect.CodeFailedPrecondition,

@@ -30,29 +30,44 @@ func NewAdmission(l limits.Limits) *Admission {
 }
 
 // Acquire admits one more watch by client, such as its author ID when
-// signed in, else its address, and returns the function that releases it,
-// which the caller must call once the watch ends; calling it again does
-// nothing. Past a limit it returns an error wrapping [ErrTooManyWatches]
-// that names the limit.
-func (a *Admission) Acquire(client string) (release func(), err error) {
+// signed in, else its address, and returns it; the caller must call its
+// Release once the watch ends. Past a limit it returns an error wrapping
+// [ErrTooManyWatches] that names the limit.
+func (a *Admission) Acquire(client string) (Admitted, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.open >= a.total {
-		return nil, fmt.Errorf("%w: this server has %d watches open, its most for all clients", ErrTooManyWatches, a.total)
+		return Admitted{}, fmt.Errorf("%w: this server has %d watches open, its most for all clients", ErrTooManyWatches, a.total)
 	}
 	if a.byClient[client] >= a.perClient {
-		return nil, fmt.Errorf("%w: this client has %d watches open, the most one client may", ErrTooManyWatches, a.perClient)
+		return Admitted{}, fmt.Errorf("%w: this client has %d watches open, the most one client may", ErrTooManyWatches, a.perClient)
 	}
 	a.open++
 	a.byClient[client]++
-	return sync.OnceFunc(func() {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		a.open--
-		if a.byClient[client]--; a.byClient[client] == 0 {
-			delete(a.byClient, client) // a client gone costs nothing
-		}
-	}), nil
+	return Admitted{a: a, client: client}, nil
+}
+
+// Admitted is a watch an [Admission] admitted. It is a value, not a
+// closure, so that an open watch holds nothing on the heap for it but its
+// client's name: a watch is open for long, and there may be a million.
+type Admitted struct {
+	a      *Admission // nil once released, or if none was admitted
+	client string
+}
+
+// Release gives the watch back; calling it again does nothing.
+func (w *Admitted) Release() {
+	a := w.a
+	if a == nil {
+		return
+	}
+	w.a = nil
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.open--
+	if a.byClient[w.client]--; a.byClient[w.client] == 0 {
+		delete(a.byClient, w.client) // a client gone costs nothing
+	}
 }
 
 // Open returns how many watches are open, in all and by client.

@@ -14,7 +14,7 @@ import (
 func TestAdmissionLimitsPerClientAndInAll(t *testing.T) {
 	t.Parallel()
 	a := notes.NewAdmission(limits.Limits{MaxWatchesPerClient: 2, MaxWatches: 3})
-	acquire := func(client string) (func(), error) {
+	acquire := func(client string) (notes.Admitted, error) {
 		t.Helper()
 		return a.Acquire(client)
 	}
@@ -36,8 +36,8 @@ func TestAdmissionLimitsPerClientAndInAll(t *testing.T) {
 	if !errors.Is(err, notes.ErrTooManyWatches) || !strings.Contains(err.Error(), "all clients") || !strings.Contains(err.Error(), "3") {
 		t.Errorf("a fourth watch in all: %v, want a refusal naming the limit for all, 3", err)
 	}
-	r1()
-	r1() // a second release frees nothing more
+	r1.Release()
+	r1.Release() // a second release frees nothing more
 	if total, alice := a.Open("alice"); total != 2 || alice != 1 {
 		t.Errorf("after one release: %d open, %d by alice; want 2 and 1", total, alice)
 	}
@@ -75,14 +75,14 @@ func TestAdmissionConcurrent(t *testing.T) {
 		wg.Go(func() {
 			client := fmt.Sprint(g % 4)
 			for range 200 {
-				release, err := a.Acquire(client)
+				admitted, err := a.Acquire(client)
 				if err != nil {
 					continue
 				}
 				if total, mine := a.Open(client); total > 20 || mine > 5 {
 					t.Errorf("%d open, %d by client %s: past the limits", total, mine, client)
 				}
-				release()
+				admitted.Release()
 			}
 		})
 	}
