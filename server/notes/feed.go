@@ -171,7 +171,7 @@ type WatchOptions struct {
 	// refused so.
 	Epoch string
 	// Area, when set, keeps only the notes whose location it holds, and
-	// the watcher is woken only for them (see [feed.wakeAreas]).
+	// the watcher is woken only for them (see [wakeAreas]).
 	Area *geo.Bounds
 	// Match, when set, keeps only the notes it returns true for; it is
 	// called for every note stored while the watcher lives, and for the
@@ -302,7 +302,9 @@ func (f *feed) deliverPending(gen uint64) {
 		}
 		f.mu.Unlock()
 		if old != nil {
-			wakeAreas(woken, old.wakeAll())
+			var w waves
+			old.wakeAll(&w)
+			wakeAreas(woken, &w)
 			clear(woken)
 		}
 	}

@@ -69,21 +69,25 @@ func (l *liveLog) slot(g int) *wakeSlot {
 // Watchers wait in wake groups, woken by a delivery one group after the
 // other. The first fanOutYields groups hold up to fanOutWave watchers each
 // and the delivery steps aside after each of them; the others hold up to
-// cutWave each, woken at once. Go's scheduler runs a goroutine just woken
-// next, and queues the one that was to run next behind all the others: a
-// note that woke its thousand watchers at once queued its poster's
-// handler, which net/http readies three times to write one answer
-// (headers, message, trailers), behind the whole fan-out each time, about
-// 15 ms on one core (BENCHMARKS.md, "Watchers and fan-out: round three").
-// Stepping aside, the delivery waits in the scheduler's global queue while
-// what is ready runs, so the poster waits for a wave, about 16 × 15 µs, at
-// each step. After fanOutYields waves the poster has been answered (a
-// trace shows its trailers written within two), and the rest is woken at
-// once: stepping aside all the way split the watchers' writes into small
-// batches and let the delivery fall behind on a busy CPU (note-to-watcher
-// delay p99 0.5–1.4 s against 0.1–0.2 s at 1,000 watchers). 4 waves rather
-// than 8 cost 2.5% less CPU with the same PostNote p50 (BENCHMARKS.md,
-// "Watchers and fan-out: round four").
+// cutWave each, and the delivery steps aside after every restWave
+// watchers of them. Go's scheduler runs a goroutine just woken next, and
+// queues the one that was to run next behind all the others: a note that
+// woke its thousand watchers at once queued its poster's handler, which
+// net/http readies three times to write one answer (headers, message,
+// trailers), behind the whole fan-out each time, about 15 ms on one core
+// (BENCHMARKS.md, "Watchers and fan-out: round three"). Stepping aside,
+// the delivery waits in the scheduler's global queue while what is ready
+// runs, so the poster waits for a wave, about 16 × 15 µs, at each step.
+// After fanOutYields waves the poster has been answered (a trace shows its
+// trailers written within two). Stepping aside after every small wave all
+// the way split the watchers' writes into small batches and let the
+// delivery fall behind on a busy CPU (note-to-watcher delay p99 0.5–1.4 s
+// against 0.1–0.2 s at 1,000 watchers), so the rest go in waves of
+// restWave, about 4 ms of deliveries: enough that a call arriving during a
+// long fan-out (10,000 watchers of one note, 150 ms) waits for a wave
+// rather than the whole of it. 4 small waves rather than 8 cost 2.5% less
+// CPU with the same PostNote p50 (BENCHMARKS.md, "Watchers and fan-out:
+// round four"; restWave: "round nine").
 //
 // A watcher cut off while it waits, as at its call's deadline, is woken
 // with its whole group: a watcher waits on its group's channel alone, not
@@ -96,6 +100,7 @@ const (
 	fanOutWave   = 16
 	fanOutYields = 4
 	cutWave      = 32
+	restWave     = 256
 )
 
 // groupSize returns how many watchers wake group g holds at most.
@@ -162,29 +167,45 @@ func (s *wakeSlot) rouse() {
 	}
 }
 
-// wakeAll wakes the watchers of l, l's successor being published, group
-// after group, stepping aside after each of the first groups that had
-// watchers waiting (see fanOutWave), and returns how many times it did.
-func (l *liveLog) wakeAll() (yields int) {
-	for g := range l.wake {
-		if l.wake[g].wakeUp() && g < fanOutYields {
-			runtime.Gosched()
-			yields++
-		}
-	}
-	return yields
+// waves paces a delivery's wake-ups: it steps aside after each of the
+// first fanOutYields waves of fanOutWave watchers, then after each of
+// restWave (see fanOutWave).
+type waves struct {
+	steps int // how many times the delivery stepped aside
+	woken int // watchers woken since it last did
 }
 
-// wakeAreas wakes the watchers of an area a delivery holds notes for,
-// stepping aside after every fanOutWave of them as long as the delivery
-// has stepped aside fewer than fanOutYields times in all.
-func wakeAreas(woken []areaHit, yields int) {
-	for i, hit := range woken {
-		hit.w.area.delivered(hit.pos)
-		if yields < fanOutYields && (i+1)%fanOutWave == 0 {
-			runtime.Gosched()
-			yields++
+// woke counts n more watchers woken, and steps aside once a wave is.
+func (w *waves) woke(n int) {
+	w.woken += n
+	wave := restWave
+	if w.steps < fanOutYields {
+		wave = fanOutWave
+	}
+	if w.woken >= wave {
+		runtime.Gosched()
+		w.steps++
+		w.woken = 0
+	}
+}
+
+// wakeAll wakes the watchers of l, l's successor being published, group
+// after group, in waves, counting each group that had watchers waiting as
+// full.
+func (l *liveLog) wakeAll(w *waves) {
+	for g := range l.wake {
+		if l.wake[g].wakeUp() {
+			w.woke(groupSize(g))
 		}
+	}
+}
+
+// wakeAreas wakes the watchers of an area a delivery holds notes for, in
+// the waves that wakeAll began.
+func wakeAreas(woken []areaHit, w *waves) {
+	for _, hit := range woken {
+		hit.w.area.delivered(hit.pos)
+		w.woke(1)
 	}
 }
 

@@ -385,3 +385,30 @@ func TestAreaWatcherFallsBehindOnlyInItsArea(t *testing.T) {
 		t.Errorf("a watcher of an area that let the log drop a note in it: %q, %v; want ErrTooSlow", ev.Note.GetMessage(), err)
 	}
 }
+
+// TestWavesStepAsideThroughTheFanOut checks the pacing of a delivery's
+// wake-ups: a step aside after each small wave, then after every restWave
+// watchers however they come, by group or by area, to the end.
+func TestWavesStepAsideThroughTheFanOut(t *testing.T) {
+	t.Parallel()
+	var w waves
+	for range fanOutYields {
+		w.woke(fanOutWave)
+	}
+	if w.steps != fanOutYields {
+		t.Fatalf("after the small waves: %d steps aside, want %d", w.steps, fanOutYields)
+	}
+	for range restWave/cutWave - 1 {
+		w.woke(cutWave)
+	}
+	if w.steps != fanOutYields {
+		t.Fatalf("a step aside before a whole wave of %d: %d steps", restWave, w.steps)
+	}
+	w.woke(cutWave)
+	for range restWave {
+		w.woke(1) // watchers of areas, after the groups
+	}
+	if want := fanOutYields + 2; w.steps != want {
+		t.Errorf("after two more waves, of groups then of areas: %d steps aside, want %d", w.steps, want)
+	}
+}
