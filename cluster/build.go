@@ -38,10 +38,9 @@ func FindHAProxy() (string, error) {
 // mainModule is the path of RouteGuide's main module.
 const mainModule = "github.com/routeguide/routeguide"
 
-// Build builds routeguide-server and routeguide-idp from the checkout that
-// holds the current directory into dir, finds nats-server, building the
-// version pinned in tools/go.mod if the Go build cache lacks it, and finds
-// HAProxy. The current directory may be in the main module or in a module
+// Build builds routeguide-server, routeguide-idp and nats-server (the
+// version pinned in tools/go.mod) from the checkout that holds the current
+// directory into dir, and finds HAProxy. The current directory may be in the main module or in a module
 // that replaces it with the checkout, such as web/e2e.
 func Build(ctx context.Context, dir string) (Binaries, error) {
 	haproxy, err := FindHAProxy()
@@ -65,13 +64,26 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	if _, err := goCommand(ctx, filepath.Join(root, "devidp"), "build", "-o", idp, "./cmd/routeguide-idp"); err != nil {
 		return Binaries{}, err
 	}
-	// go tool -n prints where the cached executable is, building it first
-	// if needed: the same nats-server that `go tool nats-server` runs.
-	nats, err := goCommand(ctx, root, "tool", "-modfile=tools/go.mod", "-n", "nats-server")
+	nats, err := BuildNATS(ctx, root, dir)
 	if err != nil {
 		return Binaries{}, err
 	}
 	return Binaries{Server: server, NATS: nats, HAProxy: haproxy, IDP: idp}, nil
+}
+
+// BuildNATS builds the nats-server pinned in the tools/go.mod of the
+// checkout at root into dir, and returns its path: the same nats-server
+// that `go tool nats-server` runs, in a file of the caller's own. Running
+// the executable `go tool -n nats-server` names in the build cache fails
+// now and then with "text file busy" on a machine whose cache is new:
+// another go command building the same tool at the same time, as the
+// tests of two packages do, may be writing that file.
+func BuildNATS(ctx context.Context, root, dir string) (string, error) {
+	nats := filepath.Join(dir, "nats-server")
+	if _, err := goCommand(ctx, root, "build", "-modfile=tools/go.mod", "-o", nats, "github.com/nats-io/nats-server/v2"); err != nil {
+		return "", err
+	}
+	return nats, nil
 }
 
 // goCommand runs the go command in dir and returns what it printed, trimmed.

@@ -3,7 +3,6 @@
 package notes_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routeguide/routeguide/cluster"
 	"github.com/routeguide/routeguide/server/notes"
 )
 
@@ -23,12 +23,12 @@ import (
 // server cannot be.
 func natsProcess(t *testing.T) (string, *os.Process) {
 	t.Helper()
-	out, err := exec.CommandContext(t.Context(), "go", "tool", "-modfile=../../tools/go.mod", "-n", "nats-server").Output()
-	if err != nil {
-		t.Fatalf("find nats-server: %v", err)
-	}
 	dir := t.TempDir()
-	cmd := exec.Command(string(bytes.TrimSpace(out)), "-a", "127.0.0.1", "-p", "-1", "-js",
+	nats, err := cluster.BuildNATS(t.Context(), "../..", dir)
+	if err != nil {
+		t.Fatalf("build nats-server: %v", err)
+	}
+	cmd := exec.Command(nats, "-a", "127.0.0.1", "-p", "-1", "-js",
 		"-sd", filepath.Join(dir, "jetstream"), "--ports_file_dir", dir)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/routeguide/routeguide/cluster"
 	"github.com/routeguide/routeguide/gen/routeguide"
 	notesv1 "github.com/routeguide/routeguide/gen/routeguide/notes/v1"
 	"github.com/routeguide/routeguide/gen/routeguide/notes/v1/notesv1connect"
@@ -34,12 +34,12 @@ import (
 // cannot be.
 func natsProcess(t *testing.T) (string, *os.Process) {
 	t.Helper()
-	out, err := exec.CommandContext(t.Context(), "go", "tool", "-modfile=../../../tools/go.mod", "-n", "nats-server").Output()
-	if err != nil {
-		t.Fatalf("find nats-server: %v", err)
-	}
 	dir := t.TempDir()
-	cmd := exec.Command(string(bytes.TrimSpace(out)), "-a", "127.0.0.1", "-p", "-1", "-js",
+	nats, err := cluster.BuildNATS(t.Context(), "../../..", dir)
+	if err != nil {
+		t.Fatalf("build nats-server: %v", err)
+	}
+	cmd := exec.Command(nats, "-a", "127.0.0.1", "-p", "-1", "-js",
 		"-sd", filepath.Join(dir, "jetstream"), "--ports_file_dir", dir)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

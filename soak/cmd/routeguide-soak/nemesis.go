@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -10,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -195,16 +193,9 @@ func (f *nemesisFlags) binaries(ctx context.Context, dir string) (cluster.Binari
 	}
 	nats := f.natsBin
 	if nats == "" {
-		// go tool -n prints the cached executable, building it if needed.
-		cmd := exec.CommandContext(ctx, "go", "tool", "-modfile=tools/go.mod", "-n", "nats-server")
-		cmd.Dir = repo
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return cluster.Binaries{}, fmt.Errorf("find nats-server: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
+		if nats, err = cluster.BuildNATS(ctx, repo, dir); err != nil {
+			return cluster.Binaries{}, err
 		}
-		nats = strings.TrimSpace(string(out))
 	}
 	return cluster.Binaries{Server: server, NATS: nats, HAProxy: haproxy}, nil
 }
