@@ -83,9 +83,12 @@ func (l *liveLog) slot(g int) *wakeSlot {
 // the way split the watchers' writes into small batches and let the
 // delivery fall behind on a busy CPU (note-to-watcher delay p99 0.5–1.4 s
 // against 0.1–0.2 s at 1,000 watchers), so the rest go in waves of
-// restWave, about 4 ms of deliveries: enough that a call arriving during a
-// long fan-out (10,000 watchers of one note, 150 ms) waits for a wave
-// rather than the whole of it. 4 small waves rather than 8 cost 2.5% less
+// restWave, about 2 ms of deliveries: a call arriving during a long
+// fan-out (10,000 watchers of one note, 150 ms on one core) waits for a
+// wave rather than the whole of it, and for the network to be polled,
+// which Go's scheduler does every 10 ms while it has goroutines to run
+// (GetFeature p99 150 ms at 10,000 watchers, 25 with waves of 128, 31–42
+// with waves of 256). 4 small waves rather than 8 cost 2.5% less
 // CPU with the same PostNote p50 (BENCHMARKS.md, "Watchers and fan-out:
 // round four"; restWave: "round nine").
 //
@@ -100,7 +103,7 @@ const (
 	fanOutWave   = 16
 	fanOutYields = 4
 	cutWave      = 32
-	restWave     = 256
+	restWave     = 128
 )
 
 // groupSize returns how many watchers wake group g holds at most.

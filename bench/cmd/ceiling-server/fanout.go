@@ -53,8 +53,8 @@ type fanOut struct {
 const (
 	floorWave       = 16
 	floorYields     = 4
-	floorRestWave   = 256
-	floorRestGroups = 128
+	floorRestWave   = 128
+	floorRestGroups = 256
 	floorGroups     = floorYields + floorRestGroups + 1
 )
 
@@ -69,13 +69,20 @@ type fanOutLog struct {
 
 func newFanOut(waves bool) *fanOut {
 	h := &fanOut{waves: waves}
-	h.log.Store(&fanOutLog{first: 1, posted: newPosted()})
+	h.log.Store(&fanOutLog{first: 1, posted: h.newPosted()})
 	return h
 }
 
-func newPosted() (posted [floorGroups]chan struct{}) {
+// newPosted returns the channels of a new log: one for each wake group
+// with watchers, and the last group's, which the watchers of a group made
+// since wait on (see since): a note makes as many channels as there are
+// waves, as routeguide-server's feed does, not one for every group there
+// could be.
+func (h *fanOut) newPosted() (posted [floorGroups]chan struct{}) {
 	for g := range posted {
-		posted[g] = make(chan struct{})
+		if g == floorGroups-1 || h.groups[g].Load() > 0 {
+			posted[g] = make(chan struct{})
+		}
 	}
 	return posted
 }
@@ -112,7 +119,9 @@ func (h *fanOut) post(frame func(seq uint64) ([]byte, error)) error {
 	}
 	if !h.waves {
 		for _, posted := range old.posted {
-			close(posted)
+			if posted != nil {
+				close(posted)
+			}
 		}
 		return nil
 	}
@@ -120,6 +129,9 @@ func (h *fanOut) post(frame func(seq uint64) ([]byte, error)) error {
 	// that the poster answers while the waves step aside.
 	go func() {
 		for g, posted := range old.posted {
+			if posted == nil {
+				continue
+			}
 			close(posted)
 			if g < floorGroups-1 && h.groups[g].Load() > 0 {
 				runtime.Gosched()
@@ -140,7 +152,7 @@ func (h *fanOut) append(frame func(seq uint64) ([]byte, error)) (*fanOutLog, err
 	if err != nil {
 		return nil, err
 	}
-	next := &fanOutLog{frames: old.frames, first: old.first, posted: newPosted()}
+	next := &fanOutLog{frames: old.frames, first: old.first, posted: h.newPosted()}
 	if len(next.frames) == 2*fanOutKept {
 		// Copy what is kept: watchers may be reading the old array.
 		next.frames = append([][]byte(nil), next.frames[fanOutKept:]...)
@@ -163,7 +175,11 @@ func (h *fanOut) since(after uint64, group int) (frames [][]byte, last uint64, n
 	if from <= last {
 		frames = l.frames[from-l.first : last+1-l.first]
 	}
-	return frames, last, l.posted[group]
+	next = l.posted[group]
+	if next == nil { // a group that had no watcher when l was published
+		next = l.posted[floorGroups-1]
+	}
+	return frames, last, next
 }
 
 // floorEpoch names the floor's one life. It has the length of
