@@ -87,7 +87,7 @@ func (l *liveLog) slot(g int) *wakeSlot {
 // fan-out (10,000 watchers of one note, 150 ms on one core) waits for a
 // wave rather than the whole of it, and for the network to be polled,
 // which Go's scheduler does every 10 ms while it has goroutines to run
-// (GetFeature p99 150 ms at 10,000 watchers, 25 with waves of 128, 31–42
+// (GetFeature p99 131–150 ms at 10,000 watchers, 25 with waves of 128, 31–42
 // with waves of 256). 4 small waves rather than 8 cost 2.5% less
 // CPU with the same PostNote p50 (BENCHMARKS.md, "Watchers and fan-out:
 // round four"; restWave: "round nine").
