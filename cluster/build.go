@@ -40,8 +40,9 @@ const mainModule = "github.com/routeguide/routeguide"
 
 // Build builds routeguide-server, routeguide-idp and nats-server (the
 // version pinned in tools/go.mod) from the checkout that holds the current
-// directory into dir, and finds HAProxy. The current directory may be in the main module or in a module
-// that replaces it with the checkout, such as web/e2e.
+// directory into dir, and finds HAProxy. The current directory may be in
+// the main module or in a module that replaces it with the checkout, such
+// as web/e2e.
 func Build(ctx context.Context, dir string) (Binaries, error) {
 	haproxy, err := FindHAProxy()
 	if err != nil {
