@@ -83,6 +83,12 @@ func (s *notesService) WatchNotes(ctx context.Context, req *notesv1.WatchNotesRe
 		opts.After = &after
 		opts.Epoch = req.GetAfterEpoch()
 	}
+	if info, ok := connect.CallInfoForServerContext(ctx); ok {
+		// Its peer's address names the connection: its watchers are
+		// woken together, and their notes written in fewer turns of the
+		// connection's loop.
+		opts.Conn = info.PeerAddr
+	}
 	admitted, err := s.guide.admitWatch(ctx)
 	if err != nil {
 		return err

@@ -178,6 +178,11 @@ type WatchOptions struct {
 	// location of every note deleted, so it must be fast and must not
 	// block. A watcher with Match and no Area is woken for every note.
 	Match func(*routeguide.RouteNote) bool
+	// Conn names the connection the watcher's events are written to, as
+	// its peer's address does: the feed wakes the watchers of the world
+	// of one connection together (see [wakeGroups]). Watchers that leave
+	// it empty are taken as watchers of one connection.
+	Conn string
 }
 
 // replayFunc reads at most limit events of the store with sequence in
@@ -215,11 +220,13 @@ type feed struct {
 	overrun  bool       // pending was dropped for being maxPending long
 	recent   recentEvents
 
-	mu       sync.Mutex // protects the fields below; taken after queueMu, never before
-	last     uint64     // sequence of the last event delivered
-	gen      uint64     // bumped by reset: events of older ones are dropped
-	watchers map[*Watcher]struct{}
-	groups   []int // how many watchers each wake group has
+	mu   sync.Mutex // protects the fields below; taken after queueMu, never before
+	last uint64     // sequence of the last event delivered
+	gen  uint64     // bumped by reset: events of older ones are dropped
+	// watchers holds every watcher, and for one of the world the count
+	// of its connection's watchers in groups.
+	watchers map[*Watcher]*connGroups
+	groups   wakeGroups
 	// areas are the watchers of an area (Area), with it, in no order.
 	areas []areaWatcher
 	down  error // once set, new watchers are refused with it
@@ -242,7 +249,7 @@ type areaWatcher struct {
 }
 
 func newFeed(buffer, replayLimit int) *feed {
-	f := &feed{buffer: buffer, replayLimit: replayLimit, watchers: make(map[*Watcher]struct{})}
+	f := &feed{buffer: buffer, replayLimit: replayLimit, watchers: make(map[*Watcher]*connGroups)}
 	f.live.Store(&liveLog{wake: newWakeSlots(0)})
 	return f
 }
@@ -275,6 +282,7 @@ func (f *feed) publish(ev Event) {
 // left, then ends.
 func (f *feed) deliverPending(gen uint64) {
 	var woken []areaHit // the watchers of an area each delivery wakes
+	var sizes []int     // how many watchers each wake group held
 	for {
 		f.queueMu.Lock()
 		if f.queueGen != gen {
@@ -299,11 +307,12 @@ func (f *feed) deliverPending(gen uint64) {
 		old := f.deliver(batch, gen)
 		if old != nil {
 			woken = f.areasHolding(old.end, woken[:0])
+			sizes = append(sizes[:0], f.groups.n...)
 		}
 		f.mu.Unlock()
 		if old != nil {
 			var w waves
-			old.wakeAll(&w)
+			old.wakeAll(&w, sizes)
 			wakeAreas(woken, &w)
 			clear(woken)
 		}
@@ -331,7 +340,7 @@ func (f *feed) deliver(batch []Event, gen uint64) *liveLog {
 		return nil
 	}
 	old := f.live.Load()
-	f.live.Store(old.next(due, f.buffer, len(f.groups)))
+	f.live.Store(old.next(due, f.buffer, len(f.groups.n)))
 	return old
 }
 
@@ -379,11 +388,12 @@ func (f *feed) skip(seq uint64) {
 	f.publish(Event{Seq: seq, noop: true})
 }
 
-// register adds w and returns the sequence of the last event queued
-// before it: w receives every later one. Those queued but not yet
-// delivered are the store's already, so w reads them in its replay rather
-// than in its buffer.
-func (f *feed) register(w *Watcher, area *geo.Bounds) (uint64, error) {
+// register adds w, whose events are written to the connection named
+// conn, and returns the sequence of the last event queued before it: w
+// receives every later one. Those queued but not yet delivered are the
+// store's already, so w reads them in its replay rather than in its
+// buffer.
+func (f *feed) register(w *Watcher, area *geo.Bounds, conn string) (uint64, error) {
 	f.queueMu.Lock()
 	defer f.queueMu.Unlock()
 	f.mu.Lock()
@@ -393,28 +403,16 @@ func (f *feed) register(w *Watcher, area *geo.Bounds) (uint64, error) {
 	}
 	w.log = f.live.Load()
 	w.pos = w.log.end
+	var c *connGroups
 	if area != nil {
 		w.area = &areaWake{c: make(chan struct{}, 1)}
 		w.group = int32(len(f.areas)) // its place in areas
 		f.areas = append(f.areas, areaWatcher{area: *area, w: w})
 	} else {
-		w.group = f.joinGroup()
+		w.group, c = f.groups.join(conn)
 	}
-	f.watchers[w] = struct{}{}
+	f.watchers[w] = c
 	return f.accepted, nil
-}
-
-// joinGroup returns the wake group of a new watcher: the first with room,
-// or a new one. The caller holds f.mu.
-func (f *feed) joinGroup() int32 {
-	for g, n := range f.groups {
-		if n < groupSize(g) {
-			f.groups[g]++
-			return int32(g)
-		}
-	}
-	f.groups = append(f.groups, 1)
-	return int32(len(f.groups) - 1)
 }
 
 func (f *feed) remove(w *Watcher) {
@@ -424,12 +422,13 @@ func (f *feed) remove(w *Watcher) {
 }
 
 func (f *feed) removeLocked(w *Watcher) {
-	if _, ok := f.watchers[w]; !ok {
+	c, ok := f.watchers[w]
+	if !ok {
 		return
 	}
 	delete(f.watchers, w)
 	if w.area == nil {
-		f.groups[w.group]--
+		f.groups.leave(w.group, c)
 		return
 	}
 	// The last watcher of an area takes w's place.
@@ -510,7 +509,7 @@ func (f *feed) watch(ctx context.Context, opts WatchOptions, epoch string,
 			return area.Contains(geo.PointOf(n.GetLocation())) && (opts.Match == nil || opts.Match(n))
 		}
 	}
-	boundary, err := f.register(w, opts.Area)
+	boundary, err := f.register(w, opts.Area, opts.Conn)
 	if err != nil {
 		return nil, err
 	}

@@ -193,13 +193,27 @@ func (w *waves) woke(n int) {
 }
 
 // wakeAll wakes the watchers of l, l's successor being published, group
-// after group, in waves, counting each group that had watchers waiting as
-// full.
-func (l *liveLog) wakeAll(w *waves) {
+// after group, in waves, counting the watchers of each group that had any
+// waiting as sizes has them: a group kept for a connection may hold a
+// few (see wakeGroups). The last slot holds the groups made since l was
+// published too.
+func (l *liveLog) wakeAll(w *waves, sizes []int) {
+	last := len(l.wake) - 1
 	for g := range l.wake {
-		if l.wake[g].wakeUp() {
-			w.woke(groupSize(g))
+		if !l.wake[g].wakeUp() {
+			continue
 		}
+		n := 1 // a group made since sizes were taken
+		if g < len(sizes) {
+			n = sizes[g]
+			if g == last {
+				n = 0
+				for _, size := range sizes[g:] {
+					n += size
+				}
+			}
+		}
+		w.woke(max(n, 1))
 	}
 }
 

@@ -183,7 +183,7 @@ func TestLiveLogWakesEveryGroup(t *testing.T) {
 		}
 	}
 	s.feed.mu.Lock()
-	groups := s.feed.groups
+	groups := slices.Clone(s.feed.groups.n)
 	s.feed.mu.Unlock()
 	for g := range fanOutYields {
 		if groups[g] != fanOutWave {

@@ -37,6 +37,19 @@ type fanOut struct {
 	// watchers of each wake group.
 	waves  bool
 	groups [floorGroups]atomic.Int32
+	// joinMu protects conns, the connections with watchers: with waves,
+	// as routeguide-server's feed does (server/notes/wakegroups.go), a
+	// connection's watchers wait in groups kept for them, so that a wave
+	// writes to few connections.
+	joinMu sync.Mutex
+	conns  map[string]*floorConn
+}
+
+// floorConn is a connection's watchers: how many, and the group its next
+// one joins, or -1.
+type floorConn struct {
+	n     int
+	group int
 }
 
 // With waves, the floor wakes its watchers as routeguide-server's feed
@@ -68,7 +81,7 @@ type fanOutLog struct {
 }
 
 func newFanOut(waves bool) *fanOut {
-	h := &fanOut{waves: waves}
+	h := &fanOut{waves: waves, conns: make(map[string]*floorConn)}
 	h.log.Store(&fanOutLog{first: 1, posted: h.newPosted()})
 	return h
 }
@@ -87,28 +100,70 @@ func (h *fanOut) newPosted() (posted [floorGroups]chan struct{}) {
 	return posted
 }
 
-// join returns the wake group of a new watcher, which must leave it when
-// it ends: the first of the waves' groups with room, if the floor wakes in
-// waves, else the last.
-func (h *fanOut) join() int {
-	for g := range floorGroups - 1 {
-		if !h.waves {
-			break
-		}
-		size := int32(floorRestWave)
-		if g < floorYields {
-			size = floorWave
-		}
-		if h.groups[g].Add(1) <= size {
-			return g
-		}
-		h.groups[g].Add(-1)
+// join returns the wake group of a new watcher on connection conn, which
+// must leave it when it ends: if the floor wakes in waves, the group
+// kept for the connection, or if that is full the first of the waves'
+// groups with no watcher; else, or if none is free, the last.
+func (h *fanOut) join(conn string) int {
+	const last = floorGroups - 1
+	if !h.waves {
+		h.groups[last].Add(1)
+		return last
 	}
-	h.groups[floorGroups-1].Add(1)
-	return floorGroups - 1
+	h.joinMu.Lock()
+	defer h.joinMu.Unlock()
+	c := h.conns[conn]
+	if c == nil {
+		c = &floorConn{group: -1}
+		h.conns[conn] = c
+	}
+	c.n++
+	if c.group < 0 || h.groups[c.group].Load() >= floorGroupSize(c.group) {
+		c.group = h.freeGroup()
+	}
+	if c.group < 0 {
+		h.groups[last].Add(1)
+		return last
+	}
+	h.groups[c.group].Add(1)
+	return c.group
 }
 
-func (h *fanOut) leave(group int) { h.groups[group].Add(-1) }
+// freeGroup returns the first of the waves' groups with no watcher, or
+// -1. The caller holds joinMu.
+func (h *fanOut) freeGroup() int {
+	for g := range floorGroups - 1 {
+		if h.groups[g].Load() == 0 {
+			return g
+		}
+	}
+	return -1
+}
+
+func floorGroupSize(g int) int32 {
+	if g < floorYields {
+		return floorWave
+	}
+	return floorRestWave
+}
+
+// leave takes a watcher of conn out of group.
+func (h *fanOut) leave(conn string, group int) {
+	if !h.waves {
+		h.groups[group].Add(-1)
+		return
+	}
+	h.joinMu.Lock()
+	defer h.joinMu.Unlock()
+	c := h.conns[conn]
+	if h.groups[group].Add(-1) == 0 && c.group == group {
+		c.group = -1
+	}
+	c.n--
+	if c.n == 0 {
+		delete(h.conns, conn)
+	}
+}
 
 // post adds the frame of the next note, made by frame from its sequence,
 // and wakes every watcher: at once, or in waves after it returns.
@@ -127,14 +182,22 @@ func (h *fanOut) post(frame func(seq uint64) ([]byte, error)) error {
 	}
 	// On a goroutine of its own, as routeguide-server's feed does, so
 	// that the poster answers while the waves step aside.
+	// It steps aside once a wave's watchers are woken, counted as the
+	// server counts them: a group kept for a connection may hold a few.
 	go func() {
+		woken := int32(0)
 		for g, posted := range old.posted {
 			if posted == nil {
 				continue
 			}
 			close(posted)
-			if g < floorGroups-1 && h.groups[g].Load() > 0 {
+			if g == floorGroups-1 {
+				continue
+			}
+			woken += h.groups[g].Load()
+			if woken >= floorGroupSize(g) {
 				runtime.Gosched()
+				woken = 0
 			}
 		}
 	}()
@@ -219,8 +282,8 @@ func (h *fanOut) watchNotes(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	group := h.join()
-	defer h.leave(group)
+	group := h.join(r.RemoteAddr)
+	defer h.leave(r.RemoteAddr, group)
 	_, last, next := h.since(0, group)
 	if req.AfterSequence != nil {
 		last = req.GetAfterSequence()
