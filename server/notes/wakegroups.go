@@ -18,7 +18,10 @@ package notes
 // one among 32 (1,000 watchers over 1,000 connections, same round).
 //
 // Every group holds watchers or is free for the next connection that
-// needs one, so there are no more groups than watchers.
+// needs one, the first free one first, and the free ones at the end are
+// let go: there are no more groups than watchers, and once a crowd of
+// watchers has left, a delivery no longer makes a slot for each group it
+// had.
 type wakeGroups struct {
 	n     []int                  // how many watchers each group holds
 	conns map[string]*connGroups // the connections with watchers, by name
@@ -67,6 +70,9 @@ func (gs *wakeGroups) leave(g int32, c *connGroups) {
 	gs.n[g]--
 	if gs.n[g] == 0 && c.group == g {
 		c.group = -1
+	}
+	for len(gs.n) > 0 && gs.n[len(gs.n)-1] == 0 {
+		gs.n = gs.n[:len(gs.n)-1]
 	}
 	c.n--
 	if c.n == 0 {

@@ -10,9 +10,9 @@ import (
 // connections in turn, as a client that multiplexes many watches opens
 // them, and one each over many others, as pages do: no group may hold
 // watchers of two connections or more than its size, a connection's
-// watchers must fill a group before they take another, and once all
-// have left no connection may be counted and every group must be free
-// for the next.
+// watchers must fill a group before they take another, free groups must
+// be reused first, and once all have left no group or connection may be
+// kept.
 func TestWakeGroupsKeepAConnectionsWatchersTogether(t *testing.T) {
 	t.Parallel()
 	var gs wakeGroups
@@ -70,18 +70,30 @@ func TestWakeGroupsKeepAConnectionsWatchersTogether(t *testing.T) {
 		t.Errorf("%d groups, %d of them used", len(gs.n), len(connOf))
 	}
 
+	// All but the last to join leave; it stays, in the last group, and
+	// the free groups before it are kept, to be used first.
+	stays := members[len(members)-1]
 	groups := len(gs.n)
-	for _, m := range slices.Backward(members) {
+	for _, m := range slices.Backward(members[:len(members)-1]) {
 		gs.leave(m.g, m.c)
 	}
-	if len(gs.conns) != 0 || slices.ContainsFunc(gs.n, func(n int) bool { return n != 0 }) {
-		t.Fatalf("after every watcher left: %d connections counted, groups %v", len(gs.conns), gs.n)
+	if len(gs.n) != groups || int(stays.g) != groups-1 {
+		t.Fatalf("with one watcher left, in group %d: %d groups, want %d", stays.g, len(gs.n), groups)
 	}
+	members = members[:0]
 	for i := range 3 * 100 {
 		join(fmt.Sprintf("10.0.0.3:%d", 6000+i%3))
 	}
 	if len(gs.n) != groups {
-		t.Errorf("%d groups after watchers left and others came, want the %d free ones reused", len(gs.n), groups)
+		t.Errorf("%d groups after others came, want the %d free ones reused", len(gs.n), groups)
+	}
+	// Once every watcher has left, no group and no connection is kept.
+	for _, m := range members {
+		gs.leave(m.g, m.c)
+	}
+	gs.leave(stays.g, stays.c)
+	if len(gs.n) != 0 || len(gs.conns) != 0 {
+		t.Fatalf("after every watcher left: groups %v, %d connections counted", gs.n, len(gs.conns))
 	}
 }
 
