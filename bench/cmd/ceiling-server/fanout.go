@@ -54,9 +54,10 @@ type floorConn struct {
 
 // With waves, the floor wakes its watchers as routeguide-server's feed
 // does (server/notes/livelog.go): the first floorYields groups of up to
-// floorWave watchers one after the other, stepping aside after each, then
-// groups of up to floorRestWave, stepping aside after each too, and past
-// floorRestGroups of those the rest at once. Woken all at once, a
+// floorWave watchers one after the other, stepping aside once a group's
+// worth are woken, then groups of up to floorRestWave, stepping aside so
+// too, and past floorRestGroups of those the rest at once; a group holds
+// the watchers of one connection. Woken all at once, a
 // thousand watchers queue the poster's answer behind the whole fan-out
 // (PostNote p50 about 15× its value with no watchers, where the issue's
 // goal is 2×), and ten thousand a read behind 150 ms of deliveries (where
@@ -181,9 +182,8 @@ func (h *fanOut) post(frame func(seq uint64) ([]byte, error)) error {
 		return nil
 	}
 	// On a goroutine of its own, as routeguide-server's feed does, so
-	// that the poster answers while the waves step aside.
-	// It steps aside once a wave's watchers are woken, counted as the
-	// server counts them: a group kept for a connection may hold a few.
+	// that the poster answers while the waves step aside. A group kept
+	// for a connection may hold a few watchers, so the waves count them.
 	go func() {
 		woken := int32(0)
 		for g, posted := range old.posted {
