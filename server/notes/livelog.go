@@ -203,17 +203,16 @@ func (l *liveLog) wakeAll(w *waves, sizes []int) {
 		if !l.wake[g].wakeUp() {
 			continue
 		}
-		n := 1 // a group made since sizes were taken
-		if g < len(sizes) {
-			n = sizes[g]
-			if g == last {
-				n = 0
-				for _, size := range sizes[g:] {
-					n += size
-				}
+		n := 0
+		switch {
+		case g == last && g < len(sizes):
+			for _, size := range sizes[g:] {
+				n += size
 			}
+		case g < len(sizes):
+			n = sizes[g]
 		}
-		w.woke(max(n, 1))
+		w.woke(max(n, 1)) // one at least: the watcher that made the channel
 	}
 }
 
