@@ -401,8 +401,6 @@ func (f *feed) register(w *Watcher, area *geo.Bounds, conn string) (uint64, erro
 	if f.down != nil {
 		return 0, f.down
 	}
-	w.log = f.live.Load()
-	w.pos = w.log.end
 	var c *connGroups
 	if area != nil {
 		w.area = &areaWake{c: make(chan struct{}, 1)}
@@ -410,7 +408,12 @@ func (f *feed) register(w *Watcher, area *geo.Bounds, conn string) (uint64, erro
 		f.areas = append(f.areas, areaWatcher{area: *area, w: w})
 	} else {
 		w.group, c = f.groups.join(conn)
+		if l := f.live.Load(); int(w.group) >= len(l.wake) {
+			f.live.Store(l.withRoom(2 * len(f.groups.n)))
+		}
 	}
+	w.log = f.live.Load()
+	w.pos = w.log.end
 	f.watchers[w] = c
 	return f.accepted, nil
 }

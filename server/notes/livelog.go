@@ -2,6 +2,7 @@ package notes
 
 import (
 	"runtime"
+	"slices"
 	"sync/atomic"
 )
 
@@ -19,10 +20,10 @@ type liveLog struct {
 	// delivered before, in this process. A watcher's position says which
 	// it reads next.
 	end uint64
-	// wake has a slot for each wake group of the feed as the log was
-	// published; a watcher of a group made since waits in the slot of its
-	// number modulo their count (see slot).
-	wake []wakeSlot
+	// wake has a slot for each wake group of the feed: a group made after
+	// the log was published has one in a copy published with room for it
+	// (see withRoom), whose first slots are the log's own.
+	wake []*wakeSlot
 }
 
 // start returns the position of the oldest event the log holds.
@@ -50,20 +51,40 @@ func (l *liveLog) next(events []Event, keep, groups int) *liveLog {
 
 // newWakeSlots returns the wake slots of a log published when the feed had
 // groups wake groups: one for each, and at least one for each small group
-// and one more, so that watchers of groups made since it was published
-// wait in the last, woken after the waves (see slot).
-func newWakeSlots(groups int) []wakeSlot {
-	return make([]wakeSlot, max(groups, fanOutYields+1))
+// and one more.
+func newWakeSlots(groups int) []*wakeSlot {
+	return appendSlots(nil, max(groups, fanOutYields+1))
 }
 
-// slot returns the slot that the watchers of wake group g wait in: its
-// own, or the last of the log's if the group was made since the log was
-// published. Watchers that register between two deliveries, as 10,000
-// opened at once, thus wait in the waves' slots or after them, not all in
-// the first small group's: there the first delivery woke them all at
-// once, and its poster's answer waited behind them (330 ms).
+// appendSlots appends n new wake slots to wake, made in one allocation.
+func appendSlots(wake []*wakeSlot, n int) []*wakeSlot {
+	slots := make([]wakeSlot, n)
+	wake = slices.Grow(wake, n)
+	for i := range slots {
+		wake = append(wake, &slots[i])
+	}
+	return wake
+}
+
+// withRoom returns l published again with room for groups wake groups:
+// the same events, and l's slots first, so that the watchers waiting in
+// them are woken with the copy's. Without it, the watchers of groups made
+// since l was published would share its last slot, and a crowd that came
+// between two deliveries, as a replica's clients reconnecting after it
+// restarted, would wake all at once, outside the waves: with 10,000 of
+// them, net/http's connections sent nothing of that delivery for 200-400
+// ms, each connection's flush waiting behind every watcher woken
+// (BENCHMARKS.md, "Watchers and fan-out: round eleven").
+func (l *liveLog) withRoom(groups int) *liveLog {
+	wake := appendSlots(slices.Clip(l.wake), groups-len(l.wake))
+	return &liveLog{events: l.events, end: l.end, wake: wake}
+}
+
+// slot returns the slot that the watchers of wake group g wait in. Every
+// group has its own (see withRoom); the last is a watcher's only if it is
+// cut off, its group let go, and it has yet to see why.
 func (l *liveLog) slot(g int) *wakeSlot {
-	return &l.wake[min(g, len(l.wake)-1)]
+	return l.wake[min(g, len(l.wake)-1)]
 }
 
 // Watchers wait in wake groups, woken by a delivery one group after the
@@ -195,24 +216,17 @@ func (w *waves) woke(n int) {
 // wakeAll wakes the watchers of l, l's successor being published, group
 // after group, in waves, counting the watchers of each group that had any
 // waiting as sizes has them: a group kept for a connection may hold a
-// few (see wakeGroups). The last slot holds the groups made since l was
-// published too.
+// few (see wakeGroups).
 func (l *liveLog) wakeAll(w *waves, sizes []int) {
-	last := len(l.wake) - 1
-	for g := range l.wake {
-		if !l.wake[g].wakeUp() {
+	for g, slot := range l.wake {
+		if !slot.wakeUp() {
 			continue
 		}
-		n := 0
-		switch {
-		case g == last && g < len(sizes):
-			for _, size := range sizes[g:] {
-				n += size
-			}
-		case g < len(sizes):
-			n = sizes[g]
+		n := 1 // one at least: the watcher that made the channel
+		if g < len(sizes) {
+			n = max(sizes[g], 1)
 		}
-		w.woke(max(n, 1)) // one at least: the watcher that made the channel
+		w.woke(n)
 	}
 }
 
@@ -228,7 +242,7 @@ func wakeAreas(woken []areaHit, w *waves) {
 // rouseAll wakes every watcher waiting on l, with no log published, as
 // when the feed cuts them all off.
 func (l *liveLog) rouseAll() {
-	for g := range l.wake {
-		l.wake[g].rouse()
+	for _, slot := range l.wake {
+		slot.rouse()
 	}
 }
