@@ -88,10 +88,11 @@ func newFanOut(waves bool) *fanOut {
 }
 
 // newPosted returns the channels of a new log: one for each wake group
-// with watchers, and the last group's, which the watchers of a group made
-// since wait on (see since): a note makes as many channels as there are
-// waves, as routeguide-server's feed does, not one for every group there
-// could be.
+// with watchers, and the last group's, which every watcher joins without
+// waves and the rest join past the waves' groups (see join): a note makes
+// as many channels as there are waves, as routeguide-server's feed does,
+// not one for every group there could be. A group made since has one in a
+// copy of the log (see roomFor).
 func (h *fanOut) newPosted() (posted [floorGroups]chan struct{}) {
 	for g := range posted {
 		if g == floorGroups-1 || h.groups[g].Load() > 0 {
@@ -228,6 +229,26 @@ func (h *fanOut) append(frame func(seq uint64) ([]byte, error)) (*fanOutLog, err
 	return old, nil
 }
 
+// roomFor publishes the log again with a channel for group, if it has
+// none, as routeguide-server's feed does (liveLog.withRoom): else the
+// watchers of the groups made since the last post, a crowd that came
+// between two, would wait on the last group's channel and wake at once,
+// outside the waves.
+func (h *fanOut) roomFor(group int) {
+	if !h.waves {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.log.Load()
+	if l.posted[group] != nil {
+		return
+	}
+	again := *l
+	again.posted[group] = make(chan struct{})
+	h.log.Store(&again)
+}
+
 // since returns the frames of the notes after sequence after (at most
 // fanOutKept of them), the sequence of the last, and the channel of wake
 // group closed when the next note is posted.
@@ -239,7 +260,7 @@ func (h *fanOut) since(after uint64, group int) (frames [][]byte, last uint64, n
 		frames = l.frames[from-l.first : last+1-l.first]
 	}
 	next = l.posted[group]
-	if next == nil { // a group that had no watcher when l was published
+	if next == nil { // not after roomFor; a guard against waiting forever
 		next = l.posted[floorGroups-1]
 	}
 	return frames, last, next
@@ -284,6 +305,7 @@ func (h *fanOut) watchNotes(w http.ResponseWriter, r *http.Request) {
 	}
 	group := h.join(r.RemoteAddr)
 	defer h.leave(r.RemoteAddr, group)
+	h.roomFor(group)
 	_, last, next := h.since(0, group)
 	if req.AfterSequence != nil {
 		last = req.GetAfterSequence()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,6 +109,7 @@ func measure(ctx context.Context, s *server, cfg config) (result, error) {
 	if err != nil {
 		return r, err
 	}
+	runtime.GC() // see toolHeap
 	d0 := ws.deliveries.Load()
 	ws.recording.Store(true)
 	start := time.Now()

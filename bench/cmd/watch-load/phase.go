@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -64,6 +65,7 @@ func servePhase(ctx context.Context, addr string, cfg config, first int32, stdou
 	defer probeConn.Close()
 	p := &poster{client: notesv1.NewNotesServiceClient(conn), area: cfg.area, noteBytes: cfg.noteBytes, n: first}
 	var post, probe histogram
+	runtime.GC() // see toolHeap
 	posts, err := runPhase(ctx, p, probeConn, cfg, cfg.duration, &post, &probe)
 	if err != nil {
 		return err
