@@ -51,7 +51,8 @@ func (l *liveLog) next(events []Event, keep, groups int) *liveLog {
 
 // newWakeSlots returns the wake slots of a log published when the feed had
 // groups wake groups: one for each, and at least one for each small group
-// and one more.
+// and one more, so that a feed's first watchers do not each publish the
+// log again (see withRoom).
 func newWakeSlots(groups int) []*wakeSlot {
 	return appendSlots(nil, max(groups, fanOutYields+1))
 }
