@@ -1,6 +1,8 @@
 package jsoncodec
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -22,8 +24,10 @@ var coordinateValue = regexp.MustCompile(`invalid value for int32 field (latitud
 // that names the field and says what would be right. protojson's messages
 // are not meant to be parsed, so the unknown field is found again by
 // walking data beside msg's descriptor, and protojson's own message is
-// kept whenever that walk finds nothing.
-func explain(data []byte, msg any, err error, howToAsk string) error {
+// kept whenever that walk finds nothing. Asking to ignore unknown fields
+// is offered only if the data then decodes: protojson stops at the first
+// fault, and another may follow the unknown field.
+func (c *Codec) explain(ctx context.Context, data []byte, msg any, err error) error {
 	// The walk runs only on protojson's word that a field is unknown:
 	// encoding/json reads some input protojson refuses, such as invalid
 	// UTF-8.
@@ -35,8 +39,13 @@ func explain(data []byte, msg any, err error, howToAsk string) error {
 				if path != "" {
 					where = protoreflect.FullName(fmt.Sprintf("%s (%s)", path, md.FullName()))
 				}
+				known := strings.Join(knownFields(md), ", ")
+				rest := c.lenient.UnmarshalRead(ctx, bytes.NewReader(data), m.ProtoReflect().New().Interface())
+				if rest != nil {
+					return fmt.Errorf("%q in %s is not a field (known fields are %s), and past it: %w", name, where, known, rest)
+				}
 				return fmt.Errorf("%w %q in %s: known fields are %s (or %s to ignore fields this server does not know)",
-					errUnknownField, name, where, strings.Join(knownFields(md), ", "), howToAsk)
+					errUnknownField, name, where, known, c.howToAsk)
 			}
 		}
 	}

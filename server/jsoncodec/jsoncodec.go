@@ -61,7 +61,7 @@ func (c *Codec) UnmarshalRead(ctx context.Context, src io.Reader, msg any) error
 	if err == nil {
 		return nil
 	}
-	return explain(data, msg, err, c.howToAsk)
+	return c.explain(ctx, data, msg, err)
 }
 
 // errUnknownField marks a refusal of a field the message does not have.
