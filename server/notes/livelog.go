@@ -1,9 +1,10 @@
 package notes
 
 import (
-	"runtime"
 	"slices"
 	"sync/atomic"
+
+	"github.com/routeguide/routeguide/internal/sched"
 )
 
 // liveLog is what a feed has delivered lately, as of one delivery: the
@@ -97,9 +98,9 @@ func (l *liveLog) slot(g int) *wakeSlot {
 // woke its thousand watchers at once queued its poster's handler, which
 // net/http readies three times to write one answer (headers, message,
 // trailers), behind the whole fan-out each time, about 15 ms on one core
-// (BENCHMARKS.md, "Watchers and fan-out: round three"). Stepping aside,
-// the delivery waits in the scheduler's global queue while what is ready
-// runs, so the poster waits for a wave, about 16 × 15 µs, at each step.
+// (BENCHMARKS.md, "Watchers and fan-out: round three"). Stepping aside
+// ([sched.StepAside]), the delivery waits while what is ready runs, so the
+// poster waits for a wave, about 16 × 15 µs, at each step.
 // After fanOutYields waves the poster has been answered (a trace shows its
 // trailers written within two). Stepping aside after every small wave all
 // the way split the watchers' writes into small batches and let the
@@ -107,10 +108,10 @@ func (l *liveLog) slot(g int) *wakeSlot {
 // against 0.1–0.2 s at 1,000 watchers), so the rest go in waves of
 // restWave, about 2 ms of deliveries: a call arriving during a long
 // fan-out (10,000 watchers of one note, 150 ms on one core) waits for a
-// wave rather than the whole of it, and for the network to be polled,
-// which Go's scheduler does every 10 ms while it has goroutines to run
-// (GetFeature p99 131–150 ms at 10,000 watchers, 25 with waves of 128, 31–42
-// with waves of 256). 4 small waves rather than 8 cost 2.5% less
+// wave rather than the whole of it (GetFeature p99 131–150 ms at 10,000
+// watchers, 25 with waves of 128, 31–42 with waves of 256), and no longer
+// for the network to be polled: the delivery steps aside until it has been
+// (p99 10 ms; "round twelve"). 4 small waves rather than 8 cost 2.5% less
 // CPU with the same PostNote p50 (BENCHMARKS.md, "Watchers and fan-out:
 // round four"; restWave: "round nine").
 //
@@ -208,7 +209,7 @@ func (w *waves) woke(n int) {
 		wave = fanOutWave
 	}
 	if w.woken >= wave {
-		runtime.Gosched()
+		sched.StepAside()
 		w.steps++
 		w.woken = 0
 	}

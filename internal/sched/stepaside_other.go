@@ -1,0 +1,18 @@
+//go:build !unix
+
+package sched
+
+import (
+	"runtime"
+	"time"
+)
+
+// StepAside lets the goroutines that are ready to run go before the
+// caller. The unix version also lets those that the network has made
+// ready go first.
+func StepAside() {
+	runtime.Gosched()
+}
+
+// Limit is the longest [StepAside] keeps its caller aside.
+var Limit = 5 * time.Millisecond
