@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	notesv1 "github.com/routeguide/routeguide/bench/gen/routeguide/notes/v1"
+	"github.com/routeguide/routeguide/internal/sched"
 )
 
 // fanOutKept is how many notes the floor's hub keeps for replays, the
@@ -197,7 +197,7 @@ func (h *fanOut) post(frame func(seq uint64) ([]byte, error)) error {
 			}
 			woken += h.groups[g].Load()
 			if woken >= floorGroupSize(g) {
-				runtime.Gosched()
+				sched.StepAside()
 				woken = 0
 			}
 		}
