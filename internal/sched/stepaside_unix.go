@@ -22,11 +22,12 @@ import (
 // on the network poller, waiting for a byte it has just put in a pipe, so
 // that the caller and the network's goroutines become ready together,
 // once the ones already ready have run (BENCHMARKS.md, "Watchers and
-// fan-out: round twelve"). It costs two system calls.
+// fan-out: round twelve"). It costs two system calls of its own.
 //
 // On a core that never runs out of work the caller comes back after
-// [Limit] at the latest. Without a pipe, as when the process is out of
-// file descriptors, StepAside is runtime.Gosched.
+// [Limit] at the latest. If the pipe cannot be made at the first step, as
+// when the process is out of file descriptors, StepAside is
+// runtime.Gosched from then on.
 func StepAside() {
 	p := stepPipe()
 	if p == nil {
@@ -35,7 +36,7 @@ func StepAside() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, err := p.w.Write([]byte{0}); err != nil {
+	if _, err := p.w.Write(aByte); err != nil {
 		runtime.Gosched()
 		return
 	}
@@ -59,6 +60,8 @@ func StepAside() {
 // fan-out, 128 deliveries, takes about 2 ms of a core. A variable for
 // tests, which must not race with StepAside.
 var Limit = 5 * time.Millisecond
+
+var aByte = []byte{0}
 
 // pipe is what StepAside waits on. Steps are one at a time: the poller
 // lets one goroutine wait on a file's reads.
