@@ -10,10 +10,11 @@ import (
 	"time"
 )
 
-// TestStepAsideLetsTheNetworkIn checks that a goroutine made ready by the
-// network poller while the caller works runs before the caller's next
-// step: on one core runtime.Gosched would let the caller go on first, and
-// the reader would wait for the scheduler's next poll, up to 10 ms later.
+// TestStepAsideLetsTheNetworkIn checks that a goroutine that the network
+// poller can make ready while the caller works has run by the turn after
+// the caller's step: on one core runtime.Gosched would let the caller go
+// on first, and the reader would wait for the scheduler's next poll, up to
+// 10 ms later.
 // It does not call t.Parallel: it runs the process on one core.
 func TestStepAsideLetsTheNetworkIn(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
@@ -54,7 +55,8 @@ func TestStepAsideLetsTheNetworkIn(t *testing.T) {
 }
 
 // TestStepAsideComesBackOnABusyCore checks that a caller that steps aside
-// on a core that never runs out of work comes back all the same.
+// on a core that never runs out of work comes back all the same, by its
+// limit, with no poll of the network to wake it but the scheduler's own.
 func TestStepAsideComesBackOnABusyCore(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	var stop atomic.Bool

@@ -63,7 +63,9 @@ type floorConn struct {
 // goal is 2×), and ten thousand a read behind 150 ms of deliveries (where
 // the goal for GetFeature's p99 is 20 ms): the waves are the least a
 // handler on net/http does to meet those goals while it fans out, and
-// what they cost is part of the floor of that work.
+// what they cost is part of the floor of that work. It steps aside as the
+// feed does, on the network poller (internal/sched), so that a read
+// waits for a wave rather than for Go's scheduler to poll the network.
 const (
 	floorWave       = 16
 	floorYields     = 4
