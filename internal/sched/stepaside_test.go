@@ -41,7 +41,11 @@ func TestStepAsideLetsTheNetworkIn(t *testing.T) {
 		if _, err := w.Write([]byte{1}); err != nil {
 			t.Fatal(err)
 		}
+		start := time.Now()
 		StepAside()
+		if waited := time.Since(start); waited > 10*time.Second {
+			t.Errorf("round %d: a step with nothing else to run waited %v, as if for its limit", round, waited)
+		}
 		// What the poll made ready runs at the next turn, or the one
 		// after: one turn in 61 takes the scheduler's global queue first.
 		runtime.Gosched()
@@ -72,6 +76,38 @@ func TestStepAsideComesBackOnABusyCore(t *testing.T) {
 		StepAside()
 	}
 	stop.Store(true)
+}
+
+// TestStepAsideAfterItsLimit checks that a step past its limit leaves
+// the next step as it found it: the pipe empty, so that the poller is told
+// of the next byte. Otherwise every later step waited for its limit.
+func TestStepAsideAfterItsLimit(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var stop atomic.Bool
+	spinning := make(chan struct{})
+	go func() {
+		close(spinning)
+		for !stop.Load() {
+			runtime.Gosched()
+		}
+	}()
+	<-spinning
+	StepAside() // on a busy core: past its limit
+	stop.Store(true)
+
+	limit := Limit
+	Limit = time.Minute
+	defer func() { Limit = limit }()
+	back := make(chan struct{})
+	go func() {
+		StepAside() // on an idle core: at once
+		close(back)
+	}()
+	select {
+	case <-back:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a step after one past its limit waited for its own limit")
+	}
 }
 
 // BenchmarkStepAside measures a step with no other goroutine to run.

@@ -45,8 +45,7 @@ func StepAside() {
 		return
 	}
 	polled := false
-	// An error is the limit passing: the byte is read at the next step.
-	_ = p.rc.Read(func(fd uintptr) bool {
+	err := p.rc.Read(func(fd uintptr) bool {
 		if !polled {
 			polled = true
 			return false // wait for the poller to see the byte
@@ -54,6 +53,18 @@ func StepAside() {
 		_, err := syscall.Read(int(fd), p.buf[:])
 		return err != syscall.EAGAIN
 	})
+	if err != nil {
+		// Past the limit. Empty the pipe: a write to a pipe that is not
+		// empty need not tell the poller, and every later step would
+		// wait for its limit.
+		_ = p.rc.Control(func(fd uintptr) {
+			for {
+				if n, err := syscall.Read(int(fd), p.buf[:]); n <= 0 || err != nil {
+					return
+				}
+			}
+		})
+	}
 }
 
 // Limit is the longest [StepAside] keeps its caller aside: a wave of a
