@@ -2,10 +2,7 @@
 
 package sched
 
-import (
-	"runtime"
-	"time"
-)
+import "runtime"
 
 // StepAside lets the goroutines that are ready to run go before the
 // caller. The unix version also lets those that the network has made
@@ -13,6 +10,3 @@ import (
 func StepAside() {
 	runtime.Gosched()
 }
-
-// Limit is the longest [StepAside] keeps its caller aside.
-var Limit = 5 * time.Millisecond
