@@ -111,7 +111,7 @@ func (l *liveLog) slot(g int) *wakeSlot {
 // wave rather than the whole of it (GetFeature p99 131–150 ms at 10,000
 // watchers, 25 with waves of 128, 31–42 with waves of 256), and no longer
 // for the network to be polled: the delivery steps aside until it has been
-// (p99 10 ms; "round twelve"). 4 small waves rather than 8 cost 2.5% less
+// (p99 7.3–7.6 ms at 10,000; "round twelve"). 4 small waves rather than 8 cost 2.5% less
 // CPU with the same PostNote p50 (BENCHMARKS.md, "Watchers and fan-out:
 // round four"; restWave: "round nine").
 //
