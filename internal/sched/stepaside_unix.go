@@ -63,7 +63,7 @@ var aByte = []byte{0}
 // lets one goroutine wait on a file's reads.
 type pipe struct {
 	mu  sync.Mutex // held for a step
-	r   *os.File // kept, so that it is not collected and closed
+	r   *os.File   // kept, so that it is not collected and closed
 	w   *os.File
 	rc  syscall.RawConn // of r
 	buf [64]byte
